@@ -1,0 +1,206 @@
+//! Clients of the business: who is billed, in which language and time zone.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::ClientId;
+use crate::locale::Locale;
+use crate::money::{Currency, Money};
+use crate::validation::{FieldErrors, optional_text, required_text};
+
+pub const DEFAULT_TIMEZONE: Tz = chrono_tz::America::Santiago;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    pub id: ClientId,
+    pub name: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub locale: Locale,
+    pub timezone: Tz,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_limit: Option<Money>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a caller asks for, before validation. Strings stay strings here so every problem
+/// can be reported against its field.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub tax_id: Option<String>,
+    #[serde(default)]
+    pub credit_limit: Option<AmountInput>,
+}
+
+/// An amount as typed: a decimal and a currency code.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmountInput {
+    pub amount: rust_decimal::Decimal,
+    pub currency: String,
+}
+
+impl AmountInput {
+    /// Validates into exact money, reporting under `field`.
+    pub fn validate(&self, errors: &mut FieldErrors, field: &str) -> Option<Money> {
+        let currency = match Currency::parse(&self.currency) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.add(format!("{field}.currency"), e.to_string());
+                return None;
+            }
+        };
+        match Money::new(self.amount, currency) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                errors.add(format!("{field}.amount"), e.to_string());
+                None
+            }
+        }
+    }
+}
+
+impl NewClient {
+    pub fn validate(&self, id: ClientId, now: DateTime<Utc>) -> Result<Client, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = required_text(&mut errors, "name", &self.name, 200);
+        let email = self.email.trim().to_string();
+        if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) {
+            errors.add("email", "must be a valid e-mail address");
+        }
+        let phone = optional_text(&mut errors, "phone", self.phone.as_deref(), 40);
+        if let Some(p) = &phone
+            && !p
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        {
+            errors.add("phone", "may contain only digits, spaces and + - ( ) .");
+        }
+        let locale = match self.locale.as_deref() {
+            None => Locale::default(),
+            Some(l) => Locale::parse(l).unwrap_or_else(|| {
+                errors.add("locale", "must be `es` or `en`");
+                Locale::default()
+            }),
+        };
+        let timezone = match self.timezone.as_deref() {
+            None => DEFAULT_TIMEZONE,
+            Some(tz) => tz.trim().parse::<Tz>().unwrap_or_else(|_| {
+                errors.add(
+                    "timezone",
+                    "must be an IANA time zone such as America/Santiago",
+                );
+                DEFAULT_TIMEZONE
+            }),
+        };
+        let tax_id = optional_text(&mut errors, "tax_id", self.tax_id.as_deref(), 40);
+        let credit_limit = self
+            .credit_limit
+            .as_ref()
+            .and_then(|c| c.validate(&mut errors, "credit_limit"));
+        if credit_limit.is_some_and(|c| c.is_negative()) {
+            errors.add("credit_limit.amount", "must not be negative");
+        }
+        errors.finish(|| Client {
+            id,
+            name,
+            email,
+            phone,
+            locale,
+            timezone,
+            tax_id,
+            credit_limit,
+            created_at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-23T12:00:00Z".parse().unwrap()
+    }
+
+    fn fields(e: FieldErrors) -> Vec<String> {
+        e.errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn defaults_are_spanish_and_santiago() {
+        let c = NewClient {
+            name: "  Panadería Sol ".into(),
+            email: "pagos@sol.cl".into(),
+            ..Default::default()
+        }
+        .validate(ClientId::generate(), now())
+        .unwrap();
+        assert_eq!(c.name, "Panadería Sol");
+        assert_eq!(c.locale, Locale::Es);
+        assert_eq!(c.timezone, chrono_tz::America::Santiago);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let err = NewClient {
+            name: " ".into(),
+            email: "not-an-email".into(),
+            phone: Some("call me".into()),
+            locale: Some("pt".into()),
+            timezone: Some("Mars/Olympus".into()),
+            tax_id: None,
+            credit_limit: Some(AmountInput {
+                amount: dec!(10.5),
+                currency: "CLP".into(),
+            }),
+        }
+        .validate(ClientId::generate(), now())
+        .unwrap_err();
+        assert_eq!(
+            fields(err),
+            [
+                "name",
+                "email",
+                "phone",
+                "locale",
+                "timezone",
+                "credit_limit.amount"
+            ]
+        );
+    }
+
+    #[test]
+    fn credit_limit_is_exact_money() {
+        let c = NewClient {
+            name: "ACME".into(),
+            email: "ap@acme.com".into(),
+            locale: Some("en".into()),
+            timezone: Some("America/Mexico_City".into()),
+            credit_limit: Some(AmountInput {
+                amount: dec!(5000),
+                currency: "mxn".into(),
+            }),
+            ..Default::default()
+        }
+        .validate(ClientId::generate(), now())
+        .unwrap();
+        assert_eq!(c.credit_limit.unwrap().amount().to_string(), "5000.00");
+        assert_eq!(c.timezone, chrono_tz::America::Mexico_City);
+    }
+}

@@ -1,0 +1,514 @@
+//! Invoices: numbered, exact, with terms stored now and enforced by the dunning engine.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ClientId, InvoiceId};
+use crate::money::{Currency, Money};
+use crate::payref::PaymentReference;
+use crate::validation::{FieldErrors, required_text};
+
+pub const MAX_LINES: usize = 200;
+pub const DEFAULT_GRACE_DAYS: u32 = 2;
+pub const DEFAULT_NOTICE_DAYS: u32 = 3;
+/// Longest payment term accepted between issue and due date (guards typos like 2206).
+pub const MAX_TERM_DAYS: i64 = 3 * 365;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub description: String,
+    pub quantity: Decimal,
+    pub unit_amount: Money,
+    /// quantity × unit amount, rounded half-even to the currency.
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LateFeeKind {
+    /// A fixed amount in the invoice's currency.
+    Fixed,
+    /// A percentage of the overdue amount.
+    Percent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recurrence {
+    Once,
+    Monthly,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LateFee {
+    pub kind: LateFeeKind,
+    /// The fixed amount, or the percentage ("1.5" is 1.5 %).
+    pub value: Decimal,
+    #[serde(default = "once")]
+    pub recurrence: Recurrence,
+    /// Most that late fees may add up to on this invoice, in its currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Decimal>,
+    /// Days between the notice and the charge.
+    #[serde(default = "default_notice_days")]
+    pub notice_days: u32,
+}
+
+fn once() -> Recurrence {
+    Recurrence::Once
+}
+
+fn default_notice_days() -> u32 {
+    DEFAULT_NOTICE_DAYS
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyPaymentDiscount {
+    /// Percentage off when paid within `within_days` of the issue date.
+    pub percent: Decimal,
+    pub within_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Terms {
+    #[serde(default = "default_grace_days")]
+    pub grace_days: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_fee: Option<LateFee>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_payment_discount: Option<EarlyPaymentDiscount>,
+}
+
+fn default_grace_days() -> u32 {
+    DEFAULT_GRACE_DAYS
+}
+
+impl Default for Terms {
+    fn default() -> Self {
+        Terms {
+            grace_days: DEFAULT_GRACE_DAYS,
+            late_fee: None,
+            early_payment_discount: None,
+        }
+    }
+}
+
+impl Terms {
+    fn validate(&self, errors: &mut FieldErrors, currency: Option<Currency>) {
+        if self.grace_days > 90 {
+            errors.add("terms.grace_days", "must be at most 90 days");
+        }
+        if let Some(fee) = &self.late_fee {
+            if fee.value <= Decimal::ZERO {
+                errors.add("terms.late_fee.value", "must be greater than zero");
+            }
+            match (fee.kind, currency) {
+                (LateFeeKind::Percent, _) if fee.value > Decimal::ONE_HUNDRED => {
+                    errors.add("terms.late_fee.value", "a percentage must be at most 100");
+                }
+                (LateFeeKind::Fixed, Some(c)) if !c.fits(fee.value) => errors.add(
+                    "terms.late_fee.value",
+                    format!("has more decimals than {c} allows"),
+                ),
+                _ => {}
+            }
+            if let Some(cap) = fee.cap {
+                if cap <= Decimal::ZERO {
+                    errors.add("terms.late_fee.cap", "must be greater than zero");
+                } else if currency.is_some_and(|c| !c.fits(cap)) {
+                    errors.add(
+                        "terms.late_fee.cap",
+                        "has more decimals than the currency allows",
+                    );
+                }
+            }
+            if fee.notice_days > 60 {
+                errors.add("terms.late_fee.notice_days", "must be at most 60 days");
+            }
+        }
+        if let Some(d) = &self.early_payment_discount {
+            if d.percent <= Decimal::ZERO || d.percent >= Decimal::ONE_HUNDRED {
+                errors.add(
+                    "terms.early_payment_discount.percent",
+                    "must be more than 0 and less than 100",
+                );
+            }
+            if d.within_days == 0 || d.within_days > 365 {
+                errors.add(
+                    "terms.early_payment_discount.within_days",
+                    "must be between 1 and 365",
+                );
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invoice {
+    pub id: InvoiceId,
+    /// Human number, sequential per business: "F-000123".
+    pub number: String,
+    /// The sequence behind the number (1, 2, 3, …): allocated atomically by the store.
+    pub seq: u64,
+    pub client_id: ClientId,
+    pub currency: Currency,
+    pub lines: Vec<Line>,
+    pub subtotal: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<Decimal>,
+    pub tax: Money,
+    pub total: Money,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub terms: Terms,
+    pub payment_reference: PaymentReference,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Invoice {
+    /// What the invoice is for, in a few words: the first line, and how many more.
+    pub fn concept(&self) -> &str {
+        self.lines
+            .first()
+            .map(|l| l.description.as_str())
+            .unwrap_or_default()
+    }
+}
+
+/// Formats a sequence number: prefix + six digits at least ("F-000123").
+pub fn format_number(prefix: &str, seq: u64) -> String {
+    format!("{prefix}{seq:06}")
+}
+
+/// An invoice as asked for by the caller, before validation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvoice {
+    pub client_id: String,
+    pub currency: String,
+    pub lines: Vec<NewLine>,
+    #[serde(default)]
+    pub tax_rate: Option<Decimal>,
+    #[serde(default)]
+    pub issue_date: Option<NaiveDate>,
+    pub due_date: NaiveDate,
+    #[serde(default)]
+    pub terms: Option<Terms>,
+    /// E-mail the invoice to the client now.
+    #[serde(default)]
+    pub send: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLine {
+    pub description: String,
+    pub quantity: Decimal,
+    pub unit_amount: Decimal,
+}
+
+/// A validated invoice that has not been numbered yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidInvoice {
+    pub client_id: ClientId,
+    pub currency: Currency,
+    pub lines: Vec<Line>,
+    pub subtotal: Money,
+    pub tax_rate: Option<Decimal>,
+    pub tax: Money,
+    pub total: Money,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub terms: Terms,
+    pub send: bool,
+}
+
+impl NewInvoice {
+    /// Validates everything that does not need the store. `today` is the issue date used
+    /// when none is given (the caller computes it in the client's time zone).
+    pub fn validate(&self, today: NaiveDate) -> Result<ValidInvoice, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let client_id = ClientId::parse(self.client_id.trim());
+        if client_id.is_none() {
+            errors.add("client_id", "must be a client id (cli_…)");
+        }
+        let currency = Currency::parse(&self.currency)
+            .map_err(|e| errors.add("currency", e.to_string()))
+            .ok();
+
+        if self.lines.is_empty() {
+            errors.add("lines", "must have at least one line");
+        } else if self.lines.len() > MAX_LINES {
+            errors.add("lines", format!("must have at most {MAX_LINES} lines"));
+        }
+        let mut lines = Vec::with_capacity(self.lines.len().min(MAX_LINES));
+        for (i, l) in self.lines.iter().take(MAX_LINES).enumerate() {
+            let field = |f: &str| format!("lines[{i}].{f}");
+            let description =
+                required_text(&mut errors, &field("description"), &l.description, 500);
+            if l.quantity <= Decimal::ZERO {
+                errors.add(field("quantity"), "must be greater than zero");
+            } else if l.quantity > Decimal::from(1_000_000_000)
+                || l.quantity.normalize().scale() > 6
+            {
+                errors.add(
+                    field("quantity"),
+                    "must be at most 1000000000 with at most 6 decimals",
+                );
+            }
+            if l.unit_amount < Decimal::ZERO {
+                errors.add(field("unit_amount"), "must not be negative");
+            }
+            let Some(currency) = currency else { continue };
+            let unit_amount = match Money::new(l.unit_amount, currency) {
+                Ok(m) => m,
+                Err(e) => {
+                    errors.add(field("unit_amount"), e.to_string());
+                    continue;
+                }
+            };
+            match unit_amount.checked_mul(l.quantity) {
+                Ok(amount) => lines.push(Line {
+                    description,
+                    quantity: l.quantity.normalize(),
+                    unit_amount,
+                    amount,
+                }),
+                Err(_) => errors.add(field("quantity"), "quantity × unit amount is too large"),
+            }
+        }
+
+        if let Some(rate) = self.tax_rate
+            && (rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED)
+        {
+            errors.add("tax_rate", "must be a percentage between 0 and 100");
+        }
+        let issue_date = self.issue_date.unwrap_or(today);
+        if self.due_date < issue_date {
+            errors.add("due_date", "must not be before the issue date");
+        } else if (self.due_date - issue_date).num_days() > MAX_TERM_DAYS {
+            errors.add(
+                "due_date",
+                "must be at most three years after the issue date",
+            );
+        }
+        let terms = self.terms.clone().unwrap_or_default();
+        terms.validate(&mut errors, currency);
+
+        let (Some(client_id), Some(currency)) = (client_id, currency) else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let totals = Money::sum(currency, lines.iter().map(|l| &l.amount)).and_then(|subtotal| {
+            let tax = match self.tax_rate {
+                Some(rate) => subtotal.percent(rate)?,
+                None => Money::zero(currency),
+            };
+            Ok((subtotal, tax, subtotal.checked_add(&tax)?))
+        });
+        let (subtotal, tax, total) = match totals {
+            Ok(t) => t,
+            Err(_) => return Err(FieldErrors::single("lines", "the total is too large")),
+        };
+        if !total.is_positive() {
+            errors.add("lines", "the invoice total must be greater than zero");
+        }
+        errors.finish(|| ValidInvoice {
+            client_id,
+            currency,
+            lines,
+            subtotal,
+            tax_rate: self.tax_rate.map(|r| r.normalize()),
+            tax,
+            total,
+            issue_date,
+            due_date: self.due_date,
+            terms,
+            send: self.send,
+        })
+    }
+}
+
+impl ValidInvoice {
+    /// Gives the invoice its identity: id, sequence number and payment reference.
+    pub fn issue(self, id: InvoiceId, seq: u64, prefix: &str, now: DateTime<Utc>) -> Invoice {
+        Invoice {
+            id,
+            number: format_number(prefix, seq),
+            seq,
+            client_id: self.client_id,
+            currency: self.currency,
+            lines: self.lines,
+            subtotal: self.subtotal,
+            tax_rate: self.tax_rate,
+            tax: self.tax,
+            total: self.total,
+            issue_date: self.issue_date,
+            due_date: self.due_date,
+            terms: self.terms,
+            payment_reference: PaymentReference::generate(seq),
+            created_at: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    fn base() -> NewInvoice {
+        NewInvoice {
+            client_id: ClientId::generate().to_string(),
+            currency: "CLP".into(),
+            lines: vec![NewLine {
+                description: "Diseño de logo".into(),
+                quantity: dec!(3),
+                unit_amount: dec!(49990),
+            }],
+            tax_rate: Some(dec!(19)),
+            issue_date: None,
+            due_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+            terms: None,
+            send: false,
+        }
+    }
+
+    fn fields(inv: NewInvoice) -> Vec<String> {
+        inv.validate(today())
+            .unwrap_err()
+            .errors
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn clp_with_vat_rounds_half_even() {
+        let v = base().validate(today()).unwrap();
+        assert_eq!(v.subtotal.amount(), dec!(149970));
+        assert_eq!(v.tax.amount(), dec!(28494)); // 28494.3
+        assert_eq!(v.total.amount(), dec!(178464));
+        assert_eq!(v.issue_date, today());
+        assert_eq!(v.terms.grace_days, 2);
+    }
+
+    #[test]
+    fn usd_lines_with_fractional_quantities() {
+        let mut inv = base();
+        inv.currency = "USD".into();
+        inv.tax_rate = Some(dec!(16));
+        inv.lines = vec![
+            NewLine {
+                description: "Consulting".into(),
+                quantity: dec!(1.5),
+                unit_amount: dec!(33.33),
+            },
+            NewLine {
+                description: "Hosting".into(),
+                quantity: dec!(1),
+                unit_amount: dec!(10),
+            },
+        ];
+        let v = inv.validate(today()).unwrap();
+        assert_eq!(v.lines[0].amount.amount(), dec!(50.00)); // 49.995 -> 50.00 (half-even)
+        assert_eq!(v.subtotal.amount(), dec!(60.00));
+        assert_eq!(v.tax.amount(), dec!(9.60));
+        assert_eq!(v.total.amount(), dec!(69.60));
+    }
+
+    #[test]
+    fn issue_numbers_and_references() {
+        let inv =
+            base()
+                .validate(today())
+                .unwrap()
+                .issue(InvoiceId::generate(), 123, "F-", Utc::now());
+        assert_eq!(inv.number, "F-000123");
+        assert!(inv.payment_reference.as_str()[4..].starts_with("000123"));
+        assert_eq!(format_number("F-", 1_234_567), "F-1234567");
+    }
+
+    #[test]
+    fn bad_input_is_reported_per_field() {
+        let mut inv = base();
+        inv.currency = "XYZ".into();
+        assert_eq!(fields(inv), ["currency"]);
+
+        let mut inv = base();
+        inv.lines[0].unit_amount = dec!(1000.5);
+        assert_eq!(fields(inv), ["lines[0].unit_amount"]);
+
+        for q in [dec!(0), dec!(-1)] {
+            let mut inv = base();
+            inv.lines[0].quantity = q;
+            assert_eq!(fields(inv), ["lines[0].quantity"]);
+        }
+
+        let mut inv = base();
+        inv.lines.clear();
+        assert_eq!(fields(inv), ["lines"]);
+
+        let mut inv = base();
+        let line = inv.lines[0].clone();
+        inv.lines = vec![line; MAX_LINES + 1];
+        assert_eq!(fields(inv), ["lines"]);
+
+        let mut inv = base();
+        inv.issue_date = Some(NaiveDate::from_ymd_opt(2026, 12, 8).unwrap());
+        assert_eq!(fields(inv), ["due_date"]);
+
+        let mut inv = base();
+        inv.client_id = "inv_nope".into();
+        inv.tax_rate = Some(dec!(101));
+        assert_eq!(fields(inv), ["client_id", "tax_rate"]);
+
+        let mut inv = base();
+        inv.terms = Some(Terms {
+            grace_days: 2,
+            late_fee: Some(LateFee {
+                kind: LateFeeKind::Fixed,
+                value: dec!(100.5),
+                recurrence: Recurrence::Once,
+                cap: None,
+                notice_days: 3,
+            }),
+            early_payment_discount: Some(EarlyPaymentDiscount {
+                percent: dec!(0),
+                within_days: 10,
+            }),
+        });
+        assert_eq!(
+            fields(inv),
+            [
+                "terms.late_fee.value",
+                "terms.early_payment_discount.percent"
+            ]
+        );
+    }
+
+    #[test]
+    fn exactly_max_lines_is_fine() {
+        let mut inv = base();
+        let line = inv.lines[0].clone();
+        inv.lines = vec![line; MAX_LINES];
+        assert_eq!(inv.validate(today()).unwrap().lines.len(), MAX_LINES);
+    }
+
+    #[test]
+    fn zero_total_is_refused() {
+        let mut inv = base();
+        inv.lines[0].unit_amount = dec!(0);
+        assert_eq!(fields(inv), ["lines"]);
+    }
+}
