@@ -1,1 +1,184 @@
+//! The Store port: everything cobro keeps, behind one trait with two adapters that pass
+//! one contract test suite (`tests/contract.rs`):
+//!
+//! - [`sqlite::SqliteStore`], the embedded default: one durable file in the data directory.
+//! - [`dynamodb::DynamoStore`], production: one DynamoDB table (keys in `../shared/DESIGN.md`).
+//!
+//! Writes that must be atomic are single operations of the port: an invoice, its first
+//! ledger entries, its number, payment reference, pay token and the caller's idempotency
+//! key are written all together or not at all.
 
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cobro_domain::{ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference};
+use serde::{Deserialize, Serialize};
+
+pub mod dynamodb;
+pub mod sqlite;
+pub mod testing;
+
+pub use dynamodb::DynamoStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The idempotency key was written by someone else first (a concurrent retry).
+    #[error("the idempotency key is already recorded")]
+    IdempotencyKeyTaken,
+    /// Another invoice took this sequence number first; read the counter again and retry.
+    #[error("the invoice sequence number was taken concurrently")]
+    SequenceTaken,
+    #[error("the item already exists")]
+    AlreadyExists,
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    pub(crate) fn backend(e: impl std::fmt::Display) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A response remembered under an idempotency key, so a retry gets the first answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// Scoped by the caller: `{api key id}:{Idempotency-Key header}`.
+    pub key: String,
+    /// SHA-256 of method, path and body: the same key with another request is refused.
+    pub fingerprint: String,
+    pub status: u16,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub name: String,
+    /// SHA-256 of the key, hex: the key itself is never stored.
+    pub digest: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A pay-link token, stored by its digest and scoped to one client and invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayToken {
+    pub digest: String,
+    pub client_id: ClientId,
+    pub invoice_id: InvoiceId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl PayToken {
+    pub fn is_valid(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+}
+
+/// Everything written when an invoice is created, in one atomic write.
+#[derive(Debug, Clone)]
+pub struct NewInvoiceWrite {
+    /// `invoice.seq` must be exactly one more than the counter, else [`StoreError::SequenceTaken`].
+    pub invoice: Invoice,
+    pub entries: Vec<LedgerEntry>,
+    pub pay_token: PayToken,
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+/// An invoice with its ledger, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredInvoice {
+    pub invoice: Invoice,
+    pub entries: Vec<LedgerEntry>,
+}
+
+pub const MAX_PAGE: u32 = 100;
+
+/// Newest first; `after` is the `next` cursor of the previous page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    pub fn first(limit: u32) -> Self {
+        PageRequest { limit, after: None }
+    }
+
+    fn limit(&self) -> u32 {
+        self.limit.clamp(1, MAX_PAGE)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Cursor for the next page; `None` when this was the last.
+    pub next: Option<String>,
+}
+
+/// Sort key of a client in listings (newest first): creation time, then id.
+pub(crate) fn client_sort_key(c: &Client) -> String {
+    format!(
+        "CLIENT#{}#{}",
+        c.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        c.id
+    )
+}
+
+/// Sort key of an invoice in its client's listing (newest first): issue date, then id.
+pub(crate) fn invoice_sort_key(i: &Invoice) -> String {
+    format!("INVOICE#{}#{}", i.issue_date, i.id)
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // API keys
+    async fn put_api_key(&self, key: &ApiKey) -> Result<()>;
+    async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKey>>;
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
+    /// Marks the key revoked; `false` when there is no such key.
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: DateTime<Utc>) -> Result<bool>;
+
+    // Idempotency
+    /// The record under `key`, unless it has expired by `now`.
+    async fn idempotency_record(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>>;
+
+    // Clients
+    async fn create_client(
+        &self,
+        client: &Client,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>>;
+    async fn list_clients(&self, page: &PageRequest) -> Result<Page<Client>>;
+
+    // Invoices
+    /// The highest invoice sequence number used so far (0 before the first invoice).
+    async fn last_invoice_seq(&self) -> Result<u64>;
+    async fn create_invoice(&self, write: &NewInvoiceWrite) -> Result<()>;
+    async fn invoice(&self, id: &InvoiceId) -> Result<Option<StoredInvoice>>;
+    async fn client_invoices(&self, client: &ClientId, page: &PageRequest)
+    -> Result<Page<Invoice>>;
+    async fn invoice_by_payment_reference(
+        &self,
+        reference: &PaymentReference,
+    ) -> Result<Option<InvoiceId>>;
+
+    // Pay links
+    async fn pay_token(&self, digest: &str) -> Result<Option<PayToken>>;
+}

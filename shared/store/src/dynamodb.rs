@@ -1,0 +1,650 @@
+//! Production store: one DynamoDB table, items mapped with serde_dynamo.
+//!
+//! | item | PK | SK | index keys |
+//! |---|---|---|---|
+//! | client | `CLIENT#{id}` | `CLIENT` | GSI1 `CLIENTS` / `CLIENT#{created_at}#{id}` |
+//! | invoice | `INVOICE#{id}` | `INVOICE` | GSI1 `CLIENT#{client}` / `INVOICE#{issue_date}#{id}` |
+//! | ledger entry | `INVOICE#{id}` | `ENTRY#{seq:010}` | |
+//! | invoice counter | `COUNTER#invoice` | `COUNTER` | |
+//! | payment reference | `REFERENCE#{RF…}` | `REFERENCE` | |
+//! | pay token | `PAYTOKEN#{sha256}` | `PAYTOKEN` | TTL |
+//! | idempotency key | `IDEMPOTENCY#{key}` | `IDEMPOTENCY` | TTL |
+//! | API key | `APIKEY#{sha256}` | `APIKEY` | GSI1 `APIKEYS` / `{key id}` |
+//!
+//! The TTL attribute is `ttl` (epoch seconds). Creating an invoice is one
+//! `TransactWriteItems`: the counter moves from `seq - 1` to `seq` under a condition, so
+//! numbers are gapless and never shared, and the idempotency key, the invoice, its first
+//! ledger entry, its payment reference and its pay token are written with it or not at all.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client as DynamoClient;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem, Update,
+};
+use chrono::{DateTime, Utc};
+use cobro_domain::{ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
+
+use crate::{
+    ApiKey, IdempotencyRecord, NewInvoiceWrite, Page, PageRequest, PayToken, Result, Store,
+    StoreError, StoredInvoice, client_sort_key, invoice_sort_key,
+};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The item envelope: keys and index keys around a domain value.
+#[derive(Serialize, Deserialize)]
+struct Row<T> {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    /// DynamoDB TTL, epoch seconds. Expired items may linger until the service deletes
+    /// them, so reads check expiry themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl: Option<i64>,
+    #[serde(flatten)]
+    data: T,
+}
+
+impl<T: Serialize> Row<T> {
+    fn new(pk: String, sk: &str, data: T) -> Self {
+        Row {
+            pk,
+            sk: sk.to_string(),
+            gsi1pk: None,
+            gsi1sk: None,
+            ttl: None,
+            data,
+        }
+    }
+
+    fn gsi1(mut self, pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        self.gsi1pk = Some(pk.into());
+        self.gsi1sk = Some(sk.into());
+        self
+    }
+
+    fn ttl(mut self, at: DateTime<Utc>) -> Self {
+        self.ttl = Some(at.timestamp());
+        self
+    }
+
+    fn item(&self) -> Result<Item> {
+        to_item(self).map_err(StoreError::backend)
+    }
+}
+
+/// A small reference item pointing at an invoice.
+#[derive(Serialize, Deserialize)]
+struct InvoiceRef {
+    invoice_id: InvoiceId,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn parse<T: DeserializeOwned>(item: Item) -> Result<T> {
+    from_item::<Row<T>>(item)
+        .map(|r| r.data)
+        .map_err(StoreError::backend)
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("PK".to_string(), s(pk)), ("SK".to_string(), s(sk))])
+}
+
+const NOT_EXISTS: &str = "attribute_not_exists(PK)";
+
+fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_string))
+        .build()
+        .map_err(StoreError::backend)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// What each item of a transaction stands for, to explain a cancellation.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    Idempotency,
+    Counter,
+    Other,
+}
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: DynamoClient,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: DynamoClient, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A store on `table` with the AWS configuration of the environment (region,
+    /// credentials, and `AWS_ENDPOINT_URL` for a local DynamoDB-compatible server).
+    pub async fn from_env(table: impl Into<String>) -> Self {
+        let config = aws_config::load_from_env().await;
+        DynamoStore::new(DynamoClient::new(&config), table)
+    }
+
+    pub fn client(&self) -> &DynamoClient {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::backend(e.into_service_error()))?;
+        Ok(out.item)
+    }
+
+    fn idempotency_put(&self, rec: &IdempotencyRecord) -> Result<TransactWriteItem> {
+        let row =
+            Row::new(format!("IDEMPOTENCY#{}", rec.key), "IDEMPOTENCY", rec).ttl(rec.expires_at);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(row.item()?))
+            .condition_expression("attribute_not_exists(PK) OR #ttl <= :now")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(rec.created_at.timestamp().to_string()),
+            )
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Runs a transaction and explains which condition stopped it.
+    async fn transact(&self, items: Vec<(Part, TransactWriteItem)>) -> Result<()> {
+        let (parts, items): (Vec<Part>, Vec<TransactWriteItem>) = items.into_iter().unzip();
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                TransactWriteItemsError::TransactionCanceledException(c) => {
+                    let failed: Vec<Part> = c
+                        .cancellation_reasons()
+                        .iter()
+                        .zip(&parts)
+                        .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(_, p)| *p)
+                        .collect();
+                    if failed.contains(&Part::Idempotency) {
+                        Err(StoreError::IdempotencyKeyTaken)
+                    } else if failed.contains(&Part::Counter) {
+                        Err(StoreError::SequenceTaken)
+                    } else if !failed.is_empty() {
+                        Err(StoreError::AlreadyExists)
+                    } else {
+                        Err(StoreError::backend(c))
+                    }
+                }
+                other => Err(StoreError::backend(other)),
+            },
+            Err(e) => Err(StoreError::backend(e)),
+        }
+    }
+
+    /// Queries GSI1 newest first, below the `after` cursor.
+    async fn gsi1_page<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        page: &PageRequest,
+    ) -> Result<Page<T>> {
+        let limit = page.limit();
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .limit(limit as i32 + 1);
+        q = match &page.after {
+            Some(after) => q
+                .key_condition_expression("GSI1PK = :pk AND GSI1SK < :after")
+                .expression_attribute_values(":after", s(after.clone())),
+            None => q.key_condition_expression("GSI1PK = :pk"),
+        };
+        let out = q
+            .send()
+            .await
+            .map_err(|e| StoreError::backend(e.into_service_error()))?;
+        let mut rows = out.items.unwrap_or_default();
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next = if more {
+            rows.last()
+                .and_then(|r| r.get("GSI1SK"))
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+        } else {
+            None
+        };
+        let items = rows.into_iter().map(parse).collect::<Result<Vec<T>>>()?;
+        Ok(Page { items, next })
+    }
+
+    /// All items of one partition, following DynamoDB's pages.
+    async fn partition(&self, pk: String) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::backend(e.into_service_error()))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn put_api_key(&self, k: &ApiKey) -> Result<()> {
+        let row =
+            Row::new(format!("APIKEY#{}", k.digest), "APIKEY", k).gsi1("APIKEYS", k.id.to_string());
+        self.transact(vec![(
+            Part::Other,
+            put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+        )])
+        .await
+    }
+
+    async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKey>> {
+        self.get(format!("APIKEY#{digest}"), "APIKEY")
+            .await?
+            .map(parse)
+            .transpose()
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        let mut keys = Vec::new();
+        let mut page = PageRequest::first(crate::MAX_PAGE);
+        loop {
+            let p: Page<ApiKey> = self.gsi1_page("APIKEYS".into(), &page).await?;
+            keys.extend(p.items);
+            match p.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        keys.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(keys)
+    }
+
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: DateTime<Utc>) -> Result<bool> {
+        let Some(k) = self
+            .list_api_keys()
+            .await?
+            .into_iter()
+            .find(|k| &k.id == id)
+        else {
+            return Ok(false);
+        };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("APIKEY#{}", k.digest), "APIKEY")))
+            .update_expression("SET revoked_at = if_not_exists(revoked_at, :at)")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(
+                ":at",
+                to_attribute_value(at).map_err(StoreError::backend)?,
+            )
+            .send()
+            .await
+            .map_err(|e| StoreError::backend(e.into_service_error()))?;
+        Ok(true)
+    }
+
+    async fn idempotency_record(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>> {
+        let rec: Option<IdempotencyRecord> = self
+            .get(format!("IDEMPOTENCY#{key}"), "IDEMPOTENCY")
+            .await?
+            .map(parse)
+            .transpose()?;
+        Ok(rec.filter(|r| r.expires_at > now))
+    }
+
+    async fn create_client(
+        &self,
+        client: &Client,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let row = Row::new(format!("CLIENT#{}", client.id), "CLIENT", client)
+            .gsi1("CLIENTS", client_sort_key(client));
+        let mut items = vec![(
+            Part::Other,
+            put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+        )];
+        if let Some(rec) = idempotency {
+            items.push((Part::Idempotency, self.idempotency_put(rec)?));
+        }
+        self.transact(items).await
+    }
+
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>> {
+        self.get(format!("CLIENT#{id}"), "CLIENT")
+            .await?
+            .map(parse)
+            .transpose()
+    }
+
+    async fn list_clients(&self, page: &PageRequest) -> Result<Page<Client>> {
+        self.gsi1_page("CLIENTS".into(), page).await
+    }
+
+    async fn last_invoice_seq(&self) -> Result<u64> {
+        let Some(item) = self.get("COUNTER#invoice".into(), "COUNTER").await? else {
+            return Ok(0);
+        };
+        item.get("value")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| StoreError::Backend("invoice counter is malformed".into()))
+    }
+
+    async fn create_invoice(&self, w: &NewInvoiceWrite) -> Result<()> {
+        let inv = &w.invoice;
+        let expected = inv.seq.checked_sub(1).ok_or(StoreError::SequenceTaken)?;
+        let counter = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key("COUNTER#invoice".into(), "COUNTER")))
+            .update_expression("SET #v = :new")
+            .expression_attribute_names("#v", "value")
+            .expression_attribute_values(":new", AttributeValue::N(inv.seq.to_string()));
+        let counter = if expected == 0 {
+            counter.condition_expression(NOT_EXISTS)
+        } else {
+            counter
+                .condition_expression("#v = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+        }
+        .build()
+        .map_err(StoreError::backend)?;
+
+        let pk = format!("INVOICE#{}", inv.id);
+        let invoice_row = Row::new(pk.clone(), "INVOICE", inv)
+            .gsi1(format!("CLIENT#{}", inv.client_id), invoice_sort_key(inv));
+        let reference = Row::new(
+            format!("REFERENCE#{}", inv.payment_reference.as_str()),
+            "REFERENCE",
+            InvoiceRef {
+                invoice_id: inv.id.clone(),
+            },
+        );
+        let token = Row::new(
+            format!("PAYTOKEN#{}", w.pay_token.digest),
+            "PAYTOKEN",
+            &w.pay_token,
+        )
+        .ttl(w.pay_token.expires_at);
+
+        let mut items = vec![
+            (
+                Part::Counter,
+                TransactWriteItem::builder().update(counter).build(),
+            ),
+            (
+                Part::Other,
+                put(&self.table, invoice_row.item()?, Some(NOT_EXISTS))?,
+            ),
+            (
+                Part::Other,
+                put(&self.table, reference.item()?, Some(NOT_EXISTS))?,
+            ),
+            (
+                Part::Other,
+                put(&self.table, token.item()?, Some(NOT_EXISTS))?,
+            ),
+        ];
+        for e in &w.entries {
+            let row = Row::new(pk.clone(), &format!("ENTRY#{:010}", e.seq), e);
+            items.push((
+                Part::Other,
+                put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+            ));
+        }
+        if let Some(rec) = &w.idempotency {
+            items.push((Part::Idempotency, self.idempotency_put(rec)?));
+        }
+        self.transact(items).await
+    }
+
+    async fn invoice(&self, id: &InvoiceId) -> Result<Option<StoredInvoice>> {
+        let mut invoice = None;
+        let mut entries = Vec::new();
+        for item in self.partition(format!("INVOICE#{id}")).await? {
+            let sk = item
+                .get("SK")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            if sk == "INVOICE" {
+                invoice = Some(parse::<Invoice>(item)?);
+            } else if sk.starts_with("ENTRY#") {
+                entries.push(parse::<LedgerEntry>(item)?);
+            }
+        }
+        entries.sort_by_key(|e| e.seq);
+        Ok(invoice.map(|invoice| StoredInvoice { invoice, entries }))
+    }
+
+    async fn client_invoices(
+        &self,
+        client: &ClientId,
+        page: &PageRequest,
+    ) -> Result<Page<Invoice>> {
+        self.gsi1_page(format!("CLIENT#{client}"), page).await
+    }
+
+    async fn invoice_by_payment_reference(
+        &self,
+        reference: &PaymentReference,
+    ) -> Result<Option<InvoiceId>> {
+        let item = self
+            .get(format!("REFERENCE#{}", reference.as_str()), "REFERENCE")
+            .await?;
+        Ok(item
+            .map(parse::<InvoiceRef>)
+            .transpose()?
+            .map(|r| r.invoice_id))
+    }
+
+    async fn pay_token(&self, digest: &str) -> Result<Option<PayToken>> {
+        self.get(format!("PAYTOKEN#{digest}"), "PAYTOKEN")
+            .await?
+            .map(parse)
+            .transpose()
+    }
+}
+
+/// The SAM template, compiled in: the one definition of the table.
+pub const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
+
+/// The logical id of the table in the template.
+pub const TABLE_LOGICAL_ID: &str = "Table";
+
+/// The table's keys, indexes and TTL, as the SAM template declares them.
+#[derive(Debug, Clone)]
+pub struct TableDefinition {
+    pub attributes: Vec<AttributeDefinition>,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub indexes: Vec<GlobalSecondaryIndex>,
+    pub ttl_attribute: Option<String>,
+}
+
+fn yaml_str<'a>(v: &'a serde_yaml::Value, key: &str) -> std::result::Result<&'a str, String> {
+    v.get(key)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| format!("`{key}` missing or not a string"))
+}
+
+fn key_schema_of(v: &serde_yaml::Value) -> std::result::Result<Vec<KeySchemaElement>, String> {
+    v.as_sequence()
+        .ok_or("KeySchema is not a list")?
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(yaml_str(k, "AttributeName")?)
+                .key_type(KeyType::from(yaml_str(k, "KeyType")?))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+impl TableDefinition {
+    /// Reads the table resource `logical_id` out of a CloudFormation/SAM template.
+    pub fn from_template(template: &str, logical_id: &str) -> std::result::Result<Self, String> {
+        let doc: serde_yaml::Value = serde_yaml::from_str(template).map_err(|e| e.to_string())?;
+        let props = doc
+            .get("Resources")
+            .and_then(|r| r.get(logical_id))
+            .and_then(|t| t.get("Properties"))
+            .ok_or_else(|| format!("no Resources.{logical_id}.Properties in the template"))?;
+        let attributes = props
+            .get("AttributeDefinitions")
+            .and_then(|a| a.as_sequence())
+            .ok_or("AttributeDefinitions missing")?
+            .iter()
+            .map(|a| {
+                AttributeDefinition::builder()
+                    .attribute_name(yaml_str(a, "AttributeName")?)
+                    .attribute_type(ScalarAttributeType::from(yaml_str(a, "AttributeType")?))
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<std::result::Result<Vec<_>, String>>()?;
+        let key_schema = key_schema_of(props.get("KeySchema").ok_or("KeySchema missing")?)?;
+        let indexes = props
+            .get("GlobalSecondaryIndexes")
+            .and_then(|g| g.as_sequence())
+            .map(|g| g.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|g| {
+                let projection = g.get("Projection").ok_or("Projection missing")?;
+                GlobalSecondaryIndex::builder()
+                    .index_name(yaml_str(g, "IndexName")?)
+                    .set_key_schema(Some(key_schema_of(
+                        g.get("KeySchema").ok_or("KeySchema missing")?,
+                    )?))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::from(yaml_str(
+                                projection,
+                                "ProjectionType",
+                            )?))
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<std::result::Result<Vec<_>, String>>()?;
+        let ttl_attribute = props
+            .get("TimeToLiveSpecification")
+            .and_then(|t| t.get("AttributeName"))
+            .and_then(|a| a.as_str())
+            .map(str::to_string);
+        Ok(TableDefinition {
+            attributes,
+            key_schema,
+            indexes,
+            ttl_attribute,
+        })
+    }
+
+    /// The definition in the compiled-in SAM template.
+    pub fn from_sam_template() -> std::result::Result<Self, String> {
+        Self::from_template(TEMPLATE, TABLE_LOGICAL_ID)
+    }
+
+    /// Creates the table (on-demand) and turns on its TTL. For local servers and tests;
+    /// in AWS the SAM stack creates it.
+    pub async fn create(
+        &self,
+        client: &DynamoClient,
+        name: &str,
+    ) -> std::result::Result<(), String> {
+        client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_attribute_definitions(Some(self.attributes.clone()))
+            .set_key_schema(Some(self.key_schema.clone()))
+            .set_global_secondary_indexes(Some(self.indexes.clone()).filter(|i| !i.is_empty()))
+            .send()
+            .await
+            .map_err(|e| format!("create table {name}: {}", e.into_service_error()))?;
+        if let Some(attr) = &self.ttl_attribute {
+            client
+                .update_time_to_live()
+                .table_name(name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(attr)
+                        .enabled(true)
+                        .build()
+                        .map_err(|e| e.to_string())?,
+                )
+                .send()
+                .await
+                .map_err(|e| format!("enable TTL on {name}: {}", e.into_service_error()))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,507 @@
+//! The embedded store: one SQLite file (`{data dir}/cobro.db`) in WAL mode.
+//!
+//! Domain values are kept as JSON documents beside the columns that are looked up or
+//! ordered by; every multi-item write runs in one `BEGIN IMMEDIATE` transaction. Calls run
+//! on tokio's blocking pool so the async runtime is never stalled by disk I/O.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cobro_domain::{ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{
+    ApiKey, IdempotencyRecord, NewInvoiceWrite, Page, PageRequest, PayToken, Result, Store,
+    StoreError, StoredInvoice, client_sort_key, invoice_sort_key,
+};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE clients (
+    id TEXT PRIMARY KEY,
+    sort_key TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+CREATE TABLE invoices (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    seq INTEGER NOT NULL UNIQUE,
+    sort_key TEXT NOT NULL,
+    payment_reference TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+CREATE INDEX invoices_by_client ON invoices (client_id, sort_key);
+CREATE TABLE ledger (
+    invoice_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (invoice_id, seq)
+);
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE idempotency (
+    key TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE api_keys (
+    digest TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+CREATE TABLE pay_tokens (
+    digest TEXT PRIMARY KEY,
+    invoice_id TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+"#];
+
+const INVOICE_COUNTER: &str = "invoice";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(StoreError::backend)
+}
+
+fn from_json<T: DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(StoreError::backend)
+}
+
+fn sql_err(e: rusqlite::Error) -> StoreError {
+    StoreError::backend(e)
+}
+
+/// True when a write failed on a UNIQUE / PRIMARY KEY constraint.
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `cobro.db` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(StoreError::backend)?;
+        let conn = Connection::open(data_dir.join("cobro.db")).map_err(sql_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sql_err)?;
+        let mut store = SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let mut conn = self.conn.lock().map_err(StoreError::backend)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Exclusive)
+            .map_err(sql_err)?;
+        let version: usize = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql_err)?;
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(m).map_err(sql_err)?;
+            tx.pragma_update(None, "user_version", i + 1)
+                .map_err(sql_err)?;
+        }
+        tx.commit().map_err(sql_err)
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(StoreError::backend)?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+}
+
+/// Inserts the idempotency record unless a live one holds the key.
+fn put_idempotency(tx: &rusqlite::Transaction<'_>, rec: &IdempotencyRecord) -> Result<()> {
+    let changed = tx
+        .execute(
+            "INSERT INTO idempotency (key, expires_at, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, body = excluded.body
+             WHERE idempotency.expires_at <= ?4",
+            params![
+                rec.key,
+                rec.expires_at.timestamp(),
+                to_json(rec)?,
+                rec.created_at.timestamp()
+            ],
+        )
+        .map_err(sql_err)?;
+    if changed == 0 {
+        return Err(StoreError::IdempotencyKeyTaken);
+    }
+    Ok(())
+}
+
+fn page_of<T: DeserializeOwned>(rows: Vec<(String, String)>, limit: u32) -> Result<Page<T>> {
+    let more = rows.len() > limit as usize;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let next = if more {
+        rows.last().map(|(k, _)| k.clone())
+    } else {
+        None
+    };
+    let items = rows
+        .iter()
+        .map(|(_, b)| from_json(b))
+        .collect::<Result<Vec<T>>>()?;
+    Ok(Page { items, next })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_api_key(&self, key: &ApiKey) -> Result<()> {
+        let (digest, id, body) = (key.digest.clone(), key.id.to_string(), to_json(key)?);
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO api_keys (digest, id, body) VALUES (?1, ?2, ?3)",
+                params![digest, id, body],
+            )
+            .map(|_| ())
+            .map_err(|e| {
+                if is_constraint(&e) {
+                    StoreError::AlreadyExists
+                } else {
+                    sql_err(e)
+                }
+            })
+        })
+        .await
+    }
+
+    async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKey>> {
+        let digest = digest.to_string();
+        self.with(move |c| {
+            c.query_row(
+                "SELECT body FROM api_keys WHERE digest = ?1",
+                [digest],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(sql_err)?
+            .map(|b| from_json(&b))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare("SELECT body FROM api_keys ORDER BY id")
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?;
+            rows.map(|r| from_json(&r.map_err(sql_err)?)).collect()
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: DateTime<Utc>) -> Result<bool> {
+        let id = id.to_string();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            let body: Option<String> = tx
+                .query_row("SELECT body FROM api_keys WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql_err)?;
+            let Some(body) = body else { return Ok(false) };
+            let mut key: ApiKey = from_json(&body)?;
+            key.revoked_at.get_or_insert(at);
+            tx.execute(
+                "UPDATE api_keys SET body = ?1 WHERE id = ?2",
+                params![to_json(&key)?, id],
+            )
+            .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn idempotency_record(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>> {
+        let key = key.to_string();
+        self.with(move |c| {
+            c.query_row(
+                "SELECT body FROM idempotency WHERE key = ?1 AND expires_at > ?2",
+                params![key, now.timestamp()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(sql_err)?
+            .map(|b| from_json(&b))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn create_client(
+        &self,
+        client: &Client,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let (id, sort_key, body) = (
+            client.id.to_string(),
+            client_sort_key(client),
+            to_json(client)?,
+        );
+        let idem = idempotency.cloned();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            if let Some(rec) = &idem {
+                put_idempotency(&tx, rec)?;
+            }
+            tx.execute(
+                "INSERT INTO clients (id, sort_key, body) VALUES (?1, ?2, ?3)",
+                params![id, sort_key, body],
+            )
+            .map_err(|e| {
+                if is_constraint(&e) {
+                    StoreError::AlreadyExists
+                } else {
+                    sql_err(e)
+                }
+            })?;
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>> {
+        let id = id.to_string();
+        self.with(move |c| {
+            c.query_row("SELECT body FROM clients WHERE id = ?1", [id], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
+            .map_err(sql_err)?
+            .map(|b| from_json(&b))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_clients(&self, page: &PageRequest) -> Result<Page<Client>> {
+        let limit = page.limit();
+        let after = page.after.clone();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT sort_key, body FROM clients WHERE (?1 IS NULL OR sort_key < ?1)
+                     ORDER BY sort_key DESC LIMIT ?2",
+                )
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params![after, limit + 1], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql_err)?;
+            page_of(rows, limit)
+        })
+        .await
+    }
+
+    async fn last_invoice_seq(&self) -> Result<u64> {
+        self.with(|c| {
+            let v: Option<i64> = c
+                .query_row(
+                    "SELECT value FROM counters WHERE name = ?1",
+                    [INVOICE_COUNTER],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            Ok(v.unwrap_or(0) as u64)
+        })
+        .await
+    }
+
+    async fn create_invoice(&self, write: &NewInvoiceWrite) -> Result<()> {
+        let w = write.clone();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            let inv = &w.invoice;
+            let current: i64 = tx
+                .query_row(
+                    "SELECT value FROM counters WHERE name = ?1",
+                    [INVOICE_COUNTER],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?
+                .unwrap_or(0);
+            if current as u64 + 1 != inv.seq {
+                return Err(StoreError::SequenceTaken);
+            }
+            if let Some(rec) = &w.idempotency {
+                put_idempotency(&tx, rec)?;
+            }
+            tx.execute(
+                "INSERT INTO counters (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                params![INVOICE_COUNTER, inv.seq as i64],
+            )
+            .map_err(sql_err)?;
+            let constraint = |e: rusqlite::Error| {
+                if is_constraint(&e) {
+                    StoreError::AlreadyExists
+                } else {
+                    sql_err(e)
+                }
+            };
+            tx.execute(
+                "INSERT INTO invoices (id, client_id, seq, sort_key, payment_reference, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    inv.id.to_string(),
+                    inv.client_id.to_string(),
+                    inv.seq as i64,
+                    invoice_sort_key(inv),
+                    inv.payment_reference.as_str(),
+                    to_json(inv)?
+                ],
+            )
+            .map_err(constraint)?;
+            for e in &w.entries {
+                tx.execute(
+                    "INSERT INTO ledger (invoice_id, seq, body) VALUES (?1, ?2, ?3)",
+                    params![inv.id.to_string(), e.seq, to_json(e)?],
+                )
+                .map_err(constraint)?;
+            }
+            tx.execute(
+                "INSERT INTO pay_tokens (digest, invoice_id, body) VALUES (?1, ?2, ?3)",
+                params![
+                    w.pay_token.digest,
+                    inv.id.to_string(),
+                    to_json(&w.pay_token)?
+                ],
+            )
+            .map_err(constraint)?;
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn invoice(&self, id: &InvoiceId) -> Result<Option<StoredInvoice>> {
+        let id = id.to_string();
+        self.with(move |c| {
+            let tx = c.transaction().map_err(sql_err)?;
+            let body: Option<String> = tx
+                .query_row("SELECT body FROM invoices WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql_err)?;
+            let Some(body) = body else { return Ok(None) };
+            let invoice: Invoice = from_json(&body)?;
+            let mut stmt = tx
+                .prepare("SELECT body FROM ledger WHERE invoice_id = ?1 ORDER BY seq")
+                .map_err(sql_err)?;
+            let entries = stmt
+                .query_map([&id], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?
+                .map(|r| from_json::<LedgerEntry>(&r.map_err(sql_err)?))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Some(StoredInvoice { invoice, entries }))
+        })
+        .await
+    }
+
+    async fn client_invoices(
+        &self,
+        client: &ClientId,
+        page: &PageRequest,
+    ) -> Result<Page<Invoice>> {
+        let limit = page.limit();
+        let (client, after) = (client.to_string(), page.after.clone());
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT sort_key, body FROM invoices WHERE client_id = ?1 AND (?2 IS NULL OR sort_key < ?2)
+                     ORDER BY sort_key DESC LIMIT ?3",
+                )
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params![client, after, limit + 1], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql_err)?;
+            page_of(rows, limit)
+        })
+        .await
+    }
+
+    async fn invoice_by_payment_reference(
+        &self,
+        reference: &PaymentReference,
+    ) -> Result<Option<InvoiceId>> {
+        let r = reference.as_str().to_string();
+        self.with(move |c| {
+            let id: Option<String> = c
+                .query_row(
+                    "SELECT id FROM invoices WHERE payment_reference = ?1",
+                    [r],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            Ok(id.and_then(|id| InvoiceId::parse(&id)))
+        })
+        .await
+    }
+
+    async fn pay_token(&self, digest: &str) -> Result<Option<PayToken>> {
+        let digest = digest.to_string();
+        self.with(move |c| {
+            c.query_row(
+                "SELECT body FROM pay_tokens WHERE digest = ?1",
+                [digest],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(sql_err)?
+            .map(|b| from_json(&b))
+            .transpose()
+        })
+        .await
+    }
+}

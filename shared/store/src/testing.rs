@@ -1,0 +1,44 @@
+//! Helpers for tests that run against a local DynamoDB-compatible server (moto's server,
+//! started by the test command, which exports its URL as `COBRO_TEST_AWS_ENDPOINT`).
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+use crate::dynamodb::{DynamoStore, TableDefinition};
+
+pub const ENDPOINT_ENV: &str = "COBRO_TEST_AWS_ENDPOINT";
+
+/// The local server's URL. Panics with instructions when the test command did not start one:
+/// a DynamoDB test that silently skipped would prove nothing.
+pub fn endpoint() -> String {
+    std::env::var(ENDPOINT_ENV).unwrap_or_else(|_| {
+        panic!("{ENDPOINT_ENV} is not set: run the test command (./scripts/test), which starts moto's server")
+    })
+}
+
+/// A DynamoDB client for the local server, with dummy credentials.
+pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "cobro-tests"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A store on a fresh table, created from the SAM template's definition.
+pub async fn fresh_dynamo_store() -> DynamoStore {
+    let client = dynamo_client(&endpoint());
+    let name = format!(
+        "cobro-test-{}",
+        cobro_domain::InvoiceId::generate()
+            .as_str()
+            .trim_start_matches("inv_")
+    );
+    TableDefinition::from_sam_template()
+        .expect("table definition in infra/template.yaml")
+        .create(&client, &name)
+        .await
+        .expect("create table on the local server");
+    DynamoStore::new(client, name)
+}

@@ -1,0 +1,443 @@
+//! One contract, two adapters: every test here runs on SQLite and on DynamoDB (moto).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use cobro_domain::ledger::EntryKind;
+use cobro_domain::{
+    ApiKeyId, Client, ClientId, InvoiceId, LedgerEntry, NewClient, NewInvoice, PaymentReference,
+    invoice::NewLine, secret,
+};
+use cobro_store::{
+    ApiKey, IdempotencyRecord, NewInvoiceWrite, PageRequest, PayToken, SqliteStore, Store,
+    StoreError,
+};
+use rust_decimal_macros::dec;
+
+fn now() -> DateTime<Utc> {
+    "2026-11-23T15:00:00Z".parse().unwrap()
+}
+
+fn client(name: &str, at: DateTime<Utc>) -> Client {
+    NewClient {
+        name: name.into(),
+        email: "pagos@example.cl".into(),
+        ..Default::default()
+    }
+    .validate(ClientId::generate(), at)
+    .unwrap()
+}
+
+fn idem(key: &str, at: DateTime<Utc>) -> IdempotencyRecord {
+    IdempotencyRecord {
+        key: key.into(),
+        fingerprint: "f".repeat(64),
+        status: 201,
+        body: r#"{"ok":true}"#.into(),
+        created_at: at,
+        expires_at: at + Duration::hours(24),
+    }
+}
+
+fn invoice_write(client: &ClientId, seq: u64, issue_day: u32) -> NewInvoiceWrite {
+    let inv = NewInvoice {
+        client_id: client.to_string(),
+        currency: "CLP".into(),
+        lines: vec![NewLine {
+            description: "Servicio".into(),
+            quantity: dec!(3),
+            unit_amount: dec!(49990),
+        }],
+        tax_rate: Some(dec!(19)),
+        issue_date: Some(NaiveDate::from_ymd_opt(2026, 11, issue_day).unwrap()),
+        due_date: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        terms: None,
+        send: false,
+    }
+    .validate(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+    .unwrap()
+    .issue(InvoiceId::generate(), seq, "F-", now());
+    let token = secret::new_pay_token();
+    NewInvoiceWrite {
+        entries: vec![LedgerEntry {
+            seq: 1,
+            kind: EntryKind::Charge,
+            amount: inv.total,
+            at: now(),
+        }],
+        pay_token: PayToken {
+            digest: token.digest(),
+            client_id: inv.client_id.clone(),
+            invoice_id: inv.id.clone(),
+            created_at: now(),
+            expires_at: now() + Duration::days(90),
+            revoked_at: None,
+        },
+        invoice: inv,
+        idempotency: None,
+    }
+}
+
+/// Creates an invoice the way the app does: read the counter, try, retry on a lost race.
+async fn create_next(store: &dyn Store, client: &ClientId) -> u64 {
+    loop {
+        let seq = store.last_invoice_seq().await.unwrap() + 1;
+        match store.create_invoice(&invoice_write(client, seq, 23)).await {
+            Ok(()) => return seq,
+            Err(StoreError::SequenceTaken) => continue,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+async fn clients_round_trip_and_page_newest_first(store: Arc<dyn Store>) {
+    let unknown = ClientId::generate();
+    assert_eq!(store.client(&unknown).await.unwrap(), None);
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let c = client(&format!("Cliente {i}"), now() + Duration::seconds(i));
+        store.create_client(&c, None).await.unwrap();
+        made.push(c);
+    }
+    assert_eq!(
+        store.client(&made[2].id).await.unwrap().as_ref(),
+        Some(&made[2])
+    );
+    assert!(matches!(
+        store.create_client(&made[0], None).await,
+        Err(StoreError::AlreadyExists)
+    ));
+
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    let mut sizes = Vec::new();
+    loop {
+        let p = store.list_clients(&page).await.unwrap();
+        sizes.push(p.items.len());
+        seen.extend(p.items);
+        match p.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(sizes, [2, 2, 1]);
+    made.reverse();
+    assert_eq!(seen, made);
+}
+
+async fn idempotency_key_is_written_once_with_its_effect(store: Arc<dyn Store>) {
+    let first = client("Primero", now());
+    let second = client("Segundo", now());
+    let rec = idem("key_a:retry-1", now());
+    store.create_client(&first, Some(&rec)).await.unwrap();
+    assert_eq!(
+        store.idempotency_record(&rec.key, now()).await.unwrap(),
+        Some(rec.clone())
+    );
+    let err = store.create_client(&second, Some(&rec)).await.unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyKeyTaken), "{err}");
+    assert_eq!(
+        store.client(&second.id).await.unwrap(),
+        None,
+        "nothing written with a taken key"
+    );
+
+    // Expired records are invisible and can be replaced.
+    let later = now() + Duration::hours(25);
+    assert_eq!(
+        store.idempotency_record(&rec.key, later).await.unwrap(),
+        None
+    );
+    let fresh = idem("key_a:retry-1", later);
+    store.create_client(&second, Some(&fresh)).await.unwrap();
+    assert_eq!(
+        store.idempotency_record(&rec.key, later).await.unwrap(),
+        Some(fresh)
+    );
+}
+
+async fn invoice_is_written_whole_and_read_back(store: Arc<dyn Store>) {
+    let c = client("ACME", now());
+    store.create_client(&c, None).await.unwrap();
+    assert_eq!(store.last_invoice_seq().await.unwrap(), 0);
+    let mut w = invoice_write(&c.id, 1, 20);
+    w.idempotency = Some(idem("key_b:inv-1", now()));
+    store.create_invoice(&w).await.unwrap();
+    assert_eq!(store.last_invoice_seq().await.unwrap(), 1);
+
+    let stored = store.invoice(&w.invoice.id).await.unwrap().unwrap();
+    assert_eq!(stored.invoice, w.invoice);
+    assert_eq!(stored.entries, w.entries);
+    assert_eq!(stored.invoice.total.amount(), dec!(178464));
+    assert_eq!(
+        store
+            .invoice_by_payment_reference(&w.invoice.payment_reference)
+            .await
+            .unwrap(),
+        Some(w.invoice.id.clone())
+    );
+    let unknown_ref = PaymentReference::generate(999_999);
+    assert_eq!(
+        store
+            .invoice_by_payment_reference(&unknown_ref)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.pay_token(&w.pay_token.digest).await.unwrap(),
+        Some(w.pay_token.clone())
+    );
+    assert_eq!(store.pay_token(&"0".repeat(64)).await.unwrap(), None);
+    assert!(
+        store
+            .idempotency_record("key_b:inv-1", now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.invoice(&InvoiceId::generate()).await.unwrap(), None);
+
+    // A second invoice, issued later, lists first.
+    let w2 = invoice_write(&c.id, 2, 22);
+    store.create_invoice(&w2).await.unwrap();
+    let p = store
+        .client_invoices(&c.id, &PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(p.items, vec![w2.invoice.clone()]);
+    let p = store
+        .client_invoices(
+            &c.id,
+            &PageRequest {
+                limit: 1,
+                after: p.next,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((p.items, p.next), (vec![w.invoice.clone()], None));
+    let other = store
+        .client_invoices(&ClientId::generate(), &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(other.items.is_empty());
+}
+
+async fn a_failed_invoice_write_leaves_nothing(store: Arc<dyn Store>) {
+    let c = client("Nada", now());
+    store.create_client(&c, None).await.unwrap();
+    create_next(store.as_ref(), &c.id).await;
+
+    // Wrong sequence number: nothing of it may remain.
+    let stale = invoice_write(&c.id, 1, 23);
+    assert!(matches!(
+        store.create_invoice(&stale).await,
+        Err(StoreError::SequenceTaken)
+    ));
+    assert_eq!(store.invoice(&stale.invoice.id).await.unwrap(), None);
+    assert_eq!(
+        store.pay_token(&stale.pay_token.digest).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .invoice_by_payment_reference(&stale.invoice.payment_reference)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // A taken idempotency key: same.
+    let mut a = invoice_write(&c.id, 2, 23);
+    a.idempotency = Some(idem("key_c:dup", now()));
+    store.create_invoice(&a).await.unwrap();
+    let mut b = invoice_write(&c.id, 3, 23);
+    b.idempotency = Some(idem("key_c:dup", now()));
+    assert!(matches!(
+        store.create_invoice(&b).await,
+        Err(StoreError::IdempotencyKeyTaken)
+    ));
+    assert_eq!(store.invoice(&b.invoice.id).await.unwrap(), None);
+    assert_eq!(
+        store.last_invoice_seq().await.unwrap(),
+        2,
+        "the counter did not move"
+    );
+}
+
+async fn concurrent_creations_get_gapless_unique_numbers(store: Arc<dyn Store>) {
+    let c = client("Concurrente", now());
+    store.create_client(&c, None).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (store, id) = (store.clone(), c.id.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..4 {
+                got.push(create_next(store.as_ref(), &id).await);
+            }
+            got
+        }));
+    }
+    let mut all = BTreeSet::new();
+    for t in tasks {
+        for seq in t.await.unwrap() {
+            assert!(all.insert(seq), "sequence {seq} given twice");
+        }
+    }
+    assert_eq!(all, (1..=24).collect::<BTreeSet<u64>>());
+    let listed = store
+        .client_invoices(&c.id, &PageRequest::first(100))
+        .await
+        .unwrap();
+    let numbers: BTreeSet<String> = listed.items.iter().map(|i| i.number.clone()).collect();
+    assert_eq!(numbers.len(), 24);
+    assert!(numbers.contains("F-000001") && numbers.contains("F-000024"));
+}
+
+async fn concurrent_retries_with_one_key_write_one_invoice(store: Arc<dyn Store>) {
+    let c = client("Reintentos", now());
+    store.create_client(&c, None).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        let (store, id) = (store.clone(), c.id.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let seq = store.last_invoice_seq().await.unwrap() + 1;
+                let mut w = invoice_write(&id, seq, 23);
+                w.idempotency = Some(idem("key_d:same", now()));
+                match store.create_invoice(&w).await {
+                    Err(StoreError::SequenceTaken) => continue,
+                    other => return other.is_ok(),
+                }
+            }
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(
+        store
+            .client_invoices(&c.id, &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+async fn api_keys_are_found_by_digest_and_revoked_by_id(store: Arc<dyn Store>) {
+    let secret = secret::new_api_key();
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        name: "contabilidad".into(),
+        digest: secret.digest(),
+        created_at: now(),
+        revoked_at: None,
+    };
+    store.put_api_key(&key).await.unwrap();
+    assert!(matches!(
+        store.put_api_key(&key).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(
+        store.api_key_by_digest(&secret.digest()).await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(
+        store
+            .api_key_by_digest(&secret::digest("wrong"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.list_api_keys().await.unwrap(), vec![key.clone()]);
+    assert!(
+        !store
+            .revoke_api_key(&ApiKeyId::generate(), now())
+            .await
+            .unwrap()
+    );
+    assert!(store.revoke_api_key(&key.id, now()).await.unwrap());
+    // Revoking again keeps the first time.
+    assert!(
+        store
+            .revoke_api_key(&key.id, now() + Duration::days(1))
+            .await
+            .unwrap()
+    );
+    let revoked = store
+        .api_key_by_digest(&secret.digest())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(now()));
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let store = Arc::new(cobro_store::testing::fresh_dynamo_store().await);
+                    super::$name(store).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    clients_round_trip_and_page_newest_first,
+    idempotency_key_is_written_once_with_its_effect,
+    invoice_is_written_whole_and_read_back,
+    a_failed_invoice_write_leaves_nothing,
+    concurrent_creations_get_gapless_unique_numbers,
+    concurrent_retries_with_one_key_write_one_invoice,
+    api_keys_are_found_by_digest_and_revoked_by_id,
+);
+
+#[tokio::test]
+async fn sqlite_data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client("Durable", now());
+    {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.create_client(&c, None).await.unwrap();
+        create_next(&store, &c.id).await;
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(store.client(&c.id).await.unwrap(), Some(c));
+    assert_eq!(store.last_invoice_seq().await.unwrap(), 1);
+    assert!(dir.path().join("cobro.db").exists());
+}
+
+#[test]
+fn table_definition_comes_from_the_sam_template() {
+    let def = cobro_store::dynamodb::TableDefinition::from_sam_template().unwrap();
+    let names: Vec<_> = def.indexes.iter().map(|i| i.index_name()).collect();
+    assert_eq!(names, ["GSI1", "GSI2", "GSI3"]);
+    assert_eq!(def.ttl_attribute.as_deref(), Some("ttl"));
+    assert_eq!(def.key_schema.len(), 2);
+    assert!(
+        cobro_store::dynamodb::TableDefinition::from_template("Resources: {}", "Table").is_err()
+    );
+}
