@@ -1,1 +1,80 @@
+//! The Mailer port, its adapters and cobro's messages.
+//!
+//! Every message is rendered once into an RFC 5322 document (HTML and plain-text parts,
+//! built with lettre) and handed to a [`Mailer`]: [`outbox::OutboxMailer`] writes it as an
+//! `.eml` file for the local stack, [`ses::SesMailer`] sends the same bytes through SES v2.
 
+use async_trait::async_trait;
+
+pub mod messages;
+pub mod outbox;
+pub mod ses;
+
+pub use messages::{InvoiceIssued, Rendered};
+pub use outbox::OutboxMailer;
+pub use ses::SesMailer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid address `{0}`")]
+    Address(String),
+    #[error("could not build the message: {0}")]
+    Build(String),
+    #[error("could not render the template: {0}")]
+    Template(#[from] askama::Error),
+    #[error("delivery failed: {0}")]
+    Delivery(String),
+}
+
+/// A message ready to go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub from: String,
+    pub to_name: String,
+    pub to_email: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Stable name of this message (`inv_….issued`): its Message-ID, and how an adapter
+    /// recognises a message it already delivered.
+    pub key: String,
+}
+
+impl Email {
+    /// The RFC 5322 document: headers, then multipart/alternative with text and HTML.
+    pub fn to_rfc5322(&self) -> Result<Vec<u8>, MailError> {
+        use lettre::message::{Mailbox, MultiPart};
+        let from: Mailbox = self
+            .from
+            .parse()
+            .map_err(|_| MailError::Address(self.from.clone()))?;
+        let to_address = self
+            .to_email
+            .parse()
+            .map_err(|_| MailError::Address(self.to_email.clone()))?;
+        let to = Mailbox::new(Some(self.to_name.clone()), to_address);
+        let domain = from.email.domain().to_string();
+        let message = lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(&self.subject)
+            .message_id(Some(format!("<{}@{}>", self.key, domain)))
+            .multipart(MultiPart::alternative_plain_html(
+                self.text.clone(),
+                self.html.clone(),
+            ))
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        Ok(message.formatted())
+    }
+}
+
+/// Where a message went: the adapter's id for it (a file name, an SES message id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub id: String,
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    async fn send(&self, email: &Email) -> Result<Sent, MailError>;
+}

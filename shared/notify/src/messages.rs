@@ -1,0 +1,159 @@
+//! cobro's messages, in the client's language. Each says WHAT is owed (invoice number and
+//! concept), HOW MUCH (formatted for the reader: "$178.464"), WHEN (the exact due date)
+//! and WHERE to pay (the pay link and the bank-transfer reference).
+
+use askama::Template;
+use cobro_domain::{Client, Invoice, Locale};
+
+use crate::{Email, MailError};
+
+/// A line of the invoice as the client reads it.
+#[derive(Debug, Clone)]
+pub struct LineView {
+    pub description: String,
+    pub quantity: String,
+    pub unit_amount: String,
+    pub amount: String,
+}
+
+/// Everything the "invoice issued" message shows, already formatted for its locale.
+#[derive(Debug, Clone)]
+pub struct InvoiceIssued {
+    pub locale: Locale,
+    pub business: String,
+    pub client_name: String,
+    pub number: String,
+    pub concept: String,
+    pub lines: Vec<LineView>,
+    pub subtotal: String,
+    pub tax: Option<String>,
+    pub tax_rate: String,
+    pub total: String,
+    pub currency: String,
+    pub issue_date: String,
+    pub due_date: String,
+    pub pay_url: String,
+    pub reference: String,
+}
+
+fn quantity(q: rust_decimal::Decimal, locale: Locale) -> String {
+    let s = q.normalize().to_string();
+    match locale {
+        Locale::Es => s.replace('.', ","),
+        Locale::En => s,
+    }
+}
+
+impl InvoiceIssued {
+    pub fn new(business: &str, client: &Client, invoice: &Invoice, pay_url: &str) -> Self {
+        let l = client.locale;
+        InvoiceIssued {
+            locale: l,
+            business: business.to_string(),
+            client_name: client.name.clone(),
+            number: invoice.number.clone(),
+            concept: invoice.concept().to_string(),
+            lines: invoice
+                .lines
+                .iter()
+                .map(|line| LineView {
+                    description: line.description.clone(),
+                    quantity: quantity(line.quantity, l),
+                    unit_amount: line.unit_amount.format(l),
+                    amount: line.amount.format(l),
+                })
+                .collect(),
+            subtotal: invoice.subtotal.format(l),
+            tax: invoice.tax_rate.map(|_| invoice.tax.format(l)),
+            tax_rate: invoice.tax_rate.map(|r| quantity(r, l)).unwrap_or_default(),
+            total: invoice.total.format(l),
+            currency: invoice.currency.code().to_string(),
+            issue_date: l.long_date(invoice.issue_date),
+            due_date: l.long_date(invoice.due_date),
+            pay_url: pay_url.to_string(),
+            reference: invoice.payment_reference.grouped(),
+        }
+    }
+
+    pub fn subject(&self) -> String {
+        match self.locale {
+            Locale::Es => format!(
+                "Factura {} de {}: {} con vencimiento el {}",
+                self.number, self.business, self.total, self.due_date
+            ),
+            Locale::En => format!(
+                "Invoice {} from {}: {} due {}",
+                self.number, self.business, self.total, self.due_date
+            ),
+        }
+    }
+
+    /// The message in the client's language, HTML and text.
+    pub fn render(&self) -> Result<Rendered, MailError> {
+        let (text, html) = match self.locale {
+            Locale::Es => (
+                IssuedEsText { m: self }.render()?,
+                IssuedEsHtml { m: self }.render()?,
+            ),
+            Locale::En => (
+                IssuedEnText { m: self }.render()?,
+                IssuedEnHtml { m: self }.render()?,
+            ),
+        };
+        Ok(Rendered {
+            subject: self.subject(),
+            text,
+            html,
+        })
+    }
+
+    /// The message addressed to the client, keyed so it is delivered once per invoice.
+    pub fn email(
+        &self,
+        from: &str,
+        client: &Client,
+        invoice: &Invoice,
+    ) -> Result<Email, MailError> {
+        let r = self.render()?;
+        Ok(Email {
+            from: from.to_string(),
+            to_name: client.name.clone(),
+            to_email: client.email.clone(),
+            subject: r.subject,
+            text: r.text,
+            html: r.html,
+            key: format!("{}.issued", invoice.id),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Template)]
+#[template(path = "invoice_issued.es.txt")]
+struct IssuedEsText<'a> {
+    m: &'a InvoiceIssued,
+}
+
+#[derive(Template)]
+#[template(path = "invoice_issued.es.html")]
+struct IssuedEsHtml<'a> {
+    m: &'a InvoiceIssued,
+}
+
+#[derive(Template)]
+#[template(path = "invoice_issued.en.txt")]
+struct IssuedEnText<'a> {
+    m: &'a InvoiceIssued,
+}
+
+#[derive(Template)]
+#[template(path = "invoice_issued.en.html")]
+struct IssuedEnHtml<'a> {
+    m: &'a InvoiceIssued,
+}

@@ -1,0 +1,51 @@
+//! Amazon SES v2: the same RFC 5322 bytes as the outbox, sent as a raw message.
+
+use async_trait::async_trait;
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+
+use crate::{Email, MailError, Mailer, Sent};
+
+#[derive(Debug, Clone)]
+pub struct SesMailer {
+    client: aws_sdk_sesv2::Client,
+    configuration_set: Option<String>,
+}
+
+impl SesMailer {
+    pub fn new(client: aws_sdk_sesv2::Client, configuration_set: Option<String>) -> Self {
+        SesMailer {
+            client,
+            configuration_set,
+        }
+    }
+
+    /// From the environment's AWS configuration (`AWS_ENDPOINT_URL` for a local server).
+    pub async fn from_env(configuration_set: Option<String>) -> Self {
+        let config = aws_config::load_from_env().await;
+        SesMailer::new(aws_sdk_sesv2::Client::new(&config), configuration_set)
+    }
+}
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, email: &Email) -> Result<Sent, MailError> {
+        let raw = RawMessage::builder()
+            .data(Blob::new(email.to_rfc5322()?))
+            .build()
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        let out = self
+            .client
+            .send_email()
+            .from_email_address(&email.from)
+            .destination(Destination::builder().to_addresses(&email.to_email).build())
+            .content(EmailContent::builder().raw(raw).build())
+            .set_configuration_set_name(self.configuration_set.clone())
+            .send()
+            .await
+            .map_err(|e| MailError::Delivery(e.into_service_error().to_string()))?;
+        let id = out.message_id.unwrap_or_default();
+        tracing::info!(ses_message_id = %id, key = %email.key, "message sent through SES");
+        Ok(Sent { id })
+    }
+}

@@ -1,0 +1,188 @@
+//! Messages rendered, written to the outbox and sent through SES (moto), then read back.
+
+use chrono::{NaiveDate, Utc};
+use cobro_domain::invoice::NewLine;
+use cobro_domain::{Client, ClientId, Invoice, InvoiceId, NewClient, NewInvoice};
+use cobro_notify::{Email, InvoiceIssued, Mailer, OutboxMailer, SesMailer};
+use mail_parser::MessageParser;
+use rust_decimal_macros::dec;
+
+fn client(locale: &str, name: &str) -> Client {
+    NewClient {
+        name: name.into(),
+        email: "pagos@panaderia.cl".into(),
+        locale: Some(locale.into()),
+        ..Default::default()
+    }
+    .validate(ClientId::generate(), Utc::now())
+    .unwrap()
+}
+
+fn invoice(client: &Client) -> Invoice {
+    NewInvoice {
+        client_id: client.id.to_string(),
+        currency: "CLP".into(),
+        lines: vec![NewLine {
+            description: "Diseño de logo".into(),
+            quantity: dec!(3),
+            unit_amount: dec!(49990),
+        }],
+        tax_rate: Some(dec!(19)),
+        issue_date: Some(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
+        due_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+        terms: None,
+        send: true,
+    }
+    .validate(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+    .unwrap()
+    .issue(InvoiceId::generate(), 1, "F-", Utc::now())
+}
+
+const PAY_URL: &str = "https://pagar.example.cl/pay/AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+
+fn issued_email(c: &Client) -> (Invoice, Email) {
+    let inv = invoice(c);
+    let email = InvoiceIssued::new("Estudio Sur", c, &inv, PAY_URL)
+        .email("Estudio Sur <cobros@estudiosur.cl>", c, &inv)
+        .unwrap();
+    (inv, email)
+}
+
+/// The text and HTML parts of an RFC 5322 message, decoded.
+fn parts(raw: &[u8]) -> (String, String, String) {
+    let msg = MessageParser::default()
+        .parse(raw)
+        .expect("RFC 5322 message");
+    (
+        msg.subject().unwrap_or_default().to_string(),
+        msg.body_text(0).expect("text part").into_owned(),
+        msg.body_html(0).expect("html part").into_owned(),
+    )
+}
+
+#[test]
+fn spanish_message_says_what_how_much_when_where() {
+    let c = client("es", "Panadería Sol");
+    let (inv, email) = issued_email(&c);
+    assert_eq!(
+        email.subject,
+        "Factura F-000001 de Estudio Sur: $178.464 con vencimiento el lunes, 7 de diciembre de 2026"
+    );
+    for body in [&email.text, &email.html] {
+        assert!(body.contains("F-000001"), "what: number");
+        assert!(body.contains("Diseño de logo"), "what: concept");
+        assert!(body.contains("$178.464"), "how much");
+        assert!(body.contains("lunes, 7 de diciembre de 2026"), "when");
+        assert!(body.contains(PAY_URL), "where: link");
+        assert!(
+            body.contains(&inv.payment_reference.grouped()),
+            "where: reference"
+        );
+    }
+    assert!(email.text.contains("Impuesto (19 %): $28.494"));
+    assert!(email.html.contains("Pagar ahora"));
+}
+
+#[test]
+fn english_message_for_english_clients() {
+    let c = client("en", "Sun Bakery");
+    let (_, email) = issued_email(&c);
+    assert_eq!(
+        email.subject,
+        "Invoice F-000001 from Estudio Sur: CLP 178,464 due Monday, December 7, 2026"
+    );
+    assert!(email.text.contains("Amount due: CLP 178,464"));
+    assert!(email.html.contains("Pay now"));
+}
+
+#[test]
+fn html_escapes_what_people_type() {
+    let c = client("es", "<script>alert(1)</script>");
+    let (_, email) = issued_email(&c);
+    assert!(!email.html.contains("<script>"));
+    assert!(email.html.contains("&#60;script&#62;"));
+}
+
+#[tokio::test]
+async fn outbox_writes_one_rfc5322_file_per_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = OutboxMailer::new(dir.path());
+    assert!(outbox.list().unwrap().is_empty());
+    let c = client("es", "Panadería Sol");
+    let (_, email) = issued_email(&c);
+    let sent = outbox.send(&email).await.unwrap();
+    let again = outbox.send(&email).await.unwrap();
+    assert_eq!(sent, again, "the same message key is written once");
+    let files = outbox.list().unwrap();
+    assert_eq!(files.len(), 1);
+    assert!(files[0].file_name.ends_with(".issued.eml"));
+
+    let raw = outbox.read(&files[0].file_name).unwrap().unwrap();
+    let msg = MessageParser::default().parse(&raw[..]).unwrap();
+    assert_eq!(
+        msg.to().unwrap().first().unwrap().address(),
+        Some("pagos@panaderia.cl")
+    );
+    assert!(msg.message_id().unwrap().ends_with("@estudiosur.cl"));
+    let (subject, text, html) = parts(&raw);
+    assert_eq!(subject, email.subject);
+    assert!(text.contains("$178.464") && html.contains("$178.464"));
+    assert_eq!(outbox.read("../../etc/passwd").unwrap(), None);
+}
+
+#[tokio::test]
+async fn ses_sends_the_same_message_and_moto_has_it() {
+    let endpoint = cobro_store::testing::endpoint();
+    let config = aws_sdk_sesv2::Config::builder()
+        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    let ses_client = aws_sdk_sesv2::Client::from_conf(config);
+    ses_client
+        .create_email_identity()
+        .email_identity("estudiosur.cl")
+        .send()
+        .await
+        .unwrap();
+    let ses = SesMailer::new(ses_client, None);
+
+    let c = client("es", "Panadería Sol");
+    let (_, email) = issued_email(&c);
+    let sent = ses.send(&email).await.unwrap();
+    assert!(!sent.id.is_empty());
+
+    // Read it back from moto's own record of sent messages.
+    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let raw = data["ses"]["RawMessage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == sent.id.as_str())
+        .expect("message recorded by SES")["raw_data"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let parsed = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    assert_eq!(
+        parsed.message_id(),
+        Some(format!("{}@estudiosur.cl", email.key).as_str())
+    );
+    let (subject, text, html) = parts(raw.as_bytes());
+    assert_eq!(subject, email.subject);
+    assert_eq!(text.replace("\r\n", "\n").trim_end(), email.text.trim_end());
+    assert!(html.contains("$178.464") && html.contains(PAY_URL));
+
+    // An unverified sender is refused, and the error says so.
+    let mut bad = email.clone();
+    bad.from = "nobody@unverified.example".into();
+    assert!(ses.send(&bad).await.is_err());
+}
