@@ -1,1 +1,131 @@
-fn main() {}
+//! `cobro`: run everything locally, manage API keys, prepare a DynamoDB table.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use cobro_app::{App, Config};
+
+mod demo;
+mod serve;
+
+#[derive(Parser)]
+#[command(
+    name = "cobro",
+    version,
+    about = "cobro gets small businesses paid on time"
+)]
+struct Cli {
+    /// Data directory of the embedded store and the outbox (env COBRO_DATA_DIR).
+    #[arg(long, global = true, env = "COBRO_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every HTTP function on one port over the embedded store, with the outbox at /outbox.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Seed a few clients and invoices (CLP and USD) and print their pay links.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// API keys for the business's API.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// DynamoDB helpers (use AWS_ENDPOINT_URL for a local DynamoDB-compatible server).
+    Dynamodb {
+        #[command(subcommand)]
+        command: DynamoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key; the key itself is printed once, on the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (ids and names, never the keys).
+    List,
+    /// Revoke a key by id (key_…).
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum DynamoCommand {
+    /// Create the table exactly as infra/template.yaml defines it.
+    CreateTable {
+        #[arg(long, env = "COBRO_TABLE")]
+        table: String,
+    },
+}
+
+fn config(cli_data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
+    let mut config = Config::from_env()?;
+    if let Some(dir) = cli_data_dir {
+        config.data_dir = dir;
+    }
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { addr, demo } => serve::run(config(cli.data_dir)?, addr, demo).await,
+        Command::Keys { command } => {
+            let app = App::from_config(config(cli.data_dir)?).await?;
+            match command {
+                KeysCommand::Create { name } => {
+                    let (key, secret) = cobro_app::keys::create(&app, &name).await?;
+                    println!(
+                        "created API key {} ({}); it is shown only now:",
+                        key.id, key.name
+                    );
+                    println!("{}", secret.expose());
+                }
+                KeysCommand::List => {
+                    for k in cobro_app::keys::list(&app).await? {
+                        let state = k
+                            .revoked_at
+                            .map_or("active".to_string(), |at| format!("revoked {at}"));
+                        println!("{}\t{}\t{}\t{}", k.id, k.name, k.created_at, state);
+                    }
+                }
+                KeysCommand::Revoke { id } => {
+                    anyhow::ensure!(cobro_app::keys::revoke(&app, &id).await?, "no API key {id}");
+                    println!("revoked {id}");
+                }
+            }
+            Ok(())
+        }
+        Command::Dynamodb {
+            command: DynamoCommand::CreateTable { table },
+        } => {
+            let store = cobro_store::DynamoStore::from_env(table.clone()).await;
+            cobro_store::dynamodb::TableDefinition::from_sam_template()
+                .map_err(anyhow::Error::msg)?
+                .create(store.client(), &table)
+                .await
+                .map_err(anyhow::Error::msg)
+                .context("creating the table")?;
+            println!("created table {table}");
+            Ok(())
+        }
+    }
+}

@@ -1,1 +1,13 @@
-fn main() {}
+//! Lambda: the business's HTTP API. Reads configuration, builds the store and mailer once,
+//! and hands the app's router to the Lambda runtime.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = cobro_app::Config::from_env()?;
+    let app = cobro_app::App::from_config(config).await?;
+    let router = cobro_app::finish(cobro_app::invoices_api::router(app));
+    lambda_http::run(router)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+}

@@ -1,0 +1,78 @@
+//! `cobro serve --demo`: seeds clients and invoices through the real API, in-process.
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::Duration;
+use cobro_app::App;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+async fn post(router: &Router, key: &str, path: &str, body: Value) -> anyhow::Result<Value> {
+    let req = Request::post(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))?;
+    let res = router.clone().oneshot(req).await?;
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await?;
+    let value: Value = serde_json::from_slice(&bytes).context("demo: response is not JSON")?;
+    anyhow::ensure!(
+        status == StatusCode::CREATED,
+        "demo: POST {path} answered {status}: {value}"
+    );
+    Ok(value)
+}
+
+pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
+    let (_, key) = cobro_app::keys::create(app, "demo").await?;
+    let key = key.expose();
+    let today = app.now().date_naive();
+    let due = |days: i64| (today + Duration::days(days)).to_string();
+
+    let sol = post(
+        &router,
+        key,
+        "/v1/clients",
+        json!({
+            "name": "Panadería Sol", "email": "pagos@panaderiasol.cl", "locale": "es",
+            "timezone": "America/Santiago", "tax_id": "76.123.456-7"
+        }),
+    )
+    .await?;
+    let acme = post(&router, key, "/v1/clients", json!({
+        "name": "Acme Trading LLC", "email": "ap@acme.example", "locale": "en", "timezone": "America/New_York"
+    })).await?;
+    let invoices = [
+        post(&router, key, "/v1/invoices", json!({
+            "client_id": sol["id"], "currency": "CLP", "tax_rate": "19", "due_date": due(14), "send": true,
+            "lines": [{"description": "Diseño de logo", "quantity": "3", "unit_amount": "49990"}]
+        })).await?,
+        post(&router, key, "/v1/invoices", json!({
+            "client_id": sol["id"], "currency": "CLP", "due_date": due(30), "send": true,
+            "terms": {"grace_days": 3, "late_fee": {"kind": "percent", "value": "1.5", "recurrence": "monthly"}},
+            "lines": [{"description": "Mantención mensual del sitio", "quantity": "1", "unit_amount": "85000"}]
+        })).await?,
+        post(&router, key, "/v1/invoices", json!({
+            "client_id": acme["id"], "currency": "USD", "due_date": due(30), "send": true,
+            "terms": {"early_payment_discount": {"percent": "2", "within_days": 10}},
+            "lines": [
+                {"description": "Consulting (hours)", "quantity": "12.5", "unit_amount": "120.00"},
+                {"description": "Hosting", "quantity": "1", "unit_amount": "49.99"}
+            ]
+        })).await?,
+    ];
+    println!("demo: API key (shown once)  {key}");
+    for inv in &invoices {
+        println!(
+            "demo: {} {} {} due {}  pay: {}",
+            inv["number"].as_str().unwrap_or_default(),
+            inv["currency"].as_str().unwrap_or_default(),
+            inv["total"].as_str().unwrap_or_default(),
+            inv["due_date"].as_str().unwrap_or_default(),
+            inv["pay_url"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Configuration from the environment, read once at start, failing fast with a clear message.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailerKind {
+    /// `.eml` files under `{data dir}/outbox` (the local default).
+    Outbox,
+    /// Amazon SES v2 (the default when `COBRO_TABLE` is set).
+    Ses,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// DynamoDB table; `None` means the embedded SQLite store in `data_dir`.
+    pub table: Option<String>,
+    pub data_dir: PathBuf,
+    /// Base of pay links, without a trailing slash: links are `{public_url}/pay/{token}`.
+    pub public_url: String,
+    pub from_email: String,
+    pub business_name: String,
+    pub invoice_prefix: String,
+    pub pay_token_days: u32,
+    pub mailer: MailerKind,
+    pub ses_configuration_set: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads settings through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let table = get("COBRO_TABLE");
+        let production = table.is_some();
+        let required = |name: &str, local_default: &str| -> Result<String, ConfigError> {
+            match get(name) {
+                Some(v) => Ok(v.trim().to_string()),
+                None if !production => Ok(local_default.to_string()),
+                None => Err(ConfigError(format!(
+                    "{name} must be set when COBRO_TABLE is set"
+                ))),
+            }
+        };
+        let public_url = required("COBRO_PUBLIC_URL", "http://127.0.0.1:8080")?
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+            return Err(ConfigError(format!(
+                "COBRO_PUBLIC_URL must be an http(s) URL, got `{public_url}`"
+            )));
+        }
+        let from_email = required("COBRO_FROM_EMAIL", "cobro <cobro@localhost.localdomain>")?;
+        let address = from_email
+            .rsplit_once('<')
+            .map(|(_, a)| a.trim_end_matches('>'))
+            .unwrap_or(&from_email);
+        if !email_address::EmailAddress::is_valid(address) {
+            return Err(ConfigError(format!(
+                "COBRO_FROM_EMAIL is not an e-mail address: `{from_email}`"
+            )));
+        }
+        let mailer = match get("COBRO_MAILER").as_deref() {
+            None if production => MailerKind::Ses,
+            None | Some("outbox") => MailerKind::Outbox,
+            Some("ses") => MailerKind::Ses,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "COBRO_MAILER must be `outbox` or `ses`, got `{other}`"
+                )));
+            }
+        };
+        let pay_token_days = match get("COBRO_PAY_TOKEN_DAYS") {
+            None => 90,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| {
+                    ConfigError(format!("COBRO_PAY_TOKEN_DAYS must be 1..3650, got `{v}`"))
+                })?,
+        };
+        let invoice_prefix = get("COBRO_INVOICE_PREFIX").unwrap_or_else(|| "F-".into());
+        if invoice_prefix.len() > 10
+            || !invoice_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(ConfigError(
+                "COBRO_INVOICE_PREFIX must be up to 10 letters, digits or -".into(),
+            ));
+        }
+        Ok(Config {
+            table,
+            data_dir: get("COBRO_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".cobro")),
+            public_url,
+            from_email,
+            business_name: get("COBRO_BUSINESS_NAME").unwrap_or_else(|| "cobro".into()),
+            invoice_prefix,
+            pay_token_days,
+            mailer,
+            ses_configuration_set: get("COBRO_SES_CONFIGURATION_SET"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn local_defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.table, None);
+        assert_eq!(c.mailer, MailerKind::Outbox);
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.pay_token_days, 90);
+        assert_eq!(c.invoice_prefix, "F-");
+    }
+
+    #[test]
+    fn production_needs_its_urls_and_sender() {
+        let err = cfg(&[("COBRO_TABLE", "cobro")]).unwrap_err();
+        assert!(err.0.contains("COBRO_PUBLIC_URL"));
+        let c = cfg(&[
+            ("COBRO_TABLE", "cobro"),
+            ("COBRO_PUBLIC_URL", "https://pagar.example.cl/"),
+            ("COBRO_FROM_EMAIL", "Estudio Sur <cobros@estudiosur.cl>"),
+        ])
+        .unwrap();
+        assert_eq!(c.mailer, MailerKind::Ses);
+        assert_eq!(c.public_url, "https://pagar.example.cl");
+    }
+
+    #[test]
+    fn bad_values_fail_fast() {
+        assert!(cfg(&[("COBRO_PUBLIC_URL", "pagar.example.cl")]).is_err());
+        assert!(cfg(&[("COBRO_FROM_EMAIL", "nobody")]).is_err());
+        assert!(cfg(&[("COBRO_MAILER", "smtp")]).is_err());
+        assert!(cfg(&[("COBRO_PAY_TOKEN_DAYS", "0")]).is_err());
+        assert!(cfg(&[("COBRO_INVOICE_PREFIX", "F/")]).is_err());
+    }
+}

@@ -1,0 +1,341 @@
+//! The invoices-api function: the business's HTTP API for clients and invoices.
+
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router, middleware};
+use base64::Engine;
+use chrono::Duration;
+use cobro_domain::client::DEFAULT_TIMEZONE;
+use cobro_domain::ledger::EntryKind;
+use cobro_domain::{
+    ClientId, FieldErrors, InvoiceId, LedgerEntry, NewClient, NewInvoice, secret, today_in,
+};
+use cobro_notify::InvoiceIssued;
+use cobro_store::{NewInvoiceWrite, PageRequest, PayToken, StoreError};
+use serde::Deserialize;
+use tracing::instrument;
+
+use crate::auth::{Caller, require_api_key};
+use crate::idempotency;
+use crate::json::{self, MAX_BODY};
+use crate::views::{ClientView, InvoiceView, ListView};
+use crate::{App, Problem};
+
+/// How many times a creation retries after losing the race for an invoice number.
+const MAX_NUMBER_ATTEMPTS: usize = 50;
+
+/// The router of the invoices-api function (all routes under `/v1`, behind API keys).
+pub fn router(app: App) -> Router {
+    let v1 = Router::new()
+        .route("/v1/clients", post(create_client).get(list_clients))
+        .route("/v1/clients/{id}", get(get_client))
+        .route("/v1/clients/{id}/invoices", get(client_invoices))
+        .route("/v1/invoices", post(create_invoice))
+        .route("/v1/invoices/{id}", get(get_invoice))
+        .route_layer(middleware::from_fn_with_state(app.clone(), require_api_key));
+    v1.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(app)
+}
+
+/// Answers for paths and methods no router knows, as problems.
+pub fn not_found_fallback() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Not found",
+        "There is nothing at this path.",
+    )
+}
+
+fn created(location: String, body: serde_json::Value) -> Response {
+    let mut res = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, Problem> {
+    serde_json::to_value(v).map_err(|e| Problem::internal(&e))
+}
+
+#[instrument(skip_all)]
+async fn create_client(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let body = json::body(body)?;
+    let idem = idempotency::key(&caller, &headers, "POST", "/v1/clients", &body)?;
+    if let Some(k) = &idem
+        && let Some(replayed) = k.replay(&app).await?
+    {
+        return Ok(replayed);
+    }
+    let input: NewClient = json::parse(&headers, &body)?;
+    let now = app.now();
+    let client = input
+        .validate(ClientId::generate(), now)
+        .map_err(Problem::validation)?;
+    let view = to_json(&ClientView::new(&client))?;
+    let record = idem
+        .as_ref()
+        .map(|k| k.record(StatusCode::CREATED, &view, now));
+    match app.store.create_client(&client, record.as_ref()).await {
+        Ok(()) => {
+            tracing::info!(client_id = %client.id, "client created");
+            Ok(created(format!("/v1/clients/{}", client.id), view))
+        }
+        Err(StoreError::IdempotencyKeyTaken) => replay_after_race(&app, idem).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A concurrent request with the same key won: answer what it answered.
+async fn replay_after_race(app: &App, idem: Option<idempotency::Key>) -> Result<Response, Problem> {
+    match idem {
+        Some(k) => match k.replay(app).await? {
+            Some(r) => Ok(r),
+            None => Err(Problem::internal(
+                &"idempotency record vanished after a conflict",
+            )),
+        },
+        None => Err(Problem::internal(&"idempotency conflict without a key")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+fn page_request(params: Result<Query<ListParams>, QueryRejection>) -> Result<PageRequest, Problem> {
+    let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
+    let mut errors = FieldErrors::new();
+    let limit = match p.limit.as_deref() {
+        None => 20,
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=cobro_store::MAX_PAGE).contains(l))
+            .unwrap_or_else(|| {
+                errors.add(
+                    "limit",
+                    format!("must be a whole number from 1 to {}", cobro_store::MAX_PAGE),
+                );
+                20
+            }),
+    };
+    let after = match p.after.as_deref() {
+        None | Some("") => None,
+        Some(c) => {
+            let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok());
+            if decoded.is_none() {
+                errors.add("after", "is not a cursor returned by this API");
+            }
+            decoded
+        }
+    };
+    errors
+        .finish(|| PageRequest { limit, after })
+        .map_err(Problem::validation)
+}
+
+fn cursor(next: Option<String>) -> Option<String> {
+    next.map(|n| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(n))
+}
+
+async fn list_clients(
+    State(app): State<App>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let page = app.store.list_clients(&page_request(params)?).await?;
+    let list = ListView {
+        object: "list",
+        data: page.items.iter().map(ClientView::new).collect(),
+        next_cursor: cursor(page.next),
+    };
+    Ok(Json(to_json(&list)?).into_response())
+}
+
+async fn find_client(app: &App, id: &str) -> Result<cobro_domain::Client, Problem> {
+    let Some(id) = ClientId::parse(id) else {
+        return Err(Problem::not_found("client"));
+    };
+    app.store
+        .client(&id)
+        .await?
+        .ok_or_else(|| Problem::not_found("client"))
+}
+
+async fn get_client(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
+    let client = find_client(&app, &id).await?;
+    Ok(Json(to_json(&ClientView::new(&client))?).into_response())
+}
+
+async fn client_invoices(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let client = find_client(&app, &id).await?;
+    let page = app
+        .store
+        .client_invoices(&client.id, &page_request(params)?)
+        .await?;
+    // Statuses come from each invoice's ledger, read concurrently.
+    let stored =
+        futures::future::try_join_all(page.items.iter().map(|i| app.store.invoice(&i.id))).await?;
+    let data = stored
+        .into_iter()
+        .flatten()
+        .map(|s| InvoiceView::new(&s.invoice, &s.entries, None, false))
+        .collect::<Result<Vec<_>, _>>()?;
+    let list = ListView {
+        object: "list",
+        data,
+        next_cursor: cursor(page.next),
+    };
+    Ok(Json(to_json(&list)?).into_response())
+}
+
+async fn get_invoice(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
+    let Some(id) = InvoiceId::parse(&id) else {
+        return Err(Problem::not_found("invoice"));
+    };
+    let stored = app
+        .store
+        .invoice(&id)
+        .await?
+        .ok_or_else(|| Problem::not_found("invoice"))?;
+    let view = InvoiceView::new(&stored.invoice, &stored.entries, None, true)?;
+    Ok(Json(to_json(&view)?).into_response())
+}
+
+#[instrument(skip_all)]
+async fn create_invoice(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let body = json::body(body)?;
+    let idem = idempotency::key(&caller, &headers, "POST", "/v1/invoices", &body)?;
+    if let Some(k) = &idem
+        && let Some(replayed) = k.replay(&app).await?
+    {
+        return Ok(replayed);
+    }
+    let input: NewInvoice = json::parse(&headers, &body)?;
+    let now = app.now();
+
+    // The client decides what "today" is (its time zone) and must exist.
+    let mut errors = FieldErrors::new();
+    let client = match ClientId::parse(input.client_id.trim()) {
+        Some(id) => {
+            let found = app.store.client(&id).await?;
+            if found.is_none() {
+                errors.add("client_id", "no client with this id");
+            }
+            found
+        }
+        None => None,
+    };
+    let today = today_in(
+        client.as_ref().map_or(DEFAULT_TIMEZONE, |c| c.timezone),
+        now,
+    );
+    let valid = match input.validate(today) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.errors.extend(e.errors);
+            None
+        }
+    };
+    let (Some(client), Some(valid), true) = (client, valid, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+
+    for _ in 0..MAX_NUMBER_ATTEMPTS {
+        let seq = app.store.last_invoice_seq().await? + 1;
+        let invoice =
+            valid
+                .clone()
+                .issue(InvoiceId::generate(), seq, &app.config.invoice_prefix, now);
+        let token = secret::new_pay_token();
+        let pay_url = format!("{}/pay/{}", app.config.public_url, token.expose());
+        let entries = vec![LedgerEntry {
+            seq: 1,
+            kind: EntryKind::Charge,
+            amount: invoice.total,
+            at: now,
+        }];
+        let view = to_json(&InvoiceView::new(
+            &invoice,
+            &entries,
+            Some(pay_url.clone()),
+            false,
+        )?)?;
+        let write = NewInvoiceWrite {
+            pay_token: PayToken {
+                digest: token.digest(),
+                client_id: client.id.clone(),
+                invoice_id: invoice.id.clone(),
+                created_at: now,
+                expires_at: now + Duration::days(i64::from(app.config.pay_token_days)),
+                revoked_at: None,
+            },
+            idempotency: idem
+                .as_ref()
+                .map(|k| k.record(StatusCode::CREATED, &view, now)),
+            entries,
+            invoice,
+        };
+        match app.store.create_invoice(&write).await {
+            Ok(()) => {
+                let invoice = &write.invoice;
+                tracing::info!(invoice_id = %invoice.id, client_id = %client.id, number = %invoice.number, "invoice created");
+                if valid.send {
+                    send_invoice(&app, &client, invoice, &pay_url).await;
+                }
+                return Ok(created(format!("/v1/invoices/{}", invoice.id), view));
+            }
+            Err(StoreError::SequenceTaken) => continue,
+            Err(StoreError::IdempotencyKeyTaken) => return replay_after_race(&app, idem).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "Busy",
+        "Too many invoices are being created at once; retry with the same Idempotency-Key.",
+    ))
+}
+
+/// E-mails the new invoice to the client. A failure is logged, not returned: the invoice
+/// exists either way, and the answer to the request must not depend on the mail server.
+#[instrument(skip_all, fields(invoice_id = %invoice.id, client_id = %client.id))]
+async fn send_invoice(
+    app: &App,
+    client: &cobro_domain::Client,
+    invoice: &cobro_domain::Invoice,
+    pay_url: &str,
+) {
+    let message = InvoiceIssued::new(&app.config.business_name, client, invoice, pay_url);
+    let result = match message.email(&app.config.from_email, client, invoice) {
+        Ok(email) => app.mailer.send(&email).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(sent) => tracing::info!(message_id = %sent.id, "invoice e-mailed"),
+        Err(e) => tracing::error!(error = %e, "invoice e-mail failed"),
+    }
+}

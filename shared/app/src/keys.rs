@@ -1,0 +1,38 @@
+//! API keys for the business's API: created (shown once), listed, revoked.
+
+use cobro_domain::{ApiKeyId, Secret, secret};
+use cobro_store::ApiKey;
+
+use crate::App;
+
+/// Creates a key named `name`; returns its record and the key itself (shown once).
+pub async fn create(app: &App, name: &str) -> anyhow::Result<(ApiKey, Secret)> {
+    let name = name.trim();
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().count() <= 100,
+        "the key name must be 1 to 100 characters"
+    );
+    let secret = secret::new_api_key();
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        name: name.to_string(),
+        digest: secret.digest(),
+        created_at: app.now(),
+        revoked_at: None,
+    };
+    app.store.put_api_key(&key).await?;
+    tracing::info!(api_key = %key.id, "API key created");
+    Ok((key, secret))
+}
+
+pub async fn list(app: &App) -> anyhow::Result<Vec<ApiKey>> {
+    Ok(app.store.list_api_keys().await?)
+}
+
+/// Revokes a key by id; `false` when no such key exists.
+pub async fn revoke(app: &App, id: &str) -> anyhow::Result<bool> {
+    let Some(id) = ApiKeyId::parse(id) else {
+        return Ok(false);
+    };
+    Ok(app.store.revoke_api_key(&id, app.now()).await?)
+}

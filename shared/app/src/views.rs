@@ -1,0 +1,122 @@
+//! What the API answers: domain values shaped for JSON, amounts as decimal strings.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cobro_domain::ledger::{self, Balance};
+use cobro_domain::{
+    Client, ClientId, Currency, Invoice, InvoiceId, InvoiceStatus, LedgerEntry, Terms,
+};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::Problem;
+
+#[derive(Debug, Serialize)]
+pub struct ClientView<'a> {
+    pub object: &'static str,
+    #[serde(flatten)]
+    pub client: &'a Client,
+}
+
+impl<'a> ClientView<'a> {
+    pub fn new(client: &'a Client) -> Self {
+        ClientView {
+            object: "client",
+            client,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct LineView {
+    pub description: String,
+    pub quantity: Decimal,
+    pub unit_amount: Decimal,
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InvoiceView {
+    pub object: &'static str,
+    pub id: InvoiceId,
+    pub number: String,
+    pub client_id: ClientId,
+    pub status: InvoiceStatus,
+    pub currency: Currency,
+    pub lines: Vec<LineView>,
+    pub subtotal: Decimal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<Decimal>,
+    pub tax: Decimal,
+    pub total: Decimal,
+    pub amount_paid: Decimal,
+    pub amount_due: Decimal,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub terms: Terms,
+    /// ISO 11649 reference for bank transfers, compact ("RF41000001371")…
+    pub payment_reference: String,
+    /// …and as people write it ("RF41 0000 0137 1").
+    pub payment_reference_display: String,
+    /// The pay link, returned once, when the invoice is created (only its hash is stored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<Vec<LedgerEntry>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl InvoiceView {
+    /// The invoice with its balance derived from its ledger.
+    pub fn new(
+        invoice: &Invoice,
+        entries: &[LedgerEntry],
+        pay_url: Option<String>,
+        with_ledger: bool,
+    ) -> Result<Self, Problem> {
+        let Balance {
+            paid,
+            amount_due,
+            status,
+            ..
+        } = ledger::balance(&invoice.total, entries).map_err(|e| Problem::internal(&e))?;
+        Ok(InvoiceView {
+            object: "invoice",
+            id: invoice.id.clone(),
+            number: invoice.number.clone(),
+            client_id: invoice.client_id.clone(),
+            status,
+            currency: invoice.currency,
+            lines: invoice
+                .lines
+                .iter()
+                .map(|l| LineView {
+                    description: l.description.clone(),
+                    quantity: l.quantity,
+                    unit_amount: l.unit_amount.amount(),
+                    amount: l.amount.amount(),
+                })
+                .collect(),
+            subtotal: invoice.subtotal.amount(),
+            tax_rate: invoice.tax_rate,
+            tax: invoice.tax.amount(),
+            total: invoice.total.amount(),
+            amount_paid: paid.amount(),
+            amount_due: amount_due.amount(),
+            issue_date: invoice.issue_date,
+            due_date: invoice.due_date,
+            terms: invoice.terms.clone(),
+            payment_reference: invoice.payment_reference.as_str().to_string(),
+            payment_reference_display: invoice.payment_reference.grouped(),
+            pay_url,
+            ledger: with_ledger.then(|| entries.to_vec()),
+            created_at: invoice.created_at,
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListView<T> {
+    pub object: &'static str,
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}

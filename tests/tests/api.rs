@@ -1,0 +1,691 @@
+//! The invoices API over real HTTP, on both stacks: SQLite + outbox, and DynamoDB + SES
+//! (moto). GIVEN a running app on a random port, WHEN a client calls it, THEN …
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cobro_app::{App, Config};
+use cobro_notify::{Mailer, OutboxMailer, SesMailer};
+use cobro_store::{SqliteStore, Store};
+use mail_parser::MessageParser;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+enum Mail {
+    Outbox(PathBuf),
+    Ses(String),
+}
+
+struct TestApp {
+    base: String,
+    key: String,
+    http: reqwest::Client,
+    store: Arc<dyn Store>,
+    mail: Mail,
+    app: App,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Dynamo,
+}
+
+async fn spawn(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = Config::from_lookup(|_| None).unwrap();
+    config.data_dir = dir.path().to_path_buf();
+    config.public_url = base.clone();
+    config.business_name = "Estudio Sur".into();
+    config.from_email = "Estudio Sur <cobros@estudiosur.cl>".into();
+    let (store, mailer, mail): (Arc<dyn Store>, Arc<dyn Mailer>, Mail) = match backend {
+        Backend::Sqlite => (
+            Arc::new(SqliteStore::open(dir.path()).unwrap()),
+            Arc::new(OutboxMailer::new(dir.path())),
+            Mail::Outbox(dir.path().join("outbox")),
+        ),
+        Backend::Dynamo => {
+            let endpoint = cobro_store::testing::endpoint();
+            let conf = aws_sdk_sesv2::Config::builder()
+                .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+                .endpoint_url(&endpoint)
+                .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+                    "t", "t", None, None, "t",
+                ))
+                .build();
+            let ses = aws_sdk_sesv2::Client::from_conf(conf);
+            ses.create_email_identity()
+                .email_identity("estudiosur.cl")
+                .send()
+                .await
+                .unwrap();
+            (
+                Arc::new(cobro_store::testing::fresh_dynamo_store().await),
+                Arc::new(SesMailer::new(ses, None)),
+                Mail::Ses(endpoint),
+            )
+        }
+    };
+    let app = App::new(store.clone(), mailer, config);
+    let router = cobro_app::finish(cobro_app::invoices_api::router(app.clone()));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (_, key) = cobro_app::keys::create(&app, "tests").await.unwrap();
+    TestApp {
+        base,
+        key: key.expose().to_string(),
+        http: reqwest::Client::new(),
+        store,
+        mail,
+        app,
+        _dir: dir,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    replayed: bool,
+    raw: String,
+    body: Value,
+}
+
+impl TestApp {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let header = |n: &str| {
+            res.headers()
+                .get(n)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let replayed = header("idempotent-replayed").is_some();
+        let raw = res.text().await.unwrap();
+        let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        Answer {
+            status,
+            content_type,
+            replayed,
+            raw,
+            body,
+        }
+    }
+
+    async fn post(&self, path: &str, body: &Value, idem: Option<&str>) -> Answer {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .json(body);
+        if let Some(k) = idem {
+            req = req.header("Idempotency-Key", k);
+        }
+        self.send(req).await
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(&self.key),
+        )
+        .await
+    }
+
+    async fn client(&self, body: Value) -> String {
+        let a = self.post("/v1/clients", &body, None).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+        a.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Every message sent to `to`, as raw RFC 5322 text.
+    async fn mails_to(&self, to: &str) -> Vec<String> {
+        match &self.mail {
+            Mail::Outbox(dir) => {
+                let mut out = Vec::new();
+                for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    let raw = std::fs::read_to_string(e.path()).unwrap();
+                    if raw.contains(&format!("<{to}>")) {
+                        out.push(raw);
+                    }
+                }
+                out
+            }
+            Mail::Ses(endpoint) => {
+                let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                data["ses"]["RawMessage"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|m| {
+                        m["destinations"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|d| d.as_str().unwrap().contains(to))
+                    })
+                    .map(|m| m["raw_data"].as_str().unwrap().to_string())
+                    .collect()
+            }
+        }
+    }
+}
+
+fn unique_email(tag: &str) -> String {
+    format!(
+        "{tag}-{}@cliente.cl",
+        cobro_domain::ClientId::generate()
+            .as_str()
+            .trim_start_matches("cli_")
+    )
+}
+
+fn clp_invoice(client_id: &str, send: bool) -> Value {
+    json!({
+        "client_id": client_id, "currency": "CLP", "tax_rate": "19", "due_date": "2026-12-07",
+        "issue_date": "2026-11-23", "send": send,
+        "lines": [{"description": "Diseño de logo", "quantity": 3, "unit_amount": "49990"}]
+    })
+}
+
+/// The check of issue 2: a CLP invoice of 3 × 49.990 + 19 % is 178.464, e-mailed in
+/// Spanish with a pay link and reference, and a retry with the same key creates nothing.
+async fn clp_invoice_is_exact_emailed_and_idempotent(t: TestApp) {
+    let email = unique_email("sol");
+    let cid = t
+        .client(json!({"name": "Panadería Sol", "email": email, "timezone": "America/Santiago"}))
+        .await;
+    let first = t
+        .post("/v1/invoices", &clp_invoice(&cid, true), Some("factura-1"))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.raw);
+    let inv = &first.body;
+    assert_eq!(inv["total"], "178464");
+    assert_eq!(inv["tax"], "28494");
+    assert_eq!(inv["amount_due"], "178464");
+    assert_eq!(inv["status"], "open");
+    assert!(inv["number"].as_str().unwrap().starts_with("F-0000"));
+    let pay_url = inv["pay_url"].as_str().unwrap();
+    let token = pay_url
+        .strip_prefix(&format!("{}/pay/", t.base))
+        .expect("pay link format");
+    assert!(cobro_domain::secret::looks_like_pay_token(token));
+
+    // The token is stored hashed, scoped to the client, expiring in 90 days.
+    let stored = t
+        .store
+        .pay_token(&cobro_domain::secret::digest(token))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.invoice_id.as_str(), inv["id"].as_str().unwrap());
+    assert_eq!(stored.client_id.as_str(), cid);
+    assert_eq!((stored.expires_at - stored.created_at).num_days(), 90);
+
+    // The e-mail: Spanish, with what, how much, when, where.
+    let mails = t.mails_to(&email).await;
+    assert_eq!(mails.len(), 1);
+    let msg = MessageParser::default().parse(mails[0].as_bytes()).unwrap();
+    let text = msg.body_text(0).unwrap().replace("\r\n", "\n");
+    let html = msg.body_html(0).unwrap();
+    assert!(
+        msg.subject()
+            .unwrap()
+            .starts_with(&format!("Factura {}", inv["number"].as_str().unwrap()))
+    );
+    for body in [&text, &html.to_string()] {
+        assert!(body.contains("$178.464"));
+        assert!(body.contains("lunes, 7 de diciembre de 2026"));
+        assert!(body.contains(pay_url));
+        assert!(body.contains(inv["payment_reference_display"].as_str().unwrap()));
+        assert!(body.contains("Diseño de logo"));
+    }
+
+    // A retry with the same key: the same answer, nothing new, no second e-mail.
+    let again = t
+        .post("/v1/invoices", &clp_invoice(&cid, true), Some("factura-1"))
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert!(again.replayed);
+    assert_eq!(again.body["id"], inv["id"]);
+    assert_eq!(again.body, first.body);
+    let listed = t.get(&format!("/v1/clients/{cid}/invoices")).await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(t.mails_to(&email).await.len(), 1);
+
+    // The same key with another body is refused and writes nothing.
+    let mut other = clp_invoice(&cid, true);
+    other["lines"][0]["quantity"] = json!(4);
+    let reused = t.post("/v1/invoices", &other, Some("factura-1")).await;
+    assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        reused.body["type"],
+        "urn:cobro:problem:idempotency-key-reused"
+    );
+    assert_eq!(
+        t.get(&format!("/v1/clients/{cid}/invoices")).await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn invoices_and_clients_read_back(t: TestApp) {
+    let cid = t.client(json!({"name": "ACME", "email": unique_email("acme"), "locale": "en", "timezone": "America/Mexico_City",
+        "credit_limit": {"amount": "5000", "currency": "MXN"}})).await;
+    let c = t.get(&format!("/v1/clients/{cid}")).await;
+    assert_eq!(c.status, StatusCode::OK);
+    assert_eq!(
+        (c.body["locale"].as_str(), c.body["timezone"].as_str()),
+        (Some("en"), Some("America/Mexico_City"))
+    );
+    assert_eq!(
+        c.body["credit_limit"],
+        json!({"amount": "5000.00", "currency": "MXN"})
+    );
+
+    let mut ids = Vec::new();
+    for (day, amount) in [
+        ("2026-11-01", "10.5"),
+        ("2026-11-02", "20"),
+        ("2026-11-03", "0.99"),
+    ] {
+        let a = t.post("/v1/invoices", &json!({"client_id": cid, "currency": "USD", "issue_date": day, "due_date": "2026-12-31",
+            "lines": [{"description": "Hours", "quantity": "1.5", "unit_amount": amount}]}), None).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+        ids.push(a.body["id"].as_str().unwrap().to_string());
+    }
+    let inv = t.get(&format!("/v1/invoices/{}", ids[0])).await;
+    assert_eq!(inv.body["total"], "15.75");
+    assert_eq!(inv.body["ledger"][0]["kind"], "charge");
+    assert_eq!(
+        inv.body["ledger"][0]["amount"],
+        json!({"amount": "15.75", "currency": "USD"})
+    );
+    assert!(
+        inv.body.get("pay_url").is_none(),
+        "the pay link is shown only at creation"
+    );
+    // 1.5 × 0.99 = 1.485 -> 1.48 (half-even)
+    assert_eq!(
+        t.get(&format!("/v1/invoices/{}", ids[2])).await.body["total"],
+        "1.48"
+    );
+
+    // Newest first, two per page.
+    let p1 = t.get(&format!("/v1/clients/{cid}/invoices?limit=2")).await;
+    let got: Vec<&str> = p1.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [ids[2].as_str(), ids[1].as_str()]);
+    assert_eq!(p1.body["data"][0]["status"], "open");
+    let next = p1.body["next_cursor"].as_str().unwrap();
+    let p2 = t
+        .get(&format!("/v1/clients/{cid}/invoices?limit=2&after={next}"))
+        .await;
+    assert_eq!(p2.body["data"][0]["id"], ids[0].as_str());
+    assert!(p2.body["next_cursor"].is_null());
+
+    let clients = t.get("/v1/clients?limit=100").await;
+    assert!(
+        clients.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == cid.as_str())
+    );
+
+    for path in [
+        "/v1/invoices/inv_aaaaaaaaaaaaaaaaaaaaaaaaaa".to_string(),
+        "/v1/invoices/not-an-id".into(),
+        "/v1/clients/cli_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+        "/v1/clients/cli_aaaaaaaaaaaaaaaaaaaaaaaaaa/invoices".into(),
+    ] {
+        let a = t.get(&path).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(a.content_type, "application/problem+json");
+    }
+    for bad in ["limit=0", "limit=101", "limit=x", "after=%%%"] {
+        let a = t.get(&format!("/v1/clients?{bad}")).await;
+        assert!(a.status.is_client_error(), "{bad}: {}", a.status);
+        assert_eq!(a.content_type, "application/problem+json", "{bad}");
+    }
+}
+
+/// Each bad request gets a clear problem+json 4xx naming the field, and writes nothing.
+async fn bad_input_is_refused_and_writes_nothing(t: TestApp) {
+    let cid = t
+        .client(json!({"name": "Cliente", "email": unique_email("bad")}))
+        .await;
+    let seq_before = t.store.last_invoice_seq().await.unwrap();
+    let clients_before = t.get("/v1/clients?limit=100").await.body["data"]
+        .as_array()
+        .unwrap()
+        .len();
+
+    let base = clp_invoice(&cid, true);
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = base.clone();
+        f(&mut v);
+        v
+    };
+    let line = base["lines"][0].clone();
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        (
+            "unknown currency",
+            with(&|v| v["currency"] = json!("XYZ")),
+            422,
+            "currency",
+        ),
+        (
+            "CLP with decimals",
+            with(&|v| v["lines"][0]["unit_amount"] = json!("1000.5")),
+            422,
+            "lines[0].unit_amount",
+        ),
+        (
+            "zero quantity",
+            with(&|v| v["lines"][0]["quantity"] = json!("0")),
+            422,
+            "lines[0].quantity",
+        ),
+        (
+            "negative quantity",
+            with(&|v| v["lines"][0]["quantity"] = json!(-2)),
+            422,
+            "lines[0].quantity",
+        ),
+        ("no lines", with(&|v| v["lines"] = json!([])), 422, "lines"),
+        (
+            "201 lines",
+            with(&|v| v["lines"] = json!(vec![line.clone(); 201])),
+            422,
+            "lines",
+        ),
+        (
+            "due before issue",
+            with(&|v| v["due_date"] = json!("2026-11-22")),
+            422,
+            "due_date",
+        ),
+        (
+            "unknown client",
+            with(&|v| v["client_id"] = json!("cli_aaaaaaaaaaaaaaaaaaaaaaaaaa")),
+            422,
+            "client_id",
+        ),
+        (
+            "not a client id",
+            with(&|v| v["client_id"] = json!("bob")),
+            422,
+            "client_id",
+        ),
+        (
+            "unknown field",
+            with(&|v| v["discount"] = json!("5")),
+            422,
+            "discount",
+        ),
+        (
+            "missing due date",
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("due_date");
+            }),
+            422,
+            "body",
+        ),
+        (
+            "amount not a number",
+            with(&|v| v["lines"][0]["unit_amount"] = json!("mucho")),
+            422,
+            "lines[0].unit_amount",
+        ),
+    ];
+    for (name, body, status, field) in cases {
+        let a = t
+            .post(
+                "/v1/invoices",
+                &body,
+                Some(&format!("bad-{}", name.replace(' ', "-"))),
+            )
+            .await;
+        assert_eq!(a.status.as_u16(), status, "{name}: {}", a.raw);
+        assert_eq!(a.content_type, "application/problem+json", "{name}");
+        assert_eq!(a.body["type"], "urn:cobro:problem:validation", "{name}");
+        let fields: Vec<&str> = a.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.contains(&field), "{name}: {fields:?}");
+        assert!(a.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+
+    // Malformed JSON: 400. Too large: 413. Wrong media type: 415.
+    let raw = |body: Vec<u8>, ct: &str| {
+        t.http
+            .post(format!("{}/v1/invoices", t.base))
+            .bearer_auth(&t.key)
+            .header("content-type", ct)
+            .body(body)
+    };
+    let a = t
+        .send(raw(b"{\"client_id\": ".to_vec(), "application/json"))
+        .await;
+    assert_eq!(
+        (a.status, a.body["type"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("urn:cobro:problem:malformed-request")
+        )
+    );
+    let a = t
+        .send(raw(vec![b' '; 256 * 1024 + 1], "application/json"))
+        .await;
+    assert_eq!(
+        (a.status, a.content_type.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "application/problem+json")
+    );
+    let a = t
+        .send(raw(serde_json::to_vec(&base).unwrap(), "text/plain"))
+        .await;
+    assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // Clients: invalid e-mail, time zone, locale; all reported at once.
+    let a = t.post("/v1/clients", &json!({"name": "X", "email": "no-at-sign", "timezone": "America/Atlantis", "locale": "fr"}), None).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = a.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "locale", "timezone"]);
+    let a = t.post("/v1/clients", &json!({"name": "X", "email": "x@y.cl", "credit_limit": {"amount": "1.5", "currency": "CLP"}}), None).await;
+    assert_eq!(a.body["errors"][0]["field"], "credit_limit.amount");
+    let a = t
+        .post("/v1/clients", &json!({"name": "X"}), Some("  "))
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::BAD_REQUEST,
+        "a blank Idempotency-Key is malformed"
+    );
+
+    assert_eq!(
+        t.store.last_invoice_seq().await.unwrap(),
+        seq_before,
+        "no invoice number used"
+    );
+    assert_eq!(
+        t.get(&format!("/v1/clients/{cid}/invoices")).await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        t.get("/v1/clients?limit=100").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        clients_before
+    );
+    assert!(
+        t.mails_to(
+            &t.get(&format!("/v1/clients/{cid}")).await.body["email"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        )
+        .await
+        .is_empty()
+    );
+}
+
+/// Missing, wrong and revoked keys get byte-identical 401s.
+async fn api_keys_guard_every_route(t: TestApp) {
+    let (revoked_key, revoked) = cobro_app::keys::create(&t.app, "old").await.unwrap();
+    assert!(
+        cobro_app::keys::revoke(&t.app, revoked_key.id.as_str())
+            .await
+            .unwrap()
+    );
+    let url = format!("{}/v1/clients", t.base);
+    let attempts = [
+        t.http.get(&url),
+        t.http.get(&url).bearer_auth("cobro_sk_wrong"),
+        t.http.get(&url).bearer_auth(revoked.expose()),
+        t.http
+            .get(&url)
+            .header("authorization", format!("Basic {}", t.key)),
+        t.http
+            .post(&url)
+            .bearer_auth(revoked.expose())
+            .json(&json!({"name": "X", "email": "x@y.cl"})),
+    ];
+    let mut bodies = Vec::new();
+    for req in attempts {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.headers()["www-authenticate"], r#"Bearer realm="cobro""#);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        bodies.push(res.text().await.unwrap());
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
+    assert_eq!(t.get("/v1/clients").await.status, StatusCode::OK);
+    assert!(
+        t.get("/v1/clients?limit=100").await.body["data"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing written"
+    );
+}
+
+/// Simultaneous retries with one key create one invoice and all get its answer; different
+/// invoices at once get distinct, gapless numbers.
+async fn simultaneous_requests(t: TestApp) {
+    let cid = t
+        .client(json!({"name": "Paralelo", "email": unique_email("par")}))
+        .await;
+    let t = Arc::new(t);
+    let same = futures::future::join_all((0..8).map(|_| {
+        let (t, body) = (t.clone(), clp_invoice(&cid, false));
+        async move { t.post("/v1/invoices", &body, Some("same-key")).await }
+    }))
+    .await;
+    let ids: std::collections::BTreeSet<String> = same
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+            a.body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1);
+
+    let start = t.store.last_invoice_seq().await.unwrap();
+    let many = futures::future::join_all((0..10).map(|i| {
+        let (t, body) = (t.clone(), clp_invoice(&cid, false));
+        async move { t.post("/v1/invoices", &body, Some(&format!("k-{i}"))).await }
+    }))
+    .await;
+    let mut numbers: Vec<String> = many
+        .iter()
+        .map(|a| a.body["number"].as_str().unwrap().to_string())
+        .collect();
+    numbers.sort();
+    let expected: Vec<String> = (start + 1..=start + 10)
+        .map(|n| format!("F-{n:06}"))
+        .collect();
+    assert_eq!(numbers, expected);
+    assert_eq!(
+        t.get(&format!("/v1/clients/{cid}/invoices?limit=100"))
+            .await
+            .body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        11
+    );
+}
+
+async fn english_clients_get_english_mail(t: TestApp) {
+    let email = unique_email("en");
+    let cid = t
+        .client(json!({"name": "Sun Bakery", "email": email, "locale": "en"}))
+        .await;
+    let a = t.post("/v1/invoices", &json!({"client_id": cid, "currency": "USD", "due_date": "2026-12-31", "issue_date": "2026-11-23", "send": true,
+        "lines": [{"description": "Consulting", "quantity": "12.5", "unit_amount": "120"}]}), None).await;
+    assert_eq!(a.body["total"], "1500.00");
+    let mails = t.mails_to(&email).await;
+    let msg = MessageParser::default().parse(mails[0].as_bytes()).unwrap();
+    assert!(
+        msg.subject()
+            .unwrap()
+            .contains("US$1,500.00 due Thursday, December 31, 2026"),
+        "{:?}",
+        msg.subject()
+    );
+    assert!(
+        msg.body_text(0)
+            .unwrap()
+            .contains("Amount due: US$1,500.00 (USD)")
+    );
+}
+
+macro_rules! on_both_stacks {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::spawn(super::Backend::Sqlite).await).await }) *
+        }
+        mod dynamodb {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::spawn(super::Backend::Dynamo).await).await }) *
+        }
+    };
+}
+
+on_both_stacks!(
+    clp_invoice_is_exact_emailed_and_idempotent,
+    invoices_and_clients_read_back,
+    bad_input_is_refused_and_writes_nothing,
+    api_keys_guard_every_route,
+    simultaneous_requests,
+    english_clients_get_english_mail,
+);
