@@ -9,8 +9,13 @@ use serde::Serialize;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
+/// A problem answer. Boxed, so `Result<_, Problem>` stays small on the happy path.
 #[derive(Debug, Clone, Serialize)]
-pub struct Problem {
+#[serde(transparent)]
+pub struct Problem(Box<ProblemBody>);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemBody {
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
@@ -24,14 +29,14 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
-        Problem {
+        Problem(Box::new(ProblemBody {
             kind: format!("urn:cobro:problem:{slug}"),
             title: title.to_string(),
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
             correlation_id: None,
-        }
+        }))
     }
 
     pub fn validation(errors: FieldErrors) -> Self {
@@ -41,7 +46,7 @@ impl Problem {
             "Invalid request",
             "One or more fields are invalid; see `errors`.",
         );
-        p.errors = errors.errors;
+        p.0.errors = errors.errors;
         p
     }
 
@@ -91,12 +96,12 @@ impl Problem {
             "Internal error",
             "Something went wrong on our side. Quote the correlation id if you contact support.",
         );
-        p.correlation_id = Some(id);
+        p.0.correlation_id = Some(id);
         p
     }
 
     pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 

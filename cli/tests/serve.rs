@@ -1,0 +1,160 @@
+//! The `cobro` binary as a user runs it: keys on the command line, `serve --demo`, then
+//! the check of issue 2 over HTTP, the outbox page, and revocation.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use mail_parser::MessageParser;
+use serde_json::{Value, json};
+
+fn cobro(data_dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_cobro"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("COBRO_TABLE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cobro {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_runs_the_api_the_demo_and_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = cobro(dir.path(), &["keys", "create", "--name", "finanzas"]);
+    let key = created.lines().last().unwrap().trim().to_string();
+    assert!(key.starts_with("cobro_sk_"), "{created}");
+    assert!(cobro(dir.path(), &["keys", "list"]).contains("finanzas"));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cobro"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--addr", "127.0.0.1:0", "--demo"])
+        .env_remove("COBRO_TABLE")
+        .env_remove("COBRO_PUBLIC_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _server = Server(child);
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .strip_prefix("cobro listening on ")
+        .expect(&first)
+        .to_string();
+    let mut demo = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with("demo: F-") {
+            demo.push(line);
+            if demo.len() == 3 {
+                break;
+            }
+        }
+    }
+    assert!(
+        demo[0].contains("CLP 178464") && demo[0].contains(&format!("pay: {base}/pay/")),
+        "{demo:?}"
+    );
+    assert!(demo[2].contains("USD 1549.99"), "{demo:?}");
+
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value, idem: &str| {
+        http.post(format!("{base}{path}"))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", idem)
+            .json(&body)
+            .send()
+    };
+    let client: Value = post(
+        "/v1/clients",
+        json!({"name": "Ferretería Norte", "email": "pagos@norte.cl"}),
+        "c-1",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let body = json!({"client_id": client["id"], "currency": "CLP", "tax_rate": "19", "due_date": "2026-12-07",
+        "issue_date": "2026-11-23", "send": true,
+        "lines": [{"description": "Pernos", "quantity": "3", "unit_amount": "49990"}]});
+    let res = post("/v1/invoices", body.clone(), "inv-1").await.unwrap();
+    assert_eq!(res.status(), 201);
+    let invoice: Value = res.json().await.unwrap();
+    assert_eq!(invoice["total"], "178464");
+    assert_eq!(
+        invoice["number"], "F-000004",
+        "after the three demo invoices"
+    );
+    let again: Value = post("/v1/invoices", body, "inv-1")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["id"], invoice["id"]);
+
+    // The outbox page lists four messages; the newest is the Spanish e-mail of this invoice.
+    let page = http
+        .get(format!("{base}/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("4 message(s)"), "{page}");
+    let id = invoice["id"].as_str().unwrap();
+    let name = page
+        .split('"')
+        .find(|s| s.starts_with("/outbox/") && s.contains(id))
+        .expect("message of the invoice");
+    let raw = http
+        .get(format!("{base}{name}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let msg = MessageParser::default().parse(&raw[..]).unwrap();
+    let text = msg.body_text(0).unwrap();
+    assert!(text.contains("Total a pagar: $178.464 (CLP)"), "{text}");
+    assert!(text.contains(invoice["pay_url"].as_str().unwrap()));
+    assert!(text.contains(invoice["payment_reference_display"].as_str().unwrap()));
+
+    // Revoked on the command line: refused at once.
+    let listed = cobro(dir.path(), &["keys", "list"]);
+    let key_id = listed
+        .lines()
+        .find(|l| l.contains("finanzas"))
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_string();
+    cobro(dir.path(), &["keys", "revoke", &key_id]);
+    let res = http
+        .get(format!("{base}/v1/clients"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
