@@ -49,15 +49,7 @@ async fn spawn(backend: Backend) -> TestApp {
         ),
         Backend::Dynamo => {
             let endpoint = cobro_store::testing::endpoint();
-            let conf = aws_sdk_sesv2::Config::builder()
-                .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
-                .endpoint_url(&endpoint)
-                .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
-                    "t", "t", None, None, "t",
-                ))
-                .build();
-            let ses = aws_sdk_sesv2::Client::from_conf(conf);
+            let ses = cobro_notify::ses::local_client(&endpoint);
             ses.create_email_identity()
                 .email_identity("estudiosur.cl")
                 .send()

@@ -9,7 +9,7 @@ use cobro_store::IdempotencyRecord;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
-use crate::{App, Problem};
+use crate::{App, Problem, json};
 
 pub const HEADER: &str = "idempotency-key";
 pub const TTL_HOURS: i64 = 24;
@@ -93,4 +93,45 @@ impl Key {
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
         Ok(Some(res))
     }
+}
+
+/// How an idempotent POST begins.
+pub enum Start {
+    /// A retry of a request already answered: send this again.
+    Replay(Response),
+    /// A new request: its body, and the key to record with its effect (if one was sent).
+    Fresh {
+        body: axum::body::Bytes,
+        key: Option<Key>,
+    },
+}
+
+/// Reads the body (size-limited) and the `Idempotency-Key`, and answers a retry from the
+/// record of its first response.
+pub async fn start(
+    app: &App,
+    caller: &Caller,
+    headers: &HeaderMap,
+    path: &str,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Start, Problem> {
+    let body = json::body(body)?;
+    let key = key(caller, headers, "POST", path, &body)?;
+    if let Some(k) = &key
+        && let Some(replayed) = k.replay(app).await?
+    {
+        return Ok(Start::Replay(replayed));
+    }
+    Ok(Start::Fresh { body, key })
+}
+
+/// After the store refused our write because a concurrent request with the same key won:
+/// answer what that request answered.
+pub async fn replay_after_race(app: &App, key: Option<&Key>) -> Result<Response, Problem> {
+    let Some(k) = key else {
+        return Err(Problem::internal(&"idempotency conflict without a key"));
+    };
+    k.replay(app)
+        .await?
+        .ok_or_else(|| Problem::internal(&"idempotency record vanished after a conflict"))
 }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use tracing::instrument;
 
 use crate::auth::{Caller, require_api_key};
-use crate::idempotency;
+use crate::idempotency::{self, Start};
 use crate::json::{self, MAX_BODY};
 use crate::views::{ClientView, InvoiceView, ListView};
 use crate::{App, Problem};
@@ -68,13 +68,11 @@ async fn create_client(
     headers: HeaderMap,
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let body = json::body(body)?;
-    let idem = idempotency::key(&caller, &headers, "POST", "/v1/clients", &body)?;
-    if let Some(k) = &idem
-        && let Some(replayed) = k.replay(&app).await?
-    {
-        return Ok(replayed);
-    }
+    let (body, idem) =
+        match idempotency::start(&app, &caller, &headers, "/v1/clients", body).await? {
+            Start::Replay(answer) => return Ok(answer),
+            Start::Fresh { body, key } => (body, key),
+        };
     let input: NewClient = json::parse(&headers, &body)?;
     let now = app.now();
     let client = input
@@ -89,21 +87,10 @@ async fn create_client(
             tracing::info!(client_id = %client.id, "client created");
             Ok(created(format!("/v1/clients/{}", client.id), view))
         }
-        Err(StoreError::IdempotencyKeyTaken) => replay_after_race(&app, idem).await,
+        Err(StoreError::IdempotencyKeyTaken) => {
+            idempotency::replay_after_race(&app, idem.as_ref()).await
+        }
         Err(e) => Err(e.into()),
-    }
-}
-
-/// A concurrent request with the same key won: answer what it answered.
-async fn replay_after_race(app: &App, idem: Option<idempotency::Key>) -> Result<Response, Problem> {
-    match idem {
-        Some(k) => match k.replay(app).await? {
-            Some(r) => Ok(r),
-            None => Err(Problem::internal(
-                &"idempotency record vanished after a conflict",
-            )),
-        },
-        None => Err(Problem::internal(&"idempotency conflict without a key")),
     }
 }
 
@@ -226,13 +213,11 @@ async fn create_invoice(
     headers: HeaderMap,
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let body = json::body(body)?;
-    let idem = idempotency::key(&caller, &headers, "POST", "/v1/invoices", &body)?;
-    if let Some(k) = &idem
-        && let Some(replayed) = k.replay(&app).await?
-    {
-        return Ok(replayed);
-    }
+    let (body, idem) =
+        match idempotency::start(&app, &caller, &headers, "/v1/invoices", body).await? {
+            Start::Replay(answer) => return Ok(answer),
+            Start::Fresh { body, key } => (body, key),
+        };
     let input: NewInvoice = json::parse(&headers, &body)?;
     let now = app.now();
 
@@ -308,7 +293,9 @@ async fn create_invoice(
                 return Ok(created(format!("/v1/invoices/{}", invoice.id), view));
             }
             Err(StoreError::SequenceTaken) => continue,
-            Err(StoreError::IdempotencyKeyTaken) => return replay_after_race(&app, idem).await,
+            Err(StoreError::IdempotencyKeyTaken) => {
+                return idempotency::replay_after_race(&app, idem.as_ref()).await;
+            }
             Err(e) => return Err(e.into()),
         }
     }

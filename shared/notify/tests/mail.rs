@@ -133,15 +133,7 @@ async fn outbox_writes_one_rfc5322_file_per_message() {
 #[tokio::test]
 async fn ses_sends_the_same_message_and_moto_has_it() {
     let endpoint = cobro_store::testing::endpoint();
-    let config = aws_sdk_sesv2::Config::builder()
-        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .build();
-    let ses_client = aws_sdk_sesv2::Client::from_conf(config);
+    let ses_client = cobro_notify::ses::local_client(&endpoint);
     ses_client
         .create_email_identity()
         .email_identity("estudiosur.cl")

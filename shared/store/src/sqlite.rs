@@ -158,6 +158,35 @@ fn put_idempotency(tx: &rusqlite::Transaction<'_>, rec: &IdempotencyRecord) -> R
     Ok(())
 }
 
+/// The JSON document of the one row `sql` selects, if any.
+fn one<T: DeserializeOwned>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>> {
+    c.query_row(sql, params, |r| r.get::<_, String>(0))
+        .optional()
+        .map_err(sql_err)?
+        .map(|b| from_json(&b))
+        .transpose()
+}
+
+/// Documents of a keyset-paged listing: rows of (sort key, body), newest first.
+fn page<T: DeserializeOwned>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    limit: u32,
+) -> Result<Page<T>> {
+    let mut stmt = c.prepare(sql).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql_err)?;
+    page_of(rows, limit)
+}
+
 fn page_of<T: DeserializeOwned>(rows: Vec<(String, String)>, limit: u32) -> Result<Page<T>> {
     let more = rows.len() > limit as usize;
     let rows = &rows[..rows.len().min(limit as usize)];
@@ -196,18 +225,8 @@ impl Store for SqliteStore {
 
     async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKey>> {
         let digest = digest.to_string();
-        self.with(move |c| {
-            c.query_row(
-                "SELECT body FROM api_keys WHERE digest = ?1",
-                [digest],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(sql_err)?
-            .map(|b| from_json(&b))
-            .transpose()
-        })
-        .await
+        self.with(move |c| one(c, "SELECT body FROM api_keys WHERE digest = ?1", [digest]))
+            .await
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
@@ -256,15 +275,11 @@ impl Store for SqliteStore {
     ) -> Result<Option<IdempotencyRecord>> {
         let key = key.to_string();
         self.with(move |c| {
-            c.query_row(
+            one(
+                c,
                 "SELECT body FROM idempotency WHERE key = ?1 AND expires_at > ?2",
                 params![key, now.timestamp()],
-                |r| r.get::<_, String>(0),
             )
-            .optional()
-            .map_err(sql_err)?
-            .map(|b| from_json(&b))
-            .transpose()
         })
         .await
     }
@@ -305,34 +320,21 @@ impl Store for SqliteStore {
 
     async fn client(&self, id: &ClientId) -> Result<Option<Client>> {
         let id = id.to_string();
-        self.with(move |c| {
-            c.query_row("SELECT body FROM clients WHERE id = ?1", [id], |r| {
-                r.get::<_, String>(0)
-            })
-            .optional()
-            .map_err(sql_err)?
-            .map(|b| from_json(&b))
-            .transpose()
-        })
-        .await
+        self.with(move |c| one(c, "SELECT body FROM clients WHERE id = ?1", [id]))
+            .await
     }
 
     async fn list_clients(&self, page: &PageRequest) -> Result<Page<Client>> {
         let limit = page.limit();
         let after = page.after.clone();
         self.with(move |c| {
-            let mut stmt = c
-                .prepare(
-                    "SELECT sort_key, body FROM clients WHERE (?1 IS NULL OR sort_key < ?1)
-                     ORDER BY sort_key DESC LIMIT ?2",
-                )
-                .map_err(sql_err)?;
-            let rows = stmt
-                .query_map(params![after, limit + 1], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(sql_err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sql_err)?;
-            page_of(rows, limit)
+            self::page(
+                c,
+                "SELECT sort_key, body FROM clients WHERE (?1 IS NULL OR sort_key < ?1)
+                 ORDER BY sort_key DESC LIMIT ?2",
+                params![after, limit + 1],
+                limit,
+            )
         })
         .await
     }
@@ -454,18 +456,13 @@ impl Store for SqliteStore {
         let limit = page.limit();
         let (client, after) = (client.to_string(), page.after.clone());
         self.with(move |c| {
-            let mut stmt = c
-                .prepare(
-                    "SELECT sort_key, body FROM invoices WHERE client_id = ?1 AND (?2 IS NULL OR sort_key < ?2)
-                     ORDER BY sort_key DESC LIMIT ?3",
-                )
-                .map_err(sql_err)?;
-            let rows = stmt
-                .query_map(params![client, after, limit + 1], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(sql_err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sql_err)?;
-            page_of(rows, limit)
+            self::page(
+                c,
+                "SELECT sort_key, body FROM invoices WHERE client_id = ?1 AND (?2 IS NULL OR sort_key < ?2)
+                 ORDER BY sort_key DESC LIMIT ?3",
+                params![client, after, limit + 1],
+                limit,
+            )
         })
         .await
     }
@@ -491,17 +488,7 @@ impl Store for SqliteStore {
 
     async fn pay_token(&self, digest: &str) -> Result<Option<PayToken>> {
         let digest = digest.to_string();
-        self.with(move |c| {
-            c.query_row(
-                "SELECT body FROM pay_tokens WHERE digest = ?1",
-                [digest],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(sql_err)?
-            .map(|b| from_json(&b))
-            .transpose()
-        })
-        .await
+        self.with(move |c| one(c, "SELECT body FROM pay_tokens WHERE digest = ?1", [digest]))
+            .await
     }
 }
