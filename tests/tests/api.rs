@@ -656,6 +656,50 @@ async fn english_clients_get_english_mail(t: TestApp) {
     );
 }
 
+/// SES refuses the sender (not a verified identity): the invoice exists anyway and the
+/// answer does not depend on the mail server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_email_does_not_lose_the_invoice() {
+    let t = spawn(Backend::Dynamo).await;
+    let mut config = (*t.app.config).clone();
+    config.from_email = "Nadie <nadie@no-verificado.example>".into();
+    let endpoint = cobro_store::testing::endpoint();
+    let app = App::new(
+        t.store.clone(),
+        Arc::new(SesMailer::new(
+            cobro_notify::ses::local_client(&endpoint),
+            None,
+        )),
+        config,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            cobro_app::finish(cobro_app::invoices_api::router(app)),
+        )
+        .await
+        .unwrap()
+    });
+    let t = TestApp { base, ..t };
+
+    let email = unique_email("refused");
+    let cid = t
+        .client(json!({"name": "Sin Correo", "email": email}))
+        .await;
+    let a = t
+        .post("/v1/invoices", &clp_invoice(&cid, true), Some("refused-1"))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    let id = a.body["id"].as_str().unwrap();
+    assert_eq!(
+        t.get(&format!("/v1/invoices/{id}")).await.body["total"],
+        "178464"
+    );
+    assert!(t.mails_to(&email).await.is_empty(), "SES refused it");
+}
+
 macro_rules! on_both_stacks {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
