@@ -261,6 +261,7 @@ async fn create_invoice(
             kind: EntryKind::Charge,
             amount: invoice.total,
             at: now,
+            key: Some("charge".into()),
         }];
         let view = to_json(&InvoiceView::new(
             &invoice,

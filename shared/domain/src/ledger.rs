@@ -27,6 +27,14 @@ pub enum EntryKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Money given back to the client.
+    Refund,
+    /// The client disputed a payment: its money is at risk until the dispute closes.
+    DisputeHold,
+    /// The dispute was decided for the business: the payment stands.
+    DisputeRelease,
+    /// The dispute was decided for the client: the money is taken back.
+    DisputeLost,
     /// The invoice was cancelled; whatever was still due is no longer owed.
     Void {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +51,10 @@ pub struct LedgerEntry {
     /// Always positive; the kind says which way it moves the balance.
     pub amount: Money,
     pub at: DateTime<Utc>,
+    /// What this entry records, unique within the invoice (`stripe:pi_1:payment`): the same
+    /// fact delivered again finds its key and adds nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +63,14 @@ pub enum InvoiceStatus {
     /// Not issued yet: nothing is owed.
     Draft,
     Open,
+    PartiallyPaid,
     Paid,
+    /// More was received than charged: the excess is the client's credit.
+    Overpaid,
+    /// A payment is under dispute.
+    Disputed,
+    /// Money was received and all of it went back.
+    Refunded,
     Void,
 }
 
@@ -59,44 +78,242 @@ pub enum InvoiceStatus {
 pub struct Balance {
     pub charged: Money,
     pub paid: Money,
+    pub refunded: Money,
+    pub disputed_lost: Money,
+    /// Held by an open dispute.
+    pub on_hold: Money,
+    /// paid − refunded − lost.
+    pub net_paid: Money,
     pub amount_due: Money,
+    /// What was received beyond the charge: the client's credit.
+    pub credit: Money,
     pub status: InvoiceStatus,
 }
 
-/// Folds the ledger into the invoice's balance and status.
+/// Folds the ledger into the invoice's balance and status. The result depends only on the
+/// set of entries, never on their order.
 pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyError> {
     let currency = total.currency();
-    let mut charged = Money::zero(currency);
-    let mut paid = Money::zero(currency);
+    let zero = Money::zero(currency);
+    let (mut charged, mut paid, mut refunded, mut lost, mut held) = (zero, zero, zero, zero, zero);
     let mut void = false;
+    // A dispute is open while it has a hold and neither a release nor a loss, whatever
+    // order those arrived in.
+    let closed: std::collections::HashSet<&str> = entries
+        .iter()
+        .filter(|e| matches!(e.kind, EntryKind::DisputeRelease | EntryKind::DisputeLost))
+        .filter_map(|e| e.key.as_deref().and_then(dispute_of))
+        .collect();
     for e in entries {
         match &e.kind {
             EntryKind::Charge => charged = charged.checked_add(&e.amount)?,
             EntryKind::Payment { .. } => paid = paid.checked_add(&e.amount)?,
+            EntryKind::Refund => refunded = refunded.checked_add(&e.amount)?,
+            EntryKind::DisputeLost => lost = lost.checked_add(&e.amount)?,
+            EntryKind::DisputeHold => {
+                if !e
+                    .key
+                    .as_deref()
+                    .and_then(dispute_of)
+                    .is_some_and(|d| closed.contains(d))
+                {
+                    held = held.checked_add(&e.amount)?;
+                }
+            }
+            EntryKind::DisputeRelease => {}
             EntryKind::Void { .. } => void = true,
         }
     }
-    let owed = charged.checked_sub(&paid)?;
+    let net_paid = paid.checked_sub(&refunded)?.checked_sub(&lost)?;
+    let owed = charged.checked_sub(&net_paid)?;
     let amount_due = if void || owed.is_negative() {
-        Money::zero(currency)
+        zero
     } else {
         owed
+    };
+    let credit = if owed.is_negative() {
+        zero.checked_sub(&owed)?
+    } else {
+        zero
     };
     let status = if void {
         InvoiceStatus::Void
     } else if charged.is_zero() {
         InvoiceStatus::Draft
-    } else if amount_due.is_zero() {
+    } else if held.is_positive() {
+        InvoiceStatus::Disputed
+    } else if paid.is_positive() && !net_paid.is_positive() {
+        InvoiceStatus::Refunded
+    } else if owed.is_zero() {
         InvoiceStatus::Paid
+    } else if owed.is_negative() {
+        InvoiceStatus::Overpaid
+    } else if net_paid.is_positive() {
+        InvoiceStatus::PartiallyPaid
     } else {
         InvoiceStatus::Open
     };
     Ok(Balance {
         charged,
         paid,
+        refunded,
+        disputed_lost: lost,
+        on_hold: held,
+        net_paid,
         amount_due,
+        credit,
         status,
     })
+}
+
+/// The dispute named in an entry key `{source}:{dispute}:dispute-…`.
+fn dispute_of(key: &str) -> Option<&str> {
+    let (rest, suffix) = key.rsplit_once(':')?;
+    suffix.starts_with("dispute-").then_some(rest)
+}
+
+/// A movement of money reported by a payment provider, a bank or a person, before it is
+/// matched to an invoice's ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentFact {
+    /// Who reports it: `stripe`, `mercadopago`, `standard`, `manual`.
+    pub source: String,
+    /// The reporter's id of the payment.
+    pub payment_id: String,
+    pub kind: FactKind,
+    pub amount: Money,
+    pub method: PaymentMethod,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactKind {
+    Received,
+    /// With `cumulative`, `amount` is the total refunded so far on the payment.
+    Refunded {
+        cumulative: bool,
+        refund_id: Option<String>,
+    },
+    DisputeOpened {
+        dispute_id: String,
+    },
+    DisputeWon {
+        dispute_id: String,
+    },
+    DisputeLost {
+        dispute_id: String,
+    },
+}
+
+/// An entry to append, before it has a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    pub kind: EntryKind,
+    pub amount: Money,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Apply(NewEntry),
+    /// Already in the ledger: nothing to do.
+    Duplicate,
+    /// Cannot go on this invoice (another currency): to the unmatched queue.
+    Unmatched(&'static str),
+    /// Nothing to record (a zero amount).
+    Ignore(&'static str),
+}
+
+/// Decides what a fact adds to an invoice's ledger. Pure and idempotent: a fact whose key
+/// is already present adds nothing, so duplicates and redeliveries change the ledger once.
+pub fn reconcile(
+    invoice_currency: crate::Currency,
+    entries: &[LedgerEntry],
+    fact: &PaymentFact,
+) -> Decision {
+    if fact.amount.currency() != invoice_currency {
+        return Decision::Unmatched("currency_mismatch");
+    }
+    let has = |key: &str| entries.iter().any(|e| e.key.as_deref() == Some(key));
+    let (source, pid) = (fact.source.as_str(), fact.payment_id.as_str());
+    let entry = |kind: EntryKind, amount: Money, key: String| {
+        if has(&key) {
+            Decision::Duplicate
+        } else {
+            Decision::Apply(NewEntry { kind, amount, key })
+        }
+    };
+    match &fact.kind {
+        FactKind::Received if fact.amount.is_zero() => Decision::Ignore("zero_amount"),
+        FactKind::Received => entry(
+            EntryKind::Payment {
+                method: fact.method,
+                reference: Some(format!("{source}:{pid}")),
+            },
+            fact.amount,
+            format!("{source}:{pid}:payment"),
+        ),
+        FactKind::Refunded {
+            cumulative: false,
+            refund_id,
+        } => {
+            let id = refund_id.as_deref().unwrap_or("-");
+            entry(
+                EntryKind::Refund,
+                fact.amount,
+                format!("{source}:{pid}:refund:{id}"),
+            )
+        }
+        FactKind::Refunded {
+            cumulative: true, ..
+        } => {
+            // Refunds so far on this payment; a total not above them is old news.
+            let prefix = format!("{source}:{pid}:refund");
+            let so_far = entries
+                .iter()
+                .filter(|e| {
+                    e.kind == EntryKind::Refund
+                        && e.key.as_deref().is_some_and(|k| k.starts_with(&prefix))
+                })
+                .try_fold(Money::zero(invoice_currency), |acc, e| {
+                    acc.checked_add(&e.amount)
+                });
+            match so_far.and_then(|s| fact.amount.checked_sub(&s)) {
+                Ok(delta) if delta.is_positive() => entry(
+                    EntryKind::Refund,
+                    delta,
+                    format!("{prefix}-to:{}", fact.amount.amount()),
+                ),
+                Ok(_) => Decision::Duplicate,
+                Err(_) => Decision::Unmatched("currency_mismatch"),
+            }
+        }
+        FactKind::DisputeOpened { dispute_id } => entry(
+            EntryKind::DisputeHold,
+            fact.amount,
+            format!("{source}:{dispute_id}:dispute-hold"),
+        ),
+        FactKind::DisputeWon { dispute_id } => entry(
+            EntryKind::DisputeRelease,
+            fact.amount,
+            format!("{source}:{dispute_id}:dispute-release"),
+        ),
+        FactKind::DisputeLost { dispute_id } => entry(
+            EntryKind::DisputeLost,
+            fact.amount,
+            format!("{source}:{dispute_id}:dispute-lost"),
+        ),
+    }
+}
+
+/// Appends an entry at the next position.
+pub fn next_entry(entries: &[LedgerEntry], new: NewEntry, at: DateTime<Utc>) -> LedgerEntry {
+    LedgerEntry {
+        seq: entries.iter().map(|e| e.seq).max().unwrap_or(0) + 1,
+        kind: new.kind,
+        amount: new.amount,
+        at,
+        key: Some(new.key),
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +332,7 @@ mod tests {
             kind,
             amount,
             at: "2026-11-23T12:00:00Z".parse().unwrap(),
+            key: None,
         }
     }
 
@@ -139,7 +357,7 @@ mod tests {
         let b = balance(&total, &[charge.clone(), pay(2, 78_464)]).unwrap();
         assert_eq!(
             (b.status, b.amount_due),
-            (InvoiceStatus::Open, clp(100_000))
+            (InvoiceStatus::PartiallyPaid, clp(100_000))
         );
         let b = balance(&total, &[charge.clone(), pay(2, 78_464), pay(3, 100_000)]).unwrap();
         assert_eq!((b.status, b.amount_due), (InvoiceStatus::Paid, clp(0)));
@@ -194,9 +412,234 @@ mod tests {
             prop_assert!(!b.amount_due.is_negative());
             prop_assert!(b.amount_due.amount() <= t.amount());
             let paid: i64 = payments.iter().sum();
-            prop_assert_eq!(b.status == InvoiceStatus::Paid, paid >= total);
+            prop_assert_eq!(matches!(b.status, InvoiceStatus::Paid | InvoiceStatus::Overpaid), paid >= total);
             entries[1..].reverse();
             prop_assert_eq!(balance(&t, &entries).unwrap(), b);
+        }
+    }
+
+    fn fact(source: &str, pid: &str, kind: FactKind, units: i64) -> PaymentFact {
+        PaymentFact {
+            source: source.into(),
+            payment_id: pid.into(),
+            kind,
+            amount: clp(units),
+            method: PaymentMethod::Provider,
+        }
+    }
+
+    /// Applies facts one by one, as deliveries would.
+    fn fold(total: &Money, facts: &[PaymentFact]) -> (Vec<LedgerEntry>, usize) {
+        let mut entries = vec![LedgerEntry {
+            key: Some("charge".into()),
+            ..entry(1, EntryKind::Charge, *total)
+        }];
+        let mut unmatched = 0;
+        for f in facts {
+            match reconcile(total.currency(), &entries, f) {
+                Decision::Apply(new) => {
+                    let e = next_entry(&entries, new, "2026-11-23T12:00:00Z".parse().unwrap());
+                    entries.push(e);
+                }
+                Decision::Unmatched(_) => unmatched += 1,
+                Decision::Duplicate | Decision::Ignore(_) => {}
+            }
+        }
+        (entries, unmatched)
+    }
+
+    #[test]
+    fn payments_refunds_and_disputes() {
+        let total = clp(100_000);
+        let received = fact("stripe", "pi_1", FactKind::Received, 60_000);
+        let (e, _) = fold(&total, &[received.clone(), received.clone()]);
+        let b = balance(&total, &e).unwrap();
+        assert_eq!(
+            (b.status, b.amount_due, b.paid),
+            (InvoiceStatus::PartiallyPaid, clp(40_000), clp(60_000))
+        );
+
+        let more = fact("standard", "tr_9", FactKind::Received, 50_000);
+        let (e, _) = fold(&total, &[received.clone(), more.clone()]);
+        let b = balance(&total, &e).unwrap();
+        assert_eq!(
+            (b.status, b.credit, b.amount_due),
+            (InvoiceStatus::Overpaid, clp(10_000), clp(0))
+        );
+
+        // Stripe's amount_refunded is cumulative: 10.000 then 25.000 is 25.000 in all.
+        let r1 = fact(
+            "stripe",
+            "pi_1",
+            FactKind::Refunded {
+                cumulative: true,
+                refund_id: None,
+            },
+            10_000,
+        );
+        let r2 = fact(
+            "stripe",
+            "pi_1",
+            FactKind::Refunded {
+                cumulative: true,
+                refund_id: None,
+            },
+            25_000,
+        );
+        let (e, _) = fold(
+            &total,
+            &[received.clone(), r1.clone(), r2.clone(), r1.clone()],
+        );
+        assert_eq!(balance(&total, &e).unwrap().refunded, clp(25_000));
+        let full = fact(
+            "stripe",
+            "pi_1",
+            FactKind::Refunded {
+                cumulative: true,
+                refund_id: None,
+            },
+            60_000,
+        );
+        let (e, _) = fold(&total, &[received.clone(), full]);
+        assert_eq!(balance(&total, &e).unwrap().status, InvoiceStatus::Refunded);
+
+        let hold = fact(
+            "stripe",
+            "pi_1",
+            FactKind::DisputeOpened {
+                dispute_id: "dp_1".into(),
+            },
+            60_000,
+        );
+        let lost = fact(
+            "stripe",
+            "pi_1",
+            FactKind::DisputeLost {
+                dispute_id: "dp_1".into(),
+            },
+            60_000,
+        );
+        let won = fact(
+            "stripe",
+            "pi_1",
+            FactKind::DisputeWon {
+                dispute_id: "dp_1".into(),
+            },
+            60_000,
+        );
+        let (e, _) = fold(&total, &[received.clone(), hold.clone()]);
+        assert_eq!(balance(&total, &e).unwrap().status, InvoiceStatus::Disputed);
+        let (e, _) = fold(&total, &[received.clone(), hold.clone(), won]);
+        assert_eq!(
+            balance(&total, &e).unwrap().status,
+            InvoiceStatus::PartiallyPaid
+        );
+        let (e, _) = fold(&total, &[lost.clone(), received.clone(), hold]);
+        let b = balance(&total, &e).unwrap();
+        assert_eq!(
+            (b.status, b.amount_due),
+            (InvoiceStatus::Refunded, clp(100_000))
+        );
+
+        let usd = PaymentFact {
+            amount: Money::from_minor_units(100, Currency::parse("USD").unwrap()),
+            ..received
+        };
+        assert_eq!(
+            reconcile(total.currency(), &e, &usd),
+            Decision::Unmatched("currency_mismatch")
+        );
+        assert_eq!(
+            reconcile(total.currency(), &e, &fact("x", "y", FactKind::Received, 0)),
+            Decision::Ignore("zero_amount")
+        );
+    }
+
+    /// A set of facts about one invoice, as providers could report them.
+    fn facts() -> impl Strategy<Value = Vec<PaymentFact>> {
+        let payment = (
+            0..3usize,
+            1i64..80_000,
+            prop::collection::vec(0i64..80_000, 0..3),
+            prop::option::of(any::<bool>()),
+            any::<bool>(),
+        );
+        prop::collection::vec(payment, 1..4).prop_map(|payments| {
+            let mut out = Vec::new();
+            for (i, (source, amount, refunds, dispute, by_id)) in payments.into_iter().enumerate() {
+                let source = ["stripe", "standard", "manual"][source];
+                let pid = format!("p{i}");
+                out.push(fact(source, &pid, FactKind::Received, amount));
+                let mut totals: Vec<i64> = refunds.into_iter().map(|r| r.min(amount)).collect();
+                totals.sort();
+                for (j, r) in totals.iter().enumerate() {
+                    let kind = if by_id {
+                        FactKind::Refunded {
+                            cumulative: false,
+                            refund_id: Some(format!("re{j}")),
+                        }
+                    } else {
+                        FactKind::Refunded {
+                            cumulative: true,
+                            refund_id: None,
+                        }
+                    };
+                    if *r > 0 {
+                        out.push(fact(source, &pid, kind, *r));
+                    }
+                }
+                if let Some(won) = dispute {
+                    let d = format!("dp{i}");
+                    out.push(fact(
+                        source,
+                        &pid,
+                        FactKind::DisputeOpened {
+                            dispute_id: d.clone(),
+                        },
+                        amount,
+                    ));
+                    let close = if won {
+                        FactKind::DisputeWon { dispute_id: d }
+                    } else {
+                        FactKind::DisputeLost { dispute_id: d }
+                    };
+                    out.push(fact(source, &pid, close, amount));
+                }
+            }
+            out
+        })
+    }
+
+    proptest! {
+        /// Any order and any duplication of the same facts gives the same balance.
+        #[test]
+        fn permutations_and_duplicates_converge(facts in facts(), total in 1i64..200_000, seed in any::<u64>(), dups in prop::collection::vec(0usize..20, 0..10)) {
+            let t = clp(total);
+            let (in_order, _) = fold(&t, &facts);
+            let mut shuffled = facts.clone();
+            for d in dups { let f = shuffled[d % shuffled.len()].clone(); shuffled.push(f); }
+            let n = shuffled.len();
+            let mut state = seed;
+            for i in (1..n).rev() {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                shuffled.swap(i, (state >> 33) as usize % (i + 1));
+            }
+            let (any_order, _) = fold(&t, &shuffled);
+            prop_assert_eq!(balance(&t, &any_order).unwrap(), balance(&t, &in_order).unwrap());
+        }
+
+        /// The ledger always balances: what is due minus the credit is what was charged
+        /// minus what was kept, and keys are never repeated.
+        #[test]
+        fn the_ledger_balances(facts in facts(), total in 1i64..200_000) {
+            let t = clp(total);
+            let (entries, _) = fold(&t, &facts);
+            let b = balance(&t, &entries).unwrap();
+            prop_assert_eq!(b.amount_due.checked_sub(&b.credit).unwrap(), b.charged.checked_sub(&b.net_paid).unwrap());
+            prop_assert!(!b.amount_due.is_negative() && !b.credit.is_negative());
+            prop_assert!(b.amount_due.is_zero() || b.credit.is_zero());
+            let keys: std::collections::HashSet<_> = entries.iter().map(|e| e.key.clone()).collect();
+            prop_assert_eq!(keys.len(), entries.len());
         }
     }
 }

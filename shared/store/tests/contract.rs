@@ -65,6 +65,7 @@ fn invoice_write(client: &ClientId, seq: u64, issue_day: u32) -> NewInvoiceWrite
             kind: EntryKind::Charge,
             amount: inv.total,
             at: now(),
+            key: None,
         }],
         pay_token: PayToken {
             digest: token.digest(),
