@@ -84,6 +84,11 @@ prefixed_id!(
     "inv_"
 );
 prefixed_id!(
+    /// A payment waiting in the unmatched queue for a person.
+    UnmatchedId,
+    "unm_"
+);
+prefixed_id!(
     /// An API key's public id (the key itself is a secret, stored hashed).
     ApiKeyId,
     "key_"

@@ -174,7 +174,7 @@ fn dispute_of(key: &str) -> Option<&str> {
 
 /// A movement of money reported by a payment provider, a bank or a person, before it is
 /// matched to an invoice's ledger.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentFact {
     /// Who reports it: `stripe`, `mercadopago`, `standard`, `manual`.
     pub source: String,
@@ -185,7 +185,8 @@ pub struct PaymentFact {
     pub method: PaymentMethod,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum FactKind {
     Received,
     /// With `cumulative`, `amount` is the total refunded so far on the payment.

@@ -12,9 +12,12 @@ pub mod secret;
 pub mod validation;
 
 pub use client::{AmountInput, Client, NewClient};
-pub use ids::{ApiKeyId, ClientId, InvoiceId};
+pub use ids::{ApiKeyId, ClientId, InvoiceId, UnmatchedId};
 pub use invoice::{Invoice, Line, NewInvoice, Terms, ValidInvoice};
-pub use ledger::{Balance, EntryKind, InvoiceStatus, LedgerEntry, PaymentMethod};
+pub use ledger::{
+    Balance, Decision, EntryKind, FactKind, InvoiceStatus, LedgerEntry, NewEntry, PaymentFact,
+    PaymentMethod,
+};
 pub use locale::Locale;
 pub use money::{Currency, Money, MoneyError};
 pub use payref::PaymentReference;

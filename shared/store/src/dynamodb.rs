@@ -10,6 +10,9 @@
 //! | pay token | `PAYTOKEN#{sha256}` | `PAYTOKEN` | TTL |
 //! | idempotency key | `IDEMPOTENCY#{key}` | `IDEMPOTENCY` | TTL |
 //! | API key | `APIKEY#{sha256}` | `APIKEY` | GSI1 `APIKEYS` / `{key id}` |
+//! | provider event | `EVENT#{provider}#{event id}` | `EVENT` | TTL |
+//! | provider payment → invoice | `PAYREF#{source}#{payment id}` | `PAYREF` | |
+//! | unmatched payment | `UNMATCHED#{id}` | `UNMATCHED` | GSI3 `UNMATCHED` / `{received_at}#{id}` |
 //!
 //! The TTL attribute is `ttl` (epoch seconds). Creating an invoice is one
 //! `TransactWriteItems`: the counter moves from `seq - 1` to `seq` under a condition, so
@@ -34,8 +37,9 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
 
 use crate::{
-    ApiKey, IdempotencyRecord, NewInvoiceWrite, Page, PageRequest, PayToken, Result, Store,
-    StoreError, StoredInvoice, client_sort_key, invoice_sort_key,
+    ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, Page, PageRequest,
+    PayToken, Result, Store, StoreError, StoredInvoice, Unmatched, client_sort_key,
+    invoice_sort_key, unmatched_sort_key,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -51,6 +55,10 @@ struct Row<T> {
     gsi1pk: Option<String>,
     #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
     gsi1sk: Option<String>,
+    #[serde(rename = "GSI3PK", default, skip_serializing_if = "Option::is_none")]
+    gsi3pk: Option<String>,
+    #[serde(rename = "GSI3SK", default, skip_serializing_if = "Option::is_none")]
+    gsi3sk: Option<String>,
     /// DynamoDB TTL, epoch seconds. Expired items may linger until the service deletes
     /// them, so reads check expiry themselves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +74,8 @@ impl<T: Serialize> Row<T> {
             sk: sk.to_string(),
             gsi1pk: None,
             gsi1sk: None,
+            gsi3pk: None,
+            gsi3sk: None,
             ttl: None,
             data,
         }
@@ -74,6 +84,12 @@ impl<T: Serialize> Row<T> {
     fn gsi1(mut self, pk: impl Into<String>, sk: impl Into<String>) -> Self {
         self.gsi1pk = Some(pk.into());
         self.gsi1sk = Some(sk.into());
+        self
+    }
+
+    fn gsi3(mut self, pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        self.gsi3pk = Some(pk.into());
+        self.gsi3sk = Some(sk.into());
         self
     }
 
@@ -124,6 +140,8 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWrite
 enum Part {
     Idempotency,
     Counter,
+    Event,
+    Entry,
     Other,
 }
 
@@ -186,6 +204,23 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    fn event_put(&self, e: &EventRecord) -> Result<TransactWriteItem> {
+        let row =
+            Row::new(format!("EVENT#{}#{}", e.provider, e.event_id), "EVENT", e).ttl(e.expires_at);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(row.item()?))
+            .condition_expression("attribute_not_exists(PK) OR #ttl <= :now")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(e.received_at.timestamp().to_string()),
+            )
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// Runs a transaction and explains which condition stopped it.
     async fn transact(&self, items: Vec<(Part, TransactWriteItem)>) -> Result<()> {
         let (parts, items): (Vec<Part>, Vec<TransactWriteItem>) = items.into_iter().unzip();
@@ -208,7 +243,9 @@ impl DynamoStore {
                         .collect();
                     if failed.contains(&Part::Idempotency) {
                         Err(StoreError::IdempotencyKeyTaken)
-                    } else if failed.contains(&Part::Counter) {
+                    } else if failed.contains(&Part::Event) {
+                        Err(StoreError::EventSeen)
+                    } else if failed.contains(&Part::Counter) || failed.contains(&Part::Entry) {
                         Err(StoreError::SequenceTaken)
                     } else if !failed.is_empty() {
                         Err(StoreError::AlreadyExists)
@@ -228,20 +265,32 @@ impl DynamoStore {
         pk: String,
         page: &PageRequest,
     ) -> Result<Page<T>> {
+        self.index_page("GSI1", pk, page).await
+    }
+
+    /// Queries a GSI newest first, below the `after` cursor (the index's sort key).
+    async fn index_page<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        pk: String,
+        page: &PageRequest,
+    ) -> Result<Page<T>> {
         let limit = page.limit();
         let mut q = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name("GSI1")
+            .index_name(index)
+            .expression_attribute_names("#pk", format!("{index}PK"))
             .expression_attribute_values(":pk", s(pk))
             .scan_index_forward(false)
             .limit(limit as i32 + 1);
         q = match &page.after {
             Some(after) => q
-                .key_condition_expression("GSI1PK = :pk AND GSI1SK < :after")
+                .key_condition_expression("#pk = :pk AND #sk < :after")
+                .expression_attribute_names("#sk", format!("{index}SK"))
                 .expression_attribute_values(":after", s(after.clone())),
-            None => q.key_condition_expression("GSI1PK = :pk"),
+            None => q.key_condition_expression("#pk = :pk"),
         };
         let out = q
             .send()
@@ -252,7 +301,7 @@ impl DynamoStore {
         rows.truncate(limit as usize);
         let next = if more {
             rows.last()
-                .and_then(|r| r.get("GSI1SK"))
+                .and_then(|r| r.get(&format!("{index}SK")))
                 .and_then(|v| v.as_s().ok())
                 .cloned()
         } else {
@@ -509,6 +558,74 @@ impl Store for DynamoStore {
             .await?
             .map(parse)
             .transpose()
+    }
+
+    async fn append_entries(&self, w: &LedgerWrite) -> Result<()> {
+        let pk = format!("INVOICE#{}", w.invoice_id);
+        let mut items = Vec::new();
+        for e in &w.entries {
+            let row = Row::new(pk.clone(), &format!("ENTRY#{:010}", e.seq), e);
+            items.push((
+                Part::Entry,
+                put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+            ));
+        }
+        if let Some(e) = &w.event {
+            items.push((Part::Event, self.event_put(e)?));
+        }
+        if let Some(rec) = &w.idempotency {
+            items.push((Part::Idempotency, self.idempotency_put(rec)?));
+        }
+        if let Some((source, payment_id)) = &w.payment_link {
+            let row = Row::new(
+                format!("PAYREF#{source}#{payment_id}"),
+                "PAYREF",
+                InvoiceRef {
+                    invoice_id: w.invoice_id.clone(),
+                },
+            );
+            // The same payment always names the same invoice: overwriting is harmless.
+            items.push((Part::Other, put(&self.table, row.item()?, None)?));
+        }
+        self.transact(items).await
+    }
+
+    async fn record_event(&self, event: &EventRecord, unmatched: Option<&Unmatched>) -> Result<()> {
+        let mut items = vec![(Part::Event, self.event_put(event)?)];
+        if let Some(u) = unmatched {
+            let row = Row::new(format!("UNMATCHED#{}", u.id), "UNMATCHED", u)
+                .gsi3("UNMATCHED", unmatched_sort_key(u));
+            items.push((
+                Part::Other,
+                put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+            ));
+        }
+        self.transact(items).await
+    }
+
+    async fn event(&self, provider: &str, event_id: &str) -> Result<Option<EventRecord>> {
+        self.get(format!("EVENT#{provider}#{event_id}"), "EVENT")
+            .await?
+            .map(parse)
+            .transpose()
+    }
+
+    async fn invoice_for_payment(
+        &self,
+        source: &str,
+        payment_id: &str,
+    ) -> Result<Option<InvoiceId>> {
+        let item = self
+            .get(format!("PAYREF#{source}#{payment_id}"), "PAYREF")
+            .await?;
+        Ok(item
+            .map(parse::<InvoiceRef>)
+            .transpose()?
+            .map(|r| r.invoice_id))
+    }
+
+    async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>> {
+        self.index_page("GSI3", "UNMATCHED".into(), page).await
     }
 }
 

@@ -10,7 +10,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use cobro_domain::{ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference};
+use cobro_domain::{
+    ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentFact, PaymentReference,
+    UnmatchedId,
+};
 use serde::{Deserialize, Serialize};
 
 pub mod dynamodb;
@@ -30,6 +33,9 @@ pub enum StoreError {
     SequenceTaken,
     #[error("the item already exists")]
     AlreadyExists,
+    /// This provider event was already recorded: its effect happened once, already.
+    #[error("the provider event was already recorded")]
+    EventSeen,
     #[error("storage backend error: {0}")]
     Backend(String),
 }
@@ -101,6 +107,48 @@ pub struct StoredInvoice {
     pub entries: Vec<LedgerEntry>,
 }
 
+/// A provider event, recorded once with its effect so a redelivery changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub provider: String,
+    pub event_id: String,
+    /// What was done: `applied`, `duplicate`, `ignored`, `unmatched`.
+    pub outcome: String,
+    pub received_at: DateTime<Utc>,
+    /// Kept long enough to outlast every provider's retries.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A payment that could not be put on an invoice, waiting for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmatched {
+    pub id: UnmatchedId,
+    pub provider: String,
+    pub event_id: String,
+    pub fact: PaymentFact,
+    /// Where the event said it belongs (an invoice id or a reference), if anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// `unknown_invoice`, `currency_mismatch`, …
+    pub reason: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Entries appended to one invoice's ledger, with what caused them, in one atomic write.
+#[derive(Debug, Clone)]
+pub struct LedgerWrite {
+    pub invoice_id: InvoiceId,
+    /// Their `seq` must be free, else [`StoreError::SequenceTaken`]: someone appended first;
+    /// read the ledger again and decide again.
+    pub entries: Vec<LedgerEntry>,
+    /// The provider event, else [`StoreError::EventSeen`].
+    pub event: Option<EventRecord>,
+    /// Remember which invoice this provider payment belongs to (refunds and disputes that
+    /// do not name the invoice find it by payment id).
+    pub payment_link: Option<(String, String)>,
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
 pub const MAX_PAGE: u32 = 100;
 
 /// Newest first; `after` is the `next` cursor of the previous page.
@@ -133,6 +181,15 @@ pub(crate) fn client_sort_key(c: &Client) -> String {
         "CLIENT#{}#{}",
         c.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
         c.id
+    )
+}
+
+/// Sort key of an unmatched payment in the queue (newest first).
+pub(crate) fn unmatched_sort_key(u: &Unmatched) -> String {
+    format!(
+        "{}#{}",
+        u.received_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        u.id
     )
 }
 
@@ -181,4 +238,20 @@ pub trait Store: Send + Sync + 'static {
 
     // Pay links
     async fn pay_token(&self, digest: &str) -> Result<Option<PayToken>>;
+
+    // Payments
+    /// Appends ledger entries and records their cause, atomically.
+    async fn append_entries(&self, write: &LedgerWrite) -> Result<()>;
+    /// Records an event that changes no ledger (a duplicate fact, an unsupported type), and,
+    /// when given, the payment that waits in the unmatched queue: atomically.
+    async fn record_event(&self, event: &EventRecord, unmatched: Option<&Unmatched>) -> Result<()>;
+    async fn event(&self, provider: &str, event_id: &str) -> Result<Option<EventRecord>>;
+    /// The invoice a provider payment was applied to.
+    async fn invoice_for_payment(
+        &self,
+        source: &str,
+        payment_id: &str,
+    ) -> Result<Option<InvoiceId>>;
+    /// The unmatched queue, newest first.
+    async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>>;
 }

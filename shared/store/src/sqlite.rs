@@ -15,12 +15,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    ApiKey, IdempotencyRecord, NewInvoiceWrite, Page, PageRequest, PayToken, Result, Store,
-    StoreError, StoredInvoice, client_sort_key, invoice_sort_key,
+    ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, Page, PageRequest,
+    PayToken, Result, Store, StoreError, StoredInvoice, Unmatched, client_sort_key,
+    invoice_sort_key, unmatched_sort_key,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE clients (
     id TEXT PRIMARY KEY,
     sort_key TEXT NOT NULL UNIQUE,
@@ -60,7 +62,28 @@ CREATE TABLE pay_tokens (
     invoice_id TEXT NOT NULL,
     body TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE events (
+    provider TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (provider, event_id)
+);
+CREATE TABLE payment_links (
+    source TEXT NOT NULL,
+    payment_id TEXT NOT NULL,
+    invoice_id TEXT NOT NULL,
+    PRIMARY KEY (source, payment_id)
+);
+CREATE TABLE unmatched (
+    id TEXT PRIMARY KEY,
+    sort_key TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+"#,
+];
 
 const INVOICE_COUNTER: &str = "invoice";
 
@@ -154,6 +177,22 @@ fn put_idempotency(tx: &rusqlite::Transaction<'_>, rec: &IdempotencyRecord) -> R
         .map_err(sql_err)?;
     if changed == 0 {
         return Err(StoreError::IdempotencyKeyTaken);
+    }
+    Ok(())
+}
+
+/// Records a provider event unless a live record of it exists.
+fn put_event(tx: &rusqlite::Transaction<'_>, e: &EventRecord) -> Result<()> {
+    let changed = tx
+        .execute(
+            "INSERT INTO events (provider, event_id, expires_at, body) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (provider, event_id) DO UPDATE SET expires_at = excluded.expires_at, body = excluded.body
+             WHERE events.expires_at <= ?5",
+            params![e.provider, e.event_id, e.expires_at.timestamp(), to_json(e)?, e.received_at.timestamp()],
+        )
+        .map_err(sql_err)?;
+    if changed == 0 {
+        return Err(StoreError::EventSeen);
     }
     Ok(())
 }
@@ -490,5 +529,109 @@ impl Store for SqliteStore {
         let digest = digest.to_string();
         self.with(move |c| one(c, "SELECT body FROM pay_tokens WHERE digest = ?1", [digest]))
             .await
+    }
+
+    async fn append_entries(&self, write: &LedgerWrite) -> Result<()> {
+        let w = write.clone();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            if let Some(rec) = &w.idempotency {
+                put_idempotency(&tx, rec)?;
+            }
+            if let Some(e) = &w.event {
+                put_event(&tx, e)?;
+            }
+            for e in &w.entries {
+                tx.execute(
+                    "INSERT INTO ledger (invoice_id, seq, body) VALUES (?1, ?2, ?3)",
+                    params![w.invoice_id.to_string(), e.seq, to_json(e)?],
+                )
+                .map_err(|err| {
+                    if is_constraint(&err) {
+                        StoreError::SequenceTaken
+                    } else {
+                        sql_err(err)
+                    }
+                })?;
+            }
+            if let Some((source, payment_id)) = &w.payment_link {
+                tx.execute(
+                    "INSERT INTO payment_links (source, payment_id, invoice_id) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (source, payment_id) DO NOTHING",
+                    params![source, payment_id, w.invoice_id.to_string()],
+                )
+                .map_err(sql_err)?;
+            }
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn record_event(&self, event: &EventRecord, unmatched: Option<&Unmatched>) -> Result<()> {
+        let (event, unmatched) = (event.clone(), unmatched.cloned());
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            put_event(&tx, &event)?;
+            if let Some(u) = &unmatched {
+                tx.execute(
+                    "INSERT INTO unmatched (id, sort_key, body) VALUES (?1, ?2, ?3)",
+                    params![u.id.to_string(), unmatched_sort_key(u), to_json(u)?],
+                )
+                .map_err(sql_err)?;
+            }
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn event(&self, provider: &str, event_id: &str) -> Result<Option<EventRecord>> {
+        let (provider, event_id) = (provider.to_string(), event_id.to_string());
+        self.with(move |c| {
+            one(
+                c,
+                "SELECT body FROM events WHERE provider = ?1 AND event_id = ?2",
+                params![provider, event_id],
+            )
+        })
+        .await
+    }
+
+    async fn invoice_for_payment(
+        &self,
+        source: &str,
+        payment_id: &str,
+    ) -> Result<Option<InvoiceId>> {
+        let (source, payment_id) = (source.to_string(), payment_id.to_string());
+        self.with(move |c| {
+            let id: Option<String> = c
+                .query_row(
+                    "SELECT invoice_id FROM payment_links WHERE source = ?1 AND payment_id = ?2",
+                    params![source, payment_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            Ok(id.and_then(|id| InvoiceId::parse(&id)))
+        })
+        .await
+    }
+
+    async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>> {
+        let limit = page.limit();
+        let after = page.after.clone();
+        self.with(move |c| {
+            self::page(
+                c,
+                "SELECT sort_key, body FROM unmatched WHERE (?1 IS NULL OR sort_key < ?1)
+                 ORDER BY sort_key DESC LIMIT ?2",
+                params![after, limit + 1],
+                limit,
+            )
+        })
+        .await
     }
 }

@@ -9,9 +9,10 @@ use cobro_domain::{
     ApiKeyId, Client, ClientId, InvoiceId, LedgerEntry, NewClient, NewInvoice, PaymentReference,
     invoice::NewLine, secret,
 };
+use cobro_domain::{FactKind, Money, PaymentFact, PaymentMethod, UnmatchedId};
 use cobro_store::{
-    ApiKey, IdempotencyRecord, NewInvoiceWrite, PageRequest, PayToken, SqliteStore, Store,
-    StoreError,
+    ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, PageRequest, PayToken,
+    SqliteStore, Store, StoreError, Unmatched,
 };
 use rust_decimal_macros::dec;
 
@@ -380,6 +381,191 @@ async fn api_keys_are_found_by_digest_and_revoked_by_id(store: Arc<dyn Store>) {
     assert_eq!(revoked.revoked_at, Some(now()));
 }
 
+fn event(id: &str) -> EventRecord {
+    EventRecord {
+        provider: "stripe".into(),
+        event_id: id.into(),
+        outcome: "applied".into(),
+        received_at: now(),
+        expires_at: now() + Duration::days(90),
+    }
+}
+
+fn payment_entry(seq: u32, key: &str, units: i64) -> LedgerEntry {
+    LedgerEntry {
+        seq,
+        kind: EntryKind::Payment {
+            method: PaymentMethod::Provider,
+            reference: None,
+        },
+        amount: Money::from_minor_units(units, cobro_domain::Currency::parse("CLP").unwrap()),
+        at: now(),
+        key: Some(key.into()),
+    }
+}
+
+async fn invoice_with_charge(store: &dyn Store) -> InvoiceId {
+    let c = client("Pagos", now());
+    store.create_client(&c, None).await.unwrap();
+    let seq = create_next(store, &c.id).await;
+    store
+        .client_invoices(&c.id, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|i| i.seq == seq)
+        .unwrap()
+        .id
+}
+
+async fn events_apply_once_with_their_entries(store: Arc<dyn Store>) {
+    let inv = invoice_with_charge(store.as_ref()).await;
+    let write = LedgerWrite {
+        invoice_id: inv.clone(),
+        entries: vec![payment_entry(2, "stripe:pi_1:payment", 100_000)],
+        event: Some(event("evt_1")),
+        payment_link: Some(("stripe".into(), "pi_1".into())),
+        idempotency: None,
+    };
+    store.append_entries(&write).await.unwrap();
+    assert_eq!(
+        store.event("stripe", "evt_1").await.unwrap(),
+        Some(event("evt_1"))
+    );
+    assert_eq!(
+        store.invoice_for_payment("stripe", "pi_1").await.unwrap(),
+        Some(inv.clone())
+    );
+    assert_eq!(
+        store.invoice_for_payment("stripe", "pi_2").await.unwrap(),
+        None
+    );
+
+    // The same event again: refused whole, nothing written.
+    let again = LedgerWrite {
+        entries: vec![payment_entry(3, "other", 1)],
+        ..write.clone()
+    };
+    assert!(matches!(
+        store.append_entries(&again).await,
+        Err(StoreError::EventSeen)
+    ));
+    // A taken position: refused whole, the new event not recorded.
+    let stale = LedgerWrite {
+        entries: vec![payment_entry(2, "x", 5)],
+        event: Some(event("evt_2")),
+        ..write.clone()
+    };
+    assert!(matches!(
+        store.append_entries(&stale).await,
+        Err(StoreError::SequenceTaken)
+    ));
+    assert_eq!(store.event("stripe", "evt_2").await.unwrap(), None);
+    let stored = store.invoice(&inv).await.unwrap().unwrap();
+    assert_eq!(stored.entries.len(), 2);
+    assert_eq!(stored.entries[1], write.entries[0]);
+}
+
+async fn unmatched_payments_wait_in_the_queue(store: Arc<dyn Store>) {
+    let mk = |i: i64| Unmatched {
+        id: UnmatchedId::generate(),
+        provider: "standard".into(),
+        event_id: format!("msg_{i}"),
+        fact: PaymentFact {
+            source: "standard".into(),
+            payment_id: format!("tr_{i}"),
+            kind: FactKind::Received,
+            amount: Money::from_minor_units(
+                1000 + i,
+                cobro_domain::Currency::parse("USD").unwrap(),
+            ),
+            method: PaymentMethod::Transfer,
+        },
+        target: Some("RF18539007547034".into()),
+        reason: "unknown_invoice".into(),
+        received_at: now() + Duration::seconds(i),
+    };
+    let (a, b) = (mk(1), mk(2));
+    for u in [&a, &b] {
+        store
+            .record_event(
+                &EventRecord {
+                    provider: "standard".into(),
+                    ..event(&u.event_id)
+                },
+                Some(u),
+            )
+            .await
+            .unwrap();
+    }
+    // Redelivered: refused, and not queued twice.
+    let dup = UnmatchedId::generate();
+    let again = Unmatched {
+        id: dup.clone(),
+        ..a.clone()
+    };
+    let err = store
+        .record_event(
+            &EventRecord {
+                provider: "standard".into(),
+                ..event(&a.event_id)
+            },
+            Some(&again),
+        )
+        .await;
+    assert!(matches!(err, Err(StoreError::EventSeen)));
+    let page = store.list_unmatched(&PageRequest::first(1)).await.unwrap();
+    assert_eq!(page.items, vec![b.clone()]);
+    let page = store
+        .list_unmatched(&PageRequest {
+            limit: 10,
+            after: page.next,
+        })
+        .await
+        .unwrap();
+    assert_eq!((page.items, page.next), (vec![a], None));
+    // An event with no effect at all is still remembered.
+    store
+        .record_event(&event("evt_ignored"), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.record_event(&event("evt_ignored"), None).await,
+        Err(StoreError::EventSeen)
+    ));
+}
+
+async fn concurrent_appends_lose_no_update(store: Arc<dyn Store>) {
+    let inv = invoice_with_charge(store.as_ref()).await;
+    let tasks = (0..12).map(|i| {
+        let (store, inv) = (store.clone(), inv.clone());
+        tokio::spawn(async move {
+            loop {
+                let seq = store.invoice(&inv).await.unwrap().unwrap().entries.len() as u32 + 1;
+                let w = LedgerWrite {
+                    invoice_id: inv.clone(),
+                    entries: vec![payment_entry(seq, &format!("k{i}"), 10)],
+                    event: Some(event(&format!("evt_c{i}"))),
+                    payment_link: None,
+                    idempotency: None,
+                };
+                match store.append_entries(&w).await {
+                    Err(StoreError::SequenceTaken) => continue,
+                    other => return other.unwrap(),
+                }
+            }
+        })
+    });
+    for t in tasks.collect::<Vec<_>>() {
+        t.await.unwrap();
+    }
+    let entries = store.invoice(&inv).await.unwrap().unwrap().entries;
+    assert_eq!(entries.len(), 13);
+    let seqs: BTreeSet<u32> = entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=13).collect());
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -414,6 +600,9 @@ contract!(
     concurrent_creations_get_gapless_unique_numbers,
     concurrent_retries_with_one_key_write_one_invoice,
     api_keys_are_found_by_digest_and_revoked_by_id,
+    events_apply_once_with_their_entries,
+    unmatched_payments_wait_in_the_queue,
+    concurrent_appends_lose_no_update,
 );
 
 #[tokio::test]
