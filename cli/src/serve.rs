@@ -30,6 +30,7 @@ pub async fn run(mut config: Config, addr: SocketAddr, demo: bool) -> anyhow::Re
 
     println!("cobro listening on {base}");
     println!("  API       {base}/v1   (needs a key: cobro keys create --name me)");
+    println!("  webhooks  {base}/webhooks/stripe  {base}/webhooks/standard");
     println!("  outbox    {base}/outbox");
     println!("  store     {store_name}");
     if demo {

@@ -41,6 +41,9 @@ async fn spawn(backend: Backend) -> TestApp {
     config.public_url = base.clone();
     config.business_name = "Estudio Sur".into();
     config.from_email = "Estudio Sur <cobros@estudiosur.cl>".into();
+    config.stripe_webhook_secrets = cobro_providers::Secrets::parse(STRIPE_SECRET);
+    config.standard_webhook_secrets =
+        cobro_providers::Secrets::parse(&format!("whsec_b2xk,{STANDARD_SECRET}"));
     let (store, mailer, mail): (Arc<dyn Store>, Arc<dyn Mailer>, Mail) = match backend {
         Backend::Sqlite => (
             Arc::new(SqliteStore::open(dir.path()).unwrap()),
@@ -63,7 +66,10 @@ async fn spawn(backend: Backend) -> TestApp {
         }
     };
     let app = App::new(store.clone(), mailer, config);
-    let router = cobro_app::finish(cobro_app::invoices_api::router(app.clone()));
+    let router = cobro_app::finish(
+        cobro_app::invoices_api::router(app.clone())
+            .merge(cobro_app::webhooks::router(app.clone())),
+    );
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let (_, key) = cobro_app::keys::create(&app, "tests").await.unwrap();
     TestApp {
@@ -700,6 +706,423 @@ async fn a_refused_email_does_not_lose_the_invoice() {
     assert!(t.mails_to(&email).await.is_empty(), "SES refused it");
 }
 
+const STRIPE_SECRET: &str = "whsec_cobro_stripe_e2e";
+/// base64 of "cobro-standard-webhooks-e2e".
+const STANDARD_SECRET: &str = "whsec_Y29icm8tc3RhbmRhcmQtd2ViaG9va3MtZTJl";
+
+impl TestApp {
+    async fn stripe(&self, body: &Value, header: Option<String>) -> Answer {
+        let raw = body.to_string();
+        let now = chrono::Utc::now().timestamp();
+        let header = header
+            .unwrap_or_else(|| cobro_providers::stripe::sign(raw.as_bytes(), STRIPE_SECRET, now));
+        self.send(
+            self.http
+                .post(format!("{}/webhooks/stripe", self.base))
+                .header("stripe-signature", header)
+                .body(raw),
+        )
+        .await
+    }
+
+    async fn standard(&self, id: &str, body: &Value) -> Answer {
+        let raw = body.to_string();
+        let ts = chrono::Utc::now().timestamp();
+        let sig = cobro_providers::standard::sign(STANDARD_SECRET, id, ts, raw.as_bytes()).unwrap();
+        self.send(
+            self.http
+                .post(format!("{}/webhooks/standard", self.base))
+                .header("webhook-id", id)
+                .header("webhook-timestamp", ts.to_string())
+                .header("webhook-signature", sig)
+                .body(raw),
+        )
+        .await
+    }
+
+    async fn invoice(&self, id: &str) -> Value {
+        self.get(&format!("/v1/invoices/{id}")).await.body
+    }
+}
+
+fn stripe_event(id: &str, kind: &str, object: Value) -> Value {
+    json!({"id": id, "object": "event", "type": kind, "created": chrono::Utc::now().timestamp(), "data": {"object": object}})
+}
+
+fn pi_succeeded(event_id: &str, pi: &str, invoice_id: &str, amount: i64) -> Value {
+    stripe_event(
+        event_id,
+        "payment_intent.succeeded",
+        json!({"id": pi, "amount": amount, "amount_received": amount,
+        "currency": "clp", "metadata": {"invoice_id": invoice_id}}),
+    )
+}
+
+async fn new_clp_invoice(t: &TestApp, tag: &str) -> (String, Value) {
+    let email = unique_email(tag);
+    let cid = t.client(json!({"name": "Pagadora", "email": email})).await;
+    let a = t
+        .post("/v1/invoices", &clp_invoice(&cid, false), None)
+        .await;
+    (email, a.body)
+}
+
+/// A Stripe payment pays the invoice once, whatever the number of deliveries, and the
+/// client gets one receipt.
+async fn stripe_payment_applies_once(t: TestApp) {
+    let (email, inv) = new_clp_invoice(&t, "stripe").await;
+    let id = inv["id"].as_str().unwrap();
+    let event = pi_succeeded("evt_pay_1", &format!("pi_{id}"), id, 178_464);
+    let a = t.stripe(&event, None).await;
+    assert_eq!(
+        (a.status, a.body["outcome"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{}",
+        a.raw
+    );
+    let again = t.stripe(&event, None).await;
+    assert_eq!(
+        (again.status, again.body["outcome"].as_str()),
+        (StatusCode::OK, Some("duplicate"))
+    );
+    let now = t.invoice(id).await;
+    assert_eq!(
+        (
+            now["status"].as_str(),
+            now["amount_due"].as_str(),
+            now["amount_paid"].as_str()
+        ),
+        (Some("paid"), Some("0"), Some("178464"))
+    );
+    assert_eq!(now["ledger"].as_array().unwrap().len(), 2);
+    // The same payment reported by another event (checkout.session.completed) adds nothing.
+    let session = stripe_event(
+        "evt_cs_1",
+        "checkout.session.completed",
+        json!({"id": "cs_1", "payment_intent": format!("pi_{id}"),
+        "amount_total": 178_464, "currency": "clp", "payment_status": "paid", "metadata": {"invoice_id": id}}),
+    );
+    assert_eq!(t.stripe(&session, None).await.body["outcome"], "duplicate");
+    assert_eq!(t.invoice(id).await["ledger"].as_array().unwrap().len(), 2);
+
+    let receipts: Vec<String> = t.mails_to(&email).await;
+    assert_eq!(receipts.len(), 1, "one receipt");
+    let msg = MessageParser::default()
+        .parse(receipts[0].as_bytes())
+        .unwrap();
+    assert!(
+        msg.subject()
+            .unwrap()
+            .contains("Recibimos tu pago de $178.464"),
+        "{:?}",
+        msg.subject()
+    );
+    assert!(
+        msg.body_text(0)
+            .unwrap()
+            .contains("está pagada por completo")
+    );
+
+    // Refunded in two steps (amount_refunded is cumulative), then a lost dispute on nothing left.
+    let charge = |evt: &str, refunded: i64| {
+        stripe_event(
+            evt,
+            "charge.refunded",
+            json!({"id": "ch_1", "payment_intent": format!("pi_{id}"),
+        "amount_refunded": refunded, "currency": "clp"}),
+        )
+    };
+    assert_eq!(
+        t.stripe(&charge("evt_r1", 50_000), None).await.body["outcome"],
+        "applied"
+    );
+    assert_eq!(
+        t.stripe(&charge("evt_r2", 78_464), None).await.body["outcome"],
+        "applied"
+    );
+    assert_eq!(
+        t.stripe(&charge("evt_r1_late", 50_000), None).await.body["outcome"],
+        "duplicate"
+    );
+    let now = t.invoice(id).await;
+    assert_eq!(
+        (now["status"].as_str(), now["amount_due"].as_str()),
+        (Some("partially_paid"), Some("78464"))
+    );
+}
+
+/// 50 simultaneous deliveries of one event change the ledger once; 20 different events
+/// at once on one invoice all land (no lost update).
+async fn simultaneous_deliveries(t: TestApp) {
+    let (_, inv) = new_clp_invoice(&t, "burst").await;
+    let id = inv["id"].as_str().unwrap().to_string();
+    let t = Arc::new(t);
+    let event = pi_succeeded("evt_burst", "pi_burst", &id, 1_000);
+    let answers = futures::future::join_all((0..50).map(|_| {
+        let (t, e) = (t.clone(), event.clone());
+        async move { t.stripe(&e, None).await }
+    }))
+    .await;
+    let applied = answers
+        .iter()
+        .filter(|a| a.body["outcome"] == "applied")
+        .count();
+    assert!(
+        answers.iter().all(|a| a.status == StatusCode::OK),
+        "all acknowledged"
+    );
+    assert_eq!(applied, 1);
+    assert_eq!(t.invoice(&id).await["amount_paid"], "1000");
+
+    let many = futures::future::join_all((0..20).map(|i| {
+        let (t, id) = (t.clone(), id.clone());
+        async move {
+            t.stripe(
+                &pi_succeeded(&format!("evt_m{i}"), &format!("pi_m{i}"), &id, 100),
+                None,
+            )
+            .await
+        }
+    }))
+    .await;
+    assert!(
+        many.iter().all(|a| a.body["outcome"] == "applied"),
+        "{:?}",
+        many.iter().map(|a| a.raw.clone()).collect::<Vec<_>>()
+    );
+    let now = t.invoice(&id).await;
+    assert_eq!(now["amount_paid"], "3000");
+    assert_eq!(now["ledger"].as_array().unwrap().len(), 22);
+}
+
+/// Standard Webhooks: by reference, out of order, unknown and wrong-currency payments.
+async fn standard_payments_and_the_unmatched_queue(t: TestApp) {
+    let (_, inv) = new_clp_invoice(&t, "std").await;
+    let id = inv["id"].as_str().unwrap();
+    let reference = inv["payment_reference_display"].as_str().unwrap();
+    // A refund that arrives before its payment, then the payment: same result as in order.
+    let refund = json!({"type": "payment.refunded", "data": {"invoice_id": id, "payment_id": "tr_1", "refund_id": "re_1", "amount": "8464", "currency": "CLP"}});
+    assert_eq!(
+        t.standard("msg_refund", &refund).await.body["outcome"],
+        "applied"
+    );
+    let pay = json!({"type": "payment.succeeded", "data": {"payment_reference": reference.to_lowercase(), "payment_id": "tr_1", "amount": "100000", "currency": "CLP"}});
+    assert_eq!(t.standard("msg_pay", &pay).await.body["outcome"], "applied");
+    let now = t.invoice(id).await;
+    assert_eq!(
+        (now["status"].as_str(), now["amount_due"].as_str()),
+        (Some("partially_paid"), Some("86928"))
+    );
+
+    let unknown = json!({"type": "payment.succeeded", "data": {"payment_reference": "RF18 5390 0754 7034", "payment_id": "tr_2", "amount": "5000", "currency": "CLP"}});
+    assert_eq!(
+        t.standard("msg_unknown", &unknown).await.body["outcome"],
+        "unmatched"
+    );
+    assert_eq!(
+        t.standard("msg_unknown", &unknown).await.body["outcome"],
+        "duplicate"
+    );
+    let usd = json!({"type": "payment.succeeded", "data": {"invoice_id": id, "payment_id": "tr_3", "amount": "10.00", "currency": "USD"}});
+    assert_eq!(
+        t.standard("msg_usd", &usd).await.body["outcome"],
+        "unmatched"
+    );
+    let ignored = json!({"type": "invoice.viewed", "data": {}});
+    assert_eq!(
+        t.standard("msg_view", &ignored).await.body["outcome"],
+        "ignored"
+    );
+
+    let queue = t.get("/v1/unmatched?limit=100").await.body;
+    let mine: Vec<&Value> = queue["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["event_id"] == "msg_unknown" || u["event_id"] == "msg_usd")
+        .collect();
+    assert_eq!(mine.len(), 2, "{queue}");
+    assert!(mine.iter().any(|u| u["reason"] == "currency_mismatch" && u["fact"]["amount"]["amount"] == "10.00"));
+    assert!(
+        mine.iter()
+            .any(|u| u["reason"] == "unknown_invoice" && u["target"] == "RF18 5390 0754 7034")
+    );
+    assert_eq!(
+        t.invoice(id).await["amount_due"],
+        "86928",
+        "nothing else touched the invoice"
+    );
+}
+
+/// Every forgery and malformed delivery is refused with one generic 400, and changes nothing.
+async fn forged_and_malformed_webhooks_change_nothing(t: TestApp) {
+    let (_, inv) = new_clp_invoice(&t, "forged").await;
+    let id = inv["id"].as_str().unwrap();
+    let event = pi_succeeded("evt_forged", "pi_forged", id, 178_464);
+    let raw = event.to_string();
+    let now = chrono::Utc::now().timestamp();
+    let good = cobro_providers::stripe::sign(raw.as_bytes(), STRIPE_SECRET, now);
+    let other_body = cobro_providers::stripe::sign(b"{}", STRIPE_SECRET, now);
+    let wrong_secret = cobro_providers::stripe::sign(raw.as_bytes(), "whsec_wrong", now);
+    let old = cobro_providers::stripe::sign(raw.as_bytes(), STRIPE_SECRET, now - 600);
+    let future = cobro_providers::stripe::sign(raw.as_bytes(), STRIPE_SECRET, now + 600);
+    let truncated = good[..good.len() - 2].to_string();
+    let mut bodies = Vec::new();
+    for header in [
+        other_body,
+        wrong_secret,
+        old,
+        future,
+        truncated,
+        format!("t={now},v1="),
+        "garbage".into(),
+        String::new(),
+    ] {
+        let a = t.stripe(&event, Some(header.clone())).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{header}");
+        bodies.push(a.raw);
+    }
+    let a = t
+        .send(
+            t.http
+                .post(format!("{}/webhooks/stripe", t.base))
+                .body(raw.clone()),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "missing header");
+    bodies.push(a.raw);
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "one generic answer: {bodies:?}"
+    );
+    assert_eq!(t.invoice(id).await["status"], "open");
+
+    // Valid signatures over bad content.
+    let signed = |body: String| {
+        let h = cobro_providers::stripe::sign(
+            body.as_bytes(),
+            STRIPE_SECRET,
+            chrono::Utc::now().timestamp(),
+        );
+        t.http
+            .post(format!("{}/webhooks/stripe", t.base))
+            .header("stripe-signature", h)
+            .body(body)
+    };
+    assert_eq!(
+        t.send(signed("{not json".into())).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let negative = pi_succeeded("evt_neg", "pi_neg", id, -5).to_string();
+    assert_eq!(
+        t.send(signed(negative)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let mut zzz = pi_succeeded("evt_zzz", "pi_zzz", id, 5);
+    zzz["data"]["object"]["currency"] = json!("zzz");
+    assert_eq!(
+        t.send(signed(zzz.to_string())).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let mut text = pi_succeeded("evt_txt", "pi_txt", id, 5);
+    text["data"]["object"]["amount_received"] = json!("mucho");
+    assert_eq!(
+        t.send(signed(text.to_string())).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let big = format!("{{\"pad\":\"{}\"}}", "a".repeat(256 * 1024));
+    assert_eq!(
+        t.send(signed(big)).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let a = t
+        .send(
+            t.http
+                .post(format!("{}/webhooks/paypal", t.base))
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    // An unknown invoice is not an error for the provider: queued for a person.
+    let lost = pi_succeeded("evt_lost", "pi_lost", "inv_aaaaaaaaaaaaaaaaaaaaaaaaaa", 5);
+    assert_eq!(t.stripe(&lost, None).await.body["outcome"], "unmatched");
+    assert_eq!(
+        t.invoice(id).await["ledger"].as_array().unwrap().len(),
+        1,
+        "nothing written on the invoice"
+    );
+}
+
+/// Payments received by hand use the same ledger.
+async fn manual_payments(t: TestApp) {
+    let (_, inv) = new_clp_invoice(&t, "manual").await;
+    let id = inv["id"].as_str().unwrap();
+    let path = format!("/v1/invoices/{id}/payments");
+    let a = t
+        .post(
+            &path,
+            &json!({"method": "cash", "amount": "78464", "currency": "CLP"}),
+            Some("cash-1"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    assert_eq!(
+        (a.body["status"].as_str(), a.body["amount_due"].as_str()),
+        (Some("partially_paid"), Some("100000"))
+    );
+    let again = t
+        .post(
+            &path,
+            &json!({"method": "cash", "amount": "78464", "currency": "CLP"}),
+            Some("cash-1"),
+        )
+        .await;
+    assert!(again.replayed);
+    assert_eq!(again.body, a.body);
+    let cheque = json!({"method": "cheque", "amount": 100000, "currency": "CLP", "reference": "cheque 0042"});
+    assert_eq!(t.post(&path, &cheque, None).await.body["status"], "paid");
+    assert_eq!(
+        t.post(&path, &cheque, None).await.status,
+        StatusCode::CONFLICT,
+        "the same cheque twice"
+    );
+    for (body, field) in [
+        (
+            json!({"method": "barter", "amount": "1", "currency": "CLP"}),
+            "method",
+        ),
+        (
+            json!({"method": "cash", "amount": "0", "currency": "CLP"}),
+            "amount",
+        ),
+        (
+            json!({"method": "cash", "amount": "1.5", "currency": "CLP"}),
+            "amount",
+        ),
+        (
+            json!({"method": "cash", "amount": "10", "currency": "USD"}),
+            "currency",
+        ),
+        (
+            json!({"method": "cash", "amount": "10", "currency": "ABC"}),
+            "currency",
+        ),
+    ] {
+        let a = t.post(&path, &body, None).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(a.body["errors"][0]["field"], field, "{body}");
+    }
+    let a = t
+        .post(
+            "/v1/invoices/inv_aaaaaaaaaaaaaaaaaaaaaaaaaa/payments",
+            &json!({"method": "cash", "amount": "1", "currency": "CLP"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(t.invoice(id).await["ledger"].as_array().unwrap().len(), 3);
+}
+
 macro_rules! on_both_stacks {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -720,4 +1143,9 @@ on_both_stacks!(
     api_keys_guard_every_route,
     simultaneous_requests,
     english_clients_get_english_mail,
+    stripe_payment_applies_once,
+    simultaneous_deliveries,
+    standard_payments_and_the_unmatched_queue,
+    forged_and_malformed_webhooks_change_nothing,
+    manual_payments,
 );

@@ -23,6 +23,11 @@ pub struct Config {
     pub pay_token_days: u32,
     pub mailer: MailerKind,
     pub ses_configuration_set: Option<String>,
+    /// Active webhook secrets per provider (comma-separated in the environment: rotation).
+    pub stripe_webhook_secrets: cobro_providers::Secrets,
+    pub standard_webhook_secrets: cobro_providers::Secrets,
+    /// Accepted distance between a signature's timestamp and now, both ways.
+    pub webhook_tolerance_secs: i64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -86,6 +91,18 @@ impl Config {
                     ConfigError(format!("COBRO_PAY_TOKEN_DAYS must be 1..3650, got `{v}`"))
                 })?,
         };
+        let webhook_tolerance_secs = match get("COBRO_WEBHOOK_TOLERANCE_SECS") {
+            None => cobro_providers::DEFAULT_TOLERANCE_SECS,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|s| (1..=86_400).contains(s))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "COBRO_WEBHOOK_TOLERANCE_SECS must be 1..86400, got `{v}`"
+                    ))
+                })?,
+        };
         let invoice_prefix = get("COBRO_INVOICE_PREFIX").unwrap_or_else(|| "F-".into());
         if invoice_prefix.len() > 10
             || !invoice_prefix
@@ -108,6 +125,13 @@ impl Config {
             pay_token_days,
             mailer,
             ses_configuration_set: get("COBRO_SES_CONFIGURATION_SET"),
+            stripe_webhook_secrets: cobro_providers::Secrets::parse(
+                &get("COBRO_STRIPE_WEBHOOK_SECRETS").unwrap_or_default(),
+            ),
+            standard_webhook_secrets: cobro_providers::Secrets::parse(
+                &get("COBRO_STANDARD_WEBHOOK_SECRETS").unwrap_or_default(),
+            ),
+            webhook_tolerance_secs,
         })
     }
 }

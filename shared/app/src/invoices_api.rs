@@ -35,6 +35,8 @@ pub fn router(app: App) -> Router {
         .route("/v1/clients/{id}/invoices", get(client_invoices))
         .route("/v1/invoices", post(create_invoice))
         .route("/v1/invoices/{id}", get(get_invoice))
+        .route("/v1/invoices/{id}/payments", post(record_payment))
+        .route("/v1/unmatched", get(list_unmatched))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_api_key));
     v1.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(app)
 }
@@ -326,4 +328,129 @@ async fn send_invoice(
         Ok(sent) => tracing::info!(message_id = %sent.id, "invoice e-mailed"),
         Err(e) => tracing::error!(error = %e, "invoice e-mail failed"),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPayment {
+    method: String,
+    amount: rust_decimal::Decimal,
+    currency: String,
+    #[serde(default)]
+    reference: Option<String>,
+}
+
+/// A payment the business received by hand (cash, cheque, transfer, card terminal): the
+/// same ledger path as provider events.
+#[instrument(skip_all)]
+async fn record_payment(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    use cobro_domain::{Currency, FactKind, Money, PaymentFact, PaymentMethod};
+    let path = format!("/v1/invoices/{id}/payments");
+    let (body, idem) = match idempotency::start(&app, &caller, &headers, &path, body).await? {
+        Start::Replay(answer) => return Ok(answer),
+        Start::Fresh { body, key } => (body, key),
+    };
+    let Some(invoice_id) = InvoiceId::parse(&id) else {
+        return Err(Problem::not_found("invoice"));
+    };
+    let input: NewPayment = json::parse(&headers, &body)?;
+    let mut errors = FieldErrors::new();
+    let method = match input.method.as_str() {
+        "cash" => Some(PaymentMethod::Cash),
+        "cheque" => Some(PaymentMethod::Cheque),
+        "transfer" => Some(PaymentMethod::Transfer),
+        "card_terminal" => Some(PaymentMethod::CardTerminal),
+        _ => {
+            errors.add("method", "must be cash, cheque, transfer or card_terminal");
+            None
+        }
+    };
+    let amount = match Currency::parse(&input.currency) {
+        Err(e) => {
+            errors.add("currency", e.to_string());
+            None
+        }
+        Ok(c) => match Money::new(input.amount, c) {
+            Ok(m) if m.is_positive() => Some(m),
+            Ok(_) => {
+                errors.add("amount", "must be greater than zero");
+                None
+            }
+            Err(e) => {
+                errors.add("amount", e.to_string());
+                None
+            }
+        },
+    };
+    let reference = input
+        .reference
+        .map(|r| r.trim().chars().take(200).collect::<String>())
+        .filter(|r| !r.is_empty());
+    let (Some(method), Some(amount), true) = (method, amount, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let fact = PaymentFact {
+        source: "manual".into(),
+        payment_id: reference
+            .clone()
+            .unwrap_or_else(|| cobro_domain::PaymentId::generate().to_string()),
+        kind: FactKind::Received,
+        amount,
+        method,
+    };
+    let now = app.now();
+    let record = |after: &cobro_store::StoredInvoice| {
+        let view = InvoiceView::new(&after.invoice, &after.entries, None, true).ok()?;
+        let json = serde_json::to_value(&view).ok()?;
+        idem.as_ref()
+            .map(|k| k.record(StatusCode::CREATED, &json, now))
+    };
+    match crate::payments::apply_fact(&app, &invoice_id, &fact, None, &record).await {
+        Ok(None) => Err(Problem::not_found("invoice")),
+        Ok(Some(crate::payments::Applied::Entry(after, _))) => {
+            let view = to_json(&InvoiceView::new(
+                &after.invoice,
+                &after.entries,
+                None,
+                true,
+            )?)?;
+            Ok(created(format!("/v1/invoices/{invoice_id}"), view))
+        }
+        Ok(Some(crate::payments::Applied::Refused(_, stored))) => {
+            Err(Problem::validation(FieldErrors::single(
+                "currency",
+                format!("the invoice is in {}", stored.invoice.currency),
+            )))
+        }
+        Ok(Some(crate::payments::Applied::Duplicate(_))) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "duplicate-payment",
+            "Payment already recorded",
+            "A payment with this reference is already on the invoice.",
+        )),
+        Ok(Some(crate::payments::Applied::Ignored(why))) => Err(Problem::malformed(why)),
+        Err(StoreError::IdempotencyKeyTaken) => {
+            idempotency::replay_after_race(&app, idem.as_ref()).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn list_unmatched(
+    State(app): State<App>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let page = app.store.list_unmatched(&page_request(params)?).await?;
+    let list = ListView {
+        object: "list",
+        data: page.items,
+        next_cursor: cursor(page.next),
+    };
+    Ok(Json(to_json(&list)?).into_response())
 }

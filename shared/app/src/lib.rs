@@ -15,8 +15,10 @@ pub mod idempotency;
 pub mod invoices_api;
 pub mod json;
 pub mod keys;
+pub mod payments;
 pub mod problem;
 pub mod views;
+pub mod webhooks;
 
 pub use config::{Config, MailerKind};
 

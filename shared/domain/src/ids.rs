@@ -84,6 +84,11 @@ prefixed_id!(
     "inv_"
 );
 prefixed_id!(
+    /// A payment recorded by hand, when the business gave it no reference of its own.
+    PaymentId,
+    "pay_"
+);
+prefixed_id!(
     /// A payment waiting in the unmatched queue for a person.
     UnmatchedId,
     "unm_"

@@ -12,7 +12,7 @@ pub mod secret;
 pub mod validation;
 
 pub use client::{AmountInput, Client, NewClient};
-pub use ids::{ApiKeyId, ClientId, InvoiceId, UnmatchedId};
+pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId};
 pub use invoice::{Invoice, Line, NewInvoice, Terms, ValidInvoice};
 pub use ledger::{
     Balance, Decision, EntryKind, FactKind, InvoiceStatus, LedgerEntry, NewEntry, PaymentFact,

@@ -10,7 +10,7 @@ pub mod messages;
 pub mod outbox;
 pub mod ses;
 
-pub use messages::{InvoiceIssued, Rendered};
+pub use messages::{InvoiceIssued, PaymentReceived, Rendered};
 pub use outbox::OutboxMailer;
 pub use ses::SesMailer;
 

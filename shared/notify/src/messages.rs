@@ -157,3 +157,109 @@ struct IssuedEnText<'a> {
 struct IssuedEnHtml<'a> {
     m: &'a InvoiceIssued,
 }
+
+/// The receipt: a payment was received on an invoice.
+#[derive(Debug, Clone)]
+pub struct PaymentReceived {
+    pub locale: Locale,
+    pub business: String,
+    pub client_name: String,
+    pub number: String,
+    pub concept: String,
+    pub received: String,
+    pub amount_due: String,
+    pub paid_in_full: bool,
+    pub credit: Option<String>,
+    pub date: String,
+    pub reference: String,
+}
+
+impl PaymentReceived {
+    /// `received` is this payment; `balance` the invoice's balance after it.
+    pub fn new(
+        business: &str,
+        client: &Client,
+        invoice: &Invoice,
+        received: &cobro_domain::Money,
+        balance: &cobro_domain::Balance,
+        date: chrono::NaiveDate,
+    ) -> Self {
+        let l = client.locale;
+        PaymentReceived {
+            locale: l,
+            business: business.to_string(),
+            client_name: client.name.clone(),
+            number: invoice.number.clone(),
+            concept: invoice.concept().to_string(),
+            received: received.format(l),
+            amount_due: balance.amount_due.format(l),
+            paid_in_full: balance.amount_due.is_zero(),
+            credit: balance
+                .credit
+                .is_positive()
+                .then(|| balance.credit.format(l)),
+            date: l.long_date(date),
+            reference: invoice.payment_reference.grouped(),
+        }
+    }
+
+    pub fn subject(&self) -> String {
+        match self.locale {
+            Locale::Es => format!(
+                "Recibimos tu pago de {} — factura {}",
+                self.received, self.number
+            ),
+            Locale::En => format!(
+                "We received your payment of {} — invoice {}",
+                self.received, self.number
+            ),
+        }
+    }
+
+    /// The receipt addressed to the client; `key` names the payment, so it is sent once.
+    pub fn email(&self, from: &str, client: &Client, key: &str) -> Result<Email, MailError> {
+        let (text, html) = match self.locale {
+            Locale::Es => (
+                ReceiptEsText { m: self }.render()?,
+                ReceiptEsHtml { m: self }.render()?,
+            ),
+            Locale::En => (
+                ReceiptEnText { m: self }.render()?,
+                ReceiptEnHtml { m: self }.render()?,
+            ),
+        };
+        Ok(Email {
+            from: from.to_string(),
+            to_name: client.name.clone(),
+            to_email: client.email.clone(),
+            subject: self.subject(),
+            text,
+            html,
+            key: key.to_string(),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "payment_received.es.txt")]
+struct ReceiptEsText<'a> {
+    m: &'a PaymentReceived,
+}
+
+#[derive(Template)]
+#[template(path = "payment_received.es.html")]
+struct ReceiptEsHtml<'a> {
+    m: &'a PaymentReceived,
+}
+
+#[derive(Template)]
+#[template(path = "payment_received.en.txt")]
+struct ReceiptEnText<'a> {
+    m: &'a PaymentReceived,
+}
+
+#[derive(Template)]
+#[template(path = "payment_received.en.html")]
+struct ReceiptEnHtml<'a> {
+    m: &'a PaymentReceived,
+}

@@ -58,7 +58,7 @@ pub enum ParseError {
 }
 
 /// Active secrets of one provider (several during a rotation). Redacted in Debug.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secrets(Vec<String>);
 
 impl Secrets {
@@ -150,4 +150,39 @@ pub struct PaymentEvent {
     /// Exact, in the payment's currency. `None` for events without money (unsupported).
     pub amount: Option<Money>,
     pub occurred_at: DateTime<Utc>,
+}
+
+impl PaymentEvent {
+    /// The movement of money this event reports, if any (failures and unsupported types
+    /// report none).
+    pub fn fact(&self) -> Option<cobro_domain::PaymentFact> {
+        use cobro_domain::FactKind;
+        let kind = match &self.kind {
+            EventKind::Succeeded => FactKind::Received,
+            EventKind::Refunded {
+                cumulative,
+                refund_id,
+            } => FactKind::Refunded {
+                cumulative: *cumulative,
+                refund_id: refund_id.clone(),
+            },
+            EventKind::DisputeOpened { dispute_id } => FactKind::DisputeOpened {
+                dispute_id: dispute_id.clone(),
+            },
+            EventKind::DisputeWon { dispute_id } => FactKind::DisputeWon {
+                dispute_id: dispute_id.clone(),
+            },
+            EventKind::DisputeLost { dispute_id } => FactKind::DisputeLost {
+                dispute_id: dispute_id.clone(),
+            },
+            EventKind::Failed | EventKind::Unsupported { .. } => return None,
+        };
+        Some(cobro_domain::PaymentFact {
+            source: self.provider.as_str().to_string(),
+            payment_id: self.payment_id.clone(),
+            kind,
+            amount: self.amount?,
+            method: cobro_domain::PaymentMethod::Provider,
+        })
+    }
 }
