@@ -9,6 +9,7 @@ use cobro_app::{App, Config};
 
 mod demo;
 mod serve;
+mod webhook;
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +39,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Provider-shaped webhook events, signed as the provider would, sent to a running stack.
+    Webhook {
+        #[command(subcommand)]
+        command: webhook::WebhookCommand,
     },
     /// DynamoDB helpers (use AWS_ENDPOINT_URL for a local DynamoDB-compatible server).
     Dynamodb {
@@ -113,6 +119,9 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Webhook { command } => {
+            webhook::run(config(cli.data_dir)?.with_local_webhook_secrets(), command).await
         }
         Command::Dynamodb {
             command: DynamoCommand::CreateTable { table },

@@ -18,6 +18,7 @@ pub async fn run(mut config: Config, addr: SocketAddr, demo: bool) -> anyhow::Re
     if std::env::var_os("COBRO_PUBLIC_URL").is_none() {
         config.public_url = base.clone();
     }
+    let config = config.with_local_webhook_secrets();
     let data_dir = config.data_dir.clone();
     let store_name = match &config.table {
         Some(t) => format!("DynamoDB table {t}"),
@@ -25,12 +26,16 @@ pub async fn run(mut config: Config, addr: SocketAddr, demo: bool) -> anyhow::Re
     };
     let app = App::from_config(config).await?;
     let router = cobro_app::finish(
-        cobro_app::invoices_api::router(app.clone()).merge(local_routes(&data_dir)),
+        cobro_app::invoices_api::router(app.clone())
+            .merge(cobro_app::webhooks::router(app.clone()))
+            .merge(local_routes(&data_dir)),
     );
 
     println!("cobro listening on {base}");
     println!("  API       {base}/v1   (needs a key: cobro keys create --name me)");
-    println!("  webhooks  {base}/webhooks/stripe  {base}/webhooks/standard");
+    println!(
+        "  webhooks  {base}/webhooks/stripe  {base}/webhooks/standard   (try: cobro webhook send --help)"
+    );
     println!("  outbox    {base}/outbox");
     println!("  store     {store_name}");
     if demo {

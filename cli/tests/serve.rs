@@ -139,6 +139,55 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
     assert!(text.contains(invoice["pay_url"].as_str().unwrap()));
     assert!(text.contains(invoice["payment_reference_display"].as_str().unwrap()));
 
+    // Paid through a signed Stripe event from `cobro webhook send`; the second copy is a duplicate.
+    let send = |event_id: &str| {
+        cobro(
+            dir.path(),
+            &[
+                "webhook",
+                "send",
+                "stripe",
+                "--invoice",
+                id,
+                "--amount",
+                "178464",
+                "--currency",
+                "CLP",
+                "--event-id",
+                event_id,
+                "--url",
+                &base,
+            ],
+        )
+    };
+    assert!(send("evt_cli_1").contains("\"outcome\":\"applied\""));
+    assert!(send("evt_cli_1").contains("\"outcome\":\"duplicate\""));
+    let paid: Value = http
+        .get(format!("{base}/v1/invoices/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (paid["status"].as_str(), paid["amount_due"].as_str()),
+        (Some("paid"), Some("0"))
+    );
+    let page = http
+        .get(format!("{base}/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("5 message(s)") && page.contains(&format!("{id}.receipt.")),
+        "{page}"
+    );
+
     // Revoked on the command line: refused at once.
     let listed = cobro(dir.path(), &["keys", "list"]);
     let key_id = listed

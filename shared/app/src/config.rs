@@ -30,6 +30,25 @@ pub struct Config {
     pub webhook_tolerance_secs: i64,
 }
 
+/// Webhook secrets `cobro serve` and `cobro webhook send` use when none are configured:
+/// for the local stack only (a Lambda without secrets refuses every webhook).
+pub const LOCAL_STRIPE_SECRET: &str = "whsec_cobro_local_stripe";
+/// `whsec_` + base64 of "cobro-local-standard-webhooks".
+pub const LOCAL_STANDARD_SECRET: &str = "whsec_Y29icm8tbG9jYWwtc3RhbmRhcmQtd2ViaG9va3M=";
+
+impl Config {
+    /// Fills in the local webhook secrets where none are configured.
+    pub fn with_local_webhook_secrets(mut self) -> Self {
+        if self.stripe_webhook_secrets.is_empty() {
+            self.stripe_webhook_secrets = cobro_providers::Secrets::parse(LOCAL_STRIPE_SECRET);
+        }
+        if self.standard_webhook_secrets.is_empty() {
+            self.standard_webhook_secrets = cobro_providers::Secrets::parse(LOCAL_STANDARD_SECRET);
+        }
+        self
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);

@@ -77,6 +77,11 @@ impl Secrets {
         self.0.is_empty()
     }
 
+    /// The secret new signatures are made with (the first).
+    pub fn current(&self) -> Option<&str> {
+        self.0.first().map(String::as_str)
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }

@@ -1,0 +1,153 @@
+//! `cobro webhook send`: our `stripe trigger`. Builds a provider-shaped event for an
+//! invoice, signs it exactly as the provider would with the configured secret, and posts it.
+
+use clap::{Args, Subcommand, ValueEnum};
+use cobro_app::Config;
+use cobro_domain::{Currency, Money};
+use cobro_providers::{standard, stripe};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Send one signed event.
+    Send(SendArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ProviderArg {
+    Stripe,
+    Standard,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Kind {
+    Succeeded,
+    Refunded,
+    DisputeOpened,
+    DisputeWon,
+    DisputeLost,
+}
+
+#[derive(Args)]
+pub struct SendArgs {
+    provider: ProviderArg,
+    /// Our invoice id (inv_…).
+    #[arg(long, required_unless_present = "reference")]
+    invoice: Option<String>,
+    /// The invoice's RF payment reference (standard only).
+    #[arg(long)]
+    reference: Option<String>,
+    /// Amount in the currency's units ("178464" CLP, "19.99" USD).
+    #[arg(long)]
+    amount: Decimal,
+    #[arg(long)]
+    currency: String,
+    #[arg(long, value_enum, default_value = "succeeded")]
+    kind: Kind,
+    /// The provider's payment id (default: one made from the invoice or reference).
+    #[arg(long)]
+    payment_id: Option<String>,
+    /// The event id (default: a new one). Send the same id twice to see deduplication.
+    #[arg(long)]
+    event_id: Option<String>,
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+}
+
+pub async fn run(config: Config, command: WebhookCommand) -> anyhow::Result<()> {
+    let WebhookCommand::Send(a) = command;
+    let money = Money::new(a.amount, Currency::parse(&a.currency)?)?;
+    let target = a
+        .invoice
+        .clone()
+        .or(a.reference.clone())
+        .unwrap_or_default();
+    let payment_id = a
+        .payment_id
+        .clone()
+        .unwrap_or_else(|| format!("pay_{}", target.replace(' ', "")));
+    let event_id = a.event_id.clone().unwrap_or_else(|| {
+        format!(
+            "evt_{}",
+            cobro_domain::PaymentId::generate()
+                .as_str()
+                .trim_start_matches("pay_")
+        )
+    });
+    let now = chrono::Utc::now().timestamp();
+    let http = reqwest::Client::new();
+    let request = match a.provider {
+        ProviderArg::Stripe => {
+            let minor = money
+                .to_minor_units()
+                .ok_or_else(|| anyhow::anyhow!("amount too large"))?;
+            let currency = money.currency().code().to_ascii_lowercase();
+            let metadata = json!({"invoice_id": a.invoice.clone().unwrap_or_default()});
+            let dispute = |status: &str| {
+                json!({"id": format!("dp_{payment_id}"), "charge": format!("ch_{payment_id}"),
+                "payment_intent": payment_id, "amount": minor, "currency": currency, "status": status})
+            };
+            let (kind, object) = match a.kind {
+                Kind::Succeeded => (
+                    "payment_intent.succeeded",
+                    json!({"id": payment_id, "amount": minor, "amount_received": minor, "currency": currency, "metadata": metadata}),
+                ),
+                Kind::Refunded => (
+                    "charge.refunded",
+                    json!({"id": format!("ch_{payment_id}"), "payment_intent": payment_id, "amount_refunded": minor, "currency": currency, "metadata": metadata}),
+                ),
+                Kind::DisputeOpened => ("charge.dispute.created", dispute("needs_response")),
+                Kind::DisputeWon => ("charge.dispute.closed", dispute("won")),
+                Kind::DisputeLost => ("charge.dispute.closed", dispute("lost")),
+            };
+            let body = json!({"id": event_id, "object": "event", "type": kind, "created": now, "data": {"object": object}}).to_string();
+            let secret = config
+                .stripe_webhook_secrets
+                .current()
+                .ok_or_else(|| anyhow::anyhow!("no Stripe secret"))?;
+            http.post(format!("{}/webhooks/stripe", a.url))
+                .header(
+                    stripe::SIGNATURE_HEADER,
+                    stripe::sign(body.as_bytes(), secret, now),
+                )
+                .body(body)
+        }
+        ProviderArg::Standard => {
+            let kind = match a.kind {
+                Kind::Succeeded => "payment.succeeded",
+                Kind::Refunded => "payment.refunded",
+                Kind::DisputeOpened => "dispute.opened",
+                Kind::DisputeWon => "dispute.won",
+                Kind::DisputeLost => "dispute.lost",
+            };
+            let body = json!({"type": kind, "data": {
+                "invoice_id": a.invoice, "payment_reference": a.reference, "payment_id": payment_id,
+                "amount": money.amount().to_string(), "currency": money.currency().code(),
+                "refund_id": format!("re_{event_id}"), "dispute_id": format!("dp_{payment_id}")}})
+            .to_string();
+            let secret = config
+                .standard_webhook_secrets
+                .current()
+                .ok_or_else(|| anyhow::anyhow!("no Standard Webhooks secret"))?;
+            let signature =
+                standard::sign(secret, &event_id, now, body.as_bytes()).ok_or_else(|| {
+                    anyhow::anyhow!("the Standard Webhooks secret is not whsec_<base64>")
+                })?;
+            http.post(format!("{}/webhooks/standard", a.url))
+                .header("webhook-id", &event_id)
+                .header("webhook-timestamp", now.to_string())
+                .header("webhook-signature", signature)
+                .body(body)
+        }
+    };
+    let res = request
+        .header("content-type", "application/json")
+        .send()
+        .await?;
+    let status = res.status();
+    let text = res.text().await?;
+    println!("{event_id} -> {} {text}", status.as_u16());
+    anyhow::ensure!(status.is_success(), "the stack refused the event");
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Lambda: payment-provider webhooks (`POST /webhooks/{provider}`), verified on the raw
+//! body and reconciled exactly once into the ledger.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = cobro_app::Config::from_env()?;
+    let app = cobro_app::App::from_config(config).await?;
+    let router = cobro_app::finish(cobro_app::webhooks::router(app));
+    lambda_http::run(router)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+}
