@@ -16,7 +16,10 @@ enum Mail {
     Ses(String),
 }
 
+type MpPayments = Arc<std::sync::Mutex<std::collections::HashMap<String, Value>>>;
+
 struct TestApp {
+    mp_payments: MpPayments,
     base: String,
     key: String,
     http: reqwest::Client,
@@ -44,6 +47,10 @@ async fn spawn(backend: Backend) -> TestApp {
     config.stripe_webhook_secrets = cobro_providers::Secrets::parse(STRIPE_SECRET);
     config.standard_webhook_secrets =
         cobro_providers::Secrets::parse(&format!("whsec_b2xk,{STANDARD_SECRET}"));
+    config.mercadopago_webhook_secrets = cobro_providers::Secrets::parse(MP_SECRET);
+    config.mercadopago_access_token = cobro_providers::Secrets::parse(MP_TOKEN);
+    let mp_payments = MpPayments::default();
+    config.mercadopago_api_base = fake_mercadopago(mp_payments.clone()).await;
     let (store, mailer, mail): (Arc<dyn Store>, Arc<dyn Mailer>, Mail) = match backend {
         Backend::Sqlite => (
             Arc::new(SqliteStore::open(dir.path()).unwrap()),
@@ -73,6 +80,7 @@ async fn spawn(backend: Backend) -> TestApp {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let (_, key) = cobro_app::keys::create(&app, "tests").await.unwrap();
     TestApp {
+        mp_payments,
         base,
         key: key.expose().to_string(),
         http: reqwest::Client::new(),
@@ -707,6 +715,42 @@ async fn a_refused_email_does_not_lose_the_invoice() {
 }
 
 const STRIPE_SECRET: &str = "whsec_cobro_stripe_e2e";
+const MP_SECRET: &str = "mp-e2e-secret";
+const MP_TOKEN: &str = "APP_USR-e2e-token";
+
+/// Stands in for the Mercado Pago API: `GET /v1/payments/{id}` answers the payment in
+/// Mercado Pago's wire format, only with the right bearer token; unknown ids are a 404.
+async fn fake_mercadopago(payments: MpPayments) -> String {
+    use axum::extract::{Path, State};
+    use axum::http::HeaderMap;
+    async fn payment(
+        State(p): State<MpPayments>,
+        Path(id): Path<String>,
+        headers: HeaderMap,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        if headers.get("authorization").and_then(|v| v.to_str().ok())
+            != Some(&format!("Bearer {MP_TOKEN}"))
+        {
+            return (axum::http::StatusCode::UNAUTHORIZED, "{}").into_response();
+        }
+        match p.lock().unwrap().get(&id) {
+            Some(v) => axum::Json(v.clone()).into_response(),
+            None => (
+                axum::http::StatusCode::NOT_FOUND,
+                r#"{"message":"Payment not found","status":404}"#,
+            )
+                .into_response(),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route("/v1/payments/{id}", axum::routing::get(payment))
+        .with_state(payments);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
 /// base64 of "cobro-standard-webhooks-e2e".
 const STANDARD_SECRET: &str = "whsec_Y29icm8tc3RhbmRhcmQtd2ViaG9va3MtZTJl";
 
@@ -736,6 +780,35 @@ impl TestApp {
                 .header("webhook-timestamp", ts.to_string())
                 .header("webhook-signature", sig)
                 .body(raw),
+        )
+        .await
+    }
+
+    async fn mercadopago(
+        &self,
+        notification_id: u64,
+        data_id: &str,
+        body_data_id: &str,
+        topic: &str,
+    ) -> Answer {
+        let body = json!({"id": notification_id, "live_mode": false, "type": topic, "action": "payment.updated",
+            "api_version": "v1", "data": {"id": body_data_id}});
+        let request_id = format!("req-{notification_id}");
+        let sig = cobro_providers::mercadopago::sign(
+            MP_SECRET,
+            data_id,
+            &request_id,
+            chrono::Utc::now().timestamp_millis(),
+        );
+        self.send(
+            self.http
+                .post(format!(
+                    "{}/webhooks/mercadopago?data.id={data_id}&type={topic}",
+                    self.base
+                ))
+                .header("x-signature", sig)
+                .header("x-request-id", request_id)
+                .json(&body),
         )
         .await
     }
@@ -1123,6 +1196,68 @@ async fn manual_payments(t: TestApp) {
     assert_eq!(t.invoice(id).await["ledger"].as_array().unwrap().len(), 3);
 }
 
+/// Mercado Pago: the notification is verified, the payment fetched, its state settled once.
+async fn mercadopago_payments(t: TestApp) {
+    let (_, inv) = new_clp_invoice(&t, "mp").await;
+    let id = inv["id"].as_str().unwrap();
+    let pid = format!(
+        "{}",
+        9_000_000 + (inv["number"].as_str().unwrap()[2..].parse::<u64>().unwrap())
+    );
+    // Not yet visible at the API: 503, nothing recorded, so Mercado Pago retries.
+    let a = t.mercadopago(1, &pid, &pid, "payment").await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.raw);
+    t.mp_payments.lock().unwrap().insert(pid.clone(), json!({"id": pid.parse::<u64>().unwrap(), "status": "approved",
+        "status_detail": "accredited", "currency_id": "CLP", "transaction_amount": 178464, "transaction_amount_refunded": 0,
+        "external_reference": id, "date_approved": "2026-11-23T10:00:00.000-03:00"}));
+    assert_eq!(
+        t.mercadopago(1, &pid, &pid, "payment").await.body["outcome"],
+        "applied"
+    );
+    assert_eq!(
+        t.mercadopago(1, &pid, &pid, "payment").await.body["outcome"],
+        "duplicate"
+    );
+    assert_eq!(
+        t.mercadopago(2, &pid, &pid, "payment").await.body["outcome"],
+        "duplicate",
+        "same state, new notification"
+    );
+    assert_eq!(t.invoice(id).await["status"], "paid");
+    // A partial refund shows up in the payment's state.
+    t.mp_payments.lock().unwrap().get_mut(&pid).unwrap()["transaction_amount_refunded"] =
+        json!(78464);
+    assert_eq!(
+        t.mercadopago(3, &pid, &pid, "payment").await.body["outcome"],
+        "applied"
+    );
+    let now = t.invoice(id).await;
+    assert_eq!(
+        (now["status"].as_str(), now["amount_due"].as_str()),
+        (Some("partially_paid"), Some("78464"))
+    );
+    // Other topics are acknowledged; a body naming another payment than the signed one is refused.
+    assert_eq!(
+        t.mercadopago(4, &pid, &pid, "merchant_order").await.body["outcome"],
+        "ignored"
+    );
+    assert_eq!(
+        t.mercadopago(5, &pid, "123", "payment").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let forged = t
+        .send(
+            t.http
+                .post(format!("{}/webhooks/mercadopago?data.id={pid}", t.base))
+                .header("x-signature", "ts=1,v1=00")
+                .header("x-request-id", "r")
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+    assert_eq!(t.invoice(id).await["ledger"].as_array().unwrap().len(), 3);
+}
+
 macro_rules! on_both_stacks {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1148,4 +1283,5 @@ on_both_stacks!(
     standard_payments_and_the_unmatched_queue,
     forged_and_malformed_webhooks_change_nothing,
     manual_payments,
+    mercadopago_payments,
 );

@@ -26,6 +26,11 @@ pub struct Config {
     /// Active webhook secrets per provider (comma-separated in the environment: rotation).
     pub stripe_webhook_secrets: cobro_providers::Secrets,
     pub standard_webhook_secrets: cobro_providers::Secrets,
+    pub mercadopago_webhook_secrets: cobro_providers::Secrets,
+    /// Bearer token for the Mercado Pago API (payments are fetched after a notification).
+    /// (Held redacted, like the webhook secrets.)
+    pub mercadopago_access_token: cobro_providers::Secrets,
+    pub mercadopago_api_base: String,
     /// Accepted distance between a signature's timestamp and now, both ways.
     pub webhook_tolerance_secs: i64,
 }
@@ -150,6 +155,14 @@ impl Config {
             standard_webhook_secrets: cobro_providers::Secrets::parse(
                 &get("COBRO_STANDARD_WEBHOOK_SECRETS").unwrap_or_default(),
             ),
+            mercadopago_webhook_secrets: cobro_providers::Secrets::parse(
+                &get("COBRO_MERCADOPAGO_WEBHOOK_SECRETS").unwrap_or_default(),
+            ),
+            mercadopago_access_token: cobro_providers::Secrets::parse(
+                &get("COBRO_MERCADOPAGO_ACCESS_TOKEN").unwrap_or_default(),
+            ),
+            mercadopago_api_base: get("COBRO_MERCADOPAGO_API_BASE")
+                .unwrap_or_else(|| "https://api.mercadopago.com".into()),
             webhook_tolerance_secs,
         })
     }

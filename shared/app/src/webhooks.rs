@@ -7,12 +7,13 @@
 
 use axum::Router;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use cobro_domain::PaymentFact;
 use cobro_domain::{InvoiceId, PaymentReference, UnmatchedId};
-use cobro_providers::{PaymentEvent, Target, standard, stripe};
+use cobro_providers::{PaymentEvent, Target, mercadopago, standard, stripe};
 use cobro_store::{StoreError, Unmatched};
 use serde_json::json;
 use tracing::instrument;
@@ -60,12 +61,16 @@ fn invalid_signature() -> Problem {
 async fn webhook(
     State(app): State<App>,
     Path(provider): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let body = json::body(body)?;
     let now = app.now();
     let tolerance = app.config.webhook_tolerance_secs;
+    if provider == "mercadopago" {
+        return mercadopago_webhook(&app, query.as_deref(), &headers, &body).await;
+    }
     let verified = match provider.as_str() {
         "stripe" => stripe::verify(
             &headers,
@@ -103,11 +108,96 @@ async fn webhook(
         Problem::malformed("The event could not be read.")
     })?;
     let outcome = receive(&app, &event).await?;
-    Ok((
+    Ok(acknowledged(outcome))
+}
+
+fn acknowledged(outcome: Outcome) -> Response {
+    (
         StatusCode::OK,
         axum::Json(json!({"received": true, "outcome": outcome.as_str()})),
     )
-        .into_response())
+        .into_response()
+}
+
+/// The `data.id` of a query string (`?data.id=123&type=payment`).
+fn query_data_id(query: Option<&str>) -> Option<String> {
+    query?.split('&').find_map(|kv| match kv.split_once('=') {
+        Some(("data.id", v)) => Some(v.to_string()),
+        _ => None,
+    })
+}
+
+fn unavailable() -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "Unavailable",
+        "Try again later.",
+    )
+}
+
+/// Mercado Pago: verify the notification, fetch the payment it names, settle its state.
+async fn mercadopago_webhook(
+    app: &App,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, Problem> {
+    let data_id = query_data_id(query);
+    let config = &app.config;
+    let verified = mercadopago::verify(
+        headers,
+        data_id.as_deref(),
+        &config.mercadopago_webhook_secrets,
+        app.now(),
+        config.webhook_tolerance_secs,
+    );
+    if let Err(e) = verified {
+        tracing::warn!(provider = "mercadopago", reason = %e, "webhook signature refused");
+        return Err(invalid_signature());
+    }
+    let notification = mercadopago::parse_notification(
+        data_id.as_deref().unwrap_or_default(),
+        body,
+    )
+    .map_err(|e| {
+        tracing::warn!(provider = "mercadopago", error = %e, "verified webhook could not be read");
+        Problem::malformed("The event could not be read.")
+    })?;
+    if app
+        .store
+        .event("mercadopago", &notification.event_id)
+        .await?
+        .is_some()
+    {
+        return Ok(acknowledged(Outcome::Duplicate));
+    }
+    if notification.topic != "payment" {
+        let record = event_record(app, "mercadopago", &notification.event_id, "ignored");
+        return Ok(acknowledged(remembered(
+            app.store.record_event(&record, None).await,
+            Outcome::Ignored,
+        )?));
+    }
+    let Some(token) = config.mercadopago_access_token.current() else {
+        tracing::error!(
+            "a Mercado Pago notification arrived but COBRO_MERCADOPAGO_ACCESS_TOKEN is not set"
+        );
+        return Err(unavailable());
+    };
+    // A failed fetch is a 503: Mercado Pago retries, and nothing was written.
+    let api = mercadopago::Api::new(&config.mercadopago_api_base, token);
+    let payment = api.payment(&notification.data_id).await.map_err(|e| {
+        tracing::error!(error = %e, payment_id = %notification.data_id, "Mercado Pago payment fetch failed");
+        unavailable()
+    })?;
+    let (target, facts) = payment.facts().map_err(|e| {
+        tracing::warn!(error = %e, "Mercado Pago payment could not be read");
+        Problem::malformed("The payment could not be read.")
+    })?;
+    Ok(acknowledged(
+        settle(app, "mercadopago", &notification.event_id, &target, facts).await?,
+    ))
 }
 
 /// Puts a verified event's money where it belongs: on its invoice, or in the unmatched
@@ -118,19 +208,32 @@ pub async fn receive(app: &App, event: &PaymentEvent) -> Result<Outcome, StoreEr
     if app.store.event(provider, &event.event_id).await?.is_some() {
         return Ok(Outcome::Duplicate);
     }
-    let Some(fact) = event.fact() else {
+    let facts: Vec<PaymentFact> = event.fact().into_iter().collect();
+    if facts.is_empty() {
         tracing::info!(kind = ?event.kind, "event acknowledged, nothing to do");
+    }
+    settle(app, provider, &event.event_id, &event.target, facts).await
+}
+
+/// Applies the facts of one event to the invoice they belong to; the event is recorded with
+/// the last one, atomically. Facts are idempotent, so a redelivery after a partial failure
+/// converges. No invoice, or the wrong currency: the first fact waits in the unmatched queue.
+async fn settle(
+    app: &App,
+    provider: &str,
+    event_id: &str,
+    target: &Target,
+    facts: Vec<PaymentFact>,
+) -> Result<Outcome, StoreError> {
+    let Some(first) = facts.first().cloned() else {
         return remembered(
             app.store
-                .record_event(
-                    &event_record(app, provider, &event.event_id, "ignored"),
-                    None,
-                )
+                .record_event(&event_record(app, provider, event_id, "ignored"), None)
                 .await,
             Outcome::Ignored,
         );
     };
-    let invoice_id = match &event.target {
+    let invoice_id = match target {
         Target::Invoice(id) => InvoiceId::parse(id),
         Target::PaymentReference(r) => match PaymentReference::parse(r) {
             Some(r) => app.store.invoice_by_payment_reference(&r).await?,
@@ -142,31 +245,56 @@ pub async fn receive(app: &App, event: &PaymentEvent) -> Result<Outcome, StoreEr
         Some(id) => Some(id),
         None => {
             app.store
-                .invoice_for_payment(&fact.source, &fact.payment_id)
+                .invoice_for_payment(&first.source, &first.payment_id)
                 .await?
         }
     };
-    let refused = match &invoice_id {
-        Some(id) => {
-            match apply_fact(app, id, &fact, Some((provider, &event.event_id)), &|_| None).await? {
-                Some(Applied::Entry(..)) => return Ok(Outcome::Applied),
-                Some(Applied::Duplicate(_)) => return Ok(Outcome::Duplicate),
-                Some(Applied::Ignored(_)) => return Ok(Outcome::Ignored),
-                Some(Applied::Refused(why, _)) => why,
-                None => "unknown_invoice",
+    let mut refused = "unknown_invoice";
+    if let Some(id) = &invoice_id {
+        let mut outcome = Outcome::Duplicate;
+        let mut recorded = false;
+        let last = facts.len() - 1;
+        for (i, fact) in facts.iter().enumerate() {
+            let event = (i == last).then_some((provider, event_id));
+            match apply_fact(app, id, fact, event, &|_| None).await? {
+                Some(Applied::Entry(..)) => {
+                    outcome = Outcome::Applied;
+                    // The last fact's write carried the event record.
+                    recorded = i == last;
+                }
+                Some(Applied::Duplicate(_)) => {}
+                Some(Applied::Ignored(_)) if outcome == Outcome::Duplicate => {
+                    outcome = Outcome::Ignored
+                }
+                Some(Applied::Ignored(_)) => {}
+                Some(Applied::Refused(why, _)) => {
+                    refused = why;
+                    outcome = Outcome::Unmatched;
+                    break;
+                }
+                None => {
+                    outcome = Outcome::Unmatched;
+                    break;
+                }
             }
         }
-        None => "unknown_invoice",
-    };
-    let target = match &event.target {
+        if recorded {
+            return Ok(outcome);
+        }
+        if outcome != Outcome::Unmatched {
+            let record = event_record(app, provider, event_id, outcome.as_str());
+            return remembered(app.store.record_event(&record, None).await, outcome);
+        }
+    }
+    let target = match target {
         Target::Invoice(v) | Target::PaymentReference(v) => Some(v.clone()),
         Target::Unknown => None,
     };
     let unmatched = Unmatched {
         id: UnmatchedId::generate(),
         provider: provider.to_string(),
-        event_id: event.event_id.clone(),
-        fact,
+        event_id: event_id.to_string(),
+        fact: first,
         target,
         reason: refused.to_string(),
         received_at: app.now(),
@@ -175,7 +303,7 @@ pub async fn receive(app: &App, event: &PaymentEvent) -> Result<Outcome, StoreEr
     remembered(
         app.store
             .record_event(
-                &event_record(app, provider, &event.event_id, "unmatched"),
+                &event_record(app, provider, event_id, "unmatched"),
                 Some(&unmatched),
             )
             .await,
