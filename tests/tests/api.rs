@@ -1025,6 +1025,72 @@ async fn standard_payments_and_the_unmatched_queue(t: TestApp) {
         "86928",
         "nothing else touched the invoice"
     );
+
+    // A person applies them: the CLP one to this invoice; the USD one cannot go on it.
+    let find = |event: &str| {
+        mine.iter().find(|u| u["event_id"] == event).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (unknown_id, usd_id) = (find("msg_unknown"), find("msg_usd"));
+    let apply = |uid: &str| format!("/v1/unmatched/{uid}/apply");
+    let a = t
+        .post(
+            &apply(&unknown_id),
+            &json!({"invoice_id": id}),
+            Some("apply-1"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    assert_eq!(a.body["amount_due"], "81928");
+    assert!(
+        t.post(
+            &apply(&unknown_id),
+            &json!({"invoice_id": id}),
+            Some("apply-1")
+        )
+        .await
+        .replayed
+    );
+    assert_eq!(
+        t.post(&apply(&unknown_id), &json!({"invoice_id": id}), None)
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let a = t
+        .post(&apply(&usd_id), &json!({"invoice_id": id}), None)
+        .await;
+    assert_eq!(
+        (a.status, a.body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invoice_id"))
+    );
+    let a = t
+        .post(
+            &apply(&usd_id),
+            &json!({"invoice_id": "inv_aaaaaaaaaaaaaaaaaaaaaaaaaa"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let a = t
+        .post(
+            &apply("unm_aaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            &json!({"invoice_id": id}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let queue = t.get("/v1/unmatched?limit=100").await.body;
+    let ids: Vec<&str> = queue["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&unknown_id.as_str()) && ids.contains(&usd_id.as_str()));
+    assert_eq!(t.invoice(id).await["amount_due"], "81928");
 }
 
 /// Every forgery and malformed delivery is refused with one generic 400, and changes nothing.

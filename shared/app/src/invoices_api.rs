@@ -37,6 +37,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/invoices/{id}", get(get_invoice))
         .route("/v1/invoices/{id}/payments", post(record_payment))
         .route("/v1/unmatched", get(list_unmatched))
+        .route("/v1/unmatched/{id}/apply", post(apply_unmatched))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_api_key));
     v1.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(app)
 }
@@ -411,7 +412,7 @@ async fn record_payment(
         idem.as_ref()
             .map(|k| k.record(StatusCode::CREATED, &json, now))
     };
-    match crate::payments::apply_fact(&app, &invoice_id, &fact, None, &record).await {
+    match crate::payments::apply_fact(&app, &invoice_id, &fact, None, &record, None).await {
         Ok(None) => Err(Problem::not_found("invoice")),
         Ok(Some(crate::payments::Applied::Entry(after, _))) => {
             let view = to_json(&InvoiceView::new(
@@ -453,4 +454,89 @@ async fn list_unmatched(
         next_cursor: cursor(page.next),
     };
     Ok(Json(to_json(&list)?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplyUnmatched {
+    invoice_id: String,
+}
+
+/// A person puts a queued payment on the invoice it belongs to: the ledger entry and the
+/// resolution are one write, so two people cannot apply it twice.
+#[instrument(skip_all)]
+async fn apply_unmatched(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    use crate::payments::{Applied, apply_fact};
+    let path = format!("/v1/unmatched/{id}/apply");
+    let (body, idem) = match idempotency::start(&app, &caller, &headers, &path, body).await? {
+        Start::Replay(answer) => return Ok(answer),
+        Start::Fresh { body, key } => (body, key),
+    };
+    let not_found = || Problem::not_found("unmatched payment");
+    let id = cobro_domain::UnmatchedId::parse(&id).ok_or_else(not_found)?;
+    let input: ApplyUnmatched = json::parse(&headers, &body)?;
+    let mut item = app.store.unmatched(&id).await?.ok_or_else(not_found)?;
+    if item.resolved.is_some() {
+        return Err(already_resolved());
+    }
+    let no_invoice =
+        || Problem::validation(FieldErrors::single("invoice_id", "no invoice with this id"));
+    let invoice_id = InvoiceId::parse(input.invoice_id.trim()).ok_or_else(no_invoice)?;
+    let now = app.now();
+    item.resolved = Some(cobro_store::Resolution {
+        invoice_id: invoice_id.clone(),
+        at: now,
+    });
+    let record = |after: &cobro_store::StoredInvoice| {
+        let view = InvoiceView::new(&after.invoice, &after.entries, None, true).ok()?;
+        let json = serde_json::to_value(&view).ok()?;
+        idem.as_ref().map(|k| k.record(StatusCode::OK, &json, now))
+    };
+    match apply_fact(&app, &invoice_id, &item.fact, None, &record, Some(&item)).await {
+        Ok(None) => Err(no_invoice()),
+        Ok(Some(Applied::Entry(after, _))) => {
+            tracing::info!(unmatched_id = %item.id, invoice_id = %invoice_id, "unmatched payment applied");
+            Ok(Json(to_json(&InvoiceView::new(
+                &after.invoice,
+                &after.entries,
+                None,
+                true,
+            )?)?)
+            .into_response())
+        }
+        Ok(Some(Applied::Refused(_, stored))) => Err(Problem::validation(FieldErrors::single(
+            "invoice_id",
+            format!(
+                "the invoice is in {}, the payment in {}",
+                stored.invoice.currency,
+                item.fact.amount.currency()
+            ),
+        ))),
+        Ok(Some(Applied::Duplicate(_) | Applied::Ignored(_))) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "already-applied",
+            "Already on the invoice",
+            "This payment is already in the invoice's ledger.",
+        )),
+        Err(StoreError::AlreadyResolved) => Err(already_resolved()),
+        Err(StoreError::IdempotencyKeyTaken) => {
+            idempotency::replay_after_race(&app, idem.as_ref()).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn already_resolved() -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "already-resolved",
+        "Already applied",
+        "This payment was already applied to an invoice.",
+    )
 }

@@ -50,6 +50,7 @@ pub async fn apply_fact(
     fact: &PaymentFact,
     event: Option<(&str, &str)>,
     idempotency: &(dyn Fn(&StoredInvoice) -> Option<IdempotencyRecord> + Send + Sync),
+    resolves: Option<&cobro_store::Unmatched>,
 ) -> Result<Option<Applied>, StoreError> {
     for _ in 0..MAX_ATTEMPTS {
         let Some(stored) = app.store.invoice(invoice_id).await? else {
@@ -67,6 +68,7 @@ pub async fn apply_fact(
                     event: record("applied"),
                     payment_link: Some((fact.source.clone(), fact.payment_id.clone())),
                     idempotency: idempotency(&after),
+                    resolves: resolves.cloned(),
                 };
                 match app.store.append_entries(&write).await {
                     Ok(()) => {

@@ -256,7 +256,7 @@ async fn settle(
         let last = facts.len() - 1;
         for (i, fact) in facts.iter().enumerate() {
             let event = (i == last).then_some((provider, event_id));
-            match apply_fact(app, id, fact, event, &|_| None).await? {
+            match apply_fact(app, id, fact, event, &|_| None, None).await? {
                 Some(Applied::Entry(..)) => {
                     outcome = Outcome::Applied;
                     // The last fact's write carried the event record.
@@ -298,6 +298,7 @@ async fn settle(
         target,
         reason: refused.to_string(),
         received_at: app.now(),
+        resolved: None,
     };
     tracing::warn!(unmatched_id = %unmatched.id, reason = refused, "payment queued for a person");
     remembered(

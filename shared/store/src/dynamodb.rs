@@ -31,7 +31,9 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
-use cobro_domain::{ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference};
+use cobro_domain::{
+    ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference, UnmatchedId,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
@@ -138,6 +140,7 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWrite
 /// What each item of a transaction stands for, to explain a cancellation.
 #[derive(Clone, Copy, PartialEq)]
 enum Part {
+    Resolve,
     Idempotency,
     Counter,
     Event,
@@ -241,7 +244,9 @@ impl DynamoStore {
                         .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
                         .map(|(_, p)| *p)
                         .collect();
-                    if failed.contains(&Part::Idempotency) {
+                    if failed.contains(&Part::Resolve) {
+                        Err(StoreError::AlreadyResolved)
+                    } else if failed.contains(&Part::Idempotency) {
                         Err(StoreError::IdempotencyKeyTaken)
                     } else if failed.contains(&Part::Event) {
                         Err(StoreError::EventSeen)
@@ -576,6 +581,17 @@ impl Store for DynamoStore {
         if let Some(rec) = &w.idempotency {
             items.push((Part::Idempotency, self.idempotency_put(rec)?));
         }
+        if let Some(u) = &w.resolves {
+            // Resolved items keep their history but leave the sparse GSI3 queue.
+            let row = Row::new(format!("UNMATCHED#{}", u.id), "UNMATCHED", u);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(row.item()?))
+                .condition_expression("attribute_exists(GSI3PK)")
+                .build()
+                .map_err(StoreError::backend)?;
+            items.push((Part::Resolve, TransactWriteItem::builder().put(put).build()));
+        }
         if let Some((source, payment_id)) = &w.payment_link {
             let row = Row::new(
                 format!("PAYREF#{source}#{payment_id}"),
@@ -622,6 +638,13 @@ impl Store for DynamoStore {
             .map(parse::<InvoiceRef>)
             .transpose()?
             .map(|r| r.invoice_id))
+    }
+
+    async fn unmatched(&self, id: &UnmatchedId) -> Result<Option<Unmatched>> {
+        self.get(format!("UNMATCHED#{id}"), "UNMATCHED")
+            .await?
+            .map(parse)
+            .transpose()
     }
 
     async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>> {

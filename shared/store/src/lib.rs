@@ -33,6 +33,9 @@ pub enum StoreError {
     SequenceTaken,
     #[error("the item already exists")]
     AlreadyExists,
+    /// The unmatched payment was already applied by someone else.
+    #[error("the unmatched payment was already resolved")]
+    AlreadyResolved,
     /// This provider event was already recorded: its effect happened once, already.
     #[error("the provider event was already recorded")]
     EventSeen,
@@ -132,6 +135,15 @@ pub struct Unmatched {
     /// `unknown_invoice`, `currency_mismatch`, …
     pub reason: String,
     pub received_at: DateTime<Utc>,
+    /// Set when a person applied it to an invoice; it then leaves the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Resolution>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    pub invoice_id: InvoiceId,
+    pub at: DateTime<Utc>,
 }
 
 /// Entries appended to one invoice's ledger, with what caused them, in one atomic write.
@@ -147,6 +159,9 @@ pub struct LedgerWrite {
     /// do not name the invoice find it by payment id).
     pub payment_link: Option<(String, String)>,
     pub idempotency: Option<IdempotencyRecord>,
+    /// An unmatched payment this write settles: marked resolved in the same write, and
+    /// refused with [`StoreError::AlreadyResolved`] if someone resolved it first.
+    pub resolves: Option<Unmatched>,
 }
 
 pub const MAX_PAGE: u32 = 100;
@@ -252,6 +267,7 @@ pub trait Store: Send + Sync + 'static {
         source: &str,
         payment_id: &str,
     ) -> Result<Option<InvoiceId>>;
-    /// The unmatched queue, newest first.
+    async fn unmatched(&self, id: &UnmatchedId) -> Result<Option<Unmatched>>;
+    /// The unmatched queue (unresolved only), newest first.
     async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>>;
 }

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use cobro_domain::{ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference};
+use cobro_domain::{
+    ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference, UnmatchedId,
+};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -82,6 +84,9 @@ CREATE TABLE unmatched (
     sort_key TEXT NOT NULL UNIQUE,
     body TEXT NOT NULL
 );
+"#,
+    r#"
+ALTER TABLE unmatched ADD COLUMN resolved INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 
@@ -556,6 +561,17 @@ impl Store for SqliteStore {
                     }
                 })?;
             }
+            if let Some(u) = &w.resolves {
+                let changed = tx
+                    .execute(
+                        "UPDATE unmatched SET resolved = 1, body = ?2 WHERE id = ?1 AND resolved = 0",
+                        params![u.id.to_string(), to_json(u)?],
+                    )
+                    .map_err(sql_err)?;
+                if changed == 0 {
+                    return Err(StoreError::AlreadyResolved);
+                }
+            }
             if let Some((source, payment_id)) = &w.payment_link {
                 tx.execute(
                     "INSERT INTO payment_links (source, payment_id, invoice_id) VALUES (?1, ?2, ?3)
@@ -620,13 +636,19 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn unmatched(&self, id: &UnmatchedId) -> Result<Option<Unmatched>> {
+        let id = id.to_string();
+        self.with(move |c| one(c, "SELECT body FROM unmatched WHERE id = ?1", [id]))
+            .await
+    }
+
     async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>> {
         let limit = page.limit();
         let after = page.after.clone();
         self.with(move |c| {
             self::page(
                 c,
-                "SELECT sort_key, body FROM unmatched WHERE (?1 IS NULL OR sort_key < ?1)
+                "SELECT sort_key, body FROM unmatched WHERE resolved = 0 AND (?1 IS NULL OR sort_key < ?1)
                  ORDER BY sort_key DESC LIMIT ?2",
                 params![after, limit + 1],
                 limit,

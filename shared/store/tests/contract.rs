@@ -427,6 +427,7 @@ async fn events_apply_once_with_their_entries(store: Arc<dyn Store>) {
         event: Some(event("evt_1")),
         payment_link: Some(("stripe".into(), "pi_1".into())),
         idempotency: None,
+        resolves: None,
     };
     store.append_entries(&write).await.unwrap();
     assert_eq!(
@@ -485,6 +486,7 @@ async fn unmatched_payments_wait_in_the_queue(store: Arc<dyn Store>) {
         target: Some("RF18539007547034".into()),
         reason: "unknown_invoice".into(),
         received_at: now() + Duration::seconds(i),
+        resolved: None,
     };
     let (a, b) = (mk(1), mk(2));
     for u in [&a, &b] {
@@ -525,6 +527,48 @@ async fn unmatched_payments_wait_in_the_queue(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!((page.items, page.next), (vec![a], None));
+    // Applied by a person: the entry and the resolution in one write, once.
+    let inv = invoice_with_charge(store.as_ref()).await;
+    let resolved = Unmatched {
+        resolved: Some(cobro_store::Resolution {
+            invoice_id: inv.clone(),
+            at: now(),
+        }),
+        ..b.clone()
+    };
+    let apply = |seq: u32| LedgerWrite {
+        invoice_id: inv.clone(),
+        entries: vec![payment_entry(
+            seq,
+            &format!("standard:tr_2:payment:{seq}"),
+            10,
+        )],
+        event: None,
+        payment_link: None,
+        idempotency: None,
+        resolves: Some(resolved.clone()),
+    };
+    store.append_entries(&apply(2)).await.unwrap();
+    assert!(matches!(
+        store.append_entries(&apply(3)).await,
+        Err(StoreError::AlreadyResolved)
+    ));
+    assert_eq!(
+        store.invoice(&inv).await.unwrap().unwrap().entries.len(),
+        2,
+        "applied once"
+    );
+    assert_eq!(store.unmatched(&b.id).await.unwrap(), Some(resolved));
+    let queue = store.list_unmatched(&PageRequest::first(10)).await.unwrap();
+    assert!(
+        queue.items.iter().all(|u| u.id != b.id),
+        "resolved items leave the queue"
+    );
+    assert_eq!(
+        store.unmatched(&UnmatchedId::generate()).await.unwrap(),
+        None
+    );
+
     // An event with no effect at all is still remembered.
     store
         .record_event(&event("evt_ignored"), None)
@@ -549,6 +593,7 @@ async fn concurrent_appends_lose_no_update(store: Arc<dyn Store>) {
                     event: Some(event(&format!("evt_c{i}"))),
                     payment_link: None,
                     idempotency: None,
+                    resolves: None,
                 };
                 match store.append_entries(&w).await {
                     Err(StoreError::SequenceTaken) => continue,
