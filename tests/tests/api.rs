@@ -1324,6 +1324,255 @@ async fn mercadopago_payments(t: TestApp) {
     assert_eq!(t.invoice(id).await["ledger"].as_array().unwrap().len(), 3);
 }
 
+/// Where the fault strikes: at the k-th write, before it happens or after it committed
+/// (the answer lost on its way back).
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    Before(usize),
+    After(usize),
+}
+
+/// The real store, failing one chosen write.
+struct FaultyStore {
+    inner: Arc<dyn Store>,
+    fault: std::sync::Mutex<Option<Fault>>,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+impl FaultyStore {
+    async fn write<T>(
+        &self,
+        f: impl std::future::Future<Output = cobro_store::Result<T>>,
+    ) -> cobro_store::Result<T> {
+        let n = self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let fault = *self.fault.lock().unwrap();
+        let injected = || cobro_store::StoreError::Backend("injected fault".into());
+        match fault {
+            Some(Fault::Before(k)) if k == n => Err(injected()),
+            Some(Fault::After(k)) if k == n => f.await.and(Err(injected())),
+            _ => f.await,
+        }
+    }
+
+    fn arm(&self, fault: Option<Fault>) {
+        *self.fault.lock().unwrap() = fault;
+        self.writes.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for FaultyStore {
+    async fn put_api_key(&self, k: &cobro_store::ApiKey) -> cobro_store::Result<()> {
+        self.inner.put_api_key(k).await
+    }
+    async fn api_key_by_digest(&self, d: &str) -> cobro_store::Result<Option<cobro_store::ApiKey>> {
+        self.inner.api_key_by_digest(d).await
+    }
+    async fn list_api_keys(&self) -> cobro_store::Result<Vec<cobro_store::ApiKey>> {
+        self.inner.list_api_keys().await
+    }
+    async fn revoke_api_key(
+        &self,
+        id: &cobro_domain::ApiKeyId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> cobro_store::Result<bool> {
+        self.inner.revoke_api_key(id, at).await
+    }
+    async fn idempotency_record(
+        &self,
+        k: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> cobro_store::Result<Option<cobro_store::IdempotencyRecord>> {
+        self.inner.idempotency_record(k, now).await
+    }
+    async fn create_client(
+        &self,
+        c: &cobro_domain::Client,
+        i: Option<&cobro_store::IdempotencyRecord>,
+    ) -> cobro_store::Result<()> {
+        self.inner.create_client(c, i).await
+    }
+    async fn client(
+        &self,
+        id: &cobro_domain::ClientId,
+    ) -> cobro_store::Result<Option<cobro_domain::Client>> {
+        self.inner.client(id).await
+    }
+    async fn list_clients(
+        &self,
+        p: &cobro_store::PageRequest,
+    ) -> cobro_store::Result<cobro_store::Page<cobro_domain::Client>> {
+        self.inner.list_clients(p).await
+    }
+    async fn last_invoice_seq(&self) -> cobro_store::Result<u64> {
+        self.inner.last_invoice_seq().await
+    }
+    async fn create_invoice(&self, w: &cobro_store::NewInvoiceWrite) -> cobro_store::Result<()> {
+        self.inner.create_invoice(w).await
+    }
+    async fn invoice(
+        &self,
+        id: &cobro_domain::InvoiceId,
+    ) -> cobro_store::Result<Option<cobro_store::StoredInvoice>> {
+        self.inner.invoice(id).await
+    }
+    async fn client_invoices(
+        &self,
+        c: &cobro_domain::ClientId,
+        p: &cobro_store::PageRequest,
+    ) -> cobro_store::Result<cobro_store::Page<cobro_domain::Invoice>> {
+        self.inner.client_invoices(c, p).await
+    }
+    async fn invoice_by_payment_reference(
+        &self,
+        r: &cobro_domain::PaymentReference,
+    ) -> cobro_store::Result<Option<cobro_domain::InvoiceId>> {
+        self.inner.invoice_by_payment_reference(r).await
+    }
+    async fn pay_token(&self, d: &str) -> cobro_store::Result<Option<cobro_store::PayToken>> {
+        self.inner.pay_token(d).await
+    }
+    async fn append_entries(&self, w: &cobro_store::LedgerWrite) -> cobro_store::Result<()> {
+        self.write(self.inner.append_entries(w)).await
+    }
+    async fn record_event(
+        &self,
+        e: &cobro_store::EventRecord,
+        u: Option<&cobro_store::Unmatched>,
+    ) -> cobro_store::Result<()> {
+        self.write(self.inner.record_event(e, u)).await
+    }
+    async fn event(
+        &self,
+        p: &str,
+        id: &str,
+    ) -> cobro_store::Result<Option<cobro_store::EventRecord>> {
+        self.inner.event(p, id).await
+    }
+    async fn invoice_for_payment(
+        &self,
+        s: &str,
+        p: &str,
+    ) -> cobro_store::Result<Option<cobro_domain::InvoiceId>> {
+        self.inner.invoice_for_payment(s, p).await
+    }
+    async fn unmatched(
+        &self,
+        id: &cobro_domain::UnmatchedId,
+    ) -> cobro_store::Result<Option<cobro_store::Unmatched>> {
+        self.inner.unmatched(id).await
+    }
+    async fn list_unmatched(
+        &self,
+        p: &cobro_store::PageRequest,
+    ) -> cobro_store::Result<cobro_store::Page<cobro_store::Unmatched>> {
+        self.inner.list_unmatched(p).await
+    }
+}
+
+/// The store fails at each write step of a delivery, before or after committing; the
+/// provider's redelivery then converges to exactly the ledger of a clean delivery.
+async fn store_faults_then_redelivery_converge(t: TestApp) {
+    let faulty = Arc::new(FaultyStore {
+        inner: t.store.clone(),
+        fault: Default::default(),
+        writes: Default::default(),
+    });
+    let app = App::new(
+        faulty.clone(),
+        t.app.mailer.clone(),
+        (*t.app.config).clone(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = cobro_app::finish(
+        cobro_app::invoices_api::router(app.clone()).merge(cobro_app::webhooks::router(app)),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let t = TestApp { base, ..t };
+
+    for (k, fault) in [Fault::Before(0), Fault::After(0)].into_iter().enumerate() {
+        // One fact, one write (entry + event record).
+        let (_, inv) = new_clp_invoice(&t, "fault-stripe").await;
+        let id = inv["id"].as_str().unwrap();
+        let event = pi_succeeded(
+            &format!("evt_fault_{k}"),
+            &format!("pi_fault_{k}"),
+            id,
+            100_000,
+        );
+        faulty.arm(Some(fault));
+        assert!(
+            t.stripe(&event, None).await.status.is_server_error(),
+            "{fault:?}: a 5xx makes Stripe retry"
+        );
+        faulty.arm(None);
+        assert_eq!(t.stripe(&event, None).await.status, StatusCode::OK);
+        let now = t.invoice(id).await;
+        assert_eq!(
+            (
+                now["amount_paid"].as_str(),
+                now["ledger"].as_array().unwrap().len()
+            ),
+            (Some("100000"), 2),
+            "{fault:?}"
+        );
+    }
+    // Two facts (received, refunded), two writes: fail at each.
+    for (k, fault) in [
+        Fault::Before(0),
+        Fault::After(0),
+        Fault::Before(1),
+        Fault::After(1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (_, inv) = new_clp_invoice(&t, "fault-mp").await;
+        let id = inv["id"].as_str().unwrap();
+        let pid = format!(
+            "{}",
+            7_000_000
+                + k as u64
+                + 10 * inv["number"].as_str().unwrap()[2..].parse::<u64>().unwrap()
+        );
+        t.mp_payments.lock().unwrap().insert(pid.clone(), json!({"id": pid.parse::<u64>().unwrap(), "status": "approved",
+            "currency_id": "CLP", "transaction_amount": 178464, "transaction_amount_refunded": 464, "external_reference": id}));
+        faulty.arm(Some(fault));
+        assert!(
+            t.mercadopago(500 + k as u64, &pid, &pid, "payment")
+                .await
+                .status
+                .is_server_error(),
+            "{fault:?}"
+        );
+        faulty.arm(None);
+        assert_eq!(
+            t.mercadopago(500 + k as u64, &pid, &pid, "payment")
+                .await
+                .status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            t.mercadopago(500 + k as u64, &pid, &pid, "payment")
+                .await
+                .body["outcome"],
+            "duplicate"
+        );
+        let now = t.invoice(id).await;
+        assert_eq!(
+            (
+                now["amount_due"].as_str(),
+                now["ledger"].as_array().unwrap().len()
+            ),
+            (Some("464"), 3),
+            "{fault:?}"
+        );
+    }
+}
+
 macro_rules! on_both_stacks {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1350,4 +1599,5 @@ on_both_stacks!(
     forged_and_malformed_webhooks_change_nothing,
     manual_payments,
     mercadopago_payments,
+    store_faults_then_redelivery_converge,
 );
