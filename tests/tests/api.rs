@@ -1220,6 +1220,17 @@ async fn manual_payments(t: TestApp) {
     assert_eq!(again.body, a.body);
     let cheque = json!({"method": "cheque", "amount": 100000, "currency": "CLP", "reference": "cheque 0042"});
     assert_eq!(t.post(&path, &cheque, None).await.body["status"], "paid");
+    let extra =
+        json!({"method": "transfer", "amount": "5000", "currency": "CLP", "reference": "tr-extra"});
+    let over = t.post(&path, &extra, None).await.body;
+    assert_eq!(
+        (
+            over["status"].as_str(),
+            over["credit"].as_str(),
+            over["amount_due"].as_str()
+        ),
+        (Some("overpaid"), Some("5000"), Some("0"))
+    );
     assert_eq!(
         t.post(&path, &cheque, None).await.status,
         StatusCode::CONFLICT,
@@ -1259,7 +1270,7 @@ async fn manual_payments(t: TestApp) {
         )
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
-    assert_eq!(t.invoice(id).await["ledger"].as_array().unwrap().len(), 3);
+    assert_eq!(t.invoice(id).await["ledger"].as_array().unwrap().len(), 4);
 }
 
 /// Mercado Pago: the notification is verified, the payment fetched, its state settled once.

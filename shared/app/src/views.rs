@@ -49,7 +49,12 @@ pub struct InvoiceView {
     pub tax: Decimal,
     pub total: Decimal,
     pub amount_paid: Decimal,
+    pub amount_refunded: Decimal,
+    /// Held by an open dispute.
+    pub amount_on_hold: Decimal,
     pub amount_due: Decimal,
+    /// Received beyond the total: the client's credit.
+    pub credit: Decimal,
     pub issue_date: NaiveDate,
     pub due_date: NaiveDate,
     pub terms: Terms,
@@ -75,7 +80,10 @@ impl InvoiceView {
     ) -> Result<Self, Problem> {
         let Balance {
             paid,
+            refunded,
+            on_hold,
             amount_due,
+            credit,
             status,
             ..
         } = ledger::balance(&invoice.total, entries).map_err(|e| Problem::internal(&e))?;
@@ -101,7 +109,10 @@ impl InvoiceView {
             tax: invoice.tax.amount(),
             total: invoice.total.amount(),
             amount_paid: paid.amount(),
+            amount_refunded: refunded.amount(),
+            amount_on_hold: on_hold.amount(),
             amount_due: amount_due.amount(),
+            credit: credit.amount(),
             issue_date: invoice.issue_date,
             due_date: invoice.due_date,
             terms: invoice.terms.clone(),
