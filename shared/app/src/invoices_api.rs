@@ -407,10 +407,7 @@ async fn record_payment(
     };
     let now = app.now();
     let record = |after: &cobro_store::StoredInvoice| {
-        let view = InvoiceView::new(&after.invoice, &after.entries, None, true).ok()?;
-        let json = serde_json::to_value(&view).ok()?;
-        idem.as_ref()
-            .map(|k| k.record(StatusCode::CREATED, &json, now))
+        invoice_record(idem.as_ref(), StatusCode::CREATED, after, now)
     };
     match crate::payments::apply_fact(&app, &invoice_id, &fact, None, &record, None).await {
         Ok(None) => Err(Problem::not_found("invoice")),
@@ -494,9 +491,7 @@ async fn apply_unmatched(
         at: now,
     });
     let record = |after: &cobro_store::StoredInvoice| {
-        let view = InvoiceView::new(&after.invoice, &after.entries, None, true).ok()?;
-        let json = serde_json::to_value(&view).ok()?;
-        idem.as_ref().map(|k| k.record(StatusCode::OK, &json, now))
+        invoice_record(idem.as_ref(), StatusCode::OK, after, now)
     };
     match apply_fact(&app, &invoice_id, &item.fact, None, &record, Some(&item)).await {
         Ok(None) => Err(no_invoice()),
@@ -539,4 +534,15 @@ fn already_resolved() -> Problem {
         "Already applied",
         "This payment was already applied to an invoice.",
     )
+}
+
+/// The idempotency record of an answer that shows the invoice as the write will leave it.
+fn invoice_record(
+    key: Option<&idempotency::Key>,
+    status: StatusCode,
+    after: &cobro_store::StoredInvoice,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<cobro_store::IdempotencyRecord> {
+    let view = InvoiceView::new(&after.invoice, &after.entries, None, true).ok()?;
+    Some(key?.record(status, &serde_json::to_value(&view).ok()?, now))
 }

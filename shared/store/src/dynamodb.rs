@@ -190,38 +190,34 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    fn idempotency_put(&self, rec: &IdempotencyRecord) -> Result<TransactWriteItem> {
-        let row =
-            Row::new(format!("IDEMPOTENCY#{}", rec.key), "IDEMPOTENCY", rec).ttl(rec.expires_at);
+    /// A put that succeeds unless a live (unexpired) item holds the key: records that
+    /// remember something for a while (idempotency keys, provider events).
+    fn put_unless_live<T: Serialize>(
+        &self,
+        row: Row<T>,
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(row.item()?))
             .condition_expression("attribute_not_exists(PK) OR #ttl <= :now")
             .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(
-                ":now",
-                AttributeValue::N(rec.created_at.timestamp().to_string()),
-            )
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
             .build()
             .map_err(StoreError::backend)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    fn idempotency_put(&self, rec: &IdempotencyRecord) -> Result<TransactWriteItem> {
+        let row =
+            Row::new(format!("IDEMPOTENCY#{}", rec.key), "IDEMPOTENCY", rec).ttl(rec.expires_at);
+        self.put_unless_live(row, rec.created_at)
+    }
+
     fn event_put(&self, e: &EventRecord) -> Result<TransactWriteItem> {
         let row =
             Row::new(format!("EVENT#{}#{}", e.provider, e.event_id), "EVENT", e).ttl(e.expires_at);
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(row.item()?))
-            .condition_expression("attribute_not_exists(PK) OR #ttl <= :now")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(
-                ":now",
-                AttributeValue::N(e.received_at.timestamp().to_string()),
-            )
-            .build()
-            .map_err(StoreError::backend)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.put_unless_live(row, e.received_at)
     }
 
     /// Runs a transaction and explains which condition stopped it.
