@@ -1231,6 +1231,18 @@ async fn manual_payments(t: TestApp) {
         ),
         (Some("overpaid"), Some("5000"), Some("0"))
     );
+    let client = t
+        .get(&format!(
+            "/v1/clients/{}",
+            inv["client_id"].as_str().unwrap()
+        ))
+        .await
+        .body;
+    assert_eq!(
+        client["credit"],
+        json!([{"amount": "5000", "currency": "CLP"}]),
+        "the client's credit is visible"
+    );
     assert_eq!(
         t.post(&path, &cheque, None).await.status,
         StatusCode::CONFLICT,

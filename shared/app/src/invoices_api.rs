@@ -167,7 +167,38 @@ async fn find_client(app: &App, id: &str) -> Result<cobro_domain::Client, Proble
 
 async fn get_client(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
     let client = find_client(&app, &id).await?;
-    Ok(Json(to_json(&ClientView::new(&client))?).into_response())
+    let mut view = ClientView::new(&client);
+    view.credit = Some(client_credit(&app, &client.id).await?);
+    Ok(Json(to_json(&view)?).into_response())
+}
+
+/// The client's credit per currency: the sum of what their invoices received beyond their
+/// totals, derived from the ledgers.
+async fn client_credit(app: &App, client: &ClientId) -> Result<Vec<cobro_domain::Money>, Problem> {
+    let mut credit: std::collections::BTreeMap<cobro_domain::Currency, cobro_domain::Money> =
+        Default::default();
+    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
+    loop {
+        let p = app.store.client_invoices(client, &page).await?;
+        let stored =
+            futures::future::try_join_all(p.items.iter().map(|i| app.store.invoice(&i.id))).await?;
+        for s in stored.into_iter().flatten() {
+            let b = cobro_domain::ledger::balance(&s.invoice.total, &s.entries)
+                .map_err(|e| Problem::internal(&e))?;
+            if b.credit.is_positive() {
+                let sum = credit
+                    .entry(s.invoice.currency)
+                    .or_insert_with(|| cobro_domain::Money::zero(s.invoice.currency));
+                *sum = sum
+                    .checked_add(&b.credit)
+                    .map_err(|e| Problem::internal(&e))?;
+            }
+        }
+        match p.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(credit.into_values().collect()),
+        }
+    }
 }
 
 async fn client_invoices(

@@ -15,6 +15,10 @@ pub struct ClientView<'a> {
     pub object: &'static str,
     #[serde(flatten)]
     pub client: &'a Client,
+    /// What the client has paid beyond their invoices, per currency (shown on the client
+    /// itself, not in listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit: Option<Vec<cobro_domain::Money>>,
 }
 
 impl<'a> ClientView<'a> {
@@ -22,6 +26,7 @@ impl<'a> ClientView<'a> {
         ClientView {
             object: "client",
             client,
+            credit: None,
         }
     }
 }
