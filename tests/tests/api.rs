@@ -1194,7 +1194,7 @@ async fn forged_and_malformed_webhooks_change_nothing(t: TestApp) {
 
 /// Payments received by hand use the same ledger.
 async fn manual_payments(t: TestApp) {
-    let (_, inv) = new_clp_invoice(&t, "manual").await;
+    let (email, inv) = new_clp_invoice(&t, "manual").await;
     let id = inv["id"].as_str().unwrap();
     let path = format!("/v1/invoices/{id}/payments");
     let a = t
@@ -1243,6 +1243,42 @@ async fn manual_payments(t: TestApp) {
         json!([{"amount": "5000", "currency": "CLP"}]),
         "the client's credit is visible"
     );
+
+    // The next CLP invoice takes the credit, in the same write; USD invoices do not.
+    let cid = inv["client_id"].as_str().unwrap();
+    let next = t.post("/v1/invoices", &clp_invoice(cid, true), None).await;
+    assert_eq!(next.status, StatusCode::CREATED, "{}", next.raw);
+    assert_eq!(
+        (
+            next.body["amount_due"].as_str(),
+            next.body["status"].as_str()
+        ),
+        (Some("173464"), Some("partially_paid"))
+    );
+    let old = t.invoice(id).await;
+    assert_eq!(
+        (old["credit"].as_str(), old["status"].as_str()),
+        (Some("0"), Some("paid"))
+    );
+    let client = t.get(&format!("/v1/clients/{cid}")).await.body;
+    assert_eq!(client["credit"], json!([]));
+    let mails = t.mails_to(&email).await;
+    let issued = mails
+        .iter()
+        .find(|m| m.contains(next.body["id"].as_str().unwrap()))
+        .expect("e-mail of the new invoice");
+    let msg = MessageParser::default().parse(issued.as_bytes()).unwrap();
+    let text = msg.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(
+        text.contains("Total a pagar: $173.464 (CLP)")
+            && text.contains("Saldo a favor aplicado: -$5.000"),
+        "{text}"
+    );
+    let third = t.post("/v1/invoices", &clp_invoice(cid, false), None).await;
+    assert_eq!(
+        third.body["amount_due"], "178464",
+        "the credit was used once"
+    );
     assert_eq!(
         t.post(&path, &cheque, None).await.status,
         StatusCode::CONFLICT,
@@ -1282,7 +1318,11 @@ async fn manual_payments(t: TestApp) {
         )
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
-    assert_eq!(t.invoice(id).await["ledger"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        t.invoice(id).await["ledger"].as_array().unwrap().len(),
+        5,
+        "charge, three payments, credit moved out"
+    );
 }
 
 /// Mercado Pago: the notification is verified, the payment fetched, its state settled once.

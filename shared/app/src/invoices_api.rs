@@ -172,11 +172,26 @@ async fn get_client(State(app): State<App>, Path(id): Path<String>) -> Result<Re
     Ok(Json(to_json(&view)?).into_response())
 }
 
-/// The client's credit per currency: the sum of what their invoices received beyond their
-/// totals, derived from the ledgers.
+/// The client's credit per currency: what their invoices received beyond their totals.
 async fn client_credit(app: &App, client: &ClientId) -> Result<Vec<cobro_domain::Money>, Problem> {
     let mut credit: std::collections::BTreeMap<cobro_domain::Currency, cobro_domain::Money> =
         Default::default();
+    for (_, _, c) in credit_sources(app, client).await? {
+        let sum = credit
+            .entry(c.currency())
+            .or_insert_with(|| cobro_domain::Money::zero(c.currency()));
+        *sum = sum.checked_add(&c).map_err(|e| Problem::internal(&e))?;
+    }
+    Ok(credit.into_values().collect())
+}
+
+/// The client's invoices holding credit, oldest first: (invoice, its next ledger position,
+/// its credit), derived from the ledgers.
+async fn credit_sources(
+    app: &App,
+    client: &ClientId,
+) -> Result<Vec<(InvoiceId, u32, cobro_domain::Money)>, Problem> {
+    let mut sources = Vec::new();
     let mut page = PageRequest::first(cobro_store::MAX_PAGE);
     loop {
         let p = app.store.client_invoices(client, &page).await?;
@@ -185,20 +200,18 @@ async fn client_credit(app: &App, client: &ClientId) -> Result<Vec<cobro_domain:
         for s in stored.into_iter().flatten() {
             let b = cobro_domain::ledger::balance(&s.invoice.total, &s.entries)
                 .map_err(|e| Problem::internal(&e))?;
-            if b.credit.is_positive() {
-                let sum = credit
-                    .entry(s.invoice.currency)
-                    .or_insert_with(|| cobro_domain::Money::zero(s.invoice.currency));
-                *sum = sum
-                    .checked_add(&b.credit)
-                    .map_err(|e| Problem::internal(&e))?;
+            if b.credit.is_positive() && b.status != cobro_domain::InvoiceStatus::Void {
+                let next = s.entries.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
+                sources.push((s.invoice.id, next, b.credit));
             }
         }
         match p.next {
             Some(next) => page.after = Some(next),
-            None => return Ok(credit.into_values().collect()),
+            None => break,
         }
     }
+    sources.reverse();
+    Ok(sources)
 }
 
 async fn client_invoices(
@@ -290,13 +303,44 @@ async fn create_invoice(
                 .issue(InvoiceId::generate(), seq, &app.config.invoice_prefix, now);
         let token = secret::new_pay_token();
         let pay_url = format!("{}/pay/{}", app.config.public_url, token.expose());
-        let entries = vec![LedgerEntry {
+        let mut entries = vec![LedgerEntry {
             seq: 1,
             kind: EntryKind::Charge,
             amount: invoice.total,
             at: now,
             key: Some("charge".into()),
         }];
+        // The client's credit (overpaid invoices, oldest first) is brought onto this one,
+        // in the same write; a source written meanwhile makes the write fail and we re-read.
+        let sources = credit_sources(&app, &client.id).await?;
+        let plan = cobro_domain::ledger::plan_credit(
+            &invoice.total,
+            &sources
+                .iter()
+                .map(|s| (s.0.clone(), s.2))
+                .collect::<Vec<_>>(),
+        );
+        let mut other_entries = Vec::new();
+        for (source, amount) in plan {
+            let next_seq = sources.iter().find(|s| s.0 == source).map_or(1, |s| s.1);
+            other_entries.push((
+                source.clone(),
+                LedgerEntry {
+                    seq: next_seq,
+                    kind: EntryKind::CreditOut,
+                    amount,
+                    at: now,
+                    key: Some(format!("credit-to:{}", invoice.id)),
+                },
+            ));
+            entries.push(LedgerEntry {
+                seq: entries.len() as u32 + 1,
+                kind: EntryKind::CreditIn,
+                amount,
+                at: now,
+                key: Some(format!("credit-from:{source}")),
+            });
+        }
         let view = to_json(&InvoiceView::new(
             &invoice,
             &entries,
@@ -317,13 +361,14 @@ async fn create_invoice(
                 .map(|k| k.record(StatusCode::CREATED, &view, now)),
             entries,
             invoice,
+            other_entries,
         };
         match app.store.create_invoice(&write).await {
             Ok(()) => {
                 let invoice = &write.invoice;
                 tracing::info!(invoice_id = %invoice.id, client_id = %client.id, number = %invoice.number, "invoice created");
                 if valid.send {
-                    send_invoice(&app, &client, invoice, &pay_url).await;
+                    send_invoice(&app, &client, invoice, &write.entries, &pay_url).await;
                 }
                 return Ok(created(format!("/v1/invoices/{}", invoice.id), view));
             }
@@ -349,9 +394,15 @@ async fn send_invoice(
     app: &App,
     client: &cobro_domain::Client,
     invoice: &cobro_domain::Invoice,
+    entries: &[LedgerEntry],
     pay_url: &str,
 ) {
-    let message = InvoiceIssued::new(&app.config.business_name, client, invoice, pay_url);
+    let mut message = InvoiceIssued::new(&app.config.business_name, client, invoice, pay_url);
+    if let Ok(b) = cobro_domain::ledger::balance(&invoice.total, entries)
+        && b.paid.is_positive()
+    {
+        message = message.with_credit(&b.paid, &b.amount_due);
+    }
     let result = match message.email(&app.config.from_email, client, invoice) {
         Ok(email) => app.mailer.send(&email).await,
         Err(e) => Err(e),

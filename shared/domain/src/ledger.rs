@@ -35,6 +35,10 @@ pub enum EntryKind {
     DisputeRelease,
     /// The dispute was decided for the client: the money is taken back.
     DisputeLost,
+    /// Credit from an overpaid invoice, brought onto this one: counts as paid here.
+    CreditIn,
+    /// This invoice's excess, moved to another invoice of the same client.
+    CreditOut,
     /// The invoice was cancelled; whatever was still due is no longer owed.
     Void {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +100,7 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
     let currency = total.currency();
     let zero = Money::zero(currency);
     let (mut charged, mut paid, mut refunded, mut lost, mut held) = (zero, zero, zero, zero, zero);
+    let mut moved = zero;
     let mut void = false;
     // A dispute is open while it has a hold and neither a release nor a loss, whatever
     // order those arrived in.
@@ -109,6 +114,8 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
             EntryKind::Charge => charged = charged.checked_add(&e.amount)?,
             EntryKind::Payment { .. } => paid = paid.checked_add(&e.amount)?,
             EntryKind::Refund => refunded = refunded.checked_add(&e.amount)?,
+            EntryKind::CreditIn => paid = paid.checked_add(&e.amount)?,
+            EntryKind::CreditOut => moved = moved.checked_add(&e.amount)?,
             EntryKind::DisputeLost => lost = lost.checked_add(&e.amount)?,
             EntryKind::DisputeHold => {
                 if !e
@@ -124,7 +131,10 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
             EntryKind::Void { .. } => void = true,
         }
     }
-    let net_paid = paid.checked_sub(&refunded)?.checked_sub(&lost)?;
+    let net_paid = paid
+        .checked_sub(&refunded)?
+        .checked_sub(&lost)?
+        .checked_sub(&moved)?;
     let owed = charged.checked_sub(&net_paid)?;
     let amount_due = if void || owed.is_negative() {
         zero
@@ -142,7 +152,7 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
         InvoiceStatus::Draft
     } else if held.is_positive() {
         InvoiceStatus::Disputed
-    } else if paid.is_positive() && !net_paid.is_positive() {
+    } else if paid.is_positive() && !net_paid.is_positive() && moved.is_zero() {
         InvoiceStatus::Refunded
     } else if owed.is_zero() {
         InvoiceStatus::Paid
@@ -304,6 +314,31 @@ pub fn reconcile(
             format!("{source}:{dispute_id}:dispute-lost"),
         ),
     }
+}
+
+/// How much of each source's credit to bring onto a new invoice that owes `due`: oldest
+/// sources first, never more than is due, never more than a source holds, same currency only.
+pub fn plan_credit<K: Clone>(due: &Money, sources: &[(K, Money)]) -> Vec<(K, Money)> {
+    let mut left = *due;
+    let mut plan = Vec::new();
+    for (key, credit) in sources {
+        if !left.is_positive() {
+            break;
+        }
+        if credit.currency() != due.currency() || !credit.is_positive() {
+            continue;
+        }
+        let take = if credit.amount() < left.amount() {
+            *credit
+        } else {
+            left
+        };
+        if let Ok(rest) = left.checked_sub(&take) {
+            left = rest;
+            plan.push((key.clone(), take));
+        }
+    }
+    plan
 }
 
 /// Appends an entry at the next position.
@@ -641,6 +676,60 @@ mod tests {
             prop_assert!(b.amount_due.is_zero() || b.credit.is_zero());
             let keys: std::collections::HashSet<_> = entries.iter().map(|e| e.key.clone()).collect();
             prop_assert_eq!(keys.len(), entries.len());
+        }
+    }
+
+    #[test]
+    fn credit_moves_between_invoices_exactly() {
+        let usd = Money::from_minor_units(500, Currency::parse("USD").unwrap());
+        let plan = plan_credit(
+            &clp(10_000),
+            &[
+                ("a", clp(3_000)),
+                ("usd", usd),
+                ("b", clp(9_000)),
+                ("c", clp(1)),
+            ],
+        );
+        assert_eq!(plan, vec![("a", clp(3_000)), ("b", clp(7_000))]);
+        assert!(plan_credit(&clp(0), &[("a", clp(5))]).is_empty());
+
+        // The source keeps paid status; the target counts the credit as paid.
+        let total = clp(100_000);
+        let charge = LedgerEntry {
+            key: Some("charge".into()),
+            ..entry(1, EntryKind::Charge, total)
+        };
+        let source = vec![
+            charge.clone(),
+            pay(2, 105_000),
+            entry(3, EntryKind::CreditOut, clp(5_000)),
+        ];
+        let b = balance(&total, &source).unwrap();
+        assert_eq!(
+            (b.status, b.credit, b.amount_due),
+            (InvoiceStatus::Paid, clp(0), clp(0))
+        );
+        let target = vec![charge, entry(2, EntryKind::CreditIn, clp(5_000))];
+        let b = balance(&total, &target).unwrap();
+        assert_eq!(
+            (b.status, b.amount_due),
+            (InvoiceStatus::PartiallyPaid, clp(95_000))
+        );
+    }
+
+    proptest! {
+        /// Credit is never created or lost: what leaves the sources is what the target gets,
+        /// and it never exceeds what is due or what each source holds.
+        #[test]
+        fn credit_plans_conserve_money(due in 0i64..1_000_000, credits in prop::collection::vec(0i64..500_000, 0..6)) {
+            let sources: Vec<(usize, Money)> = credits.iter().map(|c| clp(*c)).enumerate().collect();
+            let plan = plan_credit(&clp(due), &sources);
+            let moved: i64 = plan.iter().map(|(_, m)| m.to_minor_units().unwrap()).sum();
+            prop_assert_eq!(moved, due.min(credits.iter().sum()));
+            for (i, m) in &plan {
+                prop_assert!(m.is_positive() && m.amount() <= sources[*i].1.amount());
+            }
         }
     }
 }

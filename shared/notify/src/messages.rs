@@ -29,6 +29,9 @@ pub struct InvoiceIssued {
     pub tax: Option<String>,
     pub tax_rate: String,
     pub total: String,
+    /// What is due now: the total less any credit already applied.
+    pub amount_due: String,
+    pub credit_applied: Option<String>,
     pub currency: String,
     pub issue_date: String,
     pub due_date: String,
@@ -67,6 +70,8 @@ impl InvoiceIssued {
             tax: invoice.tax_rate.map(|_| invoice.tax.format(l)),
             tax_rate: invoice.tax_rate.map(|r| quantity(r, l)).unwrap_or_default(),
             total: invoice.total.format(l),
+            amount_due: invoice.total.format(l),
+            credit_applied: None,
             currency: invoice.currency.code().to_string(),
             issue_date: l.long_date(invoice.issue_date),
             due_date: l.long_date(invoice.due_date),
@@ -75,15 +80,22 @@ impl InvoiceIssued {
         }
     }
 
+    /// The client's credit already covers `applied`; `due` is what is left to pay.
+    pub fn with_credit(mut self, applied: &cobro_domain::Money, due: &cobro_domain::Money) -> Self {
+        self.credit_applied = Some(applied.format(self.locale));
+        self.amount_due = due.format(self.locale);
+        self
+    }
+
     pub fn subject(&self) -> String {
         match self.locale {
             Locale::Es => format!(
                 "Factura {} de {}: {} con vencimiento el {}",
-                self.number, self.business, self.total, self.due_date
+                self.number, self.business, self.amount_due, self.due_date
             ),
             Locale::En => format!(
                 "Invoice {} from {}: {} due {}",
-                self.number, self.business, self.total, self.due_date
+                self.number, self.business, self.amount_due, self.due_date
             ),
         }
     }

@@ -508,6 +508,17 @@ impl Store for DynamoStore {
                 put(&self.table, row.item()?, Some(NOT_EXISTS))?,
             ));
         }
+        for (other, e) in &w.other_entries {
+            let row = Row::new(
+                format!("INVOICE#{other}"),
+                &format!("ENTRY#{:010}", e.seq),
+                e,
+            );
+            items.push((
+                Part::Entry,
+                put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+            ));
+        }
         if let Some(rec) = &w.idempotency {
             items.push((Part::Idempotency, self.idempotency_put(rec)?));
         }

@@ -101,6 +101,9 @@ pub struct NewInvoiceWrite {
     pub entries: Vec<LedgerEntry>,
     pub pay_token: PayToken,
     pub idempotency: Option<IdempotencyRecord>,
+    /// Entries on other invoices written with this one (credit moved onto it). Their
+    /// positions must be free, else [`StoreError::SequenceTaken`].
+    pub other_entries: Vec<(InvoiceId, LedgerEntry)>,
 }
 
 /// An invoice with its ledger, in order.

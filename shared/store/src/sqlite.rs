@@ -453,6 +453,19 @@ impl Store for SqliteStore {
                 )
                 .map_err(constraint)?;
             }
+            for (other, e) in &w.other_entries {
+                tx.execute(
+                    "INSERT INTO ledger (invoice_id, seq, body) VALUES (?1, ?2, ?3)",
+                    params![other.to_string(), e.seq, to_json(e)?],
+                )
+                .map_err(|err| {
+                    if is_constraint(&err) {
+                        StoreError::SequenceTaken
+                    } else {
+                        sql_err(err)
+                    }
+                })?;
+            }
             tx.execute(
                 "INSERT INTO pay_tokens (digest, invoice_id, body) VALUES (?1, ?2, ?3)",
                 params![

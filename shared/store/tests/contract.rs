@@ -78,6 +78,7 @@ fn invoice_write(client: &ClientId, seq: u64, issue_day: u32) -> NewInvoiceWrite
         },
         invoice: inv,
         idempotency: None,
+        other_entries: Vec::new(),
     }
 }
 
@@ -266,6 +267,28 @@ async fn a_failed_invoice_write_leaves_nothing(store: Arc<dyn Store>) {
         store.last_invoice_seq().await.unwrap(),
         2,
         "the counter did not move"
+    );
+
+    // An entry on another invoice at a taken position (credit spent meanwhile): refused whole.
+    let mut c2 = invoice_write(&c.id, 3, 23);
+    c2.other_entries = vec![(a.invoice.id.clone(), payment_entry(1, "credit-to:x", 5))];
+    assert!(matches!(
+        store.create_invoice(&c2).await,
+        Err(StoreError::SequenceTaken)
+    ));
+    assert_eq!(store.invoice(&c2.invoice.id).await.unwrap(), None);
+    assert_eq!(store.last_invoice_seq().await.unwrap(), 2);
+    c2.other_entries = vec![(a.invoice.id.clone(), payment_entry(2, "credit-to:y", 5))];
+    store.create_invoice(&c2).await.unwrap();
+    assert_eq!(
+        store
+            .invoice(&a.invoice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .entries
+            .len(),
+        2
     );
 }
 
