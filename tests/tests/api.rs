@@ -1192,6 +1192,91 @@ async fn forged_and_malformed_webhooks_change_nothing(t: TestApp) {
     );
 }
 
+/// Stripe refunds and disputes name no invoice. Arriving before their payment they wait in
+/// the queue, then follow the payment: reversed order ends where the right order ends.
+async fn out_of_order_events_converge(t: TestApp) {
+    let mut finals = Vec::new();
+    for reversed in [false, true] {
+        let (_, inv) = new_clp_invoice(&t, "order").await;
+        let id = inv["id"].as_str().unwrap();
+        let pi = format!("pi_order_{id}");
+        let tag = if reversed { "rev" } else { "fwd" };
+        let pay = pi_succeeded(&format!("evt_{tag}_pay_{id}"), &pi, id, 178_464);
+        let refund = stripe_event(
+            &format!("evt_{tag}_ref_{id}"),
+            "charge.refunded",
+            json!({"id": format!("ch_{id}"),
+            "payment_intent": pi, "amount_refunded": 10_000, "currency": "clp"}),
+        );
+        let dispute = stripe_event(
+            &format!("evt_{tag}_dp_{id}"),
+            "charge.dispute.created",
+            json!({"id": format!("dp_{id}"),
+            "charge": format!("ch_{id}"), "payment_intent": pi, "amount": 168_464, "currency": "clp", "status": "needs_response"}),
+        );
+        let mut events = vec![pay, refund, dispute];
+        if reversed {
+            events.reverse();
+        }
+        let outcomes: Vec<String> =
+            futures::future::join_all(events.iter().map(|e| t.stripe(e, None)))
+                .await
+                .into_iter()
+                .map(|a| a.body["outcome"].as_str().unwrap_or(&a.raw).to_string())
+                .collect();
+        // Sequential delivery in the chosen order (join_all above ran them concurrently;
+        // deliver again one by one: duplicates change nothing).
+        for e in &events {
+            assert_eq!(t.stripe(e, None).await.status, StatusCode::OK);
+        }
+        let now = t.invoice(id).await;
+        let queue = t.get("/v1/unmatched?limit=100").await.body;
+        assert!(
+            !queue["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|u| u["fact"]["payment_id"] == pi.as_str()),
+            "{outcomes:?}: nothing left waiting"
+        );
+        finals.push(json!([
+            now["status"],
+            now["amount_paid"],
+            now["amount_refunded"],
+            now["amount_on_hold"],
+            now["amount_due"]
+        ]));
+    }
+    assert_eq!(
+        finals[0],
+        json!(["disputed", "178464", "10000", "168464", "10000"])
+    );
+    assert_eq!(finals[0], finals[1]);
+
+    // Strictly one after the other, refund and dispute first: parked, then settled.
+    let (_, inv) = new_clp_invoice(&t, "order-seq").await;
+    let id = inv["id"].as_str().unwrap();
+    let pi = format!("pi_seq_{id}");
+    let dispute = stripe_event(
+        &format!("evt_seq_dp_{id}"),
+        "charge.dispute.created",
+        json!({"id": format!("dps_{id}"),
+        "charge": format!("chs_{id}"), "payment_intent": pi, "amount": 178_464, "currency": "clp", "status": "needs_response"}),
+    );
+    assert_eq!(t.stripe(&dispute, None).await.body["outcome"], "unmatched");
+    assert_eq!(t.invoice(id).await["status"], "open");
+    assert_eq!(
+        t.stripe(
+            &pi_succeeded(&format!("evt_seq_pay_{id}"), &pi, id, 178_464),
+            None
+        )
+        .await
+        .body["outcome"],
+        "applied"
+    );
+    assert_eq!(t.invoice(id).await["status"], "disputed");
+}
+
 /// Payments received by hand use the same ledger.
 async fn manual_payments(t: TestApp) {
     let (email, inv) = new_clp_invoice(&t, "manual").await;
@@ -1527,6 +1612,13 @@ impl Store for FaultyStore {
     ) -> cobro_store::Result<Option<cobro_store::Unmatched>> {
         self.inner.unmatched(id).await
     }
+    async fn unmatched_for_payment(
+        &self,
+        s: &str,
+        p: &str,
+    ) -> cobro_store::Result<Vec<cobro_store::Unmatched>> {
+        self.inner.unmatched_for_payment(s, p).await
+    }
     async fn list_unmatched(
         &self,
         p: &cobro_store::PageRequest,
@@ -1663,4 +1755,5 @@ on_both_stacks!(
     manual_payments,
     mercadopago_payments,
     store_faults_then_redelivery_converge,
+    out_of_order_events_converge,
 );

@@ -75,6 +75,7 @@ pub async fn apply_fact(
                         tracing::info!(entry = ?entry.key, "ledger entry appended");
                         if fact.kind == FactKind::Received {
                             send_receipt(app, &after, &entry).await;
+                            settle_parked(app, invoice_id, fact).await;
                         }
                         return Ok(Some(Applied::Entry(after, entry)));
                     }
@@ -97,6 +98,44 @@ pub async fn apply_fact(
     Err(StoreError::Backend(format!(
         "invoice {invoice_id}: too many concurrent ledger writes"
     )))
+}
+
+/// Refunds and disputes that named no invoice and arrived before their payment wait in
+/// the unmatched queue; once the payment lands they follow it onto its invoice, so the
+/// ledger converges whatever the order of arrival. Each is applied and resolved in one
+/// write; a failure leaves it in the queue for a person.
+pub(crate) fn settle_parked<'a>(
+    app: &'a App,
+    invoice_id: &'a InvoiceId,
+    fact: &'a PaymentFact,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    Box::pin(async move {
+        let parked = match app
+            .store
+            .unmatched_for_payment(&fact.source, &fact.payment_id)
+            .await
+        {
+            Ok(parked) => parked,
+            Err(e) => return tracing::error!(error = %e, "could not read parked events"),
+        };
+        for mut item in parked.into_iter().filter(|u| u.reason == "unknown_invoice") {
+            item.resolved = Some(cobro_store::Resolution {
+                invoice_id: invoice_id.clone(),
+                at: app.now(),
+            });
+            let parked_fact = item.fact.clone();
+            match apply_fact(app, invoice_id, &parked_fact, None, &|_| None, Some(&item)).await {
+                Ok(Some(_)) => {
+                    tracing::info!(unmatched_id = %item.id, "parked event settled after its payment")
+                }
+                Ok(None) => {}
+                Err(StoreError::AlreadyResolved) => {}
+                Err(e) => {
+                    tracing::error!(unmatched_id = %item.id, error = %e, "parked event stays in the queue")
+                }
+            }
+        }
+    })
 }
 
 /// Records an event that changed nothing, so its redeliveries are recognised at once.

@@ -301,7 +301,7 @@ async fn settle(
         resolved: None,
     };
     tracing::warn!(unmatched_id = %unmatched.id, reason = refused, "payment queued for a person");
-    remembered(
+    let outcome = remembered(
         app.store
             .record_event(
                 &event_record(app, provider, event_id, "unmatched"),
@@ -309,7 +309,19 @@ async fn settle(
             )
             .await,
         Outcome::Unmatched,
-    )
+    )?;
+    // Its payment may have landed between our lookup and our write, its drain missing us:
+    // look again now that we are parked, and follow it if it is there.
+    if refused == "unknown_invoice"
+        && outcome == Outcome::Unmatched
+        && let Some(id) = app
+            .store
+            .invoice_for_payment(&unmatched.fact.source, &unmatched.fact.payment_id)
+            .await?
+    {
+        crate::payments::settle_parked(app, &id, &unmatched.fact).await;
+    }
+    Ok(outcome)
 }
 
 fn remembered(result: Result<(), StoreError>, outcome: Outcome) -> Result<Outcome, StoreError> {

@@ -41,7 +41,7 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
 use crate::{
     ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, Page, PageRequest,
     PayToken, Result, Store, StoreError, StoredInvoice, Unmatched, client_sort_key,
-    invoice_sort_key, unmatched_sort_key,
+    invoice_sort_key, payment_key, unmatched_sort_key,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -616,8 +616,10 @@ impl Store for DynamoStore {
     async fn record_event(&self, event: &EventRecord, unmatched: Option<&Unmatched>) -> Result<()> {
         let mut items = vec![(Part::Event, self.event_put(event)?)];
         if let Some(u) = unmatched {
+            // Listed in the queue (GSI3) and findable by its payment (GSI1), until resolved.
             let row = Row::new(format!("UNMATCHED#{}", u.id), "UNMATCHED", u)
-                .gsi3("UNMATCHED", unmatched_sort_key(u));
+                .gsi3("UNMATCHED", unmatched_sort_key(u))
+                .gsi1(format!("PARKED#{}", payment_key(u)), unmatched_sort_key(u));
             items.push((
                 Part::Other,
                 put(&self.table, row.item()?, Some(NOT_EXISTS))?,
@@ -652,6 +654,27 @@ impl Store for DynamoStore {
             .await?
             .map(parse)
             .transpose()
+    }
+
+    async fn unmatched_for_payment(
+        &self,
+        source: &str,
+        payment_id: &str,
+    ) -> Result<Vec<Unmatched>> {
+        let mut items = Vec::new();
+        let mut page = PageRequest::first(crate::MAX_PAGE);
+        loop {
+            let p: Page<Unmatched> = self
+                .gsi1_page(format!("PARKED#{source}#{payment_id}"), &page)
+                .await?;
+            items.extend(p.items.into_iter().filter(|u| u.resolved.is_none()));
+            match p.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        items.reverse();
+        Ok(items)
     }
 
     async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>> {

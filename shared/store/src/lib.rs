@@ -211,6 +211,11 @@ pub(crate) fn unmatched_sort_key(u: &Unmatched) -> String {
     )
 }
 
+/// Which provider payment an unmatched item is about: `{source}#{payment id}`.
+pub(crate) fn payment_key(u: &Unmatched) -> String {
+    format!("{}#{}", u.fact.source, u.fact.payment_id)
+}
+
 /// Sort key of an invoice in its client's listing (newest first): issue date, then id.
 pub(crate) fn invoice_sort_key(i: &Invoice) -> String {
     format!("INVOICE#{}#{}", i.issue_date, i.id)
@@ -271,6 +276,10 @@ pub trait Store: Send + Sync + 'static {
         payment_id: &str,
     ) -> Result<Option<InvoiceId>>;
     async fn unmatched(&self, id: &UnmatchedId) -> Result<Option<Unmatched>>;
+    /// Unresolved unmatched payments whose fact is about this provider payment (events that
+    /// arrived before the payment they refer to).
+    async fn unmatched_for_payment(&self, source: &str, payment_id: &str)
+    -> Result<Vec<Unmatched>>;
     /// The unmatched queue (unresolved only), newest first.
     async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>>;
 }

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use crate::{
     ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, Page, PageRequest,
     PayToken, Result, Store, StoreError, StoredInvoice, Unmatched, client_sort_key,
-    invoice_sort_key, unmatched_sort_key,
+    invoice_sort_key, payment_key, unmatched_sort_key,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -87,6 +87,10 @@ CREATE TABLE unmatched (
 "#,
     r#"
 ALTER TABLE unmatched ADD COLUMN resolved INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+ALTER TABLE unmatched ADD COLUMN payment_key TEXT;
+CREATE INDEX unmatched_by_payment ON unmatched (payment_key) WHERE resolved = 0;
 "#,
 ];
 
@@ -607,8 +611,8 @@ impl Store for SqliteStore {
             put_event(&tx, &event)?;
             if let Some(u) = &unmatched {
                 tx.execute(
-                    "INSERT INTO unmatched (id, sort_key, body) VALUES (?1, ?2, ?3)",
-                    params![u.id.to_string(), unmatched_sort_key(u), to_json(u)?],
+                    "INSERT INTO unmatched (id, sort_key, body, payment_key) VALUES (?1, ?2, ?3, ?4)",
+                    params![u.id.to_string(), unmatched_sort_key(u), to_json(u)?, payment_key(u)],
                 )
                 .map_err(sql_err)?;
             }
@@ -653,6 +657,22 @@ impl Store for SqliteStore {
         let id = id.to_string();
         self.with(move |c| one(c, "SELECT body FROM unmatched WHERE id = ?1", [id]))
             .await
+    }
+
+    async fn unmatched_for_payment(
+        &self,
+        source: &str,
+        payment_id: &str,
+    ) -> Result<Vec<Unmatched>> {
+        let key = format!("{source}#{payment_id}");
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare("SELECT body FROM unmatched WHERE payment_key = ?1 AND resolved = 0 ORDER BY sort_key")
+                .map_err(sql_err)?;
+            let rows = stmt.query_map([key], |r| r.get::<_, String>(0)).map_err(sql_err)?;
+            rows.map(|r| from_json(&r.map_err(sql_err)?)).collect()
+        })
+        .await
     }
 
     async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>> {
