@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand, ValueEnum};
 use cobro_app::Config;
 use cobro_domain::{Currency, Money};
-use cobro_providers::{standard, stripe};
+use cobro_providers::{mercadopago, standard, stripe};
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -17,6 +17,9 @@ pub enum WebhookCommand {
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ProviderArg {
     Stripe,
+    /// A signed notification naming `--payment-id`; the stack fetches the payment itself
+    /// from its Mercado Pago API (`COBRO_MERCADOPAGO_API_BASE`).
+    Mercadopago,
     Standard,
 }
 
@@ -33,16 +36,16 @@ pub enum Kind {
 pub struct SendArgs {
     provider: ProviderArg,
     /// Our invoice id (inv_…).
-    #[arg(long, required_unless_present = "reference")]
+    #[arg(long)]
     invoice: Option<String>,
     /// The invoice's RF payment reference (standard only).
     #[arg(long)]
     reference: Option<String>,
     /// Amount in the currency's units ("178464" CLP, "19.99" USD).
     #[arg(long)]
-    amount: Decimal,
+    amount: Option<Decimal>,
     #[arg(long)]
-    currency: String,
+    currency: Option<String>,
     #[arg(long, value_enum, default_value = "succeeded")]
     kind: Kind,
     /// The provider's payment id (default: one made from the invoice or reference).
@@ -57,7 +60,17 @@ pub struct SendArgs {
 
 pub async fn run(config: Config, command: WebhookCommand) -> anyhow::Result<()> {
     let WebhookCommand::Send(a) = command;
-    let money = Money::new(a.amount, Currency::parse(&a.currency)?)?;
+    if let ProviderArg::Mercadopago = a.provider {
+        return send_mercadopago(&config, &a).await;
+    }
+    let (Some(amount), Some(currency), true) = (
+        a.amount,
+        a.currency.as_deref(),
+        a.invoice.is_some() || a.reference.is_some(),
+    ) else {
+        anyhow::bail!("--amount, --currency and --invoice (or --reference) are required");
+    };
+    let money = Money::new(amount, Currency::parse(currency)?)?;
     let target = a
         .invoice
         .clone()
@@ -78,6 +91,7 @@ pub async fn run(config: Config, command: WebhookCommand) -> anyhow::Result<()> 
     let now = chrono::Utc::now().timestamp();
     let http = reqwest::Client::new();
     let request = match a.provider {
+        ProviderArg::Mercadopago => unreachable!("sent above"),
         ProviderArg::Stripe => {
             let minor = money
                 .to_minor_units()
@@ -141,6 +155,10 @@ pub async fn run(config: Config, command: WebhookCommand) -> anyhow::Result<()> 
                 .body(body)
         }
     };
+    report(&event_id, request).await
+}
+
+async fn report(event_id: &str, request: reqwest::RequestBuilder) -> anyhow::Result<()> {
     let res = request
         .header("content-type", "application/json")
         .send()
@@ -150,4 +168,41 @@ pub async fn run(config: Config, command: WebhookCommand) -> anyhow::Result<()> 
     println!("{event_id} -> {} {text}", status.as_u16());
     anyhow::ensure!(status.is_success(), "the stack refused the event");
     Ok(())
+}
+
+/// A Mercado Pago `payment.updated` notification, signed over the documented manifest.
+async fn send_mercadopago(config: &Config, a: &SendArgs) -> anyhow::Result<()> {
+    let payment_id = a
+        .payment_id
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("--payment-id is required for mercadopago"))?;
+    let notification_id = a
+        .event_id
+        .clone()
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_micros().to_string());
+    let request_id = format!("req-{notification_id}");
+    let secret = config
+        .mercadopago_webhook_secrets
+        .current()
+        .ok_or_else(|| anyhow::anyhow!("no Mercado Pago secret"))?;
+    let signature = mercadopago::sign(
+        secret,
+        &payment_id,
+        &request_id,
+        chrono::Utc::now().timestamp_millis(),
+    );
+    let id = notification_id
+        .parse::<u64>()
+        .map_or_else(|_| json!(notification_id), |n| json!(n));
+    let body = json!({"id": id, "live_mode": false, "type": "payment", "action": "payment.updated",
+        "api_version": "v1", "data": {"id": payment_id}});
+    let request = reqwest::Client::new()
+        .post(format!(
+            "{}/webhooks/mercadopago?data.id={payment_id}&type=payment",
+            a.url
+        ))
+        .header("x-signature", signature)
+        .header("x-request-id", request_id)
+        .body(body.to_string());
+    report(&notification_id, request).await
 }

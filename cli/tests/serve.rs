@@ -32,7 +32,7 @@ impl Drop for Server {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_the_api_the_demo_and_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let created = cobro(dir.path(), &["keys", "create", "--name", "finanzas"]);
@@ -40,12 +40,34 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
     assert!(key.starts_with("cobro_sk_"), "{created}");
     assert!(cobro(dir.path(), &["keys", "list"]).contains("finanzas"));
 
+    // Stands in for the Mercado Pago API: the payment the stack will fetch after a notification.
+    let mp_payment = std::sync::Arc::new(std::sync::Mutex::new(serde_json::Value::Null));
+    let mp_base = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = mp_payment.clone();
+        let router = axum::Router::new().route(
+            "/v1/payments/4242",
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
+                let state = state.clone();
+                async move {
+                    assert_eq!(headers["authorization"], "Bearer TEST-cli-token");
+                    axum::Json(state.lock().unwrap().clone())
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        base
+    };
+
     let mut child = Command::new(env!("CARGO_BIN_EXE_cobro"))
         .arg("--data-dir")
         .arg(dir.path())
         .args(["serve", "--addr", "127.0.0.1:0", "--demo"])
         .env_remove("COBRO_TABLE")
         .env_remove("COBRO_PUBLIC_URL")
+        .env("COBRO_MERCADOPAGO_API_BASE", &mp_base)
+        .env("COBRO_MERCADOPAGO_ACCESS_TOKEN", "TEST-cli-token")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -187,6 +209,47 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
         page.contains("5 message(s)") && page.contains(&format!("{id}.receipt.")),
         "{page}"
     );
+
+    // Mercado Pago: a signed notification; the stack fetches the payment and settles it.
+    let second: Value = post(
+        "/v1/invoices",
+        json!({"client_id": client["id"], "currency": "CLP", "due_date": "2026-12-31",
+        "lines": [{"description": "Tuercas", "quantity": "1", "unit_amount": "20000"}]}),
+        "inv-2",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    *mp_payment.lock().unwrap() = json!({"id": 4242, "status": "approved", "currency_id": "CLP",
+        "transaction_amount": 20000, "external_reference": second["id"]});
+    let sent = cobro(
+        dir.path(),
+        &[
+            "webhook",
+            "send",
+            "mercadopago",
+            "--payment-id",
+            "4242",
+            "--url",
+            &base,
+        ],
+    );
+    assert!(sent.contains("\"outcome\":\"applied\""), "{sent}");
+    let paid: Value = http
+        .get(format!(
+            "{base}/v1/invoices/{}",
+            second["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["status"], "paid");
 
     // Revoked on the command line: refused at once.
     let listed = cobro(dir.path(), &["keys", "list"]);

@@ -40,6 +40,7 @@ pub struct Config {
 pub const LOCAL_STRIPE_SECRET: &str = "whsec_cobro_local_stripe";
 /// `whsec_` + base64 of "cobro-local-standard-webhooks".
 pub const LOCAL_STANDARD_SECRET: &str = "whsec_Y29icm8tbG9jYWwtc3RhbmRhcmQtd2ViaG9va3M=";
+pub const LOCAL_MERCADOPAGO_SECRET: &str = "cobro-local-mercadopago";
 
 impl Config {
     /// Fills in the local webhook secrets where none are configured.
@@ -49,6 +50,10 @@ impl Config {
         }
         if self.standard_webhook_secrets.is_empty() {
             self.standard_webhook_secrets = cobro_providers::Secrets::parse(LOCAL_STANDARD_SECRET);
+        }
+        if self.mercadopago_webhook_secrets.is_empty() {
+            self.mercadopago_webhook_secrets =
+                cobro_providers::Secrets::parse(LOCAL_MERCADOPAGO_SECRET);
         }
         self
     }
