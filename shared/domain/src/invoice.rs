@@ -1,6 +1,6 @@
 //! Invoices: numbered, exact, with terms stored now and enforced by the dunning engine.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -72,8 +72,86 @@ pub struct EarlyPaymentDiscount {
     pub within_days: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The business hours in which messages may go out, in the client's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    /// First minute messages may go out ("09:00").
+    #[serde(with = "hhmm")]
+    pub start: NaiveTime,
+    /// When messages stop ("19:00", exclusive).
+    #[serde(with = "hhmm")]
+    pub end: NaiveTime,
+    /// The days messages may go out: `mon` … `sun`.
+    #[serde(with = "weekdays")]
+    pub days: Vec<Weekday>,
+}
+
+impl Default for BusinessHours {
+    fn default() -> Self {
+        BusinessHours {
+            start: NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
+            end: NaiveTime::from_hms_opt(19, 0, 0).expect("valid time"),
+            days: vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
+        }
+    }
+}
+
+mod hhmm {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.format("%H:%M").to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let s = String::deserialize(d)?;
+        NaiveTime::parse_from_str(&s, "%H:%M")
+            .map_err(|_| serde::de::Error::custom("expected a time of day as HH:MM"))
+    }
+}
+
+mod weekdays {
+    use chrono::Weekday;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+    pub fn serialize<S: Serializer>(days: &[Weekday], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            days.iter()
+                .map(|d| NAMES[d.num_days_from_monday() as usize]),
+        )
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Weekday>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| {
+                s.parse::<Weekday>()
+                    .map_err(|_| serde::de::Error::custom("expected days as mon, tue, … sun"))
+            })
+            .collect()
+    }
+}
+
+/// Reminder offsets in days from the due date, business default.
+pub const DEFAULT_REMINDER_OFFSETS: [i32; 6] = [-7, -1, 0, 3, 10, 20];
+pub const DEFAULT_ESCALATE_AFTER_DAYS: u32 = 60;
+pub const MAX_REMINDERS: usize = 12;
+
+/// The dunning policy of an invoice: its terms (grace, late fee, early-payment discount)
+/// and how it is chased (reminders, business hours, escalation). Resolved when the invoice
+/// is issued (business default, then the client's overrides, then the invoice's) and
+/// stored with it, so what was promised is what is enforced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Terms {
     #[serde(default = "default_grace_days")]
     pub grace_days: u32,
@@ -81,10 +159,26 @@ pub struct Terms {
     pub late_fee: Option<LateFee>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_payment_discount: Option<EarlyPaymentDiscount>,
+    /// Days relative to the due date on which reminders go out, ascending.
+    #[serde(default = "default_offsets")]
+    pub reminder_offsets: Vec<i32>,
+    /// Days past due after which the invoice is escalated.
+    #[serde(default = "default_escalate")]
+    pub escalate_after_days: u32,
+    #[serde(default)]
+    pub business_hours: BusinessHours,
 }
 
 fn default_grace_days() -> u32 {
     DEFAULT_GRACE_DAYS
+}
+
+fn default_offsets() -> Vec<i32> {
+    DEFAULT_REMINDER_OFFSETS.to_vec()
+}
+
+fn default_escalate() -> u32 {
+    DEFAULT_ESCALATE_AFTER_DAYS
 }
 
 impl Default for Terms {
@@ -93,56 +187,196 @@ impl Default for Terms {
             grace_days: DEFAULT_GRACE_DAYS,
             late_fee: None,
             early_payment_discount: None,
+            reminder_offsets: default_offsets(),
+            escalate_after_days: DEFAULT_ESCALATE_AFTER_DAYS,
+            business_hours: BusinessHours::default(),
         }
     }
 }
 
-impl Terms {
-    fn validate(&self, errors: &mut FieldErrors, currency: Option<Currency>) {
-        if self.grace_days > 90 {
-            errors.add("terms.grace_days", "must be at most 90 days");
+/// Overrides of a policy, as the business default, a client or an invoice gives them:
+/// every field is optional; `late_fee: null` and `early_payment_discount: null` remove one.
+/// Days are signed here so a negative one is reported against its field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermsInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_days: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub late_fee: Option<Option<LateFeeInput>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub early_payment_discount: Option<Option<DiscountInput>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_offsets: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<BusinessHours>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LateFeeInput {
+    pub kind: LateFeeKind,
+    pub value: Decimal,
+    #[serde(default = "once")]
+    pub recurrence: Recurrence,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_days: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscountInput {
+    pub percent: Decimal,
+    pub within_days: i64,
+}
+
+/// A field that is present (even as `null`) deserializes to `Some`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A whole number of days in `0..=max`, reported against `field` otherwise.
+fn days(errors: &mut FieldErrors, field: &str, v: i64, max: i64) -> u32 {
+    if v < 0 {
+        errors.add(field, "must not be negative");
+        0
+    } else if v > max {
+        errors.add(field, format!("must be at most {max} days"));
+        0
+    } else {
+        v as u32
+    }
+}
+
+impl TermsInput {
+    /// Applies these overrides on top of `base`, validating what they set. `currency` is
+    /// the invoice's, when known (fixed fees and caps must fit it).
+    pub fn apply(
+        &self,
+        base: &Terms,
+        errors: &mut FieldErrors,
+        prefix: &str,
+        currency: Option<Currency>,
+    ) -> Terms {
+        let f = |name: &str| format!("{prefix}.{name}");
+        let mut t = base.clone();
+        if let Some(g) = self.grace_days {
+            t.grace_days = days(errors, &f("grace_days"), g, 90);
         }
         if let Some(fee) = &self.late_fee {
+            t.late_fee = fee.as_ref().map(|fee| LateFee {
+                kind: fee.kind,
+                value: fee.value,
+                recurrence: fee.recurrence,
+                cap: fee.cap,
+                notice_days: fee.notice_days.map_or(DEFAULT_NOTICE_DAYS, |n| {
+                    days(errors, &f("late_fee.notice_days"), n, 60)
+                }),
+            });
+        }
+        if let Some(d) = &self.early_payment_discount {
+            t.early_payment_discount = d.as_ref().map(|d| EarlyPaymentDiscount {
+                percent: d.percent,
+                within_days: days(errors, &f("early_payment_discount.within_days"), d.within_days, 365),
+            });
+        }
+        if let Some(offsets) = &self.reminder_offsets {
+            let field = f("reminder_offsets");
+            if offsets.len() > MAX_REMINDERS {
+                errors.add(&field, format!("must have at most {MAX_REMINDERS} reminders"));
+            }
+            if offsets.iter().any(|o| !(-90..=365).contains(o)) {
+                errors.add(&field, "each must be between -90 and 365 days from the due date");
+            } else if offsets.windows(2).any(|w| w[0] >= w[1]) {
+                errors.add(&field, "must be in ascending order, without repeats");
+            }
+            t.reminder_offsets = offsets
+                .iter()
+                .map(|o| (*o).clamp(-90, 365) as i32)
+                .collect();
+        }
+        if let Some(e) = self.escalate_after_days {
+            t.escalate_after_days = days(errors, &f("escalate_after_days"), e, 730);
+        }
+        if let Some(h) = &self.business_hours {
+            t.business_hours = h.clone();
+        }
+        t.validate(errors, prefix, currency);
+        t
+    }
+}
+
+impl Terms {
+    /// Checks the policy as a whole; reports under `prefix` (`terms`).
+    pub fn validate(&self, errors: &mut FieldErrors, prefix: &str, currency: Option<Currency>) {
+        let f = |name: &str| format!("{prefix}.{name}");
+        if let Some(fee) = &self.late_fee {
             if fee.value <= Decimal::ZERO {
-                errors.add("terms.late_fee.value", "must be greater than zero");
+                errors.add(f("late_fee.value"), "must be greater than zero");
             }
             match (fee.kind, currency) {
                 (LateFeeKind::Percent, _) if fee.value > Decimal::ONE_HUNDRED => {
-                    errors.add("terms.late_fee.value", "a percentage must be at most 100");
+                    errors.add(f("late_fee.value"), "a percentage must be at most 100");
                 }
                 (LateFeeKind::Fixed, Some(c)) if !c.fits(fee.value) => errors.add(
-                    "terms.late_fee.value",
+                    f("late_fee.value"),
                     format!("has more decimals than {c} allows"),
                 ),
                 _ => {}
             }
             if let Some(cap) = fee.cap {
                 if cap <= Decimal::ZERO {
-                    errors.add("terms.late_fee.cap", "must be greater than zero");
+                    errors.add(f("late_fee.cap"), "must be greater than zero");
                 } else if currency.is_some_and(|c| !c.fits(cap)) {
-                    errors.add(
-                        "terms.late_fee.cap",
-                        "has more decimals than the currency allows",
-                    );
+                    errors.add(f("late_fee.cap"), "has more decimals than the currency allows");
                 }
-            }
-            if fee.notice_days > 60 {
-                errors.add("terms.late_fee.notice_days", "must be at most 60 days");
             }
         }
         if let Some(d) = &self.early_payment_discount {
             if d.percent <= Decimal::ZERO || d.percent >= Decimal::ONE_HUNDRED {
                 errors.add(
-                    "terms.early_payment_discount.percent",
+                    f("early_payment_discount.percent"),
                     "must be more than 0 and less than 100",
                 );
             }
-            if d.within_days == 0 || d.within_days > 365 {
-                errors.add(
-                    "terms.early_payment_discount.within_days",
-                    "must be between 1 and 365",
-                );
+            if d.within_days == 0 {
+                errors.add(f("early_payment_discount.within_days"), "must be at least 1 day");
             }
+        }
+        if self.escalate_after_days == 0 {
+            errors.add(f("escalate_after_days"), "must be at least 1 day");
+        } else if self
+            .reminder_offsets
+            .last()
+            .is_some_and(|last| i64::from(*last) >= i64::from(self.escalate_after_days))
+        {
+            errors.add(
+                f("escalate_after_days"),
+                "must come after the last reminder",
+            );
+        }
+        let h = &self.business_hours;
+        if h.start >= h.end {
+            errors.add(f("business_hours.end"), "must be after the start");
+        }
+        if h.days.is_empty() {
+            errors.add(f("business_hours.days"), "must name at least one day");
         }
     }
 }
@@ -165,8 +399,16 @@ pub struct Invoice {
     pub issue_date: NaiveDate,
     pub due_date: NaiveDate,
     pub terms: Terms,
+    /// The client's time zone when the invoice was issued: its dates, business hours and
+    /// discount windows are read in it.
+    #[serde(default = "default_timezone")]
+    pub timezone: chrono_tz::Tz,
     pub payment_reference: PaymentReference,
     pub created_at: DateTime<Utc>,
+}
+
+fn default_timezone() -> chrono_tz::Tz {
+    crate::client::DEFAULT_TIMEZONE
 }
 
 impl Invoice {
@@ -197,7 +439,7 @@ pub struct NewInvoice {
     pub issue_date: Option<NaiveDate>,
     pub due_date: NaiveDate,
     #[serde(default)]
-    pub terms: Option<Terms>,
+    pub terms: Option<TermsInput>,
     /// E-mail the invoice to the client now.
     #[serde(default)]
     pub send: bool,
@@ -230,7 +472,7 @@ pub struct ValidInvoice {
 impl NewInvoice {
     /// Validates everything that does not need the store. `today` is the issue date used
     /// when none is given (the caller computes it in the client's time zone).
-    pub fn validate(&self, today: NaiveDate) -> Result<ValidInvoice, FieldErrors> {
+    pub fn validate(&self, today: NaiveDate, base: &Terms) -> Result<ValidInvoice, FieldErrors> {
         let mut errors = FieldErrors::new();
         let client_id = ClientId::parse(self.client_id.trim());
         if client_id.is_none() {
@@ -296,8 +538,21 @@ impl NewInvoice {
                 "must be at most three years after the issue date",
             );
         }
-        let terms = self.terms.clone().unwrap_or_default();
-        terms.validate(&mut errors, currency);
+        let terms = match &self.terms {
+            Some(input) => input.apply(base, &mut errors, "terms", currency),
+            None => {
+                base.validate(&mut errors, "terms", currency);
+                base.clone()
+            }
+        };
+        if let Some(d) = &terms.early_payment_discount
+            && issue_date + chrono::Duration::days(i64::from(d.within_days)) > self.due_date
+        {
+            errors.add(
+                "terms.early_payment_discount.within_days",
+                "the discount window must end by the due date",
+            );
+        }
 
         let (Some(client_id), Some(currency)) = (client_id, currency) else {
             return Err(errors);
@@ -337,7 +592,14 @@ impl NewInvoice {
 
 impl ValidInvoice {
     /// Gives the invoice its identity: id, sequence number and payment reference.
-    pub fn issue(self, id: InvoiceId, seq: u64, prefix: &str, now: DateTime<Utc>) -> Invoice {
+    pub fn issue(
+        self,
+        id: InvoiceId,
+        seq: u64,
+        prefix: &str,
+        timezone: chrono_tz::Tz,
+        now: DateTime<Utc>,
+    ) -> Invoice {
         Invoice {
             id,
             number: format_number(prefix, seq),
@@ -352,6 +614,7 @@ impl ValidInvoice {
             issue_date: self.issue_date,
             due_date: self.due_date,
             terms: self.terms,
+            timezone,
             payment_reference: PaymentReference::generate(seq),
             created_at: now,
         }
@@ -385,7 +648,7 @@ mod tests {
     }
 
     fn fields(inv: NewInvoice) -> Vec<String> {
-        inv.validate(today())
+        inv.validate(today(), &Terms::default())
             .unwrap_err()
             .errors
             .into_iter()
@@ -395,7 +658,7 @@ mod tests {
 
     #[test]
     fn clp_with_vat_rounds_half_even() {
-        let v = base().validate(today()).unwrap();
+        let v = base().validate(today(), &Terms::default()).unwrap();
         assert_eq!(v.subtotal.amount(), dec!(149970));
         assert_eq!(v.tax.amount(), dec!(28494)); // 28494.3
         assert_eq!(v.total.amount(), dec!(178464));
@@ -420,7 +683,7 @@ mod tests {
                 unit_amount: dec!(10),
             },
         ];
-        let v = inv.validate(today()).unwrap();
+        let v = inv.validate(today(), &Terms::default()).unwrap();
         assert_eq!(v.lines[0].amount.amount(), dec!(50.00)); // 49.995 -> 50.00 (half-even)
         assert_eq!(v.subtotal.amount(), dec!(60.00));
         assert_eq!(v.tax.amount(), dec!(9.60));
@@ -431,9 +694,9 @@ mod tests {
     fn issue_numbers_and_references() {
         let inv =
             base()
-                .validate(today())
+                .validate(today(), &Terms::default())
                 .unwrap()
-                .issue(InvoiceId::generate(), 123, "F-", Utc::now());
+                .issue(InvoiceId::generate(), 123, "F-", crate::client::DEFAULT_TIMEZONE, Utc::now());
         assert_eq!(inv.number, "F-000123");
         assert!(inv.payment_reference.as_str()[4..].starts_with("000123"));
         assert_eq!(format_number("F-", 1_234_567), "F-1234567");
@@ -474,19 +737,19 @@ mod tests {
         assert_eq!(fields(inv), ["client_id", "tax_rate"]);
 
         let mut inv = base();
-        inv.terms = Some(Terms {
-            grace_days: 2,
-            late_fee: Some(LateFee {
+        inv.terms = Some(TermsInput {
+            late_fee: Some(Some(LateFeeInput {
                 kind: LateFeeKind::Fixed,
                 value: dec!(100.5),
                 recurrence: Recurrence::Once,
                 cap: None,
-                notice_days: 3,
-            }),
-            early_payment_discount: Some(EarlyPaymentDiscount {
+                notice_days: None,
+            })),
+            early_payment_discount: Some(Some(DiscountInput {
                 percent: dec!(0),
                 within_days: 10,
-            }),
+            })),
+            ..Default::default()
         });
         assert_eq!(
             fields(inv),
@@ -497,12 +760,63 @@ mod tests {
         );
     }
 
+    fn with_terms(json: &str) -> NewInvoice {
+        let mut inv = base();
+        inv.terms = Some(serde_json::from_str(json).unwrap());
+        inv
+    }
+
+    #[test]
+    fn bad_policies_are_refused_per_field() {
+        let cases = [
+            (r#"{"grace_days": -1}"#, "terms.grace_days"),
+            (r#"{"reminder_offsets": [3, -1]}"#, "terms.reminder_offsets"),
+            (r#"{"reminder_offsets": [0, 0]}"#, "terms.reminder_offsets"),
+            (r#"{"reminder_offsets": [0, 400], "escalate_after_days": 500}"#, "terms.reminder_offsets"),
+            (r#"{"late_fee": {"kind": "percent", "value": "101"}}"#, "terms.late_fee.value"),
+            (r#"{"late_fee": {"kind": "fixed", "value": "5000", "notice_days": -2}}"#, "terms.late_fee.notice_days"),
+            (r#"{"early_payment_discount": {"percent": "2", "within_days": 20}}"#, "terms.early_payment_discount.within_days"),
+            (r#"{"escalate_after_days": 15}"#, "terms.escalate_after_days"),
+            (r#"{"business_hours": {"start": "19:00", "end": "09:00", "days": ["mon"]}}"#, "terms.business_hours.end"),
+            (r#"{"business_hours": {"start": "09:00", "end": "18:00", "days": []}}"#, "terms.business_hours.days"),
+        ];
+        for (json, field) in cases {
+            assert_eq!(fields(with_terms(json)), [field], "{json}");
+        }
+    }
+
+    #[test]
+    fn overrides_layer_on_the_base_policy() {
+        let mut base_terms = Terms::default();
+        base_terms.late_fee = Some(LateFee {
+            kind: LateFeeKind::Fixed,
+            value: dec!(5000),
+            recurrence: Recurrence::Once,
+            cap: None,
+            notice_days: 3,
+        });
+        let inv = with_terms(r#"{"grace_days": 5, "reminder_offsets": [-3, 0, 7]}"#);
+        let v = inv.validate(today(), &base_terms).unwrap();
+        assert_eq!(v.terms.grace_days, 5);
+        assert_eq!(v.terms.reminder_offsets, [-3, 0, 7]);
+        assert_eq!(v.terms.late_fee, base_terms.late_fee, "kept from the base");
+        let v = with_terms(r#"{"late_fee": null}"#)
+            .validate(today(), &base_terms)
+            .unwrap();
+        assert_eq!(v.terms.late_fee, None, "null removes it");
+        // Within the term, the discount is fine.
+        let v = with_terms(r#"{"early_payment_discount": {"percent": "2", "within_days": 10}}"#)
+            .validate(today(), &base_terms)
+            .unwrap();
+        assert_eq!(v.terms.early_payment_discount.unwrap().within_days, 10);
+    }
+
     #[test]
     fn exactly_max_lines_is_fine() {
         let mut inv = base();
         let line = inv.lines[0].clone();
         inv.lines = vec![line; MAX_LINES];
-        assert_eq!(inv.validate(today()).unwrap().lines.len(), MAX_LINES);
+        assert_eq!(inv.validate(today(), &Terms::default()).unwrap().lines.len(), MAX_LINES);
     }
 
     #[test]

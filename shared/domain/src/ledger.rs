@@ -39,6 +39,11 @@ pub enum EntryKind {
     CreditIn,
     /// This invoice's excess, moved to another invoice of the same client.
     CreditOut,
+    /// A late fee charged by the dunning engine for one period overdue, after its notice:
+    /// a separate entry, so the invoice as sent is never edited.
+    LateFee { period: u32 },
+    /// An early-payment discount: the client paid the discounted amount in time.
+    Discount,
     /// The invoice was cancelled; whatever was still due is no longer owed.
     Void {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,6 +78,8 @@ pub enum InvoiceStatus {
     Overpaid,
     /// A payment is under dispute.
     Disputed,
+    /// Past the escalation threshold and still owed: handed over for collection.
+    Escalated,
     /// Money was received and all of it went back.
     Refunded,
     Void,
@@ -80,7 +87,12 @@ pub enum InvoiceStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Balance {
+    /// The invoice's charge plus late fees.
     pub charged: Money,
+    /// Late fees among `charged`.
+    pub late_fees: Money,
+    /// Early-payment discounts granted.
+    pub discounted: Money,
     pub paid: Money,
     pub refunded: Money,
     pub disputed_lost: Money,
@@ -101,6 +113,7 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
     let zero = Money::zero(currency);
     let (mut charged, mut paid, mut refunded, mut lost, mut held) = (zero, zero, zero, zero, zero);
     let mut moved = zero;
+    let (mut late_fees, mut discounted) = (zero, zero);
     let mut void = false;
     // A dispute is open while it has a hold and neither a release nor a loss, whatever
     // order those arrived in.
@@ -128,6 +141,11 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
                 }
             }
             EntryKind::DisputeRelease => {}
+            EntryKind::LateFee { .. } => {
+                charged = charged.checked_add(&e.amount)?;
+                late_fees = late_fees.checked_add(&e.amount)?;
+            }
+            EntryKind::Discount => discounted = discounted.checked_add(&e.amount)?,
             EntryKind::Void { .. } => void = true,
         }
     }
@@ -135,7 +153,7 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
         .checked_sub(&refunded)?
         .checked_sub(&lost)?
         .checked_sub(&moved)?;
-    let owed = charged.checked_sub(&net_paid)?;
+    let owed = charged.checked_sub(&discounted)?.checked_sub(&net_paid)?;
     let amount_due = if void || owed.is_negative() {
         zero
     } else {
@@ -165,6 +183,8 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
     };
     Ok(Balance {
         charged,
+        late_fees,
+        discounted,
         paid,
         refunded,
         disputed_lost: lost,

@@ -2,6 +2,7 @@
 //! `now` or `today` as an argument), no AWS, no async.
 
 pub mod client;
+pub mod dunning;
 pub mod ids;
 pub mod invoice;
 pub mod ledger;
@@ -13,7 +14,8 @@ pub mod validation;
 
 pub use client::{AmountInput, Client, NewClient};
 pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId};
-pub use invoice::{Invoice, Line, NewInvoice, Terms, ValidInvoice};
+pub use dunning::{Stage, StageRecord, StageStatus};
+pub use invoice::{Invoice, Line, NewInvoice, Terms, TermsInput, ValidInvoice};
 pub use ledger::{
     Balance, Decision, EntryKind, FactKind, InvoiceStatus, LedgerEntry, NewEntry, PaymentFact,
     PaymentMethod,

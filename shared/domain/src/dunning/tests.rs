@@ -1,0 +1,438 @@
+use super::*;
+use crate::invoice::{EarlyPaymentDiscount, LateFee, Terms};
+use crate::money::Currency;
+use crate::payref::PaymentReference;
+use chrono::{Timelike, Weekday};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use std::collections::HashSet;
+
+fn clp(units: i64) -> Money {
+    Money::new(Decimal::from(units), Currency::parse("CLP").unwrap()).unwrap()
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// Invoice F-000001: CLP 100.000, issued Mon 2026-11-02 in Santiago, due Tue 2026-12-01.
+fn invoice(terms: Terms) -> Invoice {
+    Invoice {
+        id: InvoiceId::generate(),
+        number: "F-000001".into(),
+        seq: 1,
+        client_id: ClientId::generate(),
+        currency: Currency::parse("CLP").unwrap(),
+        lines: vec![],
+        subtotal: clp(100_000),
+        tax_rate: None,
+        tax: clp(0),
+        total: clp(100_000),
+        issue_date: date("2026-11-02"),
+        due_date: date("2026-12-01"),
+        terms,
+        timezone: chrono_tz::America::Santiago,
+        payment_reference: PaymentReference::generate(1),
+        created_at: t("2026-11-02T12:00:00Z"),
+    }
+}
+
+fn charge(inv: &Invoice) -> LedgerEntry {
+    LedgerEntry {
+        seq: 1,
+        kind: EntryKind::Charge,
+        amount: inv.total,
+        at: inv.created_at,
+        key: Some("charge".into()),
+    }
+}
+
+fn done(inv: &Invoice, next: &Next, at: DateTime<Utc>) -> StageRecord {
+    StageRecord {
+        invoice_id: inv.id.clone(),
+        client_id: inv.client_id.clone(),
+        stage: next.stage,
+        status: StageStatus::Done,
+        attempts: 1,
+        claimed_at: at,
+        lease_until: at + Duration::minutes(CLAIM_LEASE_MINUTES),
+        done_at: Some(at),
+        message_id: None,
+        amount: next.amount,
+        charge_on: next.charge_on,
+        error: None,
+    }
+}
+
+fn fee_terms() -> Terms {
+    Terms {
+        late_fee: Some(LateFee {
+            kind: LateFeeKind::Percent,
+            value: dec!(1.5),
+            recurrence: Recurrence::Monthly,
+            cap: Some(dec!(2500)),
+            notice_days: 3,
+        }),
+        ..Terms::default()
+    }
+}
+
+/// Runs the planner as a sweep every `step` would, from `from` to `until`, doing what it
+/// says; returns what was done, in order, with when.
+fn run(
+    inv: &Invoice,
+    entries: &mut Vec<LedgerEntry>,
+    stages: &mut Vec<StageRecord>,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    step: Duration,
+) -> Vec<(Stage, DateTime<Utc>)> {
+    let mut log = Vec::new();
+    let mut now = from;
+    while now <= until {
+        for _ in 0..5 {
+            let Some(next) = plan(inv, entries, stages, now).unwrap() else { break };
+            if !next.is_due(now) {
+                break;
+            }
+            if let Stage::LateFee(n) = next.stage {
+                entries.push(LedgerEntry {
+                    seq: entries.len() as u32 + 1,
+                    kind: EntryKind::LateFee { period: n },
+                    amount: next.amount.unwrap(),
+                    at: now,
+                    key: next.stage.ledger_key(),
+                });
+            }
+            stages.retain(|s| s.stage != next.stage);
+            stages.push(done(inv, &next, now));
+            log.push((next.stage, now));
+        }
+        now += step;
+    }
+    log
+}
+
+#[test]
+fn default_schedule_in_santiago() {
+    let inv = invoice(fee_terms());
+    let (mut entries, mut stages) = (vec![charge(&inv)], vec![]);
+    let log = run(
+        &inv,
+        &mut entries,
+        &mut stages,
+        inv.created_at,
+        t("2027-02-15T00:00:00Z"),
+        Duration::minutes(15),
+    );
+    let got: Vec<(String, String)> = log
+        .iter()
+        .map(|(s, at)| {
+            let local = at.with_timezone(&chrono_tz::America::Santiago);
+            (s.to_string(), local.format("%a %Y-%m-%d %H:%M").to_string())
+        })
+        .collect();
+    let want = [
+        ("reminder:-7", "Tue 2026-11-24 09:00"),
+        ("reminder:-1", "Mon 2026-11-30 09:00"),
+        ("reminder:0", "Tue 2026-12-01 09:00"),
+        // Grace ends Thursday 3rd: the notice goes out Friday, the fee three days later.
+        ("fee-notice:0", "Fri 2026-12-04 09:00"),
+        ("reminder:3", "Fri 2026-12-04 09:00"),
+        ("late-fee:0", "Mon 2026-12-07 00:00"),
+        ("reminder:10", "Fri 2026-12-11 09:00"),
+        ("reminder:20", "Mon 2026-12-21 09:00"),
+        ("fee-notice:1", "Mon 2027-01-04 09:00"),
+        ("late-fee:1", "Thu 2027-01-07 00:00"),
+        // Escalation on day 60 (Saturday 30th): the next business day. The cap (2.500)
+        // was reached by two fees of 1.500 and 1.000.
+        ("escalation", "Mon 2027-02-01 09:00"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    let fees: Vec<Decimal> = entries
+        .iter()
+        .filter(|e| matches!(e.kind, EntryKind::LateFee { .. }))
+        .map(|e| e.amount.amount())
+        .collect();
+    assert_eq!(fees, [dec!(1500), dec!(1000)]);
+    let b = ledger::balance(&inv.total, &entries).unwrap();
+    assert_eq!(status(&b, &stages), InvoiceStatus::Escalated);
+    assert_eq!(plan(&inv, &entries, &stages, t("2027-03-01T12:00:00Z")).unwrap(), None);
+}
+
+#[test]
+fn a_missed_week_sends_only_the_latest_reminder() {
+    let inv = invoice(Terms::default());
+    let (mut entries, mut stages) = (vec![charge(&inv)], vec![]);
+    // The sweep was down from before −7 until Dec 2nd, 10:00 Santiago.
+    let log = run(
+        &inv,
+        &mut entries,
+        &mut stages,
+        t("2026-12-02T13:00:00Z"),
+        t("2026-12-02T13:00:00Z"),
+        Duration::minutes(1),
+    );
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].0, Stage::Reminder(0));
+}
+
+#[test]
+fn an_invoice_issued_late_skips_the_reminders_before_it() {
+    let mut inv = invoice(Terms::default());
+    inv.created_at = t("2026-11-28T12:00:00Z"); // after −7, before −1
+    let (mut entries, mut stages) = (vec![charge(&inv)], vec![]);
+    let log = run(
+        &inv,
+        &mut entries,
+        &mut stages,
+        inv.created_at,
+        t("2026-12-01T23:00:00Z"),
+        Duration::minutes(30),
+    );
+    let stages: Vec<Stage> = log.iter().map(|l| l.0).collect();
+    assert_eq!(stages, [Stage::Reminder(-1), Stage::Reminder(0)]);
+}
+
+#[test]
+fn paid_void_and_disputed_invoices_rest() {
+    let inv = invoice(fee_terms());
+    let now = t("2026-12-20T13:00:00Z");
+    let mut paid = vec![charge(&inv)];
+    paid.push(LedgerEntry {
+        seq: 2,
+        kind: EntryKind::Payment {
+            method: crate::PaymentMethod::Cash,
+            reference: None,
+        },
+        amount: clp(100_000),
+        at: now,
+        key: Some("manual:1:payment".into()),
+    });
+    assert_eq!(plan(&inv, &paid, &[], now).unwrap(), None);
+    let mut void = vec![charge(&inv)];
+    void.push(LedgerEntry {
+        seq: 2,
+        kind: EntryKind::Void { reason: None },
+        amount: clp(100_000),
+        at: now,
+        key: Some("void".into()),
+    });
+    assert_eq!(plan(&inv, &void, &[], now).unwrap(), None);
+    let mut disputed = paid.clone();
+    disputed.push(LedgerEntry {
+        seq: 3,
+        kind: EntryKind::DisputeHold,
+        amount: clp(100_000),
+        at: now,
+        key: Some("stripe:dp_1:dispute-hold".into()),
+    });
+    assert_eq!(plan(&inv, &disputed, &[], now).unwrap(), None);
+    assert!(plan(&inv, &[charge(&inv)], &[], now).unwrap().is_some());
+}
+
+#[test]
+fn a_failed_claim_is_retried_after_its_lease_in_business_hours() {
+    let inv = invoice(Terms::default());
+    let entries = vec![charge(&inv)];
+    let now = t("2026-11-24T12:00:00Z"); // Tue 09:00 Santiago
+    let next = plan(&inv, &entries, &[], now).unwrap().unwrap();
+    assert_eq!((next.stage, next.at), (Stage::Reminder(-7), now));
+    let mut claim = done(&inv, &next, now);
+    claim.status = StageStatus::Claimed;
+    let retry = plan(&inv, &entries, &[claim.clone()], now).unwrap().unwrap();
+    assert_eq!((retry.stage, retry.retry), (Stage::Reminder(-7), true));
+    assert_eq!(retry.at, claim.lease_until);
+    // Claimed at 18:58: the lease ends after hours, so the retry waits for the morning.
+    let late = t("2026-11-24T21:58:00Z");
+    claim.lease_until = late + Duration::minutes(CLAIM_LEASE_MINUTES);
+    let retry = plan(&inv, &entries, &[claim], late).unwrap().unwrap();
+    assert_eq!(retry.at, t("2026-11-25T12:00:00Z"));
+}
+
+#[test]
+fn business_hours_follow_daylight_saving() {
+    // Santiago moves to summer time (UTC−3) in September; in July it is UTC−4.
+    let hours = BusinessHours::default();
+    let tz = chrono_tz::America::Santiago;
+    let july = next_business_moment(&hours, tz, t("2026-07-04T12:00:00Z")); // Saturday
+    assert_eq!(july, t("2026-07-06T13:00:00Z"));
+    let dec = next_business_moment(&hours, tz, t("2026-12-05T12:00:00Z"));
+    assert_eq!(dec, t("2026-12-07T12:00:00Z"));
+    assert!(in_business_hours(&hours, tz, t("2026-12-07T21:59:00Z")));
+    assert!(!in_business_hours(&hours, tz, t("2026-12-07T22:00:00Z")));
+}
+
+#[test]
+fn early_payment_discount_window() {
+    let mut terms = Terms::default();
+    terms.early_payment_discount = Some(EarlyPaymentDiscount {
+        percent: dec!(2),
+        within_days: 10,
+    });
+    let inv = invoice(terms);
+    let pay = |units: i64, at: DateTime<Utc>| {
+        let mut entries = vec![charge(&inv)];
+        entries.push(LedgerEntry {
+            seq: 2,
+            kind: EntryKind::Payment {
+                method: crate::PaymentMethod::Transfer,
+                reference: None,
+            },
+            amount: clp(units),
+            at,
+            key: Some("manual:x:payment".into()),
+        });
+        entries
+    };
+    // Issued Nov 2nd, 10 days: paid by the end of Nov 12th in Santiago.
+    let inside = t("2026-11-13T02:59:00Z");
+    let d = early_payment_discount(&inv, &pay(98_000, inside), inside).unwrap().unwrap();
+    assert_eq!((&d.kind, d.amount), (&EntryKind::Discount, clp(2_000)));
+    let mut entries = pay(98_000, inside);
+    entries.push(crate::ledger::next_entry(&entries, d, inside));
+    assert_eq!(ledger::balance(&inv.total, &entries).unwrap().status, InvoiceStatus::Paid);
+    // Too late, too little, or already paid in full: nothing.
+    let outside = t("2026-11-13T03:00:00Z");
+    assert_eq!(early_payment_discount(&inv, &pay(98_000, outside), outside).unwrap(), None);
+    assert_eq!(early_payment_discount(&inv, &pay(97_999, inside), inside).unwrap(), None);
+    assert_eq!(early_payment_discount(&inv, &pay(100_000, inside), inside).unwrap(), None);
+}
+
+#[test]
+fn stages_round_trip_as_text() {
+    for s in [Stage::Reminder(-7), Stage::Reminder(20), Stage::FeeNotice(2), Stage::LateFee(0), Stage::Escalation] {
+        assert_eq!(s.to_string().parse::<Stage>().unwrap(), s);
+    }
+    assert!("reminder:x".parse::<Stage>().is_err());
+    assert!("later".parse::<Stage>().is_err());
+}
+
+fn policy() -> impl Strategy<Value = Terms> {
+    (
+        prop::collection::btree_set(-20i32..40, 1..7),
+        0u32..6,
+        prop::option::of((any::<bool>(), 1u32..5000, any::<bool>(), prop::option::of(1u32..10_000), 0u32..6)),
+        41u32..120,
+        (6u32..12, 1u32..10, prop::collection::btree_set(0u32..7, 1..7)),
+    )
+        .prop_map(|(offsets, grace, fee, escalate, (start, len, days))| Terms {
+            grace_days: grace,
+            late_fee: fee.map(|(fixed, value, monthly, cap, notice)| LateFee {
+                kind: if fixed { LateFeeKind::Fixed } else { LateFeeKind::Percent },
+                value: if fixed { Decimal::from(value) } else { Decimal::from(value % 100 + 1) / dec!(10) },
+                recurrence: if monthly { Recurrence::Monthly } else { Recurrence::Once },
+                cap: cap.map(Decimal::from),
+                notice_days: notice,
+            }),
+            early_payment_discount: None,
+            reminder_offsets: offsets.into_iter().collect(),
+            escalate_after_days: escalate,
+            business_hours: BusinessHours {
+                start: NaiveTime::from_hms_opt(start, 0, 0).unwrap(),
+                end: NaiveTime::from_hms_opt(start + len, 30, 0).unwrap(),
+                days: days.into_iter().map(|d| Weekday::try_from(d as u8).unwrap()).collect(),
+            },
+        })
+}
+
+const ZONES: [Tz; 5] = [
+    chrono_tz::America::Santiago,
+    chrono_tz::America::Mexico_City,
+    chrono_tz::America::New_York,
+    chrono_tz::America::Bogota,
+    chrono_tz::Europe::Madrid,
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Whatever the policy, zone, sweep rhythm and payments: no stage twice, reminders in
+    /// order, messages only in business hours, fees only after their notice and grace,
+    /// never more than announced or capped, and nothing after payment or escalation.
+    #[test]
+    fn sweeps_keep_the_dunning_invariants(
+        terms in policy(),
+        zone in 0usize..ZONES.len(),
+        steps in prop::collection::vec((1i64..4000, prop::option::of(1i64..60_000)), 1..150),
+        start_offset in 0i64..(24 * 60),
+    ) {
+        let mut inv = invoice(terms);
+        inv.timezone = ZONES[zone];
+        let mut entries = vec![charge(&inv)];
+        let mut stages: Vec<StageRecord> = vec![];
+        let mut now = inv.created_at + Duration::minutes(start_offset);
+        let mut seen = HashSet::new();
+        let mut last_reminder = i32::MIN;
+        let hours = inv.terms.business_hours.clone();
+        for (step, payment) in steps {
+            for _ in 0..6 {
+                let Some(next) = plan(&inv, &entries, &stages, now).unwrap() else { break };
+                if next.stage.is_message() {
+                    prop_assert!(in_business_hours(&hours, inv.timezone, next.at), "{next:?} outside hours");
+                }
+                prop_assert!(next.at >= now);
+                if !next.is_due(now) { break; }
+                prop_assert!(seen.insert(next.stage), "{} twice", next.stage);
+                match next.stage {
+                    Stage::Reminder(o) => {
+                        prop_assert!(o > last_reminder, "reminders out of order");
+                        last_reminder = o;
+                    }
+                    Stage::LateFee(n) => {
+                        let notice = stages.iter().find(|s| s.stage == Stage::FeeNotice(n));
+                        prop_assert!(notice.is_some_and(|s| s.is_done()), "fee before its notice");
+                        let notice = notice.unwrap();
+                        let fee = inv.terms.late_fee.as_ref().unwrap();
+                        let sent_on = notice.done_at.unwrap().with_timezone(&inv.timezone).date_naive();
+                        let local_now = now.with_timezone(&inv.timezone).date_naive();
+                        prop_assert!(local_now >= add_days(sent_on, i64::from(fee.notice_days)));
+                        prop_assert!(local_now > add_days(inv.due_date, i64::from(inv.terms.grace_days + fee.notice_days)));
+                        let amount = next.amount.unwrap();
+                        prop_assert!(amount.is_positive());
+                        prop_assert!(amount.amount() <= notice.amount.unwrap().amount(), "more than announced");
+                        entries.push(LedgerEntry {
+                            seq: entries.len() as u32 + 1,
+                            kind: EntryKind::LateFee { period: n },
+                            amount,
+                            at: now,
+                            key: next.stage.ledger_key(),
+                        });
+                        let b = ledger::balance(&inv.total, &entries).unwrap();
+                        if let Some(cap) = fee.cap {
+                            prop_assert!(b.late_fees.amount() <= cap, "over the cap");
+                        }
+                    }
+                    Stage::FeeNotice(_) => prop_assert!(next.charge_on.is_some()),
+                    Stage::Escalation => {}
+                }
+                stages.retain(|s| s.stage != next.stage);
+                stages.push(done(&inv, &next, now));
+            }
+            if let Some(units) = payment {
+                entries.push(LedgerEntry {
+                    seq: entries.len() as u32 + 1,
+                    kind: EntryKind::Payment { method: crate::PaymentMethod::Cash, reference: None },
+                    amount: clp(units),
+                    at: now,
+                    key: Some(format!("manual:{}:payment", entries.len())),
+                });
+            }
+            let b = ledger::balance(&inv.total, &entries).unwrap();
+            if b.amount_due.is_zero() || stages.iter().any(|s| s.stage == Stage::Escalation) {
+                prop_assert_eq!(plan(&inv, &entries, &stages, now).unwrap(), None);
+            }
+            now += Duration::minutes(step * 7);
+            let _ = now.minute();
+        }
+    }
+}
