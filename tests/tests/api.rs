@@ -1625,6 +1625,45 @@ impl Store for FaultyStore {
     ) -> cobro_store::Result<cobro_store::Page<cobro_store::Unmatched>> {
         self.inner.list_unmatched(p).await
     }
+    async fn put_pay_token(&self, t: &cobro_store::PayToken) -> cobro_store::Result<()> {
+        self.write(self.inner.put_pay_token(t)).await
+    }
+    async fn claim_stage(
+        &self,
+        r: &cobro_domain::StageRecord,
+        day: Option<chrono::NaiveDate>,
+    ) -> cobro_store::Result<()> {
+        self.write(self.inner.claim_stage(r, day)).await
+    }
+    async fn finish_stage(
+        &self,
+        r: &cobro_domain::StageRecord,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> cobro_store::Result<()> {
+        self.write(self.inner.finish_stage(r, at)).await
+    }
+    async fn set_agenda(
+        &self,
+        id: &cobro_domain::InvoiceId,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        len: u32,
+    ) -> cobro_store::Result<()> {
+        self.write(self.inner.set_agenda(id, at, len)).await
+    }
+    async fn due_agenda(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        p: &cobro_store::PageRequest,
+    ) -> cobro_store::Result<cobro_store::Page<cobro_store::AgendaItem>> {
+        self.inner.due_agenda(now, p).await
+    }
+    async fn stage_log(
+        &self,
+        log: cobro_store::StageLog,
+        p: &cobro_store::PageRequest,
+    ) -> cobro_store::Result<cobro_store::Page<cobro_domain::StageRecord>> {
+        self.inner.stage_log(log, p).await
+    }
 }
 
 /// The store fails at each write step of a delivery, before or after committing; the

@@ -10,7 +10,7 @@ pub enum MailerKind {
     Ses,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// DynamoDB table; `None` means the embedded SQLite store in `data_dir`.
     pub table: Option<String>,
@@ -33,6 +33,15 @@ pub struct Config {
     pub mercadopago_api_base: String,
     /// Accepted distance between a signature's timestamp and now, both ways.
     pub webhook_tolerance_secs: i64,
+    /// The business's default dunning policy (`COBRO_DEFAULT_TERMS`, JSON overrides of the
+    /// built-in one); clients and invoices override it field by field.
+    pub default_terms: cobro_domain::Terms,
+    /// Where escalations are reported (`COBRO_BUSINESS_EMAIL`; default: the sender).
+    pub business_email: String,
+    /// Language of the messages to the business (`COBRO_BUSINESS_LOCALE`, es or en).
+    pub business_locale: cobro_domain::Locale,
+    /// Invoices the reminder sweep works on at once (`COBRO_SWEEP_CONCURRENCY`).
+    pub sweep_concurrency: usize,
 }
 
 /// Webhook secrets `cobro serve` and `cobro webhook send` use when none are configured:
@@ -142,6 +151,47 @@ impl Config {
                 "COBRO_INVOICE_PREFIX must be up to 10 letters, digits or -".into(),
             ));
         }
+        let default_terms = match get("COBRO_DEFAULT_TERMS") {
+            None => cobro_domain::Terms::default(),
+            Some(json) => {
+                let input: cobro_domain::TermsInput = serde_json::from_str(&json).map_err(|e| {
+                    ConfigError(format!("COBRO_DEFAULT_TERMS is not a valid policy: {e}"))
+                })?;
+                let mut errors = cobro_domain::FieldErrors::new();
+                let terms = input.apply(
+                    &cobro_domain::Terms::default(),
+                    &mut errors,
+                    "COBRO_DEFAULT_TERMS",
+                    None,
+                );
+                if let Some(e) = errors.errors.first() {
+                    return Err(ConfigError(format!("{} {}", e.field, e.message)));
+                }
+                terms
+            }
+        };
+        let business_locale = match get("COBRO_BUSINESS_LOCALE") {
+            None => cobro_domain::Locale::default(),
+            Some(l) => cobro_domain::Locale::parse(&l).ok_or_else(|| {
+                ConfigError(format!("COBRO_BUSINESS_LOCALE must be es or en, got `{l}`"))
+            })?,
+        };
+        let business_email = get("COBRO_BUSINESS_EMAIL").unwrap_or_else(|| address.to_string());
+        if !email_address::EmailAddress::is_valid(&business_email) {
+            return Err(ConfigError(format!(
+                "COBRO_BUSINESS_EMAIL is not an e-mail address: `{business_email}`"
+            )));
+        }
+        let sweep_concurrency = match get("COBRO_SWEEP_CONCURRENCY") {
+            None => 8,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|c| (1..=64).contains(c))
+                .ok_or_else(|| {
+                    ConfigError(format!("COBRO_SWEEP_CONCURRENCY must be 1..64, got `{v}`"))
+                })?,
+        };
         Ok(Config {
             table,
             data_dir: get("COBRO_DATA_DIR")
@@ -169,6 +219,10 @@ impl Config {
             mercadopago_api_base: get("COBRO_MERCADOPAGO_API_BASE")
                 .unwrap_or_else(|| "https://api.mercadopago.com".into()),
             webhook_tolerance_secs,
+            default_terms,
+            business_email,
+            business_locale,
+            sweep_concurrency,
         })
     }
 }
@@ -217,5 +271,21 @@ mod tests {
         assert!(cfg(&[("COBRO_MAILER", "smtp")]).is_err());
         assert!(cfg(&[("COBRO_PAY_TOKEN_DAYS", "0")]).is_err());
         assert!(cfg(&[("COBRO_INVOICE_PREFIX", "F/")]).is_err());
+        assert!(cfg(&[("COBRO_DEFAULT_TERMS", r#"{"grace_days": -1}"#)]).is_err());
+        assert!(cfg(&[("COBRO_DEFAULT_TERMS", "{")]).is_err());
+        assert!(cfg(&[("COBRO_BUSINESS_LOCALE", "fr")]).is_err());
+        assert!(cfg(&[("COBRO_SWEEP_CONCURRENCY", "0")]).is_err());
+    }
+
+    #[test]
+    fn a_default_policy_from_the_environment() {
+        let c = cfg(&[(
+            "COBRO_DEFAULT_TERMS",
+            r#"{"grace_days": 5, "late_fee": {"kind": "percent", "value": "1.5", "recurrence": "monthly"}}"#,
+        )])
+        .unwrap();
+        assert_eq!(c.default_terms.grace_days, 5);
+        assert_eq!(c.default_terms.late_fee.unwrap().notice_days, 3);
+        assert_eq!(c.default_terms.reminder_offsets, [-7, -1, 0, 3, 10, 20]);
     }
 }

@@ -38,6 +38,8 @@ pub fn router(app: App) -> Router {
         .route("/v1/invoices/{id}/payments", post(record_payment))
         .route("/v1/unmatched", get(list_unmatched))
         .route("/v1/unmatched/{id}/apply", post(apply_unmatched))
+        .route("/v1/reports/escalated", get(crate::reports::escalated))
+        .route("/v1/reports/late-fees", get(crate::reports::late_fees))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_api_key));
     v1.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(app)
 }
@@ -230,7 +232,7 @@ async fn client_invoices(
     let data = stored
         .into_iter()
         .flatten()
-        .map(|s| InvoiceView::new(&s.invoice, &s.entries, None, false))
+        .map(|s| InvoiceView::new(&s.invoice, &s.entries, None, false).map(|v| v.with_dunning(&s)))
         .collect::<Result<Vec<_>, _>>()?;
     let list = ListView {
         object: "list",
@@ -249,7 +251,8 @@ async fn get_invoice(State(app): State<App>, Path(id): Path<String>) -> Result<R
         .invoice(&id)
         .await?
         .ok_or_else(|| Problem::not_found("invoice"))?;
-    let view = InvoiceView::new(&stored.invoice, &stored.entries, None, true)?;
+    let view =
+        InvoiceView::new(&stored.invoice, &stored.entries, None, true)?.with_dunning(&stored);
     Ok(Json(to_json(&view)?).into_response())
 }
 
@@ -284,7 +287,12 @@ async fn create_invoice(
         client.as_ref().map_or(DEFAULT_TIMEZONE, |c| c.timezone),
         now,
     );
-    let valid = match input.validate(today) {
+    // The policy: the business default, then the client's overrides, then the invoice's.
+    let base = match client.as_ref().and_then(|c| c.terms.as_ref()) {
+        Some(t) => t.apply(&app.config.default_terms, &mut errors, "client.terms", None),
+        None => app.config.default_terms.clone(),
+    };
+    let valid = match input.validate(today, &base) {
         Ok(v) => Some(v),
         Err(e) => {
             errors.errors.extend(e.errors);
@@ -297,10 +305,13 @@ async fn create_invoice(
 
     for _ in 0..MAX_NUMBER_ATTEMPTS {
         let seq = app.store.last_invoice_seq().await? + 1;
-        let invoice =
-            valid
-                .clone()
-                .issue(InvoiceId::generate(), seq, &app.config.invoice_prefix, now);
+        let invoice = valid.clone().issue(
+            InvoiceId::generate(),
+            seq,
+            &app.config.invoice_prefix,
+            client.timezone,
+            now,
+        );
         let token = secret::new_pay_token();
         let pay_url = format!("{}/pay/{}", app.config.public_url, token.expose());
         let mut entries = vec![LedgerEntry {
@@ -341,13 +352,14 @@ async fn create_invoice(
                 key: Some(format!("credit-from:{source}")),
             });
         }
-        let view = to_json(&InvoiceView::new(
-            &invoice,
-            &entries,
-            Some(pay_url.clone()),
-            false,
-        )?)?;
+        let next_action_at = cobro_domain::dunning::plan(&invoice, &entries, &[], now)
+            .map_err(|e| Problem::internal(&e))?
+            .map(|n| n.at);
+        let mut view = InvoiceView::new(&invoice, &entries, Some(pay_url.clone()), false)?;
+        view.next_action_at = next_action_at;
+        let view = to_json(&view)?;
         let write = NewInvoiceWrite {
+            next_action_at,
             pay_token: PayToken {
                 digest: token.digest(),
                 client_id: client.id.clone(),

@@ -11,12 +11,14 @@ use cobro_store::{DynamoStore, SqliteStore, Store};
 
 pub mod auth;
 pub mod config;
+pub mod dunning;
 pub mod idempotency;
 pub mod invoices_api;
 pub mod json;
 pub mod keys;
 pub mod payments;
 pub mod problem;
+pub mod reports;
 pub mod views;
 pub mod webhooks;
 

@@ -4,6 +4,7 @@
 //! decides again, so concurrent events never lose an update and redeliveries add nothing.
 
 use chrono::Duration;
+use cobro_domain::dunning::early_payment_discount;
 use cobro_domain::ledger::{self, next_entry, reconcile};
 use cobro_domain::{Decision, FactKind, InvoiceId, LedgerEntry, PaymentFact};
 use cobro_notify::PaymentReceived;
@@ -59,16 +60,31 @@ pub async fn apply_fact(
         let record = |outcome: &str| event.map(|(p, id)| event_record(app, p, id, outcome));
         match reconcile(stored.invoice.currency, &stored.entries, fact) {
             Decision::Apply(new) => {
-                let entry = next_entry(&stored.entries, new, app.now());
+                let now = app.now();
+                let entry = next_entry(&stored.entries, new, now);
                 let mut after = stored.clone();
                 after.entries.push(entry.clone());
+                let mut entries = vec![entry.clone()];
+                // Paid the discounted amount inside the window: the rest is forgiven.
+                if fact.kind == FactKind::Received
+                    && let Some(discount) =
+                        early_payment_discount(&after.invoice, &after.entries, now)
+                            .map_err(StoreError::backend)?
+                {
+                    let d = next_entry(&after.entries, discount, now);
+                    after.entries.push(d.clone());
+                    entries.push(d);
+                }
+                let agenda = crate::dunning::agenda_of(&after, now).map_err(StoreError::backend)?;
                 let write = LedgerWrite {
                     invoice_id: invoice_id.clone(),
-                    entries: vec![entry.clone()],
+                    entries,
                     event: record("applied"),
                     payment_link: Some((fact.source.clone(), fact.payment_id.clone())),
                     idempotency: idempotency(&after),
                     resolves: resolves.cloned(),
+                    agenda: Some(agenda),
+                    stage: None,
                 };
                 match app.store.append_entries(&write).await {
                     Ok(()) => {

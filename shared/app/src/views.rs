@@ -58,6 +58,10 @@ pub struct InvoiceView {
     /// Held by an open dispute.
     pub amount_on_hold: Decimal,
     pub amount_due: Decimal,
+    /// Late fees charged (included in `amount_due`).
+    pub late_fees: Decimal,
+    /// Early-payment discount granted.
+    pub discount: Decimal,
     /// Received beyond the total: the client's credit.
     pub credit: Decimal,
     pub issue_date: NaiveDate,
@@ -72,6 +76,12 @@ pub struct InvoiceView {
     pub pay_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger: Option<Vec<LedgerEntry>>,
+    /// When the dunning engine acts next; absent when nothing is pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_action_at: Option<DateTime<Utc>>,
+    /// Dunning stages sent, charged or in progress (shown with the ledger).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dunning: Option<Vec<cobro_domain::StageRecord>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -84,6 +94,8 @@ impl InvoiceView {
         with_ledger: bool,
     ) -> Result<Self, Problem> {
         let Balance {
+            late_fees,
+            discounted,
             paid,
             refunded,
             on_hold,
@@ -117,6 +129,8 @@ impl InvoiceView {
             amount_refunded: refunded.amount(),
             amount_on_hold: on_hold.amount(),
             amount_due: amount_due.amount(),
+            late_fees: late_fees.amount(),
+            discount: discounted.amount(),
             credit: credit.amount(),
             issue_date: invoice.issue_date,
             due_date: invoice.due_date,
@@ -125,8 +139,22 @@ impl InvoiceView {
             payment_reference_display: invoice.payment_reference.grouped(),
             pay_url,
             ledger: with_ledger.then(|| entries.to_vec()),
+            next_action_at: None,
+            dunning: None,
             created_at: invoice.created_at,
         })
+    }
+
+    /// Adds what the dunning engine did and plans: `escalated` status, next action, stages.
+    pub fn with_dunning(mut self, stored: &cobro_store::StoredInvoice) -> Self {
+        if let Ok(b) = ledger::balance(&stored.invoice.total, &stored.entries) {
+            self.status = cobro_domain::dunning::status(&b, &stored.stages);
+        }
+        self.next_action_at = stored.next_action_at;
+        if self.ledger.is_some() {
+            self.dunning = Some(stored.stages.clone());
+        }
+        self
     }
 }
 

@@ -24,6 +24,9 @@ pub struct Client {
     pub tax_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credit_limit: Option<Money>,
+    /// This client's overrides of the business's dunning policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<crate::invoice::TermsInput>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -44,6 +47,8 @@ pub struct NewClient {
     pub tax_id: Option<String>,
     #[serde(default)]
     pub credit_limit: Option<AmountInput>,
+    #[serde(default)]
+    pub terms: Option<crate::invoice::TermsInput>,
 }
 
 /// An amount as typed: a decimal and a currency code.
@@ -115,6 +120,14 @@ impl NewClient {
         if credit_limit.is_some_and(|c| c.is_negative()) {
             errors.add("credit_limit.amount", "must not be negative");
         }
+        if let Some(t) = &self.terms {
+            t.apply(
+                &crate::invoice::Terms::default(),
+                &mut errors,
+                "terms",
+                None,
+            );
+        }
         errors.finish(|| Client {
             id,
             name,
@@ -124,6 +137,7 @@ impl NewClient {
             timezone,
             tax_id,
             credit_limit,
+            terms: self.terms.clone(),
             created_at: now,
         })
     }
@@ -169,6 +183,10 @@ mod tests {
                 amount: dec!(10.5),
                 currency: "CLP".into(),
             }),
+            terms: Some(crate::invoice::TermsInput {
+                grace_days: Some(-3),
+                ..Default::default()
+            }),
         }
         .validate(ClientId::generate(), now())
         .unwrap_err();
@@ -180,7 +198,8 @@ mod tests {
                 "phone",
                 "locale",
                 "timezone",
-                "credit_limit.amount"
+                "credit_limit.amount",
+                "terms.grace_days"
             ]
         );
     }

@@ -376,7 +376,10 @@ pub fn plan(
 
     if record(Stage::Escalation).is_none() {
         let day = add_days(inv.due_date, i64::from(inv.terms.escalate_after_days));
-        candidates.push((simple(Stage::Escalation, at_message(open_on(inv, day)), false), 1));
+        candidates.push((
+            simple(Stage::Escalation, at_message(open_on(inv, day)), false),
+            1,
+        ));
     }
 
     Ok(candidates

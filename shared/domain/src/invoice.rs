@@ -293,16 +293,27 @@ impl TermsInput {
         if let Some(d) = &self.early_payment_discount {
             t.early_payment_discount = d.as_ref().map(|d| EarlyPaymentDiscount {
                 percent: d.percent,
-                within_days: days(errors, &f("early_payment_discount.within_days"), d.within_days, 365),
+                within_days: days(
+                    errors,
+                    &f("early_payment_discount.within_days"),
+                    d.within_days,
+                    365,
+                ),
             });
         }
         if let Some(offsets) = &self.reminder_offsets {
             let field = f("reminder_offsets");
             if offsets.len() > MAX_REMINDERS {
-                errors.add(&field, format!("must have at most {MAX_REMINDERS} reminders"));
+                errors.add(
+                    &field,
+                    format!("must have at most {MAX_REMINDERS} reminders"),
+                );
             }
             if offsets.iter().any(|o| !(-90..=365).contains(o)) {
-                errors.add(&field, "each must be between -90 and 365 days from the due date");
+                errors.add(
+                    &field,
+                    "each must be between -90 and 365 days from the due date",
+                );
             } else if offsets.windows(2).any(|w| w[0] >= w[1]) {
                 errors.add(&field, "must be in ascending order, without repeats");
             }
@@ -344,7 +355,10 @@ impl Terms {
                 if cap <= Decimal::ZERO {
                     errors.add(f("late_fee.cap"), "must be greater than zero");
                 } else if currency.is_some_and(|c| !c.fits(cap)) {
-                    errors.add(f("late_fee.cap"), "has more decimals than the currency allows");
+                    errors.add(
+                        f("late_fee.cap"),
+                        "has more decimals than the currency allows",
+                    );
                 }
             }
         }
@@ -356,7 +370,10 @@ impl Terms {
                 );
             }
             if d.within_days == 0 {
-                errors.add(f("early_payment_discount.within_days"), "must be at least 1 day");
+                errors.add(
+                    f("early_payment_discount.within_days"),
+                    "must be at least 1 day",
+                );
             }
         }
         if self.escalate_after_days == 0 {
@@ -692,11 +709,13 @@ mod tests {
 
     #[test]
     fn issue_numbers_and_references() {
-        let inv =
-            base()
-                .validate(today(), &Terms::default())
-                .unwrap()
-                .issue(InvoiceId::generate(), 123, "F-", crate::client::DEFAULT_TIMEZONE, Utc::now());
+        let inv = base().validate(today(), &Terms::default()).unwrap().issue(
+            InvoiceId::generate(),
+            123,
+            "F-",
+            crate::client::DEFAULT_TIMEZONE,
+            Utc::now(),
+        );
         assert_eq!(inv.number, "F-000123");
         assert!(inv.payment_reference.as_str()[4..].starts_with("000123"));
         assert_eq!(format_number("F-", 1_234_567), "F-1234567");
@@ -772,13 +791,34 @@ mod tests {
             (r#"{"grace_days": -1}"#, "terms.grace_days"),
             (r#"{"reminder_offsets": [3, -1]}"#, "terms.reminder_offsets"),
             (r#"{"reminder_offsets": [0, 0]}"#, "terms.reminder_offsets"),
-            (r#"{"reminder_offsets": [0, 400], "escalate_after_days": 500}"#, "terms.reminder_offsets"),
-            (r#"{"late_fee": {"kind": "percent", "value": "101"}}"#, "terms.late_fee.value"),
-            (r#"{"late_fee": {"kind": "fixed", "value": "5000", "notice_days": -2}}"#, "terms.late_fee.notice_days"),
-            (r#"{"early_payment_discount": {"percent": "2", "within_days": 20}}"#, "terms.early_payment_discount.within_days"),
-            (r#"{"escalate_after_days": 15}"#, "terms.escalate_after_days"),
-            (r#"{"business_hours": {"start": "19:00", "end": "09:00", "days": ["mon"]}}"#, "terms.business_hours.end"),
-            (r#"{"business_hours": {"start": "09:00", "end": "18:00", "days": []}}"#, "terms.business_hours.days"),
+            (
+                r#"{"reminder_offsets": [0, 400], "escalate_after_days": 500}"#,
+                "terms.reminder_offsets",
+            ),
+            (
+                r#"{"late_fee": {"kind": "percent", "value": "101"}}"#,
+                "terms.late_fee.value",
+            ),
+            (
+                r#"{"late_fee": {"kind": "fixed", "value": "5000", "notice_days": -2}}"#,
+                "terms.late_fee.notice_days",
+            ),
+            (
+                r#"{"early_payment_discount": {"percent": "2", "within_days": 20}}"#,
+                "terms.early_payment_discount.within_days",
+            ),
+            (
+                r#"{"escalate_after_days": 15}"#,
+                "terms.escalate_after_days",
+            ),
+            (
+                r#"{"business_hours": {"start": "19:00", "end": "09:00", "days": ["mon"]}}"#,
+                "terms.business_hours.end",
+            ),
+            (
+                r#"{"business_hours": {"start": "09:00", "end": "18:00", "days": []}}"#,
+                "terms.business_hours.days",
+            ),
         ];
         for (json, field) in cases {
             assert_eq!(fields(with_terms(json)), [field], "{json}");
@@ -816,7 +856,13 @@ mod tests {
         let mut inv = base();
         let line = inv.lines[0].clone();
         inv.lines = vec![line; MAX_LINES];
-        assert_eq!(inv.validate(today(), &Terms::default()).unwrap().lines.len(), MAX_LINES);
+        assert_eq!(
+            inv.validate(today(), &Terms::default())
+                .unwrap()
+                .lines
+                .len(),
+            MAX_LINES
+        );
     }
 
     #[test]

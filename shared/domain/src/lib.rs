@@ -13,8 +13,8 @@ pub mod secret;
 pub mod validation;
 
 pub use client::{AmountInput, Client, NewClient};
-pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId};
 pub use dunning::{Stage, StageRecord, StageStatus};
+pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId};
 pub use invoice::{Invoice, Line, NewInvoice, Terms, TermsInput, ValidInvoice};
 pub use ledger::{
     Balance, Decision, EntryKind, FactKind, InvoiceStatus, LedgerEntry, NewEntry, PaymentFact,

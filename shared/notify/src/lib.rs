@@ -6,10 +6,12 @@
 
 use async_trait::async_trait;
 
+pub mod dunning;
 pub mod messages;
 pub mod outbox;
 pub mod ses;
 
+pub use dunning::{Escalated, NoticeLine, Reminder, ReminderFacts, Tone};
 pub use messages::{InvoiceIssued, PaymentReceived, Rendered};
 pub use outbox::OutboxMailer;
 pub use ses::SesMailer;

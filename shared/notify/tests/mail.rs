@@ -33,9 +33,18 @@ fn invoice(client: &Client) -> Invoice {
         terms: None,
         send: true,
     }
-    .validate(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+    .validate(
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        &cobro_domain::Terms::default(),
+    )
     .unwrap()
-    .issue(InvoiceId::generate(), 1, "F-", Utc::now())
+    .issue(
+        InvoiceId::generate(),
+        1,
+        "F-",
+        chrono_tz::America::Santiago,
+        Utc::now(),
+    )
 }
 
 const PAY_URL: &str = "https://pagar.example.cl/pay/AbCdEfGhIjKlMnOpQrStUvWxYz012345";

@@ -13,6 +13,9 @@
 //! | provider event | `EVENT#{provider}#{event id}` | `EVENT` | TTL |
 //! | provider payment → invoice | `PAYREF#{source}#{payment id}` | `PAYREF` | |
 //! | unmatched payment | `UNMATCHED#{id}` | `UNMATCHED` | GSI3 `UNMATCHED` / `{received_at}#{id}` |
+//! | agenda (next action) | on the invoice item | | GSI2 `AGENDA#{shard}` / `{next_action_at}#{id}`, sparse |
+//! | dunning stage | `INVOICE#{id}` | `STAGE#{stage}` | GSI1 `LOG#{escalation\|late-fee}` / `{done_at}#…` when done |
+//! | client's message of the day | `CLIENTDAY#{client}#{date}` | `CLIENTDAY` | TTL |
 //!
 //! The TTL attribute is `ttl` (epoch seconds). Creating an invoice is one
 //! `TransactWriteItems`: the counter moves from `seq - 1` to `seq` under a condition, so
@@ -26,23 +29,33 @@ use aws_sdk_dynamodb::Client as DynamoClient;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
-    TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, Update,
 };
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use cobro_domain::{
     ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference, UnmatchedId,
 };
+use cobro_domain::{StageRecord, StageStatus};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
 
 use crate::{
-    ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, Page, PageRequest,
-    PayToken, Result, Store, StoreError, StoredInvoice, Unmatched, client_sort_key,
-    invoice_sort_key, payment_key, unmatched_sort_key,
+    AgendaItem, ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, Page,
+    PageRequest, PayToken, Result, StageLog, Store, StoreError, StoredInvoice, Unmatched,
+    agenda_sort_key, agenda_until, client_sort_key, invoice_sort_key, log_sort_key, payment_key,
+    unmatched_sort_key,
 };
+
+/// The agenda is spread over this many GSI2 partitions, so no one partition is hot.
+pub const AGENDA_SHARDS: u32 = 8;
+
+fn agenda_shard(id: &InvoiceId) -> u32 {
+    id.to_string().bytes().map(u32::from).sum::<u32>() % AGENDA_SHARDS
+}
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -57,6 +70,10 @@ struct Row<T> {
     gsi1pk: Option<String>,
     #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
     gsi1sk: Option<String>,
+    #[serde(rename = "GSI2PK", default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(rename = "GSI2SK", default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
     #[serde(rename = "GSI3PK", default, skip_serializing_if = "Option::is_none")]
     gsi3pk: Option<String>,
     #[serde(rename = "GSI3SK", default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +93,8 @@ impl<T: Serialize> Row<T> {
             sk: sk.to_string(),
             gsi1pk: None,
             gsi1sk: None,
+            gsi2pk: None,
+            gsi2sk: None,
             gsi3pk: None,
             gsi3sk: None,
             ttl: None,
@@ -140,6 +159,8 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWrite
 /// What each item of a transaction stands for, to explain a cancellation.
 #[derive(Clone, Copy, PartialEq)]
 enum Part {
+    Stage,
+    ClientDay,
     Resolve,
     Idempotency,
     Counter,
@@ -240,7 +261,11 @@ impl DynamoStore {
                         .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
                         .map(|(_, p)| *p)
                         .collect();
-                    if failed.contains(&Part::Resolve) {
+                    if failed.contains(&Part::Stage) {
+                        Err(StoreError::StageTaken)
+                    } else if failed.contains(&Part::ClientDay) {
+                        Err(StoreError::ClientBusy)
+                    } else if failed.contains(&Part::Resolve) {
                         Err(StoreError::AlreadyResolved)
                     } else if failed.contains(&Part::Idempotency) {
                         Err(StoreError::IdempotencyKeyTaken)
@@ -310,6 +335,48 @@ impl DynamoStore {
         };
         let items = rows.into_iter().map(parse).collect::<Result<Vec<T>>>()?;
         Ok(Page { items, next })
+    }
+
+    /// The update that puts an invoice on the agenda at `at`, or off it.
+    fn agenda_update(
+        &self,
+        id: &InvoiceId,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<TransactWriteItem> {
+        let u = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("INVOICE#{id}"), "INVOICE")))
+            .condition_expression("attribute_exists(PK)");
+        let u = match at {
+            Some(at) => u
+                .update_expression("SET next_action_at = :at, GSI2PK = :pk, GSI2SK = :sk")
+                .expression_attribute_values(":at", s(at.to_rfc3339()))
+                .expression_attribute_values(":pk", s(format!("AGENDA#{}", agenda_shard(id))))
+                .expression_attribute_values(":sk", s(agenda_sort_key(at, id))),
+            None => u.update_expression("REMOVE next_action_at, GSI2PK, GSI2SK"),
+        };
+        Ok(TransactWriteItem::builder()
+            .update(u.build().map_err(StoreError::backend)?)
+            .build())
+    }
+
+    /// A stage record as an item: in its invoice's partition, in its log when done, with
+    /// its lease in epoch milliseconds for conditions.
+    fn stage_item(&self, r: &StageRecord) -> Result<Item> {
+        let mut row = Row::new(
+            format!("INVOICE#{}", r.invoice_id),
+            &format!("STAGE#{}", r.stage),
+            r,
+        );
+        if let Some(log) = StageLog::of(&r.stage).filter(|_| r.is_done()) {
+            row = row.gsi1(format!("LOG#{}", log.name()), log_sort_key(r));
+        }
+        let mut item = row.item()?;
+        item.insert(
+            "lease_ms".into(),
+            AttributeValue::N(r.lease_until.timestamp_millis().to_string()),
+        );
+        Ok(item)
     }
 
     /// All items of one partition, following DynamoDB's pages.
@@ -467,8 +534,16 @@ impl Store for DynamoStore {
         .map_err(StoreError::backend)?;
 
         let pk = format!("INVOICE#{}", inv.id);
-        let invoice_row = Row::new(pk.clone(), "INVOICE", inv)
+        let mut invoice_row = Row::new(pk.clone(), "INVOICE", inv)
             .gsi1(format!("CLIENT#{}", inv.client_id), invoice_sort_key(inv));
+        if let Some(at) = w.next_action_at {
+            invoice_row.gsi2pk = Some(format!("AGENDA#{}", agenda_shard(&inv.id)));
+            invoice_row.gsi2sk = Some(agenda_sort_key(at, &inv.id));
+        }
+        let mut invoice_item = invoice_row.item()?;
+        if let Some(at) = w.next_action_at {
+            invoice_item.insert("next_action_at".into(), s(at.to_rfc3339()));
+        }
         let reference = Row::new(
             format!("REFERENCE#{}", inv.payment_reference.as_str()),
             "REFERENCE",
@@ -490,7 +565,7 @@ impl Store for DynamoStore {
             ),
             (
                 Part::Other,
-                put(&self.table, invoice_row.item()?, Some(NOT_EXISTS))?,
+                put(&self.table, invoice_item, Some(NOT_EXISTS))?,
             ),
             (
                 Part::Other,
@@ -527,7 +602,9 @@ impl Store for DynamoStore {
 
     async fn invoice(&self, id: &InvoiceId) -> Result<Option<StoredInvoice>> {
         let mut invoice = None;
+        let mut next_action_at = None;
         let mut entries = Vec::new();
+        let mut stages = Vec::new();
         for item in self.partition(format!("INVOICE#{id}")).await? {
             let sk = item
                 .get("SK")
@@ -535,13 +612,26 @@ impl Store for DynamoStore {
                 .cloned()
                 .unwrap_or_default();
             if sk == "INVOICE" {
+                next_action_at = item
+                    .get("next_action_at")
+                    .and_then(|v| v.as_s().ok())
+                    .map(|t| t.parse::<DateTime<Utc>>().map_err(StoreError::backend))
+                    .transpose()?;
                 invoice = Some(parse::<Invoice>(item)?);
             } else if sk.starts_with("ENTRY#") {
                 entries.push(parse::<LedgerEntry>(item)?);
+            } else if sk.starts_with("STAGE#") {
+                stages.push(parse::<StageRecord>(item)?);
             }
         }
         entries.sort_by_key(|e| e.seq);
-        Ok(invoice.map(|invoice| StoredInvoice { invoice, entries }))
+        stages.sort_by_key(|s| s.stage);
+        Ok(invoice.map(|invoice| StoredInvoice {
+            invoice,
+            entries,
+            stages,
+            next_action_at,
+        }))
     }
 
     async fn client_invoices(
@@ -570,6 +660,16 @@ impl Store for DynamoStore {
             .await?
             .map(parse)
             .transpose()
+    }
+
+    async fn put_pay_token(&self, token: &PayToken) -> Result<()> {
+        let row =
+            Row::new(format!("PAYTOKEN#{}", token.digest), "PAYTOKEN", token).ttl(token.expires_at);
+        self.transact(vec![(
+            Part::Other,
+            put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+        )])
+        .await
     }
 
     async fn append_entries(&self, w: &LedgerWrite) -> Result<()> {
@@ -609,6 +709,12 @@ impl Store for DynamoStore {
             );
             // The same payment always names the same invoice: overwriting is harmless.
             items.push((Part::Other, put(&self.table, row.item()?, None)?));
+        }
+        if let Some(r) = &w.stage {
+            items.push((Part::Other, put(&self.table, self.stage_item(r)?, None)?));
+        }
+        if let Some(at) = w.agenda {
+            items.push((Part::Other, self.agenda_update(&w.invoice_id, at)?));
         }
         self.transact(items).await
     }
@@ -679,6 +785,151 @@ impl Store for DynamoStore {
 
     async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>> {
         self.index_page("GSI3", "UNMATCHED".into(), page).await
+    }
+
+    async fn claim_stage(&self, r: &StageRecord, client_day: Option<NaiveDate>) -> Result<()> {
+        let stage = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.stage_item(r)?))
+            .condition_expression(
+                "attribute_not_exists(PK) OR (#status = :claimed AND lease_ms <= :now AND attempts = :previous)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(r.claimed_at.timestamp_millis().to_string()),
+            )
+            .expression_attribute_values(
+                ":previous",
+                AttributeValue::N(r.attempts.saturating_sub(1).to_string()),
+            )
+            .build()
+            .map_err(StoreError::backend)?;
+        let mut items = vec![(Part::Stage, TransactWriteItem::builder().put(stage).build())];
+        if let Some(day) = client_day {
+            let owner = format!("{}:{}", r.invoice_id, r.stage);
+            let mut item = key(format!("CLIENTDAY#{}#{day}", r.client_id), "CLIENTDAY");
+            item.insert("owner".into(), s(owner.clone()));
+            let expires = r.claimed_at + chrono::Duration::days(3);
+            item.insert(
+                "ttl".into(),
+                AttributeValue::N(expires.timestamp().to_string()),
+            );
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK) OR #owner = :owner")
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":owner", s(owner))
+                .build()
+                .map_err(StoreError::backend)?;
+            items.push((
+                Part::ClientDay,
+                TransactWriteItem::builder().put(put).build(),
+            ));
+        }
+        self.transact(items).await
+    }
+
+    async fn finish_stage(&self, r: &StageRecord, agenda: Option<DateTime<Utc>>) -> Result<()> {
+        let stage = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.stage_item(r)?))
+            .condition_expression("#status = :claimed AND attempts = :attempts")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":attempts", AttributeValue::N(r.attempts.to_string()))
+            .build()
+            .map_err(StoreError::backend)?;
+        debug_assert!(r.status == StageStatus::Done || r.error.is_some());
+        self.transact(vec![
+            (Part::Stage, TransactWriteItem::builder().put(stage).build()),
+            (Part::Other, self.agenda_update(&r.invoice_id, agenda)?),
+        ])
+        .await
+    }
+
+    async fn set_agenda(
+        &self,
+        invoice: &InvoiceId,
+        at: Option<DateTime<Utc>>,
+        ledger_len: u32,
+    ) -> Result<()> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                format!("INVOICE#{invoice}"),
+                &format!("ENTRY#{:010}", ledger_len + 1),
+            )))
+            .condition_expression(NOT_EXISTS)
+            .build()
+            .map_err(StoreError::backend)?;
+        self.transact(vec![
+            (Part::Other, self.agenda_update(invoice, at)?),
+            (
+                Part::Entry,
+                TransactWriteItem::builder().condition_check(check).build(),
+            ),
+        ])
+        .await
+    }
+
+    async fn due_agenda(&self, now: DateTime<Utc>, page: &PageRequest) -> Result<Page<AgendaItem>> {
+        let limit = page.limit() as usize;
+        // Every shard's first `limit + 1` due entries past the cursor; merged, the first
+        // `limit` of them are the first `limit` overall.
+        let lower = page.after.as_ref().map(|a| format!("{a}#"));
+        let queries = (0..AGENDA_SHARDS).map(|shard| {
+            let q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI2")
+                .expression_attribute_values(":pk", s(format!("AGENDA#{shard}")))
+                .expression_attribute_values(":until", s(agenda_until(now)))
+                .projection_expression("GSI2SK")
+                .limit(limit as i32 + 1);
+            let q = match &lower {
+                Some(lo) => q
+                    .key_condition_expression("GSI2PK = :pk AND GSI2SK BETWEEN :lo AND :until")
+                    .expression_attribute_values(":lo", s(lo.clone())),
+                None => q.key_condition_expression("GSI2PK = :pk AND GSI2SK <= :until"),
+            };
+            q.send()
+        });
+        let mut keys = Vec::new();
+        for out in futures::future::join_all(queries).await {
+            let out = out.map_err(|e| StoreError::backend(e.into_service_error()))?;
+            keys.extend(
+                out.items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|i| i.get("GSI2SK").and_then(|v| v.as_s().ok()).cloned()),
+            );
+        }
+        keys.sort();
+        let more = keys.len() > limit;
+        keys.truncate(limit);
+        let items = keys
+            .iter()
+            .map(|k| {
+                let (at, id) = k
+                    .split_once('#')
+                    .ok_or_else(|| StoreError::Backend(format!("bad agenda key {k}")))?;
+                Ok(AgendaItem {
+                    invoice_id: InvoiceId::parse(id)
+                        .ok_or_else(|| StoreError::Backend(format!("bad agenda key {k}")))?,
+                    at: at.parse().map_err(StoreError::backend)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let next = if more { keys.last().cloned() } else { None };
+        Ok(Page { items, next })
+    }
+
+    async fn stage_log(&self, log: StageLog, page: &PageRequest) -> Result<Page<StageRecord>> {
+        self.gsi1_page(format!("LOG#{}", log.name()), page).await
     }
 }
 

@@ -9,10 +9,11 @@
 //! key are written all together or not at all.
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use cobro_domain::{
     ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentFact, PaymentReference,
-    UnmatchedId,
+    StageRecord, UnmatchedId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -39,12 +40,18 @@ pub enum StoreError {
     /// This provider event was already recorded: its effect happened once, already.
     #[error("the provider event was already recorded")]
     EventSeen,
+    /// Another sweep holds (or finished) this dunning stage.
+    #[error("the dunning stage is taken")]
+    StageTaken,
+    /// The client already got a message today.
+    #[error("the client was already messaged today")]
+    ClientBusy,
     #[error("storage backend error: {0}")]
     Backend(String),
 }
 
 impl StoreError {
-    pub(crate) fn backend(e: impl std::fmt::Display) -> Self {
+    pub fn backend(e: impl std::fmt::Display) -> Self {
         StoreError::Backend(e.to_string())
     }
 }
@@ -104,6 +111,8 @@ pub struct NewInvoiceWrite {
     /// Entries on other invoices written with this one (credit moved onto it). Their
     /// positions must be free, else [`StoreError::SequenceTaken`].
     pub other_entries: Vec<(InvoiceId, LedgerEntry)>,
+    /// When the dunning engine acts next on it (the agenda); `None`: nothing pending.
+    pub next_action_at: Option<DateTime<Utc>>,
 }
 
 /// An invoice with its ledger, in order.
@@ -111,6 +120,72 @@ pub struct NewInvoiceWrite {
 pub struct StoredInvoice {
     pub invoice: Invoice,
     pub entries: Vec<LedgerEntry>,
+    /// Dunning stages claimed or done, in stage order.
+    pub stages: Vec<StageRecord>,
+    /// Its place on the agenda.
+    pub next_action_at: Option<DateTime<Utc>>,
+}
+
+impl StoredInvoice {
+    /// How many ledger entries it has: the version the agenda is computed from.
+    pub fn ledger_len(&self) -> u32 {
+        self.entries.iter().map(|e| e.seq).max().unwrap_or(0)
+    }
+}
+
+/// An invoice due for dunning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgendaItem {
+    pub invoice_id: InvoiceId,
+    pub at: DateTime<Utc>,
+}
+
+/// Which stage records are listed in a log across invoices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageLog {
+    /// Escalated invoices (for the collection agency).
+    Escalations,
+    /// Late fees charged (the penalty log).
+    LateFees,
+}
+
+impl StageLog {
+    pub fn of(stage: &cobro_domain::Stage) -> Option<StageLog> {
+        match stage {
+            cobro_domain::Stage::Escalation => Some(StageLog::Escalations),
+            cobro_domain::Stage::LateFee(_) => Some(StageLog::LateFees),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            StageLog::Escalations => "escalation",
+            StageLog::LateFees => "late-fee",
+        }
+    }
+}
+
+/// Sort key of an agenda entry: when, then which invoice.
+pub(crate) fn agenda_sort_key(at: DateTime<Utc>, id: &InvoiceId) -> String {
+    format!("{}#{id}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+}
+
+/// The highest agenda sort key due by `now`.
+pub(crate) fn agenda_until(now: DateTime<Utc>) -> String {
+    format!("{}#~", now.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+}
+
+/// Sort key of a logged stage (newest first in listings).
+pub(crate) fn log_sort_key(r: &StageRecord) -> String {
+    format!(
+        "{}#{}#{}",
+        r.done_at
+            .unwrap_or(r.claimed_at)
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        r.invoice_id,
+        r.stage
+    )
 }
 
 /// A provider event, recorded once with its effect so a redelivery changes nothing.
@@ -165,6 +240,11 @@ pub struct LedgerWrite {
     /// An unmatched payment this write settles: marked resolved in the same write, and
     /// refused with [`StoreError::AlreadyResolved`] if someone resolved it first.
     pub resolves: Option<Unmatched>,
+    /// The invoice's new place on the agenda (`Some(None)`: off it), computed with these
+    /// entries; `None` leaves it.
+    pub agenda: Option<Option<DateTime<Utc>>>,
+    /// A stage done by these entries (a late fee), recorded with them.
+    pub stage: Option<StageRecord>,
 }
 
 pub const MAX_PAGE: u32 = 100;
@@ -261,6 +341,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Pay links
     async fn pay_token(&self, digest: &str) -> Result<Option<PayToken>>;
+    /// Stores another pay link for an invoice (each reminder carries a fresh one).
+    async fn put_pay_token(&self, token: &PayToken) -> Result<()>;
 
     // Payments
     /// Appends ledger entries and records their cause, atomically.
@@ -282,4 +364,27 @@ pub trait Store: Send + Sync + 'static {
     -> Result<Vec<Unmatched>>;
     /// The unmatched queue (unresolved only), newest first.
     async fn list_unmatched(&self, page: &PageRequest) -> Result<Page<Unmatched>>;
+
+    // Dunning
+    /// Claims a dunning stage: creates its record, or takes over a claim whose lease ended
+    /// before `record.claimed_at` (the record's `attempts` is one more than the old one's),
+    /// else [`StoreError::StageTaken`]. With `client_day`, also claims the client's one
+    /// message of that (local) day, else [`StoreError::ClientBusy`]: all or nothing.
+    async fn claim_stage(&self, record: &StageRecord, client_day: Option<NaiveDate>) -> Result<()>;
+    /// Records a claimed stage as done (or its failure), if the claim is still ours
+    /// (same `attempts`), else [`StoreError::StageTaken`]; and sets the agenda.
+    async fn finish_stage(&self, record: &StageRecord, agenda: Option<DateTime<Utc>>)
+    -> Result<()>;
+    /// Puts the invoice on the agenda at `at` (or off it), unless its ledger grew beyond
+    /// `ledger_len` entries meanwhile ([`StoreError::SequenceTaken`]: re-read and re-plan).
+    async fn set_agenda(
+        &self,
+        invoice: &InvoiceId,
+        at: Option<DateTime<Utc>>,
+        ledger_len: u32,
+    ) -> Result<()>;
+    /// Invoices whose next action is due by `now`, earliest first; `after` is the cursor.
+    async fn due_agenda(&self, now: DateTime<Utc>, page: &PageRequest) -> Result<Page<AgendaItem>>;
+    /// Done stages of one kind across invoices (escalations, late fees), newest first.
+    async fn stage_log(&self, log: StageLog, page: &PageRequest) -> Result<Page<StageRecord>>;
 }

@@ -17,10 +17,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, Page, PageRequest,
-    PayToken, Result, Store, StoreError, StoredInvoice, Unmatched, client_sort_key,
-    invoice_sort_key, payment_key, unmatched_sort_key,
+    AgendaItem, ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, Page,
+    PageRequest, PayToken, Result, StageLog, Store, StoreError, StoredInvoice, Unmatched,
+    agenda_sort_key, agenda_until, client_sort_key, invoice_sort_key, log_sort_key, payment_key,
+    unmatched_sort_key,
 };
+use chrono::NaiveDate;
+use cobro_domain::StageRecord;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -91,6 +94,25 @@ ALTER TABLE unmatched ADD COLUMN resolved INTEGER NOT NULL DEFAULT 0;
     r#"
 ALTER TABLE unmatched ADD COLUMN payment_key TEXT;
 CREATE INDEX unmatched_by_payment ON unmatched (payment_key) WHERE resolved = 0;
+"#,
+    r#"
+ALTER TABLE invoices ADD COLUMN next_action_at TEXT;
+CREATE INDEX invoices_agenda ON invoices (next_action_at, id) WHERE next_action_at IS NOT NULL;
+CREATE TABLE stages (
+    invoice_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    log TEXT,
+    log_key TEXT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (invoice_id, stage)
+);
+CREATE INDEX stages_log ON stages (log, log_key) WHERE log IS NOT NULL;
+CREATE TABLE client_days (
+    client_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    PRIMARY KEY (client_id, day)
+);
 "#,
 ];
 
@@ -248,6 +270,49 @@ fn page_of<T: DeserializeOwned>(rows: Vec<(String, String)>, limit: u32) -> Resu
         .map(|(_, b)| from_json(b))
         .collect::<Result<Vec<T>>>()?;
     Ok(Page { items, next })
+}
+
+fn agenda_value(at: Option<DateTime<Utc>>) -> Option<String> {
+    at.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+}
+
+fn set_agenda_tx(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE invoices SET next_action_at = ?2 WHERE id = ?1",
+        params![id, agenda_value(at)],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// Writes a stage record (insert or replace), listed in its log when done.
+fn put_stage(tx: &rusqlite::Transaction<'_>, r: &StageRecord) -> Result<()> {
+    let log = StageLog::of(&r.stage).filter(|_| r.is_done());
+    tx.execute(
+        "INSERT INTO stages (invoice_id, stage, log, log_key, body) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (invoice_id, stage) DO UPDATE SET log = excluded.log, log_key = excluded.log_key, body = excluded.body",
+        params![
+            r.invoice_id.to_string(),
+            r.stage.to_string(),
+            log.map(|l| l.name()),
+            log.map(|_| log_sort_key(r)),
+            to_json(r)?
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn stage_of(tx: &rusqlite::Transaction<'_>, r: &StageRecord) -> Result<Option<StageRecord>> {
+    one(
+        tx,
+        "SELECT body FROM stages WHERE invoice_id = ?1 AND stage = ?2",
+        params![r.invoice_id.to_string(), r.stage.to_string()],
+    )
 }
 
 #[async_trait]
@@ -438,15 +503,16 @@ impl Store for SqliteStore {
                 }
             };
             tx.execute(
-                "INSERT INTO invoices (id, client_id, seq, sort_key, payment_reference, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO invoices (id, client_id, seq, sort_key, payment_reference, body, next_action_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     inv.id.to_string(),
                     inv.client_id.to_string(),
                     inv.seq as i64,
                     invoice_sort_key(inv),
                     inv.payment_reference.as_str(),
-                    to_json(inv)?
+                    to_json(inv)?,
+                    agenda_value(w.next_action_at)
                 ],
             )
             .map_err(constraint)?;
@@ -488,13 +554,20 @@ impl Store for SqliteStore {
         let id = id.to_string();
         self.with(move |c| {
             let tx = c.transaction().map_err(sql_err)?;
-            let body: Option<String> = tx
-                .query_row("SELECT body FROM invoices WHERE id = ?1", [&id], |r| {
-                    r.get(0)
-                })
+            let row: Option<(String, Option<String>)> = tx
+                .query_row(
+                    "SELECT body, next_action_at FROM invoices WHERE id = ?1",
+                    [&id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()
                 .map_err(sql_err)?;
-            let Some(body) = body else { return Ok(None) };
+            let Some((body, next_action_at)) = row else {
+                return Ok(None);
+            };
+            let next_action_at = next_action_at
+                .map(|t| t.parse::<DateTime<Utc>>().map_err(StoreError::backend))
+                .transpose()?;
             let invoice: Invoice = from_json(&body)?;
             let mut stmt = tx
                 .prepare("SELECT body FROM ledger WHERE invoice_id = ?1 ORDER BY seq")
@@ -504,7 +577,22 @@ impl Store for SqliteStore {
                 .map_err(sql_err)?
                 .map(|r| from_json::<LedgerEntry>(&r.map_err(sql_err)?))
                 .collect::<Result<Vec<_>>>()?;
-            Ok(Some(StoredInvoice { invoice, entries }))
+            drop(stmt);
+            let mut stmt = tx
+                .prepare("SELECT body FROM stages WHERE invoice_id = ?1")
+                .map_err(sql_err)?;
+            let mut stages = stmt
+                .query_map([&id], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?
+                .map(|r| from_json::<StageRecord>(&r.map_err(sql_err)?))
+                .collect::<Result<Vec<_>>>()?;
+            stages.sort_by_key(|s| s.stage);
+            Ok(Some(StoredInvoice {
+                invoice,
+                entries,
+                stages,
+                next_action_at,
+            }))
         })
         .await
     }
@@ -553,6 +641,29 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn put_pay_token(&self, token: &PayToken) -> Result<()> {
+        let (digest, invoice, body) = (
+            token.digest.clone(),
+            token.invoice_id.to_string(),
+            to_json(token)?,
+        );
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO pay_tokens (digest, invoice_id, body) VALUES (?1, ?2, ?3)",
+                params![digest, invoice, body],
+            )
+            .map(|_| ())
+            .map_err(|e| {
+                if is_constraint(&e) {
+                    StoreError::AlreadyExists
+                } else {
+                    sql_err(e)
+                }
+            })
+        })
+        .await
+    }
+
     async fn append_entries(&self, write: &LedgerWrite) -> Result<()> {
         let w = write.clone();
         self.with(move |c| {
@@ -596,6 +707,12 @@ impl Store for SqliteStore {
                     params![source, payment_id, w.invoice_id.to_string()],
                 )
                 .map_err(sql_err)?;
+            }
+            if let Some(r) = &w.stage {
+                put_stage(&tx, r)?;
+            }
+            if let Some(at) = w.agenda {
+                set_agenda_tx(&tx, &w.invoice_id.to_string(), at)?;
             }
             tx.commit().map_err(sql_err)
         })
@@ -684,6 +801,138 @@ impl Store for SqliteStore {
                 "SELECT sort_key, body FROM unmatched WHERE resolved = 0 AND (?1 IS NULL OR sort_key < ?1)
                  ORDER BY sort_key DESC LIMIT ?2",
                 params![after, limit + 1],
+                limit,
+            )
+        })
+        .await
+    }
+
+    async fn claim_stage(&self, record: &StageRecord, client_day: Option<NaiveDate>) -> Result<()> {
+        let r = record.clone();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            if let Some(old) = stage_of(&tx, &r)? {
+                let expired = !old.is_done() && old.lease_until <= r.claimed_at;
+                if !expired || r.attempts != old.attempts + 1 {
+                    return Err(StoreError::StageTaken);
+                }
+            }
+            if let Some(day) = client_day {
+                let owner = format!("{}:{}", r.invoice_id, r.stage);
+                let changed = tx
+                    .execute(
+                        "INSERT INTO client_days (client_id, day, owner) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (client_id, day) DO UPDATE SET owner = excluded.owner
+                         WHERE client_days.owner = excluded.owner",
+                        params![r.client_id.to_string(), day.to_string(), owner],
+                    )
+                    .map_err(sql_err)?;
+                if changed == 0 {
+                    return Err(StoreError::ClientBusy);
+                }
+            }
+            put_stage(&tx, &r)?;
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn finish_stage(
+        &self,
+        record: &StageRecord,
+        agenda: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let r = record.clone();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            match stage_of(&tx, &r)? {
+                Some(old) if !old.is_done() && old.attempts == r.attempts => {}
+                _ => return Err(StoreError::StageTaken),
+            }
+            put_stage(&tx, &r)?;
+            set_agenda_tx(&tx, &r.invoice_id.to_string(), agenda)?;
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn set_agenda(
+        &self,
+        invoice: &InvoiceId,
+        at: Option<DateTime<Utc>>,
+        ledger_len: u32,
+    ) -> Result<()> {
+        let id = invoice.to_string();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            let newer: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM ledger WHERE invoice_id = ?1 AND seq > ?2)",
+                    params![id, ledger_len],
+                    |r| r.get(0),
+                )
+                .map_err(sql_err)?;
+            if newer {
+                return Err(StoreError::SequenceTaken);
+            }
+            set_agenda_tx(&tx, &id, at)?;
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn due_agenda(&self, now: DateTime<Utc>, page: &PageRequest) -> Result<Page<AgendaItem>> {
+        let limit = page.limit();
+        let after = page.after.clone();
+        let until = agenda_until(now);
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT next_action_at, id FROM invoices
+                     WHERE next_action_at IS NOT NULL AND next_action_at || '#' || id <= ?1
+                       AND (?2 IS NULL OR next_action_at || '#' || id > ?2)
+                     ORDER BY next_action_at, id LIMIT ?3",
+                )
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params![until, after, limit + 1], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(sql_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql_err)?;
+            let more = rows.len() > limit as usize;
+            let mut items = Vec::new();
+            for (at, id) in rows.into_iter().take(limit as usize) {
+                items.push(AgendaItem {
+                    invoice_id: InvoiceId::parse(&id)
+                        .ok_or_else(|| StoreError::Backend(format!("bad invoice id {id}")))?,
+                    at: at.parse().map_err(StoreError::backend)?,
+                });
+            }
+            let next = more
+                .then(|| items.last().map(|i| agenda_sort_key(i.at, &i.invoice_id)))
+                .flatten();
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn stage_log(&self, log: StageLog, page: &PageRequest) -> Result<Page<StageRecord>> {
+        let limit = page.limit();
+        let after = page.after.clone();
+        self.with(move |c| {
+            self::page(
+                c,
+                "SELECT log_key, body FROM stages WHERE log = ?1 AND (?2 IS NULL OR log_key < ?2)
+                 ORDER BY log_key DESC LIMIT ?3",
+                params![log.name(), after, limit + 1],
                 limit,
             )
         })

@@ -10,9 +10,10 @@ use cobro_domain::{
     invoice::NewLine, secret,
 };
 use cobro_domain::{FactKind, Money, PaymentFact, PaymentMethod, UnmatchedId};
+use cobro_domain::{Stage, StageRecord, StageStatus};
 use cobro_store::{
     ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, PageRequest, PayToken,
-    SqliteStore, Store, StoreError, Unmatched,
+    SqliteStore, StageLog, Store, StoreError, Unmatched,
 };
 use rust_decimal_macros::dec;
 
@@ -56,9 +57,18 @@ fn invoice_write(client: &ClientId, seq: u64, issue_day: u32) -> NewInvoiceWrite
         terms: None,
         send: false,
     }
-    .validate(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+    .validate(
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        &cobro_domain::Terms::default(),
+    )
     .unwrap()
-    .issue(InvoiceId::generate(), seq, "F-", now());
+    .issue(
+        InvoiceId::generate(),
+        seq,
+        "F-",
+        chrono_tz::America::Santiago,
+        now(),
+    );
     let token = secret::new_pay_token();
     NewInvoiceWrite {
         entries: vec![LedgerEntry {
@@ -79,6 +89,7 @@ fn invoice_write(client: &ClientId, seq: u64, issue_day: u32) -> NewInvoiceWrite
         invoice: inv,
         idempotency: None,
         other_entries: Vec::new(),
+        next_action_at: None,
     }
 }
 
@@ -451,6 +462,8 @@ async fn events_apply_once_with_their_entries(store: Arc<dyn Store>) {
         payment_link: Some(("stripe".into(), "pi_1".into())),
         idempotency: None,
         resolves: None,
+        agenda: None,
+        stage: None,
     };
     store.append_entries(&write).await.unwrap();
     assert_eq!(
@@ -570,6 +583,8 @@ async fn unmatched_payments_wait_in_the_queue(store: Arc<dyn Store>) {
         payment_link: None,
         idempotency: None,
         resolves: Some(resolved.clone()),
+        agenda: None,
+        stage: None,
     };
     store.append_entries(&apply(2)).await.unwrap();
     assert!(matches!(
@@ -617,6 +632,8 @@ async fn concurrent_appends_lose_no_update(store: Arc<dyn Store>) {
                     payment_link: None,
                     idempotency: None,
                     resolves: None,
+                    agenda: None,
+                    stage: None,
                 };
                 match store.append_entries(&w).await {
                     Err(StoreError::SequenceTaken) => continue,
@@ -632,6 +649,271 @@ async fn concurrent_appends_lose_no_update(store: Arc<dyn Store>) {
     assert_eq!(entries.len(), 13);
     let seqs: BTreeSet<u32> = entries.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=13).collect());
+}
+
+fn stage(inv: &InvoiceId, client: &ClientId, stage: Stage, at: DateTime<Utc>) -> StageRecord {
+    StageRecord {
+        invoice_id: inv.clone(),
+        client_id: client.clone(),
+        stage,
+        status: StageStatus::Claimed,
+        attempts: 1,
+        claimed_at: at,
+        lease_until: at + Duration::minutes(5),
+        done_at: None,
+        message_id: None,
+        amount: None,
+        charge_on: None,
+        error: None,
+    }
+}
+
+async fn agenda_lists_only_what_is_due_in_order(store: Arc<dyn Store>) {
+    let c = client("Agenda", now());
+    store.create_client(&c, None).await.unwrap();
+    // Twelve invoices due at now−6h … now+5h, created in scrambled order; two never due.
+    let mut due = Vec::new();
+    for i in [7i64, 2, 11, 0, 5, 9, 1, 10, 3, 8, 6, 4] {
+        let seq = store.last_invoice_seq().await.unwrap() + 1;
+        let mut w = invoice_write(&c.id, seq, 23);
+        let at = now() + Duration::hours(i - 6);
+        w.next_action_at = Some(at);
+        store.create_invoice(&w).await.unwrap();
+        if at <= now() {
+            due.push((at, w.invoice.id.clone()));
+        }
+    }
+    for _ in 0..2 {
+        let seq = store.last_invoice_seq().await.unwrap() + 1;
+        store
+            .create_invoice(&invoice_write(&c.id, seq, 23))
+            .await
+            .unwrap();
+    }
+    due.sort();
+    let mut got = Vec::new();
+    let mut page = PageRequest::first(3);
+    loop {
+        let p = store.due_agenda(now(), &page).await.unwrap();
+        got.extend(p.items.iter().map(|i| (i.at, i.invoice_id.clone())));
+        match p.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(got, due, "due entries, earliest first, across pages");
+
+    // Off the agenda, and back on it later.
+    let (first_at, first) = due[0].clone();
+    store.set_agenda(&first, None, 1).await.unwrap();
+    let p = store
+        .due_agenda(now(), &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(p.items.len(), due.len() - 1);
+    assert_eq!(
+        store.invoice(&first).await.unwrap().unwrap().next_action_at,
+        None
+    );
+    let later = now() + Duration::days(1);
+    store.set_agenda(&first, Some(later), 1).await.unwrap();
+    assert_eq!(
+        store.invoice(&first).await.unwrap().unwrap().next_action_at,
+        Some(later)
+    );
+    assert!(
+        !store
+            .due_agenda(now(), &PageRequest::first(100))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .any(|i| i.invoice_id == first || i.at == first_at && i.invoice_id == first)
+    );
+
+    // A plan made from a ledger that has since grown is refused.
+    store
+        .append_entries(&LedgerWrite {
+            invoice_id: first.clone(),
+            entries: vec![payment_entry(2, "manual:a:payment", 10)],
+            event: None,
+            payment_link: None,
+            idempotency: None,
+            resolves: None,
+            agenda: Some(None),
+            stage: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.invoice(&first).await.unwrap().unwrap().next_action_at,
+        None
+    );
+    assert!(matches!(
+        store.set_agenda(&first, Some(now()), 1).await,
+        Err(StoreError::SequenceTaken)
+    ));
+    store.set_agenda(&first, Some(now()), 2).await.unwrap();
+}
+
+async fn stages_are_claimed_once_and_retried_after_the_lease(store: Arc<dyn Store>) {
+    let c = client("Stages", now());
+    store.create_client(&c, None).await.unwrap();
+    let inv = invoice_with_charge(store.as_ref()).await;
+    let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let claim = stage(&inv, &c.id, Stage::Reminder(-7), now());
+    store.claim_stage(&claim, Some(day)).await.unwrap();
+    // Claimed again (another sweep) while the lease runs: refused.
+    let mut again = claim.clone();
+    again.attempts = 2;
+    again.claimed_at = now() + Duration::minutes(1);
+    assert!(matches!(
+        store.claim_stage(&again, Some(day)).await,
+        Err(StoreError::StageTaken)
+    ));
+    assert!(matches!(
+        store.claim_stage(&claim, Some(day)).await,
+        Err(StoreError::StageTaken)
+    ));
+    // Another stage the same day, for the same client: one message per client per day.
+    let other = stage(&inv, &c.id, Stage::FeeNotice(0), now());
+    assert!(matches!(
+        store.claim_stage(&other, Some(day)).await,
+        Err(StoreError::ClientBusy)
+    ));
+    let stored = store.invoice(&inv).await.unwrap().unwrap();
+    assert_eq!(
+        stored.stages,
+        vec![claim.clone()],
+        "the refused claim left nothing"
+    );
+    // The next day is free.
+    store
+        .claim_stage(&other, Some(day.succ_opt().unwrap()))
+        .await
+        .unwrap();
+
+    // After the lease, a retry takes it over (attempt 2), once; it then keeps the client's day.
+    let mut retry = claim.clone();
+    retry.attempts = 2;
+    retry.claimed_at = claim.lease_until;
+    retry.lease_until = claim.lease_until + Duration::minutes(5);
+    let contenders = (0..6).map(|_| {
+        let (store, retry) = (store.clone(), retry.clone());
+        tokio::spawn(async move { store.claim_stage(&retry, Some(day)).await })
+    });
+    let mut won = 0;
+    for t in contenders.collect::<Vec<_>>() {
+        match t.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::StageTaken) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won, 1, "one retry wins");
+    // The stale claimant cannot finish; the owner can, and that ends the stage.
+    let mut stale = claim.clone();
+    stale.status = StageStatus::Done;
+    assert!(matches!(
+        store.finish_stage(&stale, None).await,
+        Err(StoreError::StageTaken)
+    ));
+    let mut done = retry.clone();
+    done.status = StageStatus::Done;
+    done.done_at = Some(retry.claimed_at);
+    done.message_id = Some("m-1".into());
+    let next = now() + Duration::days(6);
+    store.finish_stage(&done, Some(next)).await.unwrap();
+    let stored = store.invoice(&inv).await.unwrap().unwrap();
+    assert_eq!(stored.next_action_at, Some(next));
+    assert!(stored.stages.contains(&done));
+    let mut late = done.clone();
+    late.attempts = 3;
+    late.claimed_at = now() + Duration::days(1);
+    assert!(
+        matches!(
+            store.claim_stage(&late, None).await,
+            Err(StoreError::StageTaken)
+        ),
+        "done is final"
+    );
+}
+
+async fn late_fees_and_escalations_are_logged(store: Arc<dyn Store>) {
+    let c = client("Log", now());
+    let mut logged = Vec::new();
+    for i in 0..3 {
+        let inv = invoice_with_charge(store.as_ref()).await;
+        let mut fee = stage(&inv, &c.id, Stage::LateFee(0), now() + Duration::hours(i));
+        fee.status = StageStatus::Done;
+        fee.done_at = Some(fee.claimed_at);
+        fee.amount =
+            Some(Money::new(dec!(1500), cobro_domain::Currency::parse("CLP").unwrap()).unwrap());
+        let mut entry = payment_entry(2, "late-fee:0", 1500);
+        entry.kind = EntryKind::LateFee { period: 0 };
+        store
+            .append_entries(&LedgerWrite {
+                invoice_id: inv.clone(),
+                entries: vec![entry],
+                event: None,
+                payment_link: None,
+                idempotency: None,
+                resolves: None,
+                agenda: Some(Some(now() + Duration::days(30))),
+                stage: Some(fee.clone()),
+            })
+            .await
+            .unwrap();
+        logged.push(fee);
+        // An escalation claimed but not done is not in the log yet.
+        store
+            .claim_stage(&stage(&inv, &c.id, Stage::Escalation, now()), None)
+            .await
+            .unwrap();
+    }
+    logged.reverse();
+    let p = store
+        .stage_log(StageLog::LateFees, &PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(p.items, logged[..2]);
+    let rest = store
+        .stage_log(
+            StageLog::LateFees,
+            &PageRequest {
+                limit: 2,
+                after: p.next,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((rest.items.as_slice(), rest.next), (&logged[2..], None));
+    assert!(
+        store
+            .stage_log(StageLog::Escalations, &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let inv = &logged[0].invoice_id;
+    let mut esc = store
+        .invoice(inv)
+        .await
+        .unwrap()
+        .unwrap()
+        .stages
+        .into_iter()
+        .find(|s| s.stage == Stage::Escalation)
+        .unwrap();
+    esc.status = StageStatus::Done;
+    esc.done_at = Some(now() + Duration::hours(1));
+    store.finish_stage(&esc, None).await.unwrap();
+    let p = store
+        .stage_log(StageLog::Escalations, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(p.items, vec![esc]);
 }
 
 macro_rules! contract {
@@ -671,6 +953,9 @@ contract!(
     events_apply_once_with_their_entries,
     unmatched_payments_wait_in_the_queue,
     concurrent_appends_lose_no_update,
+    agenda_lists_only_what_is_due_in_order,
+    stages_are_claimed_once_and_retried_after_the_lease,
+    late_fees_and_escalations_are_logged,
 );
 
 #[tokio::test]

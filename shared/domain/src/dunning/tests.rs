@@ -96,7 +96,9 @@ fn run(
     let mut now = from;
     while now <= until {
         for _ in 0..5 {
-            let Some(next) = plan(inv, entries, stages, now).unwrap() else { break };
+            let Some(next) = plan(inv, entries, stages, now).unwrap() else {
+                break;
+            };
             if !next.is_due(now) {
                 break;
             }
@@ -166,7 +168,10 @@ fn default_schedule_in_santiago() {
     assert_eq!(fees, [dec!(1500), dec!(1000)]);
     let b = ledger::balance(&inv.total, &entries).unwrap();
     assert_eq!(status(&b, &stages), InvoiceStatus::Escalated);
-    assert_eq!(plan(&inv, &entries, &stages, t("2027-03-01T12:00:00Z")).unwrap(), None);
+    assert_eq!(
+        plan(&inv, &entries, &stages, t("2027-03-01T12:00:00Z")).unwrap(),
+        None
+    );
 }
 
 #[test]
@@ -249,7 +254,9 @@ fn a_failed_claim_is_retried_after_its_lease_in_business_hours() {
     assert_eq!((next.stage, next.at), (Stage::Reminder(-7), now));
     let mut claim = done(&inv, &next, now);
     claim.status = StageStatus::Claimed;
-    let retry = plan(&inv, &entries, &[claim.clone()], now).unwrap().unwrap();
+    let retry = plan(&inv, &entries, &[claim.clone()], now)
+        .unwrap()
+        .unwrap();
     assert_eq!((retry.stage, retry.retry), (Stage::Reminder(-7), true));
     assert_eq!(retry.at, claim.lease_until);
     // Claimed at 18:58: the lease ends after hours, so the retry waits for the morning.
@@ -296,21 +303,41 @@ fn early_payment_discount_window() {
     };
     // Issued Nov 2nd, 10 days: paid by the end of Nov 12th in Santiago.
     let inside = t("2026-11-13T02:59:00Z");
-    let d = early_payment_discount(&inv, &pay(98_000, inside), inside).unwrap().unwrap();
+    let d = early_payment_discount(&inv, &pay(98_000, inside), inside)
+        .unwrap()
+        .unwrap();
     assert_eq!((&d.kind, d.amount), (&EntryKind::Discount, clp(2_000)));
     let mut entries = pay(98_000, inside);
     entries.push(crate::ledger::next_entry(&entries, d, inside));
-    assert_eq!(ledger::balance(&inv.total, &entries).unwrap().status, InvoiceStatus::Paid);
+    assert_eq!(
+        ledger::balance(&inv.total, &entries).unwrap().status,
+        InvoiceStatus::Paid
+    );
     // Too late, too little, or already paid in full: nothing.
     let outside = t("2026-11-13T03:00:00Z");
-    assert_eq!(early_payment_discount(&inv, &pay(98_000, outside), outside).unwrap(), None);
-    assert_eq!(early_payment_discount(&inv, &pay(97_999, inside), inside).unwrap(), None);
-    assert_eq!(early_payment_discount(&inv, &pay(100_000, inside), inside).unwrap(), None);
+    assert_eq!(
+        early_payment_discount(&inv, &pay(98_000, outside), outside).unwrap(),
+        None
+    );
+    assert_eq!(
+        early_payment_discount(&inv, &pay(97_999, inside), inside).unwrap(),
+        None
+    );
+    assert_eq!(
+        early_payment_discount(&inv, &pay(100_000, inside), inside).unwrap(),
+        None
+    );
 }
 
 #[test]
 fn stages_round_trip_as_text() {
-    for s in [Stage::Reminder(-7), Stage::Reminder(20), Stage::FeeNotice(2), Stage::LateFee(0), Stage::Escalation] {
+    for s in [
+        Stage::Reminder(-7),
+        Stage::Reminder(20),
+        Stage::FeeNotice(2),
+        Stage::LateFee(0),
+        Stage::Escalation,
+    ] {
         assert_eq!(s.to_string().parse::<Stage>().unwrap(), s);
     }
     assert!("reminder:x".parse::<Stage>().is_err());
@@ -321,28 +348,55 @@ fn policy() -> impl Strategy<Value = Terms> {
     (
         prop::collection::btree_set(-20i32..40, 1..7),
         0u32..6,
-        prop::option::of((any::<bool>(), 1u32..5000, any::<bool>(), prop::option::of(1u32..10_000), 0u32..6)),
+        prop::option::of((
+            any::<bool>(),
+            1u32..5000,
+            any::<bool>(),
+            prop::option::of(1u32..10_000),
+            0u32..6,
+        )),
         41u32..120,
-        (6u32..12, 1u32..10, prop::collection::btree_set(0u32..7, 1..7)),
+        (
+            6u32..12,
+            1u32..10,
+            prop::collection::btree_set(0u32..7, 1..7),
+        ),
     )
-        .prop_map(|(offsets, grace, fee, escalate, (start, len, days))| Terms {
-            grace_days: grace,
-            late_fee: fee.map(|(fixed, value, monthly, cap, notice)| LateFee {
-                kind: if fixed { LateFeeKind::Fixed } else { LateFeeKind::Percent },
-                value: if fixed { Decimal::from(value) } else { Decimal::from(value % 100 + 1) / dec!(10) },
-                recurrence: if monthly { Recurrence::Monthly } else { Recurrence::Once },
-                cap: cap.map(Decimal::from),
-                notice_days: notice,
-            }),
-            early_payment_discount: None,
-            reminder_offsets: offsets.into_iter().collect(),
-            escalate_after_days: escalate,
-            business_hours: BusinessHours {
-                start: NaiveTime::from_hms_opt(start, 0, 0).unwrap(),
-                end: NaiveTime::from_hms_opt(start + len, 30, 0).unwrap(),
-                days: days.into_iter().map(|d| Weekday::try_from(d as u8).unwrap()).collect(),
+        .prop_map(
+            |(offsets, grace, fee, escalate, (start, len, days))| Terms {
+                grace_days: grace,
+                late_fee: fee.map(|(fixed, value, monthly, cap, notice)| LateFee {
+                    kind: if fixed {
+                        LateFeeKind::Fixed
+                    } else {
+                        LateFeeKind::Percent
+                    },
+                    value: if fixed {
+                        Decimal::from(value)
+                    } else {
+                        Decimal::from(value % 100 + 1) / dec!(10)
+                    },
+                    recurrence: if monthly {
+                        Recurrence::Monthly
+                    } else {
+                        Recurrence::Once
+                    },
+                    cap: cap.map(Decimal::from),
+                    notice_days: notice,
+                }),
+                early_payment_discount: None,
+                reminder_offsets: offsets.into_iter().collect(),
+                escalate_after_days: escalate,
+                business_hours: BusinessHours {
+                    start: NaiveTime::from_hms_opt(start, 0, 0).unwrap(),
+                    end: NaiveTime::from_hms_opt(start + len, 30, 0).unwrap(),
+                    days: days
+                        .into_iter()
+                        .map(|d| Weekday::try_from(d as u8).unwrap())
+                        .collect(),
+                },
             },
-        })
+        )
 }
 
 const ZONES: [Tz; 5] = [

@@ -1,0 +1,472 @@
+//! The reminder sweep: runs the dunning actions that are due.
+//!
+//! It pages through the agenda (only invoices whose next action is due: its cost follows
+//! the actions due, not the invoices stored), works on a bounded number of invoices at
+//! once, and for each asks the pure planner what to do:
+//!
+//! - a message stage (reminder, late-fee notice, escalation) is claimed with a conditional
+//!   write before it is sent (with the client's one message of the day, all or nothing),
+//!   so overlapping or crashed sweeps never send a stage twice; a failed send keeps the
+//!   claim, which the planner retries after its lease, on a later sweep;
+//! - a late fee is a ledger entry keyed by its period, written with its log record: once;
+//! - afterwards the invoice's place on the agenda is recomputed, under a check that its
+//!   ledger did not change meanwhile.
+//!
+//! It stops starting work when the deadline is near and leaves the rest for the next run.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use cobro_domain::dunning::{self, CLAIM_LEASE_MINUTES, Next};
+use cobro_domain::ledger::{self, EntryKind, LedgerEntry};
+use cobro_domain::{Client, InvoiceId, Stage, StageRecord, StageStatus, secret};
+use cobro_notify::{Escalated, NoticeLine, Reminder, ReminderFacts, Tone};
+use cobro_store::{LedgerWrite, PageRequest, PayToken, StoreError, StoredInvoice};
+use futures::StreamExt;
+use tracing::instrument;
+
+use crate::App;
+
+/// Stop starting new work this long before the deadline.
+pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
+/// Actions one invoice may get in one sweep (a fee, then a message, …).
+const MAX_ACTIONS_PER_INVOICE: usize = 4;
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    /// Agenda entries looked at.
+    pub due: usize,
+    pub reminders: usize,
+    pub notices: usize,
+    pub late_fees: usize,
+    pub escalations: usize,
+    /// Moved to the client's next business day (already messaged today).
+    pub deferred: usize,
+    /// Messages that failed; retried on a later sweep.
+    pub failed: usize,
+    /// Taken by another sweep.
+    pub skipped: usize,
+    /// The deadline came first; the rest waits for the next sweep.
+    pub stopped_early: bool,
+}
+
+impl SweepReport {
+    fn add(&mut self, o: &SweepReport) {
+        self.reminders += o.reminders;
+        self.notices += o.notices;
+        self.late_fees += o.late_fees;
+        self.escalations += o.escalations;
+        self.deferred += o.deferred;
+        self.failed += o.failed;
+        self.skipped += o.skipped;
+    }
+}
+
+/// When the invoice should next be looked at, as the planner sees it now.
+pub fn agenda_of(
+    stored: &StoredInvoice,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, cobro_domain::MoneyError> {
+    Ok(dunning::plan(&stored.invoice, &stored.entries, &stored.stages, now)?.map(|n| n.at))
+}
+
+/// Runs every action due at `now`. `deadline`: when the caller must be done (a Lambda's).
+#[instrument(skip_all, fields(now = %now))]
+pub async fn sweep(
+    app: &App,
+    now: DateTime<Utc>,
+    deadline: Option<Instant>,
+) -> Result<SweepReport, StoreError> {
+    let mut report = SweepReport::default();
+    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
+    loop {
+        let due = app.store.due_agenda(now, &page).await?;
+        let ids: Vec<InvoiceId> = due.items.into_iter().map(|i| i.invoice_id).collect();
+        let mut results = futures::stream::iter(ids.into_iter().map(|id| async move {
+            if deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d) {
+                return None;
+            }
+            Some(work_on(app, &id, now).await)
+        }))
+        .buffer_unordered(app.config.sweep_concurrency);
+        while let Some(r) = results.next().await {
+            match r {
+                None => report.stopped_early = true,
+                Some(Ok(o)) => {
+                    report.due += 1;
+                    report.add(&o);
+                }
+                Some(Err(e)) => {
+                    report.due += 1;
+                    report.failed += 1;
+                    tracing::error!(error = %e, "dunning failed on an invoice; it stays on the agenda");
+                }
+            }
+        }
+        match due.next {
+            Some(next) if !report.stopped_early => page.after = Some(next),
+            _ => break,
+        }
+    }
+    tracing::info!(?report, "sweep finished");
+    Ok(report)
+}
+
+/// Does what is due for one invoice, then puts it back on the agenda.
+#[instrument(skip_all, fields(invoice_id = %id))]
+async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepReport, StoreError> {
+    let mut report = SweepReport::default();
+    let mut client: Option<Client> = None;
+    for _ in 0..MAX_ACTIONS_PER_INVOICE * 4 {
+        let Some(stored) = app.store.invoice(id).await? else {
+            return Ok(report);
+        };
+        let next = dunning::plan(&stored.invoice, &stored.entries, &stored.stages, now)
+            .map_err(StoreError::backend)?;
+        let Some(next) = next.clone().filter(|n| n.is_due(now)) else {
+            let at = next.map(|n| n.at);
+            if stored.next_action_at == at {
+                return Ok(report);
+            }
+            match app.store.set_agenda(id, at, stored.ledger_len()).await {
+                Err(StoreError::SequenceTaken) => continue,
+                other => return other.map(|()| report),
+            }
+        };
+        if report.reminders + report.notices + report.late_fees + report.escalations
+            >= MAX_ACTIONS_PER_INVOICE
+        {
+            return Ok(report);
+        }
+        if let Stage::LateFee(period) = next.stage {
+            match charge_late_fee(app, &stored, &next, period, now).await {
+                Ok(()) => report.late_fees += 1,
+                Err(StoreError::SequenceTaken) => {}
+                Err(e) => return Err(e),
+            }
+            continue;
+        }
+        let client = match &client {
+            Some(c) => c.clone(),
+            None => {
+                let c = app
+                    .store
+                    .client(&stored.invoice.client_id)
+                    .await?
+                    .ok_or_else(|| StoreError::Backend("the invoice's client is missing".into()))?;
+                client = Some(c.clone());
+                c
+            }
+        };
+        match send_stage(app, &stored, &client, &next, now).await? {
+            Sent::Done => match next.stage {
+                Stage::Reminder(_) => report.reminders += 1,
+                Stage::FeeNotice(_) => report.notices += 1,
+                _ => report.escalations += 1,
+            },
+            Sent::Failed => {
+                report.failed += 1;
+                return Ok(report);
+            }
+            Sent::Taken => {
+                report.skipped += 1;
+                return Ok(report);
+            }
+            Sent::ClientBusy => {
+                report.deferred += 1;
+                let hours = &stored.invoice.terms.business_hours;
+                let tz = stored.invoice.timezone;
+                let tomorrow = cobro_domain::today_in(tz, now) + chrono::Days::new(1);
+                let at = dunning::next_business_moment(
+                    hours,
+                    tz,
+                    dunning::local_moment(tz, tomorrow, hours.start),
+                );
+                match app
+                    .store
+                    .set_agenda(id, Some(at), stored.ledger_len())
+                    .await
+                {
+                    Ok(()) | Err(StoreError::SequenceTaken) => return Ok(report),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Charges a period's late fee: a ledger entry (once, by its key) and its log record, with
+/// the invoice's new place on the agenda, in one write.
+async fn charge_late_fee(
+    app: &App,
+    stored: &StoredInvoice,
+    next: &Next,
+    period: u32,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let amount = next
+        .amount
+        .ok_or_else(|| StoreError::Backend("a late fee without an amount".into()))?;
+    let entry = LedgerEntry {
+        seq: stored.ledger_len() + 1,
+        kind: EntryKind::LateFee { period },
+        amount,
+        at: now,
+        key: next.stage.ledger_key(),
+    };
+    let record = StageRecord {
+        invoice_id: stored.invoice.id.clone(),
+        client_id: stored.invoice.client_id.clone(),
+        stage: next.stage,
+        status: StageStatus::Done,
+        attempts: 1,
+        claimed_at: now,
+        lease_until: now,
+        done_at: Some(now),
+        message_id: None,
+        amount: Some(amount),
+        charge_on: next.charge_on,
+        error: None,
+    };
+    let mut after = stored.clone();
+    after.entries.push(entry.clone());
+    after.stages.push(record.clone());
+    let agenda = agenda_of(&after, now).map_err(StoreError::backend)?;
+    app.store
+        .append_entries(&LedgerWrite {
+            invoice_id: stored.invoice.id.clone(),
+            entries: vec![entry],
+            event: None,
+            payment_link: None,
+            idempotency: None,
+            resolves: None,
+            agenda: Some(agenda),
+            stage: Some(record),
+        })
+        .await?;
+    tracing::info!(period, amount = %amount, "late fee charged");
+    Ok(())
+}
+
+enum Sent {
+    Done,
+    Failed,
+    Taken,
+    ClientBusy,
+}
+
+/// Claims a message stage, sends it, and records the outcome.
+async fn send_stage(
+    app: &App,
+    stored: &StoredInvoice,
+    client: &Client,
+    next: &Next,
+    now: DateTime<Utc>,
+) -> Result<Sent, StoreError> {
+    let previous = stored.stages.iter().find(|s| s.stage == next.stage);
+    let mut record = StageRecord {
+        invoice_id: stored.invoice.id.clone(),
+        client_id: stored.invoice.client_id.clone(),
+        stage: next.stage,
+        status: StageStatus::Claimed,
+        attempts: previous.map_or(1, |p| p.attempts + 1),
+        claimed_at: now,
+        lease_until: now + Duration::minutes(CLAIM_LEASE_MINUTES),
+        done_at: None,
+        message_id: None,
+        // A retried notice keeps what it announced.
+        amount: previous.and_then(|p| p.amount).or(next.amount),
+        charge_on: previous.and_then(|p| p.charge_on).or(next.charge_on),
+        error: None,
+    };
+    let client_day = next
+        .stage
+        .messages_client()
+        .then(|| cobro_domain::today_in(stored.invoice.timezone, now));
+    match app.store.claim_stage(&record, client_day).await {
+        Ok(()) => {}
+        Err(StoreError::StageTaken) => return Ok(Sent::Taken),
+        Err(StoreError::ClientBusy) => return Ok(Sent::ClientBusy),
+        Err(e) => return Err(e),
+    }
+    let result = match next.stage {
+        Stage::Escalation => send_escalation(app, stored, client, now).await,
+        _ => send_reminder(app, stored, client, &record, now).await,
+    };
+    let mut after = stored.clone();
+    let outcome = match result {
+        Ok(message_id) => {
+            record.status = StageStatus::Done;
+            record.done_at = Some(now);
+            record.message_id = Some(message_id);
+            Sent::Done
+        }
+        Err(e) => {
+            tracing::error!(stage = %record.stage, error = %e, "dunning message failed; retried after the lease");
+            record.error = Some(e.chars().take(500).collect());
+            Sent::Failed
+        }
+    };
+    after.stages.retain(|s| s.stage != record.stage);
+    after.stages.push(record.clone());
+    let agenda = agenda_of(&after, now).map_err(StoreError::backend)?;
+    match app.store.finish_stage(&record, agenda).await {
+        Ok(()) => {
+            tracing::info!(stage = %record.stage, attempts = record.attempts, "dunning stage recorded");
+            Ok(outcome)
+        }
+        // Our lease ran out and another sweep took over: it records the stage.
+        Err(StoreError::StageTaken) => Ok(Sent::Taken),
+        Err(e) => Err(e),
+    }
+}
+
+/// A stage's e-mail key: stable across retries, valid in a Message-ID.
+fn message_key(stored: &StoredInvoice, stage: Stage) -> String {
+    format!(
+        "{}.{}",
+        stored.invoice.id,
+        stage.to_string().replace(':', ".")
+    )
+}
+
+async fn send_reminder(
+    app: &App,
+    stored: &StoredInvoice,
+    client: &Client,
+    record: &StageRecord,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let inv = &stored.invoice;
+    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
+    let today = cobro_domain::today_in(inv.timezone, now);
+    let escalation_day = inv.due_date + Duration::days(i64::from(inv.terms.escalate_after_days));
+    let tone = match record.stage {
+        Stage::FeeNotice(_) => Tone::FeeNotice,
+        Stage::Reminder(o) if o < 0 => Tone::Upcoming,
+        Stage::Reminder(0) => Tone::DueToday,
+        Stage::Reminder(o) if inv.terms.reminder_offsets.last() == Some(&o) => Tone::Final,
+        _ => Tone::Overdue,
+    };
+    // Every message carries a fresh pay link (only its digest is stored).
+    let token = secret::new_pay_token();
+    app.store
+        .put_pay_token(&PayToken {
+            digest: token.digest(),
+            client_id: client.id.clone(),
+            invoice_id: inv.id.clone(),
+            created_at: now,
+            expires_at: now + Duration::days(i64::from(app.config.pay_token_days)),
+            revoked_at: None,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let pay_url = format!("{}/pay/{}", app.config.public_url, token.expose());
+    let fee = match (record.amount.as_ref(), record.charge_on) {
+        (Some(m), Some(d)) if tone == Tone::FeeNotice => Some((m, d)),
+        _ => None,
+    };
+    let message = Reminder::new(ReminderFacts {
+        business: &app.config.business_name,
+        client,
+        invoice: inv,
+        amount_due: &balance.amount_due,
+        late_fees: &balance.late_fees,
+        today,
+        pay_url: &pay_url,
+        tone,
+        fee,
+        escalation_date: (tone == Tone::Final).then_some(escalation_day),
+    });
+    let email = message
+        .email(
+            &app.config.from_email,
+            client,
+            &message_key(stored, record.stage),
+        )
+        .map_err(|e| e.to_string())?;
+    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
+    Ok(sent.id)
+}
+
+/// What each done stage was, for people: "Recordatorio (3 días después del vencimiento)".
+pub fn describe(stage: &StageRecord, locale: cobro_domain::Locale) -> String {
+    let es = locale == cobro_domain::Locale::Es;
+    match stage.stage {
+        Stage::Reminder(o) if o < 0 && es => {
+            format!("recordatorio, {} días antes del vencimiento", -o)
+        }
+        Stage::Reminder(o) if o < 0 => format!("reminder, {} days before the due date", -o),
+        Stage::Reminder(0) if es => "recordatorio, día del vencimiento".into(),
+        Stage::Reminder(0) => "reminder, on the due date".into(),
+        Stage::Reminder(o) if es => format!("recordatorio, {o} días de atraso"),
+        Stage::Reminder(o) => format!("reminder, {o} days overdue"),
+        Stage::FeeNotice(_) => {
+            let fee = stage.amount.map(|m| m.format(locale)).unwrap_or_default();
+            let day = stage.charge_on.map(|d| d.to_string()).unwrap_or_default();
+            if es {
+                format!("aviso de recargo de {fee} a cobrar el {day}")
+            } else {
+                format!("notice of a {fee} late fee charged on {day}")
+            }
+        }
+        Stage::LateFee(_) => {
+            let fee = stage.amount.map(|m| m.format(locale)).unwrap_or_default();
+            if es {
+                format!("recargo por atraso de {fee}")
+            } else {
+                format!("late fee of {fee}")
+            }
+        }
+        Stage::Escalation if es => "escalada a cobranza".into(),
+        Stage::Escalation => "escalated for collection".into(),
+    }
+}
+
+async fn send_escalation(
+    app: &App,
+    stored: &StoredInvoice,
+    client: &Client,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let inv = &stored.invoice;
+    let l = app.config.business_locale;
+    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
+    let today = cobro_domain::today_in(inv.timezone, now);
+    let mut done: Vec<&StageRecord> = stored.stages.iter().filter(|s| s.is_done()).collect();
+    done.sort_by_key(|s| s.done_at);
+    let message = Escalated {
+        locale: l,
+        business: app.config.business_name.clone(),
+        client_name: client.name.clone(),
+        client_email: client.email.clone(),
+        tax_id: client.tax_id.clone().unwrap_or_else(|| "—".into()),
+        number: inv.number.clone(),
+        concept: inv.concept().to_string(),
+        amount_due: balance.amount_due.format(l),
+        due_date: l.long_date(inv.due_date),
+        days_overdue: (today - inv.due_date).num_days(),
+        notices: done
+            .iter()
+            .map(|s| NoticeLine {
+                date: s
+                    .done_at
+                    .map(|d| cobro_domain::today_in(inv.timezone, d).to_string())
+                    .unwrap_or_default(),
+                what: describe(s, l),
+            })
+            .collect(),
+        report_path: format!("{}/v1/reports/escalated", app.config.public_url),
+    };
+    let email = message
+        .email(
+            &app.config.from_email,
+            &app.config.business_email,
+            &message_key(stored, Stage::Escalation),
+        )
+        .map_err(|e| e.to_string())?;
+    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
+    Ok(sent.id)
+}
