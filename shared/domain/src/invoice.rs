@@ -827,14 +827,16 @@ mod tests {
 
     #[test]
     fn overrides_layer_on_the_base_policy() {
-        let mut base_terms = Terms::default();
-        base_terms.late_fee = Some(LateFee {
-            kind: LateFeeKind::Fixed,
-            value: dec!(5000),
-            recurrence: Recurrence::Once,
-            cap: None,
-            notice_days: 3,
-        });
+        let base_terms = Terms {
+            late_fee: Some(LateFee {
+                kind: LateFeeKind::Fixed,
+                value: dec!(5000),
+                recurrence: Recurrence::Once,
+                cap: None,
+                notice_days: 3,
+            }),
+            ..Terms::default()
+        };
         let inv = with_terms(r#"{"grace_days": 5, "reminder_offsets": [-3, 0, 7]}"#);
         let v = inv.validate(today(), &base_terms).unwrap();
         assert_eq!(v.terms.grace_days, 5);

@@ -281,11 +281,13 @@ fn business_hours_follow_daylight_saving() {
 
 #[test]
 fn early_payment_discount_window() {
-    let mut terms = Terms::default();
-    terms.early_payment_discount = Some(EarlyPaymentDiscount {
-        percent: dec!(2),
-        within_days: 10,
-    });
+    let terms = Terms {
+        early_payment_discount: Some(EarlyPaymentDiscount {
+            percent: dec!(2),
+            within_days: 10,
+        }),
+        ..Terms::default()
+    };
     let inv = invoice(terms);
     let pay = |units: i64, at: DateTime<Utc>| {
         let mut entries = vec![charge(&inv)];
