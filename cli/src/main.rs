@@ -34,6 +34,23 @@ enum Command {
         /// Seed a few clients and invoices (CLP and USD) and print their pay links.
         #[arg(long)]
         demo: bool,
+        /// Run the reminder sweep every this many seconds (0: never).
+        #[arg(long, default_value_t = 60)]
+        sweep_every: u64,
+    },
+    /// Run one reminder sweep now, or as if it were `--at` (RFC 3339, e.g.
+    /// 2026-12-01T10:00:00-03:00), and print what it did.
+    Sweep {
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
+    /// Reports as CSV: `escalated` (for a collection agency) or `late-fees` (penalty log).
+    Export {
+        #[arg(value_enum)]
+        report: Report,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// API keys for the business's API.
     Keys {
@@ -50,6 +67,12 @@ enum Command {
         #[command(subcommand)]
         command: DynamoCommand,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Report {
+    Escalated,
+    LateFees,
 }
 
 #[derive(Subcommand)]
@@ -93,7 +116,35 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { addr, demo } => serve::run(config(cli.data_dir)?, addr, demo).await,
+        Command::Serve {
+            addr,
+            demo,
+            sweep_every,
+        } => serve::run(config(cli.data_dir)?, addr, demo, sweep_every).await,
+        Command::Sweep { at } => {
+            let mut app = App::from_config(config(cli.data_dir)?).await?;
+            if let Some(at) = at {
+                let at = at.with_timezone(&chrono::Utc);
+                app = app.with_clock(std::sync::Arc::new(move || at));
+            }
+            let report = cobro_app::dunning::sweep(&app, app.now(), None).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Export { report, out } => {
+            let app = App::from_config(config(cli.data_dir)?).await?;
+            let csv = match report {
+                Report::Escalated => cobro_app::reports::escalated_csv(&app).await,
+                Report::LateFees => cobro_app::reports::late_fees_csv(&app).await,
+            }
+            .map_err(|p| anyhow::anyhow!("{p:?}"))?;
+            match out {
+                Some(path) => std::fs::write(&path, csv)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{csv}"),
+            }
+            Ok(())
+        }
         Command::Keys { command } => {
             let app = App::from_config(config(cli.data_dir)?).await?;
             match command {

@@ -11,7 +11,12 @@ use axum::routing::get;
 use cobro_app::{App, Config};
 use cobro_notify::OutboxMailer;
 
-pub async fn run(mut config: Config, addr: SocketAddr, demo: bool) -> anyhow::Result<()> {
+pub async fn run(
+    mut config: Config,
+    addr: SocketAddr,
+    demo: bool,
+    sweep_every: u64,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let base = format!("http://{local}");
@@ -40,6 +45,21 @@ pub async fn run(mut config: Config, addr: SocketAddr, demo: bool) -> anyhow::Re
     println!("  store     {store_name}");
     if demo {
         crate::demo::seed(&app, router.clone()).await?;
+    }
+    if sweep_every > 0 {
+        println!("  sweep     every {sweep_every}s (reminders, late fees, escalations)");
+        // The schedule the template gives the reminder-sweep function, on a timer.
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(sweep_every));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = cobro_app::dunning::sweep(&app, app.now(), None).await {
+                    tracing::error!(error = %e, "sweep failed; the next one retries");
+                }
+            }
+        });
     }
     axum::serve(listener, router)
         .with_graceful_shutdown(async {

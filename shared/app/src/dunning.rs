@@ -113,6 +113,19 @@ pub async fn sweep(
     Ok(report)
 }
 
+/// The scheduled entry point: sweeps at the app's clock, stopping before `deadline_ms`
+/// (epoch milliseconds, the Lambda invocation's deadline).
+/// A store failure fails the invocation (EventBridge retries it; claims make that safe).
+pub async fn scheduled(
+    app: &App,
+    deadline_ms: u64,
+) -> Result<SweepReport, Box<dyn std::error::Error + Send + Sync>> {
+    let now = app.now();
+    let left = (deadline_ms as i64 - Utc::now().timestamp_millis()).max(0) as u64;
+    let deadline = Instant::now() + std::time::Duration::from_millis(left);
+    Ok(sweep(app, now, Some(deadline)).await?)
+}
+
 /// Does what is due for one invoice, then puts it back on the agenda.
 #[instrument(skip_all, fields(invoice_id = %id))]
 async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepReport, StoreError> {
