@@ -348,6 +348,7 @@ pub fn plan(
                     let at = local_moment(tz, day, NaiveTime::MIN).max(now);
                     let mut next = simple(Stage::LateFee(period), at, false);
                     next.amount = Some(charge);
+                    next.charge_on = Some(day);
                     candidates.push((next, 0));
                 }
             }
