@@ -269,4 +269,26 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+
+    // The sweep as of five months on (a Wednesday, 10:00 in Santiago): the open demo
+    // invoices are escalated once, and the agency's CSV lists them.
+    let mut day = chrono::Utc::now().date_naive() + chrono::Days::new(150);
+    while chrono::Datelike::weekday(&day) != chrono::Weekday::Wed {
+        day = day.succ_opt().unwrap();
+    }
+    let at = format!("{day}T10:00:00-03:00");
+    let report: Value = serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at])).unwrap();
+    let escalated = report["escalations"].as_u64().unwrap();
+    assert!(escalated >= 1, "{report}");
+    let again: Value = serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at])).unwrap();
+    assert_eq!(again["escalations"], 0, "{again}");
+    let csv_path = dir.path().join("escalated.csv");
+    cobro(
+        dir.path(),
+        &["export", "escalated", "--out", csv_path.to_str().unwrap()],
+    );
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(csv.starts_with("client_id,client_name,tax_id"), "{csv}");
+    assert_eq!(csv.lines().count() as u64, escalated + 1, "{csv}");
+    assert!(cobro(dir.path(), &["export", "late-fees"]).starts_with("charged_at,"));
 }

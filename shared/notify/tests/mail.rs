@@ -187,3 +187,94 @@ async fn ses_sends_the_same_message_and_moto_has_it() {
     bad.from = "nobody@unverified.example".into();
     assert!(ses.send(&bad).await.is_err());
 }
+
+/// Every reminder, in both languages: what, how much, when, where, and what comes next.
+#[test]
+fn reminders_say_what_how_much_when_where_and_next() {
+    use cobro_notify::{Reminder, ReminderFacts, Tone};
+    let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+    for (locale, name) in [("es", "Ana"), ("en", "Ann")] {
+        let c = client(locale, name);
+        let inv = invoice(&c);
+        let due = inv.total;
+        let fee =
+            cobro_domain::Money::new(rust_decimal_macros::dec!(5000), due.currency()).unwrap();
+        let zero = cobro_domain::Money::zero(due.currency());
+        let cases = [
+            (
+                Tone::Upcoming,
+                inv.due_date - chrono::Days::new(7),
+                None,
+                None,
+            ),
+            (Tone::DueToday, inv.due_date, None, None),
+            (
+                Tone::Overdue,
+                inv.due_date + chrono::Days::new(3),
+                None,
+                None,
+            ),
+            (
+                Tone::FeeNotice,
+                inv.due_date + chrono::Days::new(3),
+                Some((&fee, day("2026-12-10"))),
+                None,
+            ),
+            (
+                Tone::Final,
+                inv.due_date + chrono::Days::new(20),
+                None,
+                Some(day("2027-02-05")),
+            ),
+        ];
+        let mut subjects = std::collections::HashSet::new();
+        for (tone, today, fee, escalation_date) in cases {
+            let m = Reminder::new(ReminderFacts {
+                business: "Estudio Sur",
+                client: &c,
+                invoice: &inv,
+                amount_due: &due,
+                late_fees: &zero,
+                today,
+                pay_url: "https://pagar.example.cl/pay/tok",
+                tone,
+                fee,
+                escalation_date,
+            });
+            let e = m
+                .email("Estudio Sur <cobros@estudiosur.cl>", &c, "inv_x.reminder.3")
+                .unwrap();
+            assert!(
+                subjects.insert(e.subject.clone()),
+                "each tone its own subject"
+            );
+            for text in [&e.text, &e.html] {
+                for want in [
+                    inv.number.as_str(),
+                    inv.concept(),
+                    "https://pagar.example.cl/pay/tok",
+                    &inv.payment_reference.grouped(),
+                ] {
+                    assert!(text.contains(want), "{tone:?} {locale}: {want} missing");
+                }
+                assert!(text.contains(&due.format(c.locale)));
+                assert!(text.contains(&c.locale.long_date(inv.due_date)));
+            }
+            if tone == Tone::FeeNotice {
+                let (fee, date) = match c.locale {
+                    cobro_domain::Locale::Es => ("$5.000", "jueves, 10 de diciembre de 2026"),
+                    cobro_domain::Locale::En => ("CLP 5,000", "Thursday, December 10, 2026"),
+                };
+                assert!(e.text.contains(fee) && e.text.contains(date), "{}", e.text);
+            }
+            if tone == Tone::Final {
+                assert!(
+                    e.text.contains(&c.locale.long_date(day("2027-02-05"))),
+                    "{}",
+                    e.text
+                );
+            }
+            assert!(e.to_rfc5322().is_ok());
+        }
+    }
+}
