@@ -1996,7 +1996,11 @@ async fn dunning_from_issue_to_escalation(t: TestApp) {
 
     // Nothing more, however often it runs.
     let r = sweep_at(&t.app, "2027-03-01T12:00:00Z").await;
-    assert_eq!(r, cobro_app::dunning::SweepReport::default());
+    assert_eq!(
+        r,
+        cobro_app::dunning::SweepReport::default(),
+        "nothing on the agenda"
+    );
     // Paid now: off the agency's list.
     t.set_now("2027-03-02T12:00:00Z");
     let paid = t

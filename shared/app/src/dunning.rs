@@ -37,6 +37,8 @@ const MAX_ACTIONS_PER_INVOICE: usize = 4;
 pub struct SweepReport {
     /// Agenda entries looked at.
     pub due: usize,
+    /// Invoices read (each with its ledger and stages): with `due`, all the sweep read.
+    pub invoices_read: usize,
     pub reminders: usize,
     pub notices: usize,
     pub late_fees: usize,
@@ -53,6 +55,7 @@ pub struct SweepReport {
 
 impl SweepReport {
     fn add(&mut self, o: &SweepReport) {
+        self.invoices_read += o.invoices_read;
         self.reminders += o.reminders;
         self.notices += o.notices;
         self.late_fees += o.late_fees;
@@ -132,6 +135,7 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
     let mut report = SweepReport::default();
     let mut client: Option<Client> = None;
     for _ in 0..MAX_ACTIONS_PER_INVOICE * 4 {
+        report.invoices_read += 1;
         let Some(stored) = app.store.invoice(id).await? else {
             return Ok(report);
         };
@@ -154,7 +158,12 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
         }
         if let Stage::LateFee(period) = next.stage {
             match charge_late_fee(app, &stored, &next, period, now).await {
-                Ok(()) => report.late_fees += 1,
+                Ok(agenda) => {
+                    report.late_fees += 1;
+                    if agenda.is_none_or(|a| a > now) {
+                        return Ok(report); // nothing else due: no need to read it again
+                    }
+                }
                 Err(StoreError::SequenceTaken) => {}
                 Err(e) => return Err(e),
             }
@@ -173,11 +182,16 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
             }
         };
         match send_stage(app, &stored, &client, &next, now).await? {
-            Sent::Done => match next.stage {
-                Stage::Reminder(_) => report.reminders += 1,
-                Stage::FeeNotice(_) => report.notices += 1,
-                _ => report.escalations += 1,
-            },
+            Sent::Done(agenda) => {
+                match next.stage {
+                    Stage::Reminder(_) => report.reminders += 1,
+                    Stage::FeeNotice(_) => report.notices += 1,
+                    _ => report.escalations += 1,
+                }
+                if agenda.is_none_or(|a| a > now) {
+                    return Ok(report); // nothing else due: no need to read it again
+                }
+            }
             Sent::Failed => {
                 report.failed += 1;
                 return Ok(report);
@@ -218,7 +232,7 @@ async fn charge_late_fee(
     next: &Next,
     period: u32,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Option<DateTime<Utc>>, StoreError> {
     let amount = next
         .amount
         .ok_or_else(|| StoreError::Backend("a late fee without an amount".into()))?;
@@ -260,11 +274,12 @@ async fn charge_late_fee(
         })
         .await?;
     tracing::info!(period, amount = %amount, "late fee charged");
-    Ok(())
+    Ok(agenda)
 }
 
 enum Sent {
-    Done,
+    /// Sent and recorded; the invoice's next action time.
+    Done(Option<DateTime<Utc>>),
     Failed,
     Taken,
     ClientBusy,
@@ -314,7 +329,7 @@ async fn send_stage(
             record.status = StageStatus::Done;
             record.done_at = Some(now);
             record.message_id = Some(message_id);
-            Sent::Done
+            Sent::Done(None)
         }
         Err(e) => {
             tracing::error!(stage = %record.stage, error = %e, "dunning message failed; retried after the lease");
@@ -328,7 +343,10 @@ async fn send_stage(
     match app.store.finish_stage(&record, agenda).await {
         Ok(()) => {
             tracing::info!(stage = %record.stage, attempts = record.attempts, "dunning stage recorded");
-            Ok(outcome)
+            Ok(match outcome {
+                Sent::Done(_) => Sent::Done(agenda),
+                other => other,
+            })
         }
         // Our lease ran out and another sweep took over: it records the stage.
         Err(StoreError::StageTaken) => Ok(Sent::Taken),

@@ -176,6 +176,25 @@ impl SqliteStore {
         tx.commit().map_err(sql_err)
     }
 
+    /// Imports clients and invoices in bulk, in one transaction (a migration from another system, a
+    /// benchmark's data set): each must carry the next sequence number, as with
+    /// [`Store::create_invoice`], and all are written or none.
+    pub async fn import(&self, clients: Vec<Client>, writes: Vec<NewInvoiceWrite>) -> Result<()> {
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            for client in &clients {
+                insert_client(&tx, client)?;
+            }
+            for w in &writes {
+                insert_invoice(&tx, w)?;
+            }
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
     /// Runs `f` with the connection on the blocking pool.
     async fn with<T: Send + 'static>(
         &self,
@@ -315,6 +334,102 @@ fn stage_of(tx: &rusqlite::Transaction<'_>, r: &StageRecord) -> Result<Option<St
     )
 }
 
+fn insert_client(tx: &rusqlite::Transaction<'_>, client: &Client) -> Result<()> {
+    tx.execute(
+        "INSERT INTO clients (id, sort_key, body) VALUES (?1, ?2, ?3)",
+        params![
+            client.id.to_string(),
+            client_sort_key(client),
+            to_json(client)?
+        ],
+    )
+    .map_err(|e| {
+        if is_constraint(&e) {
+            StoreError::AlreadyExists
+        } else {
+            sql_err(e)
+        }
+    })?;
+    Ok(())
+}
+
+/// Writes a new invoice and everything created with it (see [`Store::create_invoice`]).
+fn insert_invoice(tx: &rusqlite::Transaction<'_>, w: &NewInvoiceWrite) -> Result<()> {
+    let inv = &w.invoice;
+    let current: i64 = tx
+        .query_row(
+            "SELECT value FROM counters WHERE name = ?1",
+            [INVOICE_COUNTER],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err)?
+        .unwrap_or(0);
+    if current as u64 + 1 != inv.seq {
+        return Err(StoreError::SequenceTaken);
+    }
+    if let Some(rec) = &w.idempotency {
+        put_idempotency(tx, rec)?;
+    }
+    tx.execute(
+        "INSERT INTO counters (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        params![INVOICE_COUNTER, inv.seq as i64],
+    )
+    .map_err(sql_err)?;
+    let constraint = |e: rusqlite::Error| {
+        if is_constraint(&e) {
+            StoreError::AlreadyExists
+        } else {
+            sql_err(e)
+        }
+    };
+    tx.execute(
+        "INSERT INTO invoices (id, client_id, seq, sort_key, payment_reference, body, next_action_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            inv.id.to_string(),
+            inv.client_id.to_string(),
+            inv.seq as i64,
+            invoice_sort_key(inv),
+            inv.payment_reference.as_str(),
+            to_json(inv)?,
+            agenda_value(w.next_action_at)
+        ],
+    )
+    .map_err(constraint)?;
+    for e in &w.entries {
+        tx.execute(
+            "INSERT INTO ledger (invoice_id, seq, body) VALUES (?1, ?2, ?3)",
+            params![inv.id.to_string(), e.seq, to_json(e)?],
+        )
+        .map_err(constraint)?;
+    }
+    for (other, e) in &w.other_entries {
+        tx.execute(
+            "INSERT INTO ledger (invoice_id, seq, body) VALUES (?1, ?2, ?3)",
+            params![other.to_string(), e.seq, to_json(e)?],
+        )
+        .map_err(|err| {
+            if is_constraint(&err) {
+                StoreError::SequenceTaken
+            } else {
+                sql_err(err)
+            }
+        })?;
+    }
+    tx.execute(
+        "INSERT INTO pay_tokens (digest, invoice_id, body) VALUES (?1, ?2, ?3)",
+        params![
+            w.pay_token.digest,
+            inv.id.to_string(),
+            to_json(&w.pay_token)?
+        ],
+    )
+    .map_err(constraint)?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn put_api_key(&self, key: &ApiKey) -> Result<()> {
@@ -402,11 +517,7 @@ impl Store for SqliteStore {
         client: &Client,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<()> {
-        let (id, sort_key, body) = (
-            client.id.to_string(),
-            client_sort_key(client),
-            to_json(client)?,
-        );
+        let client = client.clone();
         let idem = idempotency.cloned();
         self.with(move |c| {
             let tx = c
@@ -415,17 +526,7 @@ impl Store for SqliteStore {
             if let Some(rec) = &idem {
                 put_idempotency(&tx, rec)?;
             }
-            tx.execute(
-                "INSERT INTO clients (id, sort_key, body) VALUES (?1, ?2, ?3)",
-                params![id, sort_key, body],
-            )
-            .map_err(|e| {
-                if is_constraint(&e) {
-                    StoreError::AlreadyExists
-                } else {
-                    sql_err(e)
-                }
-            })?;
+            insert_client(&tx, &client)?;
             tx.commit().map_err(sql_err)
         })
         .await
@@ -473,78 +574,7 @@ impl Store for SqliteStore {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_err)?;
-            let inv = &w.invoice;
-            let current: i64 = tx
-                .query_row(
-                    "SELECT value FROM counters WHERE name = ?1",
-                    [INVOICE_COUNTER],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql_err)?
-                .unwrap_or(0);
-            if current as u64 + 1 != inv.seq {
-                return Err(StoreError::SequenceTaken);
-            }
-            if let Some(rec) = &w.idempotency {
-                put_idempotency(&tx, rec)?;
-            }
-            tx.execute(
-                "INSERT INTO counters (name, value) VALUES (?1, ?2)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                params![INVOICE_COUNTER, inv.seq as i64],
-            )
-            .map_err(sql_err)?;
-            let constraint = |e: rusqlite::Error| {
-                if is_constraint(&e) {
-                    StoreError::AlreadyExists
-                } else {
-                    sql_err(e)
-                }
-            };
-            tx.execute(
-                "INSERT INTO invoices (id, client_id, seq, sort_key, payment_reference, body, next_action_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    inv.id.to_string(),
-                    inv.client_id.to_string(),
-                    inv.seq as i64,
-                    invoice_sort_key(inv),
-                    inv.payment_reference.as_str(),
-                    to_json(inv)?,
-                    agenda_value(w.next_action_at)
-                ],
-            )
-            .map_err(constraint)?;
-            for e in &w.entries {
-                tx.execute(
-                    "INSERT INTO ledger (invoice_id, seq, body) VALUES (?1, ?2, ?3)",
-                    params![inv.id.to_string(), e.seq, to_json(e)?],
-                )
-                .map_err(constraint)?;
-            }
-            for (other, e) in &w.other_entries {
-                tx.execute(
-                    "INSERT INTO ledger (invoice_id, seq, body) VALUES (?1, ?2, ?3)",
-                    params![other.to_string(), e.seq, to_json(e)?],
-                )
-                .map_err(|err| {
-                    if is_constraint(&err) {
-                        StoreError::SequenceTaken
-                    } else {
-                        sql_err(err)
-                    }
-                })?;
-            }
-            tx.execute(
-                "INSERT INTO pay_tokens (digest, invoice_id, body) VALUES (?1, ?2, ?3)",
-                params![
-                    w.pay_token.digest,
-                    inv.id.to_string(),
-                    to_json(&w.pay_token)?
-                ],
-            )
-            .map_err(constraint)?;
+            insert_invoice(&tx, &w)?;
             tx.commit().map_err(sql_err)
         })
         .await
