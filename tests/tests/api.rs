@@ -2211,6 +2211,29 @@ async fn failed_messages_are_retried_and_clients_get_one_a_day(t: TestApp) {
     }
 }
 
+/// A sweep whose deadline is too near starts nothing and says so; the work waits on the
+/// agenda for the next run, which does it.
+async fn a_sweep_stops_before_its_deadline(t: TestApp) {
+    t.set_now("2026-11-02T12:00:00Z");
+    let email = unique_email("deadline");
+    let cid = t.client(json!({"name": "Plazo", "email": email})).await;
+    let body = json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01",
+        "lines": [{"description": "Servicio", "quantity": "1", "unit_amount": "10000"}]});
+    assert_eq!(
+        t.post("/v1/invoices", &body, None).await.status,
+        StatusCode::CREATED
+    );
+    t.set_now("2026-11-24T12:00:00Z");
+    let soon = chrono::Utc::now().timestamp_millis() as u64 + 5_000; // inside the 10 s margin
+    let r = cobro_app::dunning::scheduled(&t.app, soon).await.unwrap();
+    assert!(r.stopped_early && r.reminders == 0, "{r:?}");
+    assert!(t.mails_to(&email).await.is_empty());
+    let later = chrono::Utc::now().timestamp_millis() as u64 + 300_000;
+    let r = cobro_app::dunning::scheduled(&t.app, later).await.unwrap();
+    assert!(!r.stopped_early && r.reminders == 1, "{r:?}");
+    assert_eq!(t.mails_to(&email).await.len(), 1);
+}
+
 macro_rules! on_both_stacks {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -2243,4 +2266,5 @@ on_both_stacks!(
     early_payment_discount,
     bad_policies_are_refused,
     failed_messages_are_retried_and_clients_get_one_a_day,
+    a_sweep_stops_before_its_deadline,
 );
