@@ -23,7 +23,8 @@ pub async fn run(
     if std::env::var_os("COBRO_PUBLIC_URL").is_none() {
         config.public_url = base.clone();
     }
-    let config = config.with_local_webhook_secrets();
+    let mut config = config.with_local_webhook_secrets();
+    config.sandbox_checkout = true;
     let data_dir = config.data_dir.clone();
     let store_name = match &config.table {
         Some(t) => format!("DynamoDB table {t}"),
@@ -33,6 +34,8 @@ pub async fn run(
     let router = cobro_app::finish(
         cobro_app::invoices_api::router(app.clone())
             .merge(cobro_app::webhooks::router(app.clone()))
+            .merge(cobro_app::portal::router(app.clone()))
+            .merge(cobro_app::portal::sandbox_router(app.clone()))
             .merge(local_routes(&data_dir)),
     );
 
@@ -41,6 +44,7 @@ pub async fn run(
     println!(
         "  webhooks  {base}/webhooks/stripe  {base}/webhooks/standard   (try: cobro webhook send --help)"
     );
+    println!("  pay links {base}/pay/…   (sandbox checkout at {base}/sandbox/checkout/…)");
     println!("  outbox    {base}/outbox");
     println!("  store     {store_name}");
     if demo {

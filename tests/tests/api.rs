@@ -53,6 +53,7 @@ async fn spawn(backend: Backend) -> TestApp {
     config.mercadopago_access_token = cobro_providers::Secrets::parse(MP_TOKEN);
     let mp_payments = MpPayments::default();
     config.mercadopago_api_base = fake_mercadopago(mp_payments.clone()).await;
+    config.sandbox_checkout = true;
     let (store, mailer, mail): (Arc<dyn Store>, Arc<dyn Mailer>, Mail) = match backend {
         Backend::Sqlite => (
             Arc::new(SqliteStore::open(dir.path()).unwrap()),
@@ -90,7 +91,9 @@ async fn spawn(backend: Backend) -> TestApp {
     }));
     let router = cobro_app::finish(
         cobro_app::invoices_api::router(app.clone())
-            .merge(cobro_app::webhooks::router(app.clone())),
+            .merge(cobro_app::webhooks::router(app.clone()))
+            .merge(cobro_app::portal::router(app.clone()))
+            .merge(cobro_app::portal::sandbox_router(app.clone())),
     );
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let (_, key) = cobro_app::keys::create(&app, "tests").await.unwrap();
@@ -2234,6 +2237,231 @@ async fn a_sweep_stops_before_its_deadline(t: TestApp) {
     assert_eq!(t.mails_to(&email).await.len(), 1);
 }
 
+/// The pay link from the e-mail opens the client's page; the sandbox checkout pays it
+/// through the real webhook path; the page then says paid and the receipt is in the mail.
+/// Bad tokens get one plain 404; a form without its CSRF token is refused.
+async fn pay_portal_full_local_loop(t: TestApp) {
+    let email = unique_email("portal");
+    let cid = t
+        .client(json!({"name": "Cliente Portal", "email": email}))
+        .await;
+    let earlier = t
+        .post("/v1/invoices", &clp_invoice(&cid, false), None)
+        .await
+        .body;
+    let a = t.post("/v1/invoices", &clp_invoice(&cid, true), None).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    let mails = t.mails_to(&email).await;
+    let (_, text, _) = parsed(&mails[0]);
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/pay/"))
+        .unwrap()
+        .to_string();
+    assert_eq!(link, a.body["pay_url"].as_str().unwrap());
+    let token = link.rsplit('/').next().unwrap().to_string();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let page = browser.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let h = page.headers().clone();
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert!(
+        !h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src")
+    );
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    let cookie = h["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        h["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("SameSite=Strict")
+    );
+    let body = page.text().await.unwrap();
+    for want in [
+        "Estudio Sur",
+        "F-0000",
+        "$178.464",
+        "Diseño de logo",
+        "Pagar en línea",
+        a.body["payment_reference_display"].as_str().unwrap(),
+        earlier["number"].as_str().unwrap(),
+    ] {
+        assert!(body.contains(want), "{want} missing");
+    }
+    assert!(!body.contains("<script"), "no JavaScript");
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+
+    // Forged or absent CSRF: refused, nothing happens.
+    let forged = browser
+        .post(format!("{link}/checkout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "x".repeat(64))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let bare = browser
+        .post(format!("{link}/checkout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), StatusCode::FORBIDDEN);
+
+    // Checkout → sandbox → pay → back on the portal, paid.
+    let go = browser
+        .post(format!("{link}/checkout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(go.status(), StatusCode::SEE_OTHER);
+    let sandbox = format!("{}{}", t.base, go.headers()["location"].to_str().unwrap());
+    let sb = browser
+        .get(&sandbox)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sb.status(), StatusCode::OK);
+    assert!(sb.text().await.unwrap().contains("$178.464"));
+    let paid = browser
+        .post(&sandbox)
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    let back = paid.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(back, format!("/pay/{token}?paid=1"));
+    let after = browser
+        .get(format!("{}{back}", t.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        after.contains("Recibimos tu pago") && after.contains("Pagada"),
+        "{after}"
+    );
+    assert!(after.contains("no hay nada que pagar") && !after.contains("Pagar en línea"));
+    let inv = t
+        .get(&format!("/v1/invoices/{}", a.body["id"].as_str().unwrap()))
+        .await
+        .body;
+    assert_eq!(inv["status"], "paid");
+    let receipts: Vec<_> = t
+        .mails_to(&email)
+        .await
+        .into_iter()
+        .map(|m| parsed(&m).0)
+        .filter(|s| s.starts_with("Recibimos tu pago"))
+        .collect();
+    assert_eq!(receipts.len(), 1);
+    // Paying again: nothing due, no checkout.
+    let again = browser
+        .post(format!("{link}/checkout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["location"], format!("/pay/{token}"));
+    let sb_again = browser
+        .post(&sandbox)
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sb_again.headers()["location"], format!("/pay/{token}"));
+    assert_eq!(
+        t.get(&format!("/v1/invoices/{}", a.body["id"].as_str().unwrap()))
+            .await
+            .body["amount_paid"],
+        "178464"
+    );
+
+    // Printable view; tampered, truncated and unknown tokens: the same plain 404.
+    let print = browser
+        .get(format!("{link}/print"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(print.contains("F-0000") && !print.contains("<form"));
+    let mut tampered = token.clone().into_bytes();
+    tampered[0] = if tampered[0] == b'A' { b'B' } else { b'A' };
+    let bad = [
+        String::from_utf8(tampered).unwrap(),
+        token[..token.len() - 1].to_string(),
+        secret_token(),
+        "not-a-token".into(),
+    ];
+    let mut bodies = std::collections::HashSet::new();
+    for b in bad {
+        let r = browser
+            .get(format!("{}/pay/{b}", t.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{b}");
+        bodies.insert(r.text().await.unwrap());
+    }
+    assert_eq!(bodies.len(), 1, "one 404 for every bad token");
+}
+
+fn secret_token() -> String {
+    cobro_domain::secret::new_pay_token().expose().to_string()
+}
+
+/// An expired link opens nothing.
+async fn an_expired_pay_link_is_a_404(t: TestApp) {
+    let email = unique_email("expired");
+    let cid = t.client(json!({"name": "Vencido", "email": email})).await;
+    let a = t
+        .post("/v1/invoices", &clp_invoice(&cid, false), None)
+        .await;
+    let link = a.body["pay_url"].as_str().unwrap().to_string();
+    assert_eq!(reqwest::get(&link).await.unwrap().status(), StatusCode::OK);
+    t.set_now("2099-01-01T00:00:00Z");
+    assert_eq!(
+        reqwest::get(&link).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
 macro_rules! on_both_stacks {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -2267,4 +2495,6 @@ on_both_stacks!(
     bad_policies_are_refused,
     failed_messages_are_retried_and_clients_get_one_a_day,
     a_sweep_stops_before_its_deadline,
+    pay_portal_full_local_loop,
+    an_expired_pay_link_is_a_404,
 );

@@ -42,6 +42,8 @@ pub struct Config {
     pub business_locale: cobro_domain::Locale,
     /// Invoices the reminder sweep works on at once (`COBRO_SWEEP_CONCURRENCY`).
     pub sweep_concurrency: usize,
+    /// Offer the local sandbox checkout on pay pages (`cobro serve` only).
+    pub sandbox_checkout: bool,
 }
 
 /// Webhook secrets `cobro serve` and `cobro webhook send` use when none are configured:
@@ -223,6 +225,7 @@ impl Config {
             business_email,
             business_locale,
             sweep_concurrency,
+            sandbox_checkout: false,
         })
     }
 }

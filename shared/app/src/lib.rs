@@ -17,6 +17,7 @@ pub mod invoices_api;
 pub mod json;
 pub mod keys;
 pub mod payments;
+pub mod portal;
 pub mod problem;
 pub mod reports;
 pub mod views;
