@@ -152,6 +152,8 @@ struct Words {
     reference: &'static str,
     others: &'static str,
     print: &'static str,
+    subtotal: &'static str,
+    tax: &'static str,
     nothing_due: &'static str,
     paid_thanks: &'static str,
 }
@@ -168,6 +170,8 @@ const ES: Words = Words {
     reference: "Referencia",
     others: "Tus otras facturas",
     print: "Versión para imprimir",
+    subtotal: "Subtotal",
+    tax: "Impuesto",
     nothing_due: "Esta factura no tiene saldo pendiente: no hay nada que pagar.",
     paid_thanks: "¡Gracias! Recibimos tu pago.",
 };
@@ -184,6 +188,8 @@ const EN: Words = Words {
     reference: "Reference",
     others: "Your other invoices",
     print: "Printable version",
+    subtotal: "Subtotal",
+    tax: "Tax",
     nothing_due: "Nothing is due on this invoice.",
     paid_thanks: "Thank you! We received your payment.",
 };
@@ -240,6 +246,9 @@ struct PortalPage<'a> {
     number: String,
     concept: String,
     lines: Vec<LineRow>,
+    subtotal: String,
+    /// (rate, amount) when the invoice carries tax.
+    tax: Option<(String, String)>,
     total: String,
     amount_due: String,
     due_date: String,
@@ -307,6 +316,10 @@ async fn render(
                 amount: line.amount.format(l),
             })
             .collect(),
+        subtotal: inv.subtotal.format(l),
+        tax: inv
+            .tax_rate
+            .map(|r| (r.normalize().to_string(), inv.tax.format(l))),
         total: inv.total.format(l),
         amount_due: b.amount_due.format(l),
         due_date: l.long_date(inv.due_date),

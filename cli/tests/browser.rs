@@ -1,0 +1,102 @@
+//! The pay portal in real headless Chromium (Debian's `chromium`, driven by npm's
+//! `playwright-core`; `./scripts/test` installs both): `cobro serve --demo` e-mails the demo
+//! invoices to the outbox; the pay link found in the first e-mail is opened, paid in the
+//! sandbox checkout and seen paid, with the receipt in the outbox. Screenshots at 360 px and
+//! 1280 px are written to `target/browser-artifacts/`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use mail_parser::MessageParser;
+
+#[test]
+fn the_pay_link_from_the_email_pays_in_a_real_browser() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let browser_dir = root.join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").exists()
+            && PathBuf::from("/usr/bin/chromium").exists(),
+        "Chromium and playwright-core are missing: run the test command (./scripts/test), which installs them"
+    );
+    let artifacts = root.join("target/browser-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cobro"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--demo",
+            "--sweep-every",
+            "0",
+        ])
+        .env_remove("COBRO_TABLE")
+        .env_remove("COBRO_PUBLIC_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .strip_prefix("cobro listening on ")
+        .expect(&first)
+        .to_string();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("demo: F-000003") {
+            break;
+        }
+    }
+
+    // The pay link, as the client finds it: in the first e-mail of the outbox.
+    let mut mails: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    mails.sort();
+    let raw = std::fs::read(&mails[0]).unwrap();
+    let msg = MessageParser::default().parse(&raw[..]).unwrap();
+    let text = msg.body_text(0).unwrap().to_string();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{base}/pay/")))
+        .expect("a pay link in the e-mail")
+        .to_string();
+    let amount = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Total a pagar: "))
+        .and_then(|l| l.split(" (").next())
+        .expect("the amount in the e-mail")
+        .to_string();
+
+    let out = Command::new("node")
+        .arg(browser_dir.join("portal.mjs"))
+        .args([&link, &base, artifacts.to_str().unwrap(), &amount])
+        .current_dir(&browser_dir)
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for shot in [
+        "portal-360.png",
+        "portal-1280.png",
+        "paid-360.png",
+        "not-found-360.png",
+    ] {
+        assert!(
+            artifacts.join(shot).metadata().unwrap().len() > 1000,
+            "{shot}"
+        );
+    }
+}
