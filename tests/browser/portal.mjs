@@ -18,8 +18,8 @@ try {
   const res = await page.goto(payUrl);
   assert.equal(res.status(), 200);
   assert.equal((await page.textContent('#amount-due')).trim(), amount);
-  assert.equal(await page.isVisible('#pay'), true, 'the pay button is visible at 360 px');
-  const box = await page.locator('#pay').boundingBox();
+  assert.equal(await page.isVisible('#pay-sandbox'), true, 'the pay button is visible at 360 px');
+  const box = await page.locator('#pay-sandbox').boundingBox();
   assert.ok(box.x >= 0 && box.x + box.width <= 360, 'the pay button fits at 360 px');
   const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(scroll <= 360, `no horizontal scrolling at 360 px (${scroll})`);
@@ -27,13 +27,13 @@ try {
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.screenshot({ path: path.join(artifacts, 'portal-1280.png'), fullPage: true });
 
-  await page.click('#pay');
+  await page.click('#pay-sandbox');
   await page.waitForURL(/\/sandbox\/checkout\//);
   assert.ok((await page.textContent('body')).includes(amount));
   await page.click('button[type=submit]');
   await page.waitForURL(/paid=1/);
   assert.match(await page.textContent('#status'), /Pagada|Paid/);
-  assert.equal(await page.isVisible('#pay'), false, 'nothing left to pay');
+  assert.equal(await page.locator('button[id^=pay-]').count(), 0, 'nothing left to pay');
   await page.setViewportSize({ width: 360, height: 780 });
   await page.screenshot({ path: path.join(artifacts, 'paid-360.png'), fullPage: true });
 

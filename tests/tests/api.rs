@@ -18,7 +18,13 @@ enum Mail {
 
 type MpPayments = Arc<std::sync::Mutex<std::collections::HashMap<String, Value>>>;
 
+/// Checkout requests the fake Stripe and Mercado Pago APIs received: (path, headers, body).
+type Checkouts = Arc<std::sync::Mutex<Vec<(String, axum::http::HeaderMap, String)>>>;
+
+const STRIPE_API_KEY: &str = "sk_test_cobro_e2e";
+
 struct TestApp {
+    checkouts: Checkouts,
     mp_payments: MpPayments,
     base: String,
     key: String,
@@ -52,8 +58,11 @@ async fn spawn(backend: Backend) -> TestApp {
     config.mercadopago_webhook_secrets = cobro_providers::Secrets::parse(MP_SECRET);
     config.mercadopago_access_token = cobro_providers::Secrets::parse(MP_TOKEN);
     let mp_payments = MpPayments::default();
-    config.mercadopago_api_base = fake_mercadopago(mp_payments.clone()).await;
     config.sandbox_checkout = true;
+    let checkouts = Checkouts::default();
+    config.stripe_api_key = cobro_providers::Secrets::parse(STRIPE_API_KEY);
+    config.stripe_api_base = fake_stripe(checkouts.clone()).await;
+    config.mercadopago_api_base = fake_mercadopago(mp_payments.clone(), checkouts.clone()).await;
     let (store, mailer, mail): (Arc<dyn Store>, Arc<dyn Mailer>, Mail) = match backend {
         Backend::Sqlite => (
             Arc::new(SqliteStore::open(dir.path()).unwrap()),
@@ -98,6 +107,7 @@ async fn spawn(backend: Backend) -> TestApp {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let (_, key) = cobro_app::keys::create(&app, "tests").await.unwrap();
     TestApp {
+        checkouts,
         mp_payments,
         base,
         key: key.expose().to_string(),
@@ -747,7 +757,32 @@ const MP_TOKEN: &str = "APP_USR-e2e-token";
 
 /// Stands in for the Mercado Pago API: `GET /v1/payments/{id}` answers the payment in
 /// Mercado Pago's wire format, only with the right bearer token; unknown ids are a 404.
-async fn fake_mercadopago(payments: MpPayments) -> String {
+/// Stands in for Stripe's API: `POST /v1/checkout/sessions` (form-encoded, bearer secret
+/// key) answers a session with its `url`, as Stripe documents it.
+async fn fake_stripe(seen: Checkouts) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new().route(
+        "/v1/checkout/sessions",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let seen = seen.clone();
+            async move {
+                use axum::response::IntoResponse;
+                if headers["authorization"] != format!("Bearer {STRIPE_API_KEY}") {
+                    return (axum::http::StatusCode::UNAUTHORIZED, "{}").into_response();
+                }
+                seen.lock().unwrap().push(("stripe".into(), headers, body));
+                axum::Json(json!({"id": "cs_test_a1", "object": "checkout.session",
+                    "url": "https://checkout.stripe.com/c/pay/cs_test_a1"}))
+                .into_response()
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
+async fn fake_mercadopago(payments: MpPayments, seen: Checkouts) -> String {
     use axum::extract::{Path, State};
     use axum::http::HeaderMap;
     async fn payment(
@@ -774,6 +809,20 @@ async fn fake_mercadopago(payments: MpPayments) -> String {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = axum::Router::new()
         .route("/v1/payments/{id}", axum::routing::get(payment))
+        .route(
+            "/checkout/preferences",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let seen = seen.clone();
+                async move {
+                    assert_eq!(headers["authorization"], format!("Bearer {MP_TOKEN}"));
+                    seen.lock()
+                        .unwrap()
+                        .push(("mercadopago".into(), headers, body));
+                    axum::Json(json!({"id": "123-pref", "init_point":
+                        "https://www.mercadopago.cl/checkout/v1/redirect?pref_id=123-pref"}))
+                }
+            }),
+        )
         .with_state(payments);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     base
@@ -2442,6 +2491,114 @@ async fn pay_portal_full_local_loop(t: TestApp) {
     assert_eq!(bodies.len(), 1, "one 404 for every bad token");
 }
 
+/// The pay page offers Stripe and Mercado Pago when configured; each button creates the
+/// provider's hosted checkout through its API (checked here in its wire format: Stripe in
+/// integer minor units with zero-decimal CLP and the invoice id in metadata; Mercado Pago
+/// with a decimal price and `external_reference`) and sends the client there. A paid
+/// invoice creates no checkout.
+async fn hosted_checkouts_carry_the_invoice(t: TestApp) {
+    let cid = t
+        .client(json!({"name": "Tarjeta", "email": unique_email("card")}))
+        .await;
+    let a = t
+        .post("/v1/invoices", &clp_invoice(&cid, false), None)
+        .await
+        .body;
+    let (id, link) = (a["id"].as_str().unwrap(), a["pay_url"].as_str().unwrap());
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser.get(link).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = page.text().await.unwrap();
+    assert!(body.contains("Pagar con tarjeta") && body.contains("Pagar con Mercado Pago"));
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let go = |method: &'static str| {
+        browser
+            .post(format!("{link}/checkout"))
+            .header("cookie", &cookie)
+            .form(&[("csrf", csrf.as_str()), ("method", method)])
+            .send()
+    };
+    let r = go("stripe").await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "https://checkout.stripe.com/c/pay/cs_test_a1"
+    );
+    let r = go("mercadopago").await.unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        "https://www.mercadopago.cl/checkout/v1/redirect?pref_id=123-pref"
+    );
+    let seen = t.checkouts.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    let (_, headers, form) = &seen[0];
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(form.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(form["mode"], "payment");
+    assert_eq!(form["line_items[0][price_data][currency]"], "clp");
+    assert_eq!(
+        form["line_items[0][price_data][unit_amount]"], "178464",
+        "CLP has no minor unit"
+    );
+    assert_eq!(form["metadata[invoice_id]"], id);
+    assert_eq!(form["payment_intent_data[metadata][invoice_id]"], id);
+    assert_eq!(form["success_url"], format!("{link}?paid=1"));
+    assert!(headers["idempotency-key"].to_str().unwrap().contains(id));
+    let (_, headers, pref) = &seen[1];
+    let pref: Value = serde_json::from_str(pref).unwrap();
+    assert_eq!(pref["external_reference"], id);
+    assert_eq!(pref["items"][0]["unit_price"], 178464);
+    assert_eq!(pref["items"][0]["currency_id"], "CLP");
+    assert!(headers.contains_key("x-idempotency-key"));
+
+    // Paid: the page offers nothing and a checkout post creates none.
+    let paid = t
+        .post(
+            &format!("/v1/invoices/{id}/payments"),
+            &json!({"method": "cash", "amount": "178464", "currency": "CLP"}),
+            None,
+        )
+        .await;
+    assert_eq!(paid.body["status"], "paid");
+    let r = go("stripe").await.unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        format!("/pay/{}", link.rsplit('/').next().unwrap())
+    );
+    assert_eq!(
+        t.checkouts.lock().unwrap().len(),
+        2,
+        "no checkout for a paid invoice"
+    );
+    let page = browser
+        .get(link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Pagar con tarjeta"));
+}
+
 fn secret_token() -> String {
     cobro_domain::secret::new_pay_token().expose().to_string()
 }
@@ -2497,4 +2654,5 @@ on_both_stacks!(
     a_sweep_stops_before_its_deadline,
     pay_portal_full_local_loop,
     an_expired_pay_link_is_a_404,
+    hosted_checkouts_carry_the_invoice,
 );

@@ -44,6 +44,10 @@ pub struct Config {
     pub sweep_concurrency: usize,
     /// Offer the local sandbox checkout on pay pages (`cobro serve` only).
     pub sandbox_checkout: bool,
+    /// Stripe secret key for Checkout Sessions (`COBRO_STRIPE_API_KEY`); unset: no Stripe
+    /// button on the pay page.
+    pub stripe_api_key: cobro_providers::Secrets,
+    pub stripe_api_base: String,
 }
 
 /// Webhook secrets `cobro serve` and `cobro webhook send` use when none are configured:
@@ -226,6 +230,11 @@ impl Config {
             business_locale,
             sweep_concurrency,
             sandbox_checkout: false,
+            stripe_api_key: cobro_providers::Secrets::parse(
+                &get("COBRO_STRIPE_API_KEY").unwrap_or_default(),
+            ),
+            stripe_api_base: get("COBRO_STRIPE_API_BASE")
+                .unwrap_or_else(|| "https://api.stripe.com".into()),
         })
     }
 }

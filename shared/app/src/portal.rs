@@ -21,7 +21,7 @@ use axum::{Router, body::Body};
 use chrono::{DateTime, Utc};
 use cobro_domain::ledger::{self, Balance};
 use cobro_domain::{Client, Invoice, InvoiceStatus, Locale, secret};
-use cobro_store::{PageRequest, PayToken, StoredInvoice};
+use cobro_store::{PageRequest, StoredInvoice};
 use serde::Deserialize;
 use tower::ServiceExt;
 
@@ -56,7 +56,7 @@ fn secure(mut res: Response) -> Response {
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' https://checkout.stripe.com https://*.mercadopago.com https://*.mercadopago.cl https://*.mercadopago.com.ar https://*.mercadopago.com.mx https://*.mercadopago.com.co; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, header::REFERRER_POLICY, "no-referrer");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
@@ -94,7 +94,6 @@ fn server_error(e: impl std::fmt::Display) -> Response {
 
 /// What a valid token opens.
 struct Opened {
-    token: PayToken,
     client: Client,
     stored: StoredInvoice,
 }
@@ -118,11 +117,7 @@ async fn open(app: &App, token: &str) -> Result<Option<Opened>, cobro_store::Sto
     if stored.invoice.client_id != client.id {
         return Ok(None);
     }
-    Ok(Some(Opened {
-        token: t,
-        client,
-        stored,
-    }))
+    Ok(Some(Opened { client, stored }))
 }
 
 /// A line of the page.
@@ -147,7 +142,6 @@ struct Words {
     total: &'static str,
     due: &'static str,
     how_to_pay: &'static str,
-    pay_online: &'static str,
     transfer: &'static str,
     reference: &'static str,
     others: &'static str,
@@ -165,7 +159,6 @@ const ES: Words = Words {
     total: "Total",
     due: "Vencimiento",
     how_to_pay: "Cómo pagar",
-    pay_online: "Pagar en línea",
     transfer: "Transferencia bancaria: indica esta referencia en el comentario de la transferencia",
     reference: "Referencia",
     others: "Tus otras facturas",
@@ -183,7 +176,6 @@ const EN: Words = Words {
     total: "Total",
     due: "Due date",
     how_to_pay: "How to pay",
-    pay_online: "Pay online",
     transfer: "Bank transfer: quote this reference with your transfer",
     reference: "Reference",
     others: "Your other invoices",
@@ -258,7 +250,8 @@ struct PortalPage<'a> {
     reference: String,
     token: String,
     csrf: String,
-    checkout: bool,
+    /// Hosted checkouts offered: (method, button label).
+    methods: Vec<(&'static str, &'static str)>,
     others: Vec<OtherRow>,
     print: bool,
 }
@@ -329,7 +322,7 @@ async fn render(
         reference: inv.payment_reference.grouped(),
         token: token.to_string(),
         csrf: csrf.to_string(),
-        checkout: owed && app.config.sandbox_checkout,
+        methods: if owed { methods(app, l) } else { vec![] },
         others,
         print,
     }
@@ -405,6 +398,45 @@ async fn show(
 #[derive(Deserialize)]
 struct CheckoutForm {
     csrf: String,
+    #[serde(default)]
+    method: Option<String>,
+}
+
+/// The hosted checkouts configured, with their button labels.
+fn methods(app: &App, l: Locale) -> Vec<(&'static str, &'static str)> {
+    let es = l == Locale::Es;
+    let mut m = Vec::new();
+    if !app.config.stripe_api_key.is_empty() {
+        m.push((
+            "stripe",
+            if es {
+                "Pagar con tarjeta"
+            } else {
+                "Pay by card"
+            },
+        ));
+    }
+    if !app.config.mercadopago_access_token.is_empty() {
+        m.push((
+            "mercadopago",
+            if es {
+                "Pagar con Mercado Pago"
+            } else {
+                "Pay with Mercado Pago"
+            },
+        ));
+    }
+    if app.config.sandbox_checkout {
+        m.push((
+            "sandbox",
+            if es {
+                "Pagar en línea (sandbox)"
+            } else {
+                "Pay online (sandbox)"
+            },
+        ));
+    }
+    m
 }
 
 /// Starts a checkout for the amount due now. Refused without its CSRF token; an invoice
@@ -434,11 +466,67 @@ async fn checkout(
         Ok(b) => b,
         Err(e) => return server_error(e),
     };
-    if !b.amount_due.is_positive() || !app.config.sandbox_checkout {
-        return secure(Redirect::to(&format!("/pay/{token}")).into_response());
+    let back = || secure(Redirect::to(&format!("/pay/{token}")).into_response());
+    let method = form
+        .ok()
+        .and_then(|f| f.0.method)
+        .unwrap_or_else(|| "sandbox".into());
+    let l = opened.client.locale;
+    if !b.amount_due.is_positive() || !methods(&app, l).iter().any(|(m, _)| *m == method) {
+        return back(); // nothing due (the page says so), or no such method: no checkout
     }
-    let _ = opened.token;
-    secure(Redirect::to(&format!("/sandbox/checkout/{token}")).into_response())
+    let inv = &opened.stored.invoice;
+    let page = format!("{}/pay/{token}", app.config.public_url);
+    let request = cobro_providers::checkout::CheckoutRequest {
+        invoice_id: inv.id.to_string(),
+        description: format!("{} {} · {}", words(l).invoice, inv.number, inv.concept()),
+        amount: b.amount_due,
+        success_url: format!("{page}?paid=1"),
+        cancel_url: page.clone(),
+        idempotency_key: format!(
+            "cobro-checkout-{}-{}-{}",
+            inv.id,
+            opened.stored.ledger_len(),
+            b.amount_due.amount()
+        ),
+    };
+    let url = match method.as_str() {
+        "stripe" => match app.config.stripe_api_key.current() {
+            Some(key) => {
+                cobro_providers::checkout::stripe_session(
+                    &app.config.stripe_api_base,
+                    key,
+                    &request,
+                )
+                .await
+            }
+            None => return back(),
+        },
+        "mercadopago" => match app.config.mercadopago_access_token.current() {
+            Some(token) => {
+                cobro_providers::checkout::mercadopago_preference(
+                    &app.config.mercadopago_api_base,
+                    token,
+                    &request,
+                )
+                .await
+            }
+            None => return back(),
+        },
+        _ => Ok(format!("/sandbox/checkout/{token}")),
+    };
+    match url {
+        Ok(url)
+            if url.starts_with("https://")
+                || url.starts_with("http://")
+                || url.starts_with('/') =>
+        {
+            tracing::info!(invoice_id = %inv.id, method, "checkout created");
+            secure(Redirect::to(&url).into_response())
+        }
+        Ok(_) => server_error("the provider answered an unusable checkout URL"),
+        Err(e) => server_error(e),
+    }
 }
 
 fn subtle_eq(a: &str, b: &str) -> bool {

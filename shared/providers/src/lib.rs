@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use cobro_domain::Money;
 use serde::Serialize;
 
+pub mod checkout;
 pub mod mercadopago;
 pub mod standard;
 pub mod stripe;
