@@ -59,6 +59,7 @@ async fn spawn(backend: Backend) -> TestApp {
     config.mercadopago_access_token = cobro_providers::Secrets::parse(MP_TOKEN);
     let mp_payments = MpPayments::default();
     config.sandbox_checkout = true;
+    config.payment_instructions = Some("Efectivo o cheque en Av. Italia 1234, Providencia".into());
     let checkouts = Checkouts::default();
     config.stripe_api_key = cobro_providers::Secrets::parse(STRIPE_API_KEY);
     config.stripe_api_base = fake_stripe(checkouts.clone()).await;
@@ -1704,6 +1705,13 @@ impl Store for FaultyStore {
     async fn put_pay_token(&self, t: &cobro_store::PayToken) -> cobro_store::Result<()> {
         self.write(self.inner.put_pay_token(t)).await
     }
+    async fn revoke_pay_tokens(
+        &self,
+        id: &cobro_domain::InvoiceId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> cobro_store::Result<u32> {
+        self.write(self.inner.revoke_pay_tokens(id, at)).await
+    }
     async fn claim_stage(
         &self,
         r: &cobro_domain::StageRecord,
@@ -2350,6 +2358,7 @@ async fn pay_portal_full_local_loop(t: TestApp) {
         "$178.464",
         "Diseño de logo",
         "Pagar en línea",
+        "Av. Italia 1234",
         a.body["payment_reference_display"].as_str().unwrap(),
         earlier["number"].as_str().unwrap(),
     ] {
@@ -2599,6 +2608,105 @@ async fn hosted_checkouts_carry_the_invoice(t: TestApp) {
     assert!(!page.contains("Pagar con tarjeta"));
 }
 
+/// Links are reissued and revoked through the API; a void invoice's page says so and
+/// offers no checkout.
+async fn pay_links_reissued_revoked_and_void(t: TestApp) {
+    let cid = t
+        .client(json!({"name": "Anulada", "email": unique_email("void")}))
+        .await;
+    let a = t
+        .post("/v1/invoices", &clp_invoice(&cid, false), None)
+        .await
+        .body;
+    let id = a["id"].as_str().unwrap();
+    let first = a["pay_url"].as_str().unwrap().to_string();
+    let n = t
+        .post(&format!("/v1/invoices/{id}/pay-links"), &json!({}), None)
+        .await;
+    assert_eq!(n.status, StatusCode::CREATED, "{}", n.raw);
+    let second = n.body["url"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    for link in [&first, &second] {
+        assert_eq!(reqwest::get(link).await.unwrap().status(), StatusCode::OK);
+    }
+    let r = t
+        .post(
+            &format!("/v1/invoices/{id}/pay-links/revoke"),
+            &json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["revoked"], 2, "{}", r.raw);
+    for link in [&first, &second] {
+        assert_eq!(
+            reqwest::get(link).await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        t.post("/v1/invoices/inv_nope/pay-links", &json!({}), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let link = t
+        .post(&format!("/v1/invoices/{id}/pay-links"), &json!({}), None)
+        .await
+        .body["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = t
+        .post(
+            &format!("/v1/invoices/{id}/void"),
+            &json!({"reason": "error de digitación"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (v.status, &v.body["status"], &v.body["amount_due"]),
+        (StatusCode::OK, &json!("void"), &json!("0")),
+        "{}",
+        v.raw
+    );
+    assert!(v.body.get("next_action_at").is_none());
+    let again = t
+        .post(&format!("/v1/invoices/{id}/void"), &json!({}), None)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser.get(&link).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = page.text().await.unwrap();
+    assert!(body.contains("Anulada") && body.contains("no hay nada que pagar"));
+    assert!(!body.contains("name=\"csrf\""), "no checkout form");
+    let csrf = cookie.split('=').nth(1).unwrap().to_string();
+    let before = t.checkouts.lock().unwrap().len();
+    let r = browser
+        .post(format!("{link}/checkout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("method", "stripe")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        t.checkouts.lock().unwrap().len(),
+        before,
+        "no checkout for a void invoice"
+    );
+}
+
 fn secret_token() -> String {
     cobro_domain::secret::new_pay_token().expose().to_string()
 }
@@ -2655,4 +2763,5 @@ on_both_stacks!(
     pay_portal_full_local_loop,
     an_expired_pay_link_is_a_404,
     hosted_checkouts_carry_the_invoice,
+    pay_links_reissued_revoked_and_void,
 );

@@ -48,6 +48,9 @@ pub struct Config {
     /// button on the pay page.
     pub stripe_api_key: cobro_providers::Secrets,
     pub stripe_api_base: String,
+    /// Other ways to pay shown on the pay page (`COBRO_PAYMENT_INSTRUCTIONS`: "Cash or
+    /// cheque at Av. Italia 1234, Providencia, Mon–Fri 9–18").
+    pub payment_instructions: Option<String>,
 }
 
 /// Webhook secrets `cobro serve` and `cobro webhook send` use when none are configured:
@@ -235,6 +238,7 @@ impl Config {
             ),
             stripe_api_base: get("COBRO_STRIPE_API_BASE")
                 .unwrap_or_else(|| "https://api.stripe.com".into()),
+            payment_instructions: get("COBRO_PAYMENT_INSTRUCTIONS"),
         })
     }
 }

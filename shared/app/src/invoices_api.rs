@@ -36,6 +36,9 @@ pub fn router(app: App) -> Router {
         .route("/v1/invoices", post(create_invoice))
         .route("/v1/invoices/{id}", get(get_invoice))
         .route("/v1/invoices/{id}/payments", post(record_payment))
+        .route("/v1/invoices/{id}/pay-links", post(new_pay_link))
+        .route("/v1/invoices/{id}/pay-links/revoke", post(revoke_pay_links))
+        .route("/v1/invoices/{id}/void", post(void_invoice))
         .route("/v1/unmatched", get(list_unmatched))
         .route("/v1/unmatched/{id}/apply", post(apply_unmatched))
         .route("/v1/reports/escalated", get(crate::reports::escalated))
@@ -423,6 +426,136 @@ async fn send_invoice(
         Ok(sent) => tracing::info!(message_id = %sent.id, "invoice e-mailed"),
         Err(e) => tracing::error!(error = %e, "invoice e-mail failed"),
     }
+}
+
+async fn stored_invoice(app: &App, id: &str) -> Result<cobro_store::StoredInvoice, Problem> {
+    let id = InvoiceId::parse(id).ok_or_else(|| Problem::not_found("invoice"))?;
+    app.store
+        .invoice(&id)
+        .await?
+        .ok_or_else(|| Problem::not_found("invoice"))
+}
+
+/// A new pay link for the invoice (the one in the invoice e-mail is shown only once).
+#[instrument(skip_all)]
+async fn new_pay_link(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
+    let stored = stored_invoice(&app, &id).await?;
+    let now = app.now();
+    let token = secret::new_pay_token();
+    let expires_at = now + Duration::days(i64::from(app.config.pay_token_days));
+    app.store
+        .put_pay_token(&PayToken {
+            digest: token.digest(),
+            client_id: stored.invoice.client_id.clone(),
+            invoice_id: stored.invoice.id.clone(),
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+        })
+        .await?;
+    let url = format!("{}/pay/{}", app.config.public_url, token.expose());
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"object": "pay_link", "invoice_id": stored.invoice.id, "url": url, "expires_at": expires_at})),
+    )
+        .into_response())
+}
+
+/// Revokes every pay link of the invoice (a link sent to the wrong person): they open the
+/// portal's 404 from now on.
+#[instrument(skip_all)]
+async fn revoke_pay_links(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let stored = stored_invoice(&app, &id).await?;
+    let n = app
+        .store
+        .revoke_pay_tokens(&stored.invoice.id, app.now())
+        .await?;
+    tracing::info!(invoice_id = %stored.invoice.id, revoked = n, "pay links revoked");
+    Ok(Json(serde_json::json!({"invoice_id": stored.invoice.id, "revoked": n})).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VoidRequest {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Cancels what is still owed: a `void` entry; the chase stops. Paid or already void
+/// invoices cannot be voided (409).
+#[instrument(skip_all)]
+async fn void_invoice(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let body = json::body(body)?;
+    let input: VoidRequest = if body.is_empty() {
+        VoidRequest::default()
+    } else {
+        json::parse(&headers, &body)?
+    };
+    for _ in 0..MAX_NUMBER_ATTEMPTS {
+        let stored = stored_invoice(&app, &id).await?;
+        let b = cobro_domain::ledger::balance(&stored.invoice.total, &stored.entries)
+            .map_err(|e| Problem::internal(&e))?;
+        if !matches!(
+            b.status,
+            cobro_domain::InvoiceStatus::Open | cobro_domain::InvoiceStatus::PartiallyPaid
+        ) {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "not-voidable",
+                "Cannot be voided",
+                format!(
+                    "The invoice is {:?}; only open or partially paid invoices can be voided.",
+                    b.status
+                )
+                .to_lowercase(),
+            ));
+        }
+        let now = app.now();
+        let entry = LedgerEntry {
+            seq: stored.ledger_len() + 1,
+            kind: EntryKind::Void {
+                reason: input
+                    .reason
+                    .as_ref()
+                    .map(|r| r.trim().chars().take(500).collect()),
+            },
+            amount: b.amount_due,
+            at: now,
+            key: Some("void".into()),
+        };
+        let mut after = stored.clone();
+        after.entries.push(entry.clone());
+        after.next_action_at = None;
+        let write = cobro_store::LedgerWrite {
+            invoice_id: stored.invoice.id.clone(),
+            entries: vec![entry],
+            event: None,
+            payment_link: None,
+            idempotency: None,
+            resolves: None,
+            agenda: Some(None),
+            stage: None,
+        };
+        match app.store.append_entries(&write).await {
+            Ok(()) => {
+                tracing::info!(invoice_id = %stored.invoice.id, "invoice voided");
+                let view = InvoiceView::new(&after.invoice, &after.entries, None, true)?
+                    .with_dunning(&after);
+                return Ok(Json(to_json(&view)?).into_response());
+            }
+            Err(StoreError::SequenceTaken) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::internal(&"too many concurrent ledger writes"))
 }
 
 #[derive(Debug, Deserialize)]

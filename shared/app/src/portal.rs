@@ -254,6 +254,7 @@ struct PortalPage<'a> {
     methods: Vec<(&'static str, &'static str)>,
     others: Vec<OtherRow>,
     print: bool,
+    instructions: Option<String>,
 }
 
 async fn render(
@@ -325,6 +326,7 @@ async fn render(
         methods: if owed { methods(app, l) } else { vec![] },
         others,
         print,
+        instructions: app.config.payment_instructions.clone(),
     }
     .render()
     .map_err(|e| e.to_string())

@@ -7,7 +7,7 @@
 //! | ledger entry | `INVOICE#{id}` | `ENTRY#{seq:010}` | |
 //! | invoice counter | `COUNTER#invoice` | `COUNTER` | |
 //! | payment reference | `REFERENCE#{RF…}` | `REFERENCE` | |
-//! | pay token | `PAYTOKEN#{sha256}` | `PAYTOKEN` | TTL |
+//! | pay token | `PAYTOKEN#{sha256}` | `PAYTOKEN` | GSI1 `PAYTOKENS#{invoice}` / `{created_at}#{sha256}`, TTL |
 //! | idempotency key | `IDEMPOTENCY#{key}` | `IDEMPOTENCY` | TTL |
 //! | API key | `APIKEY#{sha256}` | `APIKEY` | GSI1 `APIKEYS` / `{key id}` |
 //! | provider event | `EVENT#{provider}#{event id}` | `EVENT` | TTL |
@@ -122,6 +122,20 @@ impl<T: Serialize> Row<T> {
     fn item(&self) -> Result<Item> {
         to_item(self).map_err(StoreError::backend)
     }
+}
+
+/// A pay token's item: findable by its digest, and by its invoice (for revocation).
+fn token_row(t: &PayToken) -> Row<&PayToken> {
+    Row::new(format!("PAYTOKEN#{}", t.digest), "PAYTOKEN", t)
+        .gsi1(
+            format!("PAYTOKENS#{}", t.invoice_id),
+            format!(
+                "{}#{}",
+                t.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+                t.digest
+            ),
+        )
+        .ttl(t.expires_at)
 }
 
 /// A small reference item pointing at an invoice.
@@ -551,12 +565,7 @@ impl Store for DynamoStore {
                 invoice_id: inv.id.clone(),
             },
         );
-        let token = Row::new(
-            format!("PAYTOKEN#{}", w.pay_token.digest),
-            "PAYTOKEN",
-            &w.pay_token,
-        )
-        .ttl(w.pay_token.expires_at);
+        let token = token_row(&w.pay_token);
 
         let mut items = vec![
             (
@@ -663,13 +672,42 @@ impl Store for DynamoStore {
     }
 
     async fn put_pay_token(&self, token: &PayToken) -> Result<()> {
-        let row =
-            Row::new(format!("PAYTOKEN#{}", token.digest), "PAYTOKEN", token).ttl(token.expires_at);
+        let row = token_row(token);
         self.transact(vec![(
             Part::Other,
             put(&self.table, row.item()?, Some(NOT_EXISTS))?,
         )])
         .await
+    }
+
+    async fn revoke_pay_tokens(&self, invoice: &InvoiceId, at: DateTime<Utc>) -> Result<u32> {
+        let mut revoked = 0;
+        let mut page = PageRequest::first(crate::MAX_PAGE);
+        loop {
+            let p: Page<PayToken> = self
+                .gsi1_page(format!("PAYTOKENS#{invoice}"), &page)
+                .await?;
+            for t in p.items.iter().filter(|t| t.revoked_at.is_none()) {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(format!("PAYTOKEN#{}", t.digest), "PAYTOKEN")))
+                    .update_expression("SET revoked_at = if_not_exists(revoked_at, :at)")
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_values(
+                        ":at",
+                        to_attribute_value(at).map_err(StoreError::backend)?,
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::backend(e.into_service_error()))?;
+                revoked += 1;
+            }
+            match p.next {
+                Some(n) => page.after = Some(n),
+                None => return Ok(revoked),
+            }
+        }
     }
 
     async fn append_entries(&self, w: &LedgerWrite) -> Result<()> {

@@ -343,6 +343,8 @@ pub trait Store: Send + Sync + 'static {
     async fn pay_token(&self, digest: &str) -> Result<Option<PayToken>>;
     /// Stores another pay link for an invoice (each reminder carries a fresh one).
     async fn put_pay_token(&self, token: &PayToken) -> Result<()>;
+    /// Revokes every live pay link of an invoice; how many were revoked.
+    async fn revoke_pay_tokens(&self, invoice: &InvoiceId, at: DateTime<Utc>) -> Result<u32>;
 
     // Payments
     /// Appends ledger entries and records their cause, atomically.

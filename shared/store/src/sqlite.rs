@@ -694,6 +694,38 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn revoke_pay_tokens(&self, invoice: &InvoiceId, at: DateTime<Utc>) -> Result<u32> {
+        let invoice = invoice.to_string();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            let tokens: Vec<PayToken> = {
+                let mut stmt = tx
+                    .prepare("SELECT body FROM pay_tokens WHERE invoice_id = ?1")
+                    .map_err(sql_err)?;
+                let rows = stmt
+                    .query_map([&invoice], |r| r.get::<_, String>(0))
+                    .map_err(sql_err)?;
+                rows.map(|r| from_json(&r.map_err(sql_err)?))
+                    .collect::<Result<Vec<_>>>()?
+            };
+            let mut revoked = 0;
+            for mut t in tokens.into_iter().filter(|t| t.revoked_at.is_none()) {
+                t.revoked_at = Some(at);
+                tx.execute(
+                    "UPDATE pay_tokens SET body = ?2 WHERE digest = ?1",
+                    params![t.digest, to_json(&t)?],
+                )
+                .map_err(sql_err)?;
+                revoked += 1;
+            }
+            tx.commit().map_err(sql_err)?;
+            Ok(revoked)
+        })
+        .await
+    }
+
     async fn append_entries(&self, write: &LedgerWrite) -> Result<()> {
         let w = write.clone();
         self.with(move |c| {

@@ -916,6 +916,43 @@ async fn late_fees_and_escalations_are_logged(store: Arc<dyn Store>) {
     assert_eq!(p.items, vec![esc]);
 }
 
+async fn pay_links_are_revoked_per_invoice(store: Arc<dyn Store>) {
+    let c = client("Links", now());
+    store.create_client(&c, None).await.unwrap();
+    let seq = store.last_invoice_seq().await.unwrap() + 1;
+    let w = invoice_write(&c.id, seq, 23);
+    store.create_invoice(&w).await.unwrap();
+    let other_seq = seq + 1;
+    let other = invoice_write(&c.id, other_seq, 23);
+    store.create_invoice(&other).await.unwrap();
+    let mut second = w.pay_token.clone();
+    second.digest = secret::new_pay_token().digest();
+    second.created_at = now() + Duration::minutes(1);
+    store.put_pay_token(&second).await.unwrap();
+    assert!(matches!(
+        store.put_pay_token(&second).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let at = now() + Duration::hours(1);
+    assert_eq!(store.revoke_pay_tokens(&w.invoice.id, at).await.unwrap(), 2);
+    for d in [&w.pay_token.digest, &second.digest] {
+        let t = store.pay_token(d).await.unwrap().unwrap();
+        assert_eq!(t.revoked_at, Some(at));
+        assert!(!t.is_valid(now()));
+    }
+    assert_eq!(
+        store.revoke_pay_tokens(&w.invoice.id, at).await.unwrap(),
+        0,
+        "already revoked"
+    );
+    let untouched = store
+        .pay_token(&other.pay_token.digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(untouched.is_valid(now()), "another invoice's link stays");
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -956,6 +993,7 @@ contract!(
     agenda_lists_only_what_is_due_in_order,
     stages_are_claimed_once_and_retried_after_the_lease,
     late_fees_and_escalations_are_logged,
+    pay_links_are_revoked_per_invoice,
 );
 
 #[tokio::test]
