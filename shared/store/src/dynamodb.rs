@@ -351,6 +351,24 @@ impl DynamoStore {
         Ok(Page { items, next })
     }
 
+    /// Marks an existing item revoked at `at` (the first revocation time stays).
+    async fn revoke(&self, pk: String, sk: &str, at: DateTime<Utc>) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET revoked_at = if_not_exists(revoked_at, :at)")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(
+                ":at",
+                to_attribute_value(at).map_err(StoreError::backend)?,
+            )
+            .send()
+            .await
+            .map_err(|e| StoreError::backend(e.into_service_error()))?;
+        Ok(())
+    }
+
     /// The update that puts an invoice on the agenda at `at`, or off it.
     fn agenda_update(
         &self,
@@ -461,19 +479,8 @@ impl Store for DynamoStore {
         else {
             return Ok(false);
         };
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("APIKEY#{}", k.digest), "APIKEY")))
-            .update_expression("SET revoked_at = if_not_exists(revoked_at, :at)")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(
-                ":at",
-                to_attribute_value(at).map_err(StoreError::backend)?,
-            )
-            .send()
-            .await
-            .map_err(|e| StoreError::backend(e.into_service_error()))?;
+        self.revoke(format!("APIKEY#{}", k.digest), "APIKEY", at)
+            .await?;
         Ok(true)
     }
 
@@ -688,19 +695,8 @@ impl Store for DynamoStore {
                 .gsi1_page(format!("PAYTOKENS#{invoice}"), &page)
                 .await?;
             for t in p.items.iter().filter(|t| t.revoked_at.is_none()) {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(format!("PAYTOKEN#{}", t.digest), "PAYTOKEN")))
-                    .update_expression("SET revoked_at = if_not_exists(revoked_at, :at)")
-                    .condition_expression("attribute_exists(PK)")
-                    .expression_attribute_values(
-                        ":at",
-                        to_attribute_value(at).map_err(StoreError::backend)?,
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::backend(e.into_service_error()))?;
+                self.revoke(format!("PAYTOKEN#{}", t.digest), "PAYTOKEN", at)
+                    .await?;
                 revoked += 1;
             }
             match p.next {

@@ -135,9 +135,17 @@ fn sql_err(e: rusqlite::Error) -> StoreError {
     StoreError::backend(e)
 }
 
-/// True when a write failed on a UNIQUE / PRIMARY KEY constraint.
-fn is_constraint(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+/// `on_conflict` when a write failed on a UNIQUE / PRIMARY KEY constraint, else a backend
+/// error.
+fn constraint_as(e: rusqlite::Error, on_conflict: StoreError) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            on_conflict
+        }
+        e => sql_err(e),
+    }
 }
 
 impl SqliteStore {
@@ -343,13 +351,7 @@ fn insert_client(tx: &rusqlite::Transaction<'_>, client: &Client) -> Result<()> 
             to_json(client)?
         ],
     )
-    .map_err(|e| {
-        if is_constraint(&e) {
-            StoreError::AlreadyExists
-        } else {
-            sql_err(e)
-        }
-    })?;
+    .map_err(|e| constraint_as(e, StoreError::AlreadyExists))?;
     Ok(())
 }
 
@@ -377,13 +379,7 @@ fn insert_invoice(tx: &rusqlite::Transaction<'_>, w: &NewInvoiceWrite) -> Result
         params![INVOICE_COUNTER, inv.seq as i64],
     )
     .map_err(sql_err)?;
-    let constraint = |e: rusqlite::Error| {
-        if is_constraint(&e) {
-            StoreError::AlreadyExists
-        } else {
-            sql_err(e)
-        }
-    };
+    let constraint = |e| constraint_as(e, StoreError::AlreadyExists);
     tx.execute(
         "INSERT INTO invoices (id, client_id, seq, sort_key, payment_reference, body, next_action_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -410,23 +406,17 @@ fn insert_invoice(tx: &rusqlite::Transaction<'_>, w: &NewInvoiceWrite) -> Result
             "INSERT INTO ledger (invoice_id, seq, body) VALUES (?1, ?2, ?3)",
             params![other.to_string(), e.seq, to_json(e)?],
         )
-        .map_err(|err| {
-            if is_constraint(&err) {
-                StoreError::SequenceTaken
-            } else {
-                sql_err(err)
-            }
-        })?;
+        .map_err(|e| constraint_as(e, StoreError::SequenceTaken))?;
     }
-    tx.execute(
+    insert_pay_token(tx, &w.pay_token)
+}
+
+fn insert_pay_token(c: &Connection, t: &PayToken) -> Result<()> {
+    c.execute(
         "INSERT INTO pay_tokens (digest, invoice_id, body) VALUES (?1, ?2, ?3)",
-        params![
-            w.pay_token.digest,
-            inv.id.to_string(),
-            to_json(&w.pay_token)?
-        ],
+        params![t.digest, t.invoice_id.to_string(), to_json(t)?],
     )
-    .map_err(constraint)?;
+    .map_err(|e| constraint_as(e, StoreError::AlreadyExists))?;
     Ok(())
 }
 
@@ -440,13 +430,7 @@ impl Store for SqliteStore {
                 params![digest, id, body],
             )
             .map(|_| ())
-            .map_err(|e| {
-                if is_constraint(&e) {
-                    StoreError::AlreadyExists
-                } else {
-                    sql_err(e)
-                }
-            })
+            .map_err(|e| constraint_as(e, StoreError::AlreadyExists))
         })
         .await
     }
@@ -672,26 +656,8 @@ impl Store for SqliteStore {
     }
 
     async fn put_pay_token(&self, token: &PayToken) -> Result<()> {
-        let (digest, invoice, body) = (
-            token.digest.clone(),
-            token.invoice_id.to_string(),
-            to_json(token)?,
-        );
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO pay_tokens (digest, invoice_id, body) VALUES (?1, ?2, ?3)",
-                params![digest, invoice, body],
-            )
-            .map(|_| ())
-            .map_err(|e| {
-                if is_constraint(&e) {
-                    StoreError::AlreadyExists
-                } else {
-                    sql_err(e)
-                }
-            })
-        })
-        .await
+        let token = token.clone();
+        self.with(move |c| insert_pay_token(c, &token)).await
     }
 
     async fn revoke_pay_tokens(&self, invoice: &InvoiceId, at: DateTime<Utc>) -> Result<u32> {
@@ -743,13 +709,7 @@ impl Store for SqliteStore {
                     "INSERT INTO ledger (invoice_id, seq, body) VALUES (?1, ?2, ?3)",
                     params![w.invoice_id.to_string(), e.seq, to_json(e)?],
                 )
-                .map_err(|err| {
-                    if is_constraint(&err) {
-                        StoreError::SequenceTaken
-                    } else {
-                        sql_err(err)
-                    }
-                })?;
+                .map_err(|e| constraint_as(e, StoreError::SequenceTaken))?;
             }
             if let Some(u) = &w.resolves {
                 let changed = tx
