@@ -19,9 +19,9 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 use cobro_domain::dunning::{self, CLAIM_LEASE_MINUTES, Next};
 use cobro_domain::ledger::{self, EntryKind, LedgerEntry};
-use cobro_domain::{Client, InvoiceId, Stage, StageRecord, StageStatus, secret};
+use cobro_domain::{Client, InvoiceId, Stage, StageRecord, StageStatus};
 use cobro_notify::{Escalated, NoticeLine, Reminder, ReminderFacts, Tone};
-use cobro_store::{LedgerWrite, PageRequest, PayToken, StoreError, StoredInvoice};
+use cobro_store::{LedgerWrite, PageRequest, StoreError, StoredInvoice};
 use futures::StreamExt;
 use tracing::instrument;
 
@@ -382,19 +382,11 @@ async fn send_reminder(
         _ => Tone::Overdue,
     };
     // Every message carries a fresh pay link (only its digest is stored).
-    let token = secret::new_pay_token();
+    let (pay_url, token) = crate::portal::new_link(app, &client.id, &inv.id, now);
     app.store
-        .put_pay_token(&PayToken {
-            digest: token.digest(),
-            client_id: client.id.clone(),
-            invoice_id: inv.id.clone(),
-            created_at: now,
-            expires_at: now + Duration::days(i64::from(app.config.pay_token_days)),
-            revoked_at: None,
-        })
+        .put_pay_token(&token)
         .await
         .map_err(|e| e.to_string())?;
-    let pay_url = format!("{}/pay/{}", app.config.public_url, token.expose());
     let fee = match (record.amount.as_ref(), record.charge_on) {
         (Some(m), Some(d)) if tone == Tone::FeeNotice => Some((m, d)),
         _ => None,

@@ -7,14 +7,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router, middleware};
 use base64::Engine;
-use chrono::Duration;
 use cobro_domain::client::DEFAULT_TIMEZONE;
 use cobro_domain::ledger::EntryKind;
 use cobro_domain::{
-    ClientId, FieldErrors, InvoiceId, LedgerEntry, NewClient, NewInvoice, secret, today_in,
+    ClientId, FieldErrors, InvoiceId, LedgerEntry, NewClient, NewInvoice, today_in,
 };
 use cobro_notify::InvoiceIssued;
-use cobro_store::{NewInvoiceWrite, PageRequest, PayToken, StoreError};
+use cobro_store::{NewInvoiceWrite, PageRequest, StoreError};
 use serde::Deserialize;
 use tracing::instrument;
 
@@ -315,8 +314,7 @@ async fn create_invoice(
             client.timezone,
             now,
         );
-        let token = secret::new_pay_token();
-        let pay_url = format!("{}/pay/{}", app.config.public_url, token.expose());
+        let (pay_url, pay_token) = crate::portal::new_link(&app, &client.id, &invoice.id, now);
         let mut entries = vec![LedgerEntry {
             seq: 1,
             kind: EntryKind::Charge,
@@ -363,14 +361,7 @@ async fn create_invoice(
         let view = to_json(&view)?;
         let write = NewInvoiceWrite {
             next_action_at,
-            pay_token: PayToken {
-                digest: token.digest(),
-                client_id: client.id.clone(),
-                invoice_id: invoice.id.clone(),
-                created_at: now,
-                expires_at: now + Duration::days(i64::from(app.config.pay_token_days)),
-                revoked_at: None,
-            },
+            pay_token,
             idempotency: idem
                 .as_ref()
                 .map(|k| k.record(StatusCode::CREATED, &view, now)),
@@ -441,19 +432,10 @@ async fn stored_invoice(app: &App, id: &str) -> Result<cobro_store::StoredInvoic
 async fn new_pay_link(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
     let stored = stored_invoice(&app, &id).await?;
     let now = app.now();
-    let token = secret::new_pay_token();
-    let expires_at = now + Duration::days(i64::from(app.config.pay_token_days));
-    app.store
-        .put_pay_token(&PayToken {
-            digest: token.digest(),
-            client_id: stored.invoice.client_id.clone(),
-            invoice_id: stored.invoice.id.clone(),
-            created_at: now,
-            expires_at,
-            revoked_at: None,
-        })
-        .await?;
-    let url = format!("{}/pay/{}", app.config.public_url, token.expose());
+    let (url, token) =
+        crate::portal::new_link(&app, &stored.invoice.client_id, &stored.invoice.id, now);
+    app.store.put_pay_token(&token).await?;
+    let expires_at = token.expires_at;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({"object": "pay_link", "invoice_id": stored.invoice.id, "url": url, "expires_at": expires_at})),

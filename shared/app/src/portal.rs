@@ -13,6 +13,7 @@
 //! then returns the client to the portal.
 
 use askama::Template;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,6 +24,7 @@ use cobro_domain::ledger::{self, Balance};
 use cobro_domain::{Client, Invoice, InvoiceStatus, Locale, secret};
 use cobro_store::{PageRequest, StoredInvoice};
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 use tower::ServiceExt;
 
 use crate::App;
@@ -46,6 +48,27 @@ pub fn sandbox_router(app: App) -> Router {
 }
 
 const CSRF_COOKIE: &str = "cobro_csrf";
+
+/// A new pay link for an invoice: its URL (shown once) and the token record to store
+/// (only the digest), expiring after `COBRO_PAY_TOKEN_DAYS`.
+pub fn new_link(
+    app: &App,
+    client_id: &cobro_domain::ClientId,
+    invoice_id: &cobro_domain::InvoiceId,
+    now: DateTime<Utc>,
+) -> (String, cobro_store::PayToken) {
+    let token = secret::new_pay_token();
+    let url = format!("{}/pay/{}", app.config.public_url, token.expose());
+    let record = cobro_store::PayToken {
+        digest: token.digest(),
+        client_id: client_id.clone(),
+        invoice_id: invoice_id.clone(),
+        created_at: now,
+        expires_at: now + chrono::Duration::days(i64::from(app.config.pay_token_days)),
+        revoked_at: None,
+    };
+    (url, record)
+}
 
 /// Security headers of every portal answer.
 fn secure(mut res: Response) -> Response {
@@ -96,28 +119,71 @@ fn server_error(e: impl std::fmt::Display) -> Response {
 struct Opened {
     client: Client,
     stored: StoredInvoice,
+    balance: Balance,
 }
 
-async fn open(app: &App, token: &str) -> Result<Option<Opened>, cobro_store::StoreError> {
-    if !secret::looks_like_pay_token(token) {
-        return Ok(None);
-    }
-    let Some(t) = app.store.pay_token(&secret::digest(token)).await? else {
-        return Ok(None);
+/// The invoice a token opens, or the answer to give instead: the one 404 for any token
+/// that opens nothing, a 500 when the store fails.
+async fn open(app: &App, token: &str) -> Result<Opened, Response> {
+    let found = async {
+        if !secret::looks_like_pay_token(token) {
+            return Ok(None);
+        }
+        let Some(t) = app.store.pay_token(&secret::digest(token)).await? else {
+            return Ok(None);
+        };
+        if !t.is_valid(app.now()) {
+            return Ok(None);
+        }
+        let Some(stored) = app.store.invoice(&t.invoice_id).await? else {
+            return Ok(None);
+        };
+        let Some(client) = app.store.client(&t.client_id).await? else {
+            return Ok(None);
+        };
+        if stored.invoice.client_id != client.id {
+            return Ok(None);
+        }
+        Ok::<_, cobro_store::StoreError>(Some((client, stored)))
     };
-    if !t.is_valid(app.now()) {
-        return Ok(None);
+    match found.await {
+        Ok(Some((client, stored))) => {
+            let balance =
+                ledger::balance(&stored.invoice.total, &stored.entries).map_err(server_error)?;
+            Ok(Opened {
+                client,
+                stored,
+                balance,
+            })
+        }
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(server_error(e)),
     }
-    let Some(stored) = app.store.invoice(&t.invoice_id).await? else {
-        return Ok(None);
-    };
-    let Some(client) = app.store.client(&t.client_id).await? else {
-        return Ok(None);
-    };
-    if stored.invoice.client_id != client.id {
-        return Ok(None);
+}
+
+/// A form post on a token: the invoice it opens, once the form's CSRF value matches the
+/// cookie's (compared in constant time); else a 403.
+async fn open_form(
+    app: &App,
+    token: &str,
+    headers: &HeaderMap,
+    form: Result<Form<CheckoutForm>, FormRejection>,
+) -> Result<(Opened, CheckoutForm), Response> {
+    let opened = open(app, token).await?;
+    match (form, csrf_of(headers)) {
+        (Ok(Form(f)), Some(c)) if bool::from(f.csrf.as_bytes().ct_eq(c.as_bytes())) => {
+            Ok((opened, f))
+        }
+        _ => Err(html(
+            StatusCode::FORBIDDEN,
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>403</title></head><body><p>Formulario vencido: vuelve a abrir el enlace. · This form has expired: open the link again.</p></body></html>".into(),
+        )),
     }
-    Ok(Some(Opened { client, stored }))
+}
+
+/// Back to the invoice's page.
+fn back_to_page(token: &str) -> Response {
+    secure(Redirect::to(&format!("/pay/{token}")).into_response())
 }
 
 /// A line of the page.
@@ -268,8 +334,8 @@ async fn render(
     let l = o.client.locale;
     let now = app.now();
     let inv = &o.stored.invoice;
-    let b = ledger::balance(&inv.total, &o.stored.entries).map_err(|e| e.to_string())?;
-    let status = cobro_domain::dunning::status(&b, &o.stored.stages);
+    let b = &o.balance;
+    let status = cobro_domain::dunning::status(b, &o.stored.stages);
     let owed = b.amount_due.is_positive()
         && !matches!(status, InvoiceStatus::Void | InvoiceStatus::Disputed);
     // The client's other invoices (theirs only), newest first.
@@ -317,7 +383,7 @@ async fn render(
         total: inv.total.format(l),
         amount_due: b.amount_due.format(l),
         due_date: l.long_date(inv.due_date),
-        status: status_text(l, inv, &b, status, now),
+        status: status_text(l, inv, b, status, now),
         owed,
         paid_now,
         reference: inv.payment_reference.grouped(),
@@ -371,9 +437,8 @@ async fn show(
     paid_now: bool,
 ) -> Response {
     let opened = match open(app, token).await {
-        Ok(Some(o)) => o,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
+        Ok(o) => o,
+        Err(answer) => return answer,
     };
     // Double-submit: a random value in a strict cookie and in each form.
     let csrf = csrf_of(headers).unwrap_or_else(|| secret::new_pay_token().digest());
@@ -447,35 +512,17 @@ async fn checkout(
     State(app): State<App>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    form: Result<Form<CheckoutForm>, axum::extract::rejection::FormRejection>,
+    form: Result<Form<CheckoutForm>, FormRejection>,
 ) -> Response {
-    let opened = match open(&app, &token).await {
-        Ok(Some(o)) => o,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
+    let (opened, form) = match open_form(&app, &token, &headers, form).await {
+        Ok(o) => o,
+        Err(answer) => return answer,
     };
-    let valid = match (&form, csrf_of(&headers)) {
-        (Ok(f), Some(c)) => subtle_eq(&f.csrf, &c),
-        _ => false,
-    };
-    if !valid {
-        return html(
-            StatusCode::FORBIDDEN,
-            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>403</title></head><body><p>Formulario vencido: vuelve a abrir el enlace. · This form has expired: open the link again.</p></body></html>".into(),
-        );
-    }
-    let b = match ledger::balance(&opened.stored.invoice.total, &opened.stored.entries) {
-        Ok(b) => b,
-        Err(e) => return server_error(e),
-    };
-    let back = || secure(Redirect::to(&format!("/pay/{token}")).into_response());
-    let method = form
-        .ok()
-        .and_then(|f| f.0.method)
-        .unwrap_or_else(|| "sandbox".into());
+    let b = &opened.balance;
+    let method = form.method.unwrap_or_else(|| "sandbox".into());
     let l = opened.client.locale;
     if !b.amount_due.is_positive() || !methods(&app, l).iter().any(|(m, _)| *m == method) {
-        return back(); // nothing due (the page says so), or no such method: no checkout
+        return back_to_page(&token); // nothing due (the page says so), or no such method
     }
     let inv = &opened.stored.invoice;
     let page = format!("{}/pay/{token}", app.config.public_url);
@@ -502,7 +549,7 @@ async fn checkout(
                 )
                 .await
             }
-            None => return back(),
+            None => return back_to_page(&token),
         },
         "mercadopago" => match app.config.mercadopago_access_token.current() {
             Some(token) => {
@@ -513,7 +560,7 @@ async fn checkout(
                 )
                 .await
             }
-            None => return back(),
+            None => return back_to_page(&token),
         },
         _ => Ok(format!("/sandbox/checkout/{token}")),
     };
@@ -531,32 +578,19 @@ async fn checkout(
     }
 }
 
-fn subtle_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 async fn sandbox_page(
     State(app): State<App>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     let opened = match open(&app, &token).await {
-        Ok(Some(o)) => o,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
+        Ok(o) => o,
+        Err(answer) => return answer,
     };
     let Some(csrf) = csrf_of(&headers) else {
-        return secure(Redirect::to(&format!("/pay/{token}")).into_response());
+        return back_to_page(&token);
     };
-    let b = match ledger::balance(&opened.stored.invoice.total, &opened.stored.entries) {
-        Ok(b) => b,
-        Err(e) => return server_error(e),
-    };
-    let amount = b.amount_due.format(opened.client.locale);
+    let amount = opened.balance.amount_due.format(opened.client.locale);
     html(
         StatusCode::OK,
         format!(
@@ -582,29 +616,15 @@ async fn sandbox_pay(
     State(app): State<App>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    form: Result<Form<CheckoutForm>, axum::extract::rejection::FormRejection>,
+    form: Result<Form<CheckoutForm>, FormRejection>,
 ) -> Response {
-    let opened = match open(&app, &token).await {
-        Ok(Some(o)) => o,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
+    let (opened, _) = match open_form(&app, &token, &headers, form).await {
+        Ok(o) => o,
+        Err(answer) => return answer,
     };
-    match (&form, csrf_of(&headers)) {
-        (Ok(f), Some(c)) if subtle_eq(&f.csrf, &c) => {}
-        _ => {
-            return html(
-                StatusCode::FORBIDDEN,
-                "<!DOCTYPE html><html><body><p>403</p></body></html>".into(),
-            );
-        }
-    }
-    let inv = &opened.stored.invoice;
-    let b = match ledger::balance(&inv.total, &opened.stored.entries) {
-        Ok(b) => b,
-        Err(e) => return server_error(e),
-    };
+    let (inv, b) = (&opened.stored.invoice, &opened.balance);
     if !b.amount_due.is_positive() {
-        return secure(Redirect::to(&format!("/pay/{token}")).into_response());
+        return back_to_page(&token);
     }
     let Some(secret) = app.config.standard_webhook_secrets.current() else {
         return server_error("the sandbox needs a Standard Webhooks secret");
