@@ -125,7 +125,7 @@ impl Reminder {
 
     /// The message to the client; `key` names the stage, so a retry is the same message.
     pub fn email(&self, from: &str, client: &Client, key: &str) -> Result<Email, MailError> {
-        let (text, html) = match self.locale {
+        let body = match self.locale {
             Locale::Es => (
                 ReminderEsText { m: self }.render()?,
                 ReminderEsHtml { m: self }.render()?,
@@ -135,15 +135,13 @@ impl Reminder {
                 ReminderEnHtml { m: self }.render()?,
             ),
         };
-        Ok(Email {
-            from: from.to_string(),
-            to_name: client.name.clone(),
-            to_email: client.email.clone(),
-            subject: self.subject(),
-            text,
-            html,
-            key: key.to_string(),
-        })
+        Ok(Email::to_client(
+            from,
+            client,
+            self.subject(),
+            body,
+            key.to_string(),
+        ))
     }
 
     /// The opening: greeting, what this is about, late fees already included.

@@ -43,6 +43,25 @@ pub struct Email {
 }
 
 impl Email {
+    /// A message to a client, under its stable `key`.
+    pub fn to_client(
+        from: &str,
+        client: &cobro_domain::Client,
+        subject: String,
+        (text, html): (String, String),
+        key: String,
+    ) -> Email {
+        Email {
+            from: from.to_string(),
+            to_name: client.name.clone(),
+            to_email: client.email.clone(),
+            subject,
+            text,
+            html,
+            key,
+        }
+    }
+
     /// The RFC 5322 document: headers, then multipart/alternative with text and HTML.
     pub fn to_rfc5322(&self) -> Result<Vec<u8>, MailError> {
         use lettre::message::{Mailbox, MultiPart};

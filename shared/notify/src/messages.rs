@@ -127,15 +127,13 @@ impl InvoiceIssued {
         invoice: &Invoice,
     ) -> Result<Email, MailError> {
         let r = self.render()?;
-        Ok(Email {
-            from: from.to_string(),
-            to_name: client.name.clone(),
-            to_email: client.email.clone(),
-            subject: r.subject,
-            text: r.text,
-            html: r.html,
-            key: format!("{}.issued", invoice.id),
-        })
+        Ok(Email::to_client(
+            from,
+            client,
+            r.subject,
+            (r.text, r.html),
+            format!("{}.issued", invoice.id),
+        ))
     }
 }
 
@@ -230,7 +228,7 @@ impl PaymentReceived {
 
     /// The receipt addressed to the client; `key` names the payment, so it is sent once.
     pub fn email(&self, from: &str, client: &Client, key: &str) -> Result<Email, MailError> {
-        let (text, html) = match self.locale {
+        let body = match self.locale {
             Locale::Es => (
                 ReceiptEsText { m: self }.render()?,
                 ReceiptEsHtml { m: self }.render()?,
@@ -240,15 +238,13 @@ impl PaymentReceived {
                 ReceiptEnHtml { m: self }.render()?,
             ),
         };
-        Ok(Email {
-            from: from.to_string(),
-            to_name: client.name.clone(),
-            to_email: client.email.clone(),
-            subject: self.subject(),
-            text,
-            html,
-            key: key.to_string(),
-        })
+        Ok(Email::to_client(
+            from,
+            client,
+            self.subject(),
+            body,
+            key.to_string(),
+        ))
     }
 }
 
