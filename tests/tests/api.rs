@@ -2317,14 +2317,15 @@ async fn pay_portal_full_local_loop(t: TestApp) {
         .to_string();
     assert_eq!(link, a.body["pay_url"].as_str().unwrap());
     let token = link.rsplit('/').next().unwrap().to_string();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-
-    let page = browser.get(&link).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let h = page.headers().clone();
+    let Visit {
+        browser,
+        status,
+        headers: h,
+        cookie,
+        body,
+        csrf,
+    } = visit(&link).await;
+    assert_eq!(status, StatusCode::OK);
     assert!(
         h["content-security-policy"]
             .to_str()
@@ -2338,20 +2339,12 @@ async fn pay_portal_full_local_loop(t: TestApp) {
             .contains("script-src")
     );
     assert_eq!(h["referrer-policy"], "no-referrer");
-    let cookie = h["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
     assert!(
         h["set-cookie"]
             .to_str()
             .unwrap()
             .contains("SameSite=Strict")
     );
-    let body = page.text().await.unwrap();
     for want in [
         "Estudio Sur",
         "F-0000",
@@ -2365,14 +2358,7 @@ async fn pay_portal_full_local_loop(t: TestApp) {
         assert!(body.contains(want), "{want} missing");
     }
     assert!(!body.contains("<script"), "no JavaScript");
-    let csrf = body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf.expect("a checkout form");
 
     // Forged or absent CSRF: refused, nothing happens.
     let forged = browser
@@ -2514,28 +2500,15 @@ async fn hosted_checkouts_carry_the_invoice(t: TestApp) {
         .await
         .body;
     let (id, link) = (a["id"].as_str().unwrap(), a["pay_url"].as_str().unwrap());
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = browser.get(link).send().await.unwrap();
-    let cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let body = page.text().await.unwrap();
+    let Visit {
+        browser,
+        cookie,
+        body,
+        csrf,
+        ..
+    } = visit(link).await;
     assert!(body.contains("Pagar con tarjeta") && body.contains("Pagar con Mercado Pago"));
-    let csrf = body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf.expect("a checkout form");
     let go = |method: &'static str| {
         browser
             .post(format!("{link}/checkout"))
@@ -2675,21 +2648,15 @@ async fn pay_links_reissued_revoked_and_void(t: TestApp) {
         .post(&format!("/v1/invoices/{id}/void"), &json!({}), None)
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = browser.get(&link).send().await.unwrap();
-    let cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let body = page.text().await.unwrap();
+    let Visit {
+        browser,
+        cookie,
+        body,
+        csrf: form_csrf,
+        ..
+    } = visit(&link).await;
     assert!(body.contains("Anulada") && body.contains("no hay nada que pagar"));
-    assert!(!body.contains("name=\"csrf\""), "no checkout form");
+    assert_eq!(form_csrf, None, "no checkout form");
     let csrf = cookie.split('=').nth(1).unwrap().to_string();
     let before = t.checkouts.lock().unwrap().len();
     let r = browser
@@ -2705,6 +2672,47 @@ async fn pay_links_reissued_revoked_and_void(t: TestApp) {
         before,
         "no checkout for a void invoice"
     );
+}
+
+/// A browser's first visit to a pay page (redirects not followed).
+struct Visit {
+    browser: reqwest::Client,
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    /// `cobro_csrf=…`, as the browser sends it back.
+    cookie: String,
+    body: String,
+    /// The CSRF value of the page's first form, if it has one.
+    csrf: Option<String>,
+}
+
+async fn visit(link: &str) -> Visit {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser.get(link).send().await.unwrap();
+    let (status, headers) = (page.status(), page.headers().clone());
+    let cookie = headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = page.text().await.unwrap();
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .map(|rest| rest.split('"').next().unwrap().to_string());
+    Visit {
+        browser,
+        status,
+        headers,
+        cookie,
+        body,
+        csrf,
+    }
 }
 
 fn secret_token() -> String {
