@@ -20,6 +20,7 @@ use chrono::{DateTime, Datelike, Days, Duration, Months, NaiveDate, NaiveTime, T
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::arrangement::{self, Outcome};
 use crate::ids::{ClientId, InvoiceId};
 use crate::invoice::{BusinessHours, Invoice, LateFeeKind, Recurrence};
 use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry, NewEntry};
@@ -31,8 +32,19 @@ pub const CLAIM_LEASE_MINUTES: i64 = 5;
 /// One step of the chase on one invoice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stage {
-    /// A reminder, `offset` days from the due date.
-    Reminder(i32),
+    /// A reminder, `offset` days from the due date, in a round (0: the invoice's own due
+    /// date; each extension starts the next round for its new date).
+    Reminder(i32, u32),
+    /// A promise's reminder, the day before its date.
+    PromiseReminder(u32),
+    /// A promise was kept (a record for the promise figures, no message).
+    PromiseKept(u32),
+    /// A promise was broken: the business is told, the chase resumes.
+    PromiseBroken(u32),
+    /// A reminder of a plan's instalment: plan, instalment (from 1), days from its date.
+    Instalment(u32, u32, i32),
+    /// A plan was broken (an instalment missed): the business is told, the chase resumes.
+    PlanBroken(u32),
     /// The notice announcing period `n`'s late fee.
     FeeNotice(u32),
     /// Period `n`'s late fee (a ledger entry, no message).
@@ -45,12 +57,26 @@ impl Stage {
     /// Whether this stage sends a message to the client (claimed once per client per day,
     /// only in business hours).
     pub fn messages_client(&self) -> bool {
-        matches!(self, Stage::Reminder(_) | Stage::FeeNotice(_))
+        matches!(
+            self,
+            Stage::Reminder(..)
+                | Stage::FeeNotice(_)
+                | Stage::PromiseReminder(_)
+                | Stage::Instalment(..)
+        )
+    }
+
+    /// Whether this stage records how a promise or plan ended (told even once paid).
+    pub fn is_outcome(&self) -> bool {
+        matches!(
+            self,
+            Stage::PromiseKept(_) | Stage::PromiseBroken(_) | Stage::PlanBroken(_)
+        )
     }
 
     /// Whether this stage is a message at all (so bound to business hours).
     pub fn is_message(&self) -> bool {
-        !matches!(self, Stage::LateFee(_))
+        !matches!(self, Stage::LateFee(_) | Stage::PromiseKept(_))
     }
 
     /// The ledger key of a late fee: charged once per period.
@@ -65,7 +91,13 @@ impl Stage {
 impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Stage::Reminder(o) => write!(f, "reminder:{o}"),
+            Stage::Reminder(o, 0) => write!(f, "reminder:{o}"),
+            Stage::Reminder(o, r) => write!(f, "reminder-r{r}:{o}"),
+            Stage::PromiseReminder(n) => write!(f, "promise-reminder:{n}"),
+            Stage::PromiseKept(n) => write!(f, "promise-kept:{n}"),
+            Stage::PromiseBroken(n) => write!(f, "promise-broken:{n}"),
+            Stage::Instalment(p, i, o) => write!(f, "instalment:{p}:{i}:{o}"),
+            Stage::PlanBroken(n) => write!(f, "plan-broken:{n}"),
             Stage::FeeNotice(n) => write!(f, "fee-notice:{n}"),
             Stage::LateFee(n) => write!(f, "late-fee:{n}"),
             Stage::Escalation => f.write_str("escalation"),
@@ -77,9 +109,25 @@ impl FromStr for Stage {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || format!("unknown dunning stage `{s}`");
+        let n = |v: &str| v.parse::<u32>().map_err(|_| bad());
         match s.split_once(':') {
             None if s == "escalation" => Ok(Stage::Escalation),
-            Some(("reminder", o)) => o.parse().map(Stage::Reminder).map_err(|_| bad()),
+            Some(("reminder", o)) => o.parse().map(|o| Stage::Reminder(o, 0)).map_err(|_| bad()),
+            Some((name, o)) if name.starts_with("reminder-r") => {
+                let round = n(&name["reminder-r".len()..])?;
+                o.parse().map(|o| Stage::Reminder(o, round)).map_err(|_| bad())
+            }
+            Some(("promise-reminder", v)) => n(v).map(Stage::PromiseReminder),
+            Some(("promise-kept", v)) => n(v).map(Stage::PromiseKept),
+            Some(("promise-broken", v)) => n(v).map(Stage::PromiseBroken),
+            Some(("plan-broken", v)) => n(v).map(Stage::PlanBroken),
+            Some(("instalment", rest)) => {
+                let mut parts = rest.splitn(3, ':');
+                let (Some(p), Some(i), Some(o)) = (parts.next(), parts.next(), parts.next()) else {
+                    return Err(bad());
+                };
+                Ok(Stage::Instalment(n(p)?, n(i)?, o.parse().map_err(|_| bad())?))
+            }
             Some(("fee-notice", n)) => n.parse().map(Stage::FeeNotice).map_err(|_| bad()),
             Some(("late-fee", n)) => n.parse().map(Stage::LateFee).map_err(|_| bad()),
             _ => Err(bad()),
@@ -259,13 +307,11 @@ pub fn plan(
     now: DateTime<Utc>,
 ) -> Result<Option<Next>, MoneyError> {
     let balance = ledger::balance(&inv.total, entries)?;
-    if !chased(balance.status) || !balance.amount_due.is_positive() {
-        return Ok(None);
-    }
+    let arr = arrangement::arrangements(inv, entries, now)?;
     let record = |stage: Stage| stages.iter().find(|s| s.stage == stage);
-    if record(Stage::Escalation).is_some_and(StageRecord::is_done) {
-        return Ok(None);
-    }
+    let chasing = chased(balance.status)
+        && balance.amount_due.is_positive()
+        && !record(Stage::Escalation).is_some_and(StageRecord::is_done);
     let tz = inv.timezone;
     let hours = &inv.terms.business_hours;
     let at_message = |t: DateTime<Utc>| next_business_moment(hours, tz, t.max(now));
@@ -278,8 +324,12 @@ pub fn plan(
         retry,
     };
 
-    // Claimed but not known to be done: retried when the lease ends.
+    // Claimed but not known to be done: retried when the lease ends (outcomes are told
+    // even once nothing is owed any more).
     for s in stages.iter().filter(|s| !s.is_done()) {
+        if !chasing && !s.stage.is_outcome() {
+            continue;
+        }
         let at = if s.stage.is_message() {
             at_message(s.lease_until)
         } else {
@@ -291,11 +341,126 @@ pub fn plan(
         candidates.push((next, 3));
     }
 
-    // Reminders: forward only, the latest of those already due.
+    // Promises and plans judged: recorded (kept) or told to the business (broken), once.
+    for p in &arr.promises {
+        let (stage, priority) = match p.outcome {
+            Outcome::Kept => (Stage::PromiseKept(p.promise), 0),
+            Outcome::Broken => (Stage::PromiseBroken(p.promise), 1),
+            Outcome::Open => continue,
+        };
+        if let (None, Some(ended)) = (record(stage), p.ended_at) {
+            let at = if stage.is_message() { at_message(ended) } else { ended };
+            let mut next = simple(stage, at, false);
+            next.amount = Some(p.amount);
+            next.charge_on = Some(p.date);
+            candidates.push((next, priority));
+        }
+    }
+    for p in arr.plans.iter().filter(|p| p.outcome == Outcome::Broken) {
+        let stage = Stage::PlanBroken(p.plan);
+        if let (None, Some(ended)) = (record(stage), p.ended_at) {
+            candidates.push((simple(stage, at_message(ended), false), 1));
+        }
+    }
+
+    if chasing {
+        chase(inv, entries, stages, &arr, now, &balance, &mut candidates)?;
+    }
+    Ok(candidates
+        .into_iter()
+        .min_by_key(|(n, priority)| (n.at, *priority))
+        .map(|(n, _)| n))
+}
+
+/// Of reminders at `(offset, when)` not yet taken, in order: the latest already due
+/// (reminders missed while no sweep ran are not all sent), else the first to come.
+fn reminder_due(pending: &[(i32, DateTime<Utc>)], now: DateTime<Utc>) -> Option<(i32, DateTime<Utc>)> {
+    pending
+        .iter()
+        .rev()
+        .find(|(_, at)| *at <= now)
+        .or_else(|| pending.first())
+        .copied()
+}
+
+/// The chase of an invoice still owed: promise and instalment reminders, and, when no
+/// promise or plan is open, the regular reminders, late fees and escalation.
+fn chase(
+    inv: &Invoice,
+    entries: &[LedgerEntry],
+    stages: &[StageRecord],
+    arr: &arrangement::Arrangements,
+    now: DateTime<Utc>,
+    balance: &ledger::Balance,
+    candidates: &mut Vec<(Next, u8)>,
+) -> Result<(), MoneyError> {
+    let record = |stage: Stage| stages.iter().find(|s| s.stage == stage);
+    let tz = inv.timezone;
+    let hours = &inv.terms.business_hours;
+    let at_message = |t: DateTime<Utc>| next_business_moment(hours, tz, t.max(now));
+    let simple = |stage, at| Next {
+        stage,
+        at,
+        amount: None,
+        charge_on: None,
+        retry: false,
+    };
+
+    // A promise is reminded the day before its date (when that came after it was made).
+    for p in arr.open_promises() {
+        let stage = Stage::PromiseReminder(p.promise);
+        let at = open_on(inv, add_days(p.date, -1));
+        if record(stage).is_none() && at > p.made_at {
+            candidates.push((simple(stage, at_message(at)), 4));
+        }
+    }
+
+    // The plan's oldest unpaid instalment gets the reminders due up to its date.
+    if let Some(plan) = arr.active_plan()
+        && let Some(inst) = plan.current()
+    {
+        let mut offsets: Vec<i32> = inv
+            .terms
+            .reminder_offsets
+            .iter()
+            .copied()
+            .filter(|o| *o <= 0)
+            .collect();
+        if offsets.is_empty() {
+            offsets.push(0);
+        }
+        let last_taken = stages
+            .iter()
+            .filter_map(|s| match s.stage {
+                Stage::Instalment(p, i, o) if p == plan.plan && i == inst.number => Some(o),
+                _ => None,
+            })
+            .max();
+        let pending: Vec<(i32, DateTime<Utc>)> = offsets
+            .iter()
+            .filter(|o| last_taken.is_none_or(|t| **o > t))
+            .map(|o| (*o, open_on(inv, add_days(inst.due_date, i64::from(*o)))))
+            .filter(|(_, at)| *at >= plan.made_at)
+            .collect();
+        if let Some((offset, at)) = reminder_due(&pending, now) {
+            let stage = Stage::Instalment(plan.plan, inst.number, offset);
+            candidates.push((simple(stage, at_message(at)), 4));
+        }
+    }
+
+    if arr.paused {
+        return Ok(());
+    }
+
+    // Reminders of this round (each extension starts one for its new date): forward
+    // only, the latest of those already due; after a broken promise or plan, the next
+    // one goes out at once.
+    let round = arr.round;
+    let started = arr.round_started.unwrap_or(inv.created_at);
     let last_taken = stages
         .iter()
         .filter_map(|s| match s.stage {
-            Stage::Reminder(o) => Some(o),
+            Stage::Reminder(o, r) if r == round => Some(o),
             _ => None,
         })
         .max();
@@ -304,20 +469,26 @@ pub fn plan(
         .reminder_offsets
         .iter()
         .filter(|o| last_taken.is_none_or(|t| **o > t))
-        .map(|o| (*o, open_on(inv, add_days(inv.due_date, i64::from(*o)))))
-        .filter(|(o, at)| *o > 0 || *at >= inv.created_at)
+        .map(|o| (*o, open_on(inv, add_days(arr.due_date, i64::from(*o)))))
+        .filter(|(o, at)| *o > 0 || *at >= started)
         .collect();
-    let reminder = pending
-        .iter()
-        .rev()
-        .find(|(_, at)| *at <= now)
-        .or_else(|| pending.first());
-    if let Some((offset, at)) = reminder {
-        candidates.push((simple(Stage::Reminder(*offset), at_message(*at), false), 4));
+    if let Some((offset, at)) = reminder_due(&pending, now) {
+        let mut at = at_message(at);
+        if let Some(resumed) = arr.resumed_at {
+            let reminded_since = stages
+                .iter()
+                .any(|s| matches!(s.stage, Stage::Reminder(..)) && s.claimed_at >= resumed);
+            if !reminded_since {
+                at = at.min(at_message(resumed));
+            }
+        }
+        candidates.push((simple(Stage::Reminder(offset, round), at), 4));
     }
 
-    // Late fees: each period announced, then charged.
+    // Late fees and escalation count from the due date moved by the days the chase waited.
+    let due = arr.chase_due_date();
     if let Some(fee) = &inv.terms.late_fee {
+        let grace_end = add_days(due, i64::from(inv.terms.grace_days) + 1);
         let charged = |n: u32| {
             let key = format!("late-fee:{n}");
             entries.iter().any(|e| e.key.as_deref() == Some(&key))
@@ -327,12 +498,12 @@ pub fn plan(
             period += 1;
         }
         let allowed = fee.recurrence == Recurrence::Monthly || period == 0;
-        let amount = late_fee_amount(inv, &balance)?;
+        let amount = late_fee_amount(inv, balance)?;
         // The first fee's earliest day; later periods follow it monthly.
         let first_charge = || {
             record(Stage::FeeNotice(0))
                 .and_then(|r| r.charge_on)
-                .unwrap_or_else(|| add_days(inv.due_date, i64::from(inv.terms.grace_days) + 1))
+                .unwrap_or(grace_end)
         };
         let period_day = |n: u32| first_charge().checked_add_months(Months::new(n));
         match record(Stage::FeeNotice(period)) {
@@ -345,8 +516,10 @@ pub fn plan(
                     } else {
                         amount
                     };
+                    // Never before the (moved) grace ends.
+                    let day = if period == 0 { day.max(grace_end) } else { day };
                     let at = local_moment(tz, day, NaiveTime::MIN).max(now);
-                    let mut next = simple(Stage::LateFee(period), at, false);
+                    let mut next = simple(Stage::LateFee(period), at);
                     next.amount = Some(charge);
                     next.charge_on = Some(day);
                     candidates.push((next, 0));
@@ -355,7 +528,7 @@ pub fn plan(
             Some(_) => {} // claimed: retried above
             None => {
                 let notice_day = if period == 0 {
-                    Some(add_days(inv.due_date, i64::from(inv.terms.grace_days) + 1))
+                    Some(grace_end)
                 } else {
                     period_day(period).map(|d| add_days(d, -i64::from(fee.notice_days)))
                 };
@@ -366,7 +539,7 @@ pub fn plan(
                     if let Some(d) = period_day(period).filter(|_| period > 0) {
                         charge_on = charge_on.max(d);
                     }
-                    let mut next = simple(Stage::FeeNotice(period), at, false);
+                    let mut next = simple(Stage::FeeNotice(period), at);
                     next.amount = Some(amount);
                     next.charge_on = Some(charge_on);
                     candidates.push((next, 2));
@@ -376,17 +549,10 @@ pub fn plan(
     }
 
     if record(Stage::Escalation).is_none() {
-        let day = add_days(inv.due_date, i64::from(inv.terms.escalate_after_days));
-        candidates.push((
-            simple(Stage::Escalation, at_message(open_on(inv, day)), false),
-            1,
-        ));
+        let day = add_days(due, i64::from(inv.terms.escalate_after_days));
+        candidates.push((simple(Stage::Escalation, at_message(open_on(inv, day))), 1));
     }
-
-    Ok(candidates
-        .into_iter()
-        .min_by_key(|(n, priority)| (n.at, *priority))
-        .map(|(n, _)| n))
+    Ok(())
 }
 
 /// The early-payment discount earned by a payment at `paid_at`: when the ledger (with the
@@ -424,4 +590,4 @@ pub fn early_payment_discount(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

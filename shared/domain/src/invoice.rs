@@ -145,6 +145,14 @@ mod weekdays {
 /// Reminder offsets in days from the due date, business default.
 pub const DEFAULT_REMINDER_OFFSETS: [i32; 6] = [-7, -1, 0, 3, 10, 20];
 pub const DEFAULT_ESCALATE_AFTER_DAYS: u32 = 60;
+/// Furthest a promise to pay may reach, in days from today.
+pub const DEFAULT_PROMISE_MAX_DAYS: u32 = 15;
+/// Promises that may be open on one invoice at once.
+pub const DEFAULT_MAX_OPEN_PROMISES: u32 = 2;
+/// Most monthly instalments a client may choose on the pay page (2 up to this; 0: none).
+pub const DEFAULT_PLAN_MAX_INSTALMENTS: u32 = 6;
+/// Most instalments any plan may have (the business may set up to this many).
+pub const MAX_PLAN_INSTALMENTS: u32 = 36;
 pub const MAX_REMINDERS: usize = 12;
 
 /// The dunning policy of an invoice: its terms (grace, late fee, early-payment discount)
@@ -167,6 +175,28 @@ pub struct Terms {
     pub escalate_after_days: u32,
     #[serde(default)]
     pub business_hours: BusinessHours,
+    /// How far ahead a promise to pay may be dated, in days.
+    #[serde(default = "default_promise_max_days")]
+    pub promise_max_days: u32,
+    /// How many promises may be open on one invoice at once.
+    #[serde(default = "default_max_open_promises")]
+    pub max_open_promises: u32,
+    /// Most monthly instalments a client may choose on the pay page (0: plans only by
+    /// the business).
+    #[serde(default = "default_plan_max_instalments")]
+    pub plan_max_instalments: u32,
+}
+
+fn default_promise_max_days() -> u32 {
+    DEFAULT_PROMISE_MAX_DAYS
+}
+
+fn default_max_open_promises() -> u32 {
+    DEFAULT_MAX_OPEN_PROMISES
+}
+
+fn default_plan_max_instalments() -> u32 {
+    DEFAULT_PLAN_MAX_INSTALMENTS
 }
 
 fn default_grace_days() -> u32 {
@@ -190,6 +220,9 @@ impl Default for Terms {
             reminder_offsets: default_offsets(),
             escalate_after_days: DEFAULT_ESCALATE_AFTER_DAYS,
             business_hours: BusinessHours::default(),
+            promise_max_days: DEFAULT_PROMISE_MAX_DAYS,
+            max_open_promises: DEFAULT_MAX_OPEN_PROMISES,
+            plan_max_instalments: DEFAULT_PLAN_MAX_INSTALMENTS,
         }
     }
 }
@@ -220,6 +253,12 @@ pub struct TermsInput {
     pub escalate_after_days: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_hours: Option<BusinessHours>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promise_max_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open_promises: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_max_instalments: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -253,11 +292,16 @@ where
 
 /// A whole number of days in `0..=max`, reported against `field` otherwise.
 fn days(errors: &mut FieldErrors, field: &str, v: i64, max: i64) -> u32 {
+    bounded(errors, field, v, max, " days")
+}
+
+/// A whole number in `0..=max` (`unit` names what is counted in the message).
+fn bounded(errors: &mut FieldErrors, field: &str, v: i64, max: i64, unit: &str) -> u32 {
     if v < 0 {
         errors.add(field, "must not be negative");
         0
     } else if v > max {
-        errors.add(field, format!("must be at most {max} days"));
+        errors.add(field, format!("must be at most {max}{unit}"));
         0
     } else {
         v as u32
@@ -327,6 +371,16 @@ impl TermsInput {
         }
         if let Some(h) = &self.business_hours {
             t.business_hours = h.clone();
+        }
+        if let Some(d) = self.promise_max_days {
+            t.promise_max_days = days(errors, &f("promise_max_days"), d, 365);
+        }
+        if let Some(n) = self.max_open_promises {
+            t.max_open_promises = bounded(errors, &f("max_open_promises"), n, 10, "");
+        }
+        if let Some(n) = self.plan_max_instalments {
+            let max = i64::from(MAX_PLAN_INSTALMENTS);
+            t.plan_max_instalments = bounded(errors, &f("plan_max_instalments"), n, max, "");
         }
         t.validate(errors, prefix, currency);
         t

@@ -1,9 +1,10 @@
 //! The ledger: every movement of money on an invoice is an immutable entry, and the
 //! invoice's amount due and status are derived from it, never typed in.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::arrangement::{Instalment, Party};
 use crate::money::{Money, MoneyError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,35 @@ pub enum EntryKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// A promise to pay `amount` by `date`. Moves no money: it pauses the chase, and the
+    /// ledger that follows it decides whether it was kept.
+    Promise {
+        promise: u32,
+        date: NaiveDate,
+        by: Party,
+    },
+    /// The amount due split into instalments (summing to `amount`). Moves no money.
+    Plan {
+        plan: u32,
+        instalments: Vec<Instalment>,
+        by: Party,
+    },
+    /// The due date moved, and why (the amount is zero).
+    Extension {
+        from: NaiveDate,
+        to: NaiveDate,
+        reason: String,
+    },
+}
+
+impl EntryKind {
+    /// Money received toward the invoice (what keeps promises and pays instalments).
+    pub fn pays(&self) -> bool {
+        matches!(
+            self,
+            EntryKind::Payment { .. } | EntryKind::CreditIn | EntryKind::Discount
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +177,7 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
             }
             EntryKind::Discount => discounted = discounted.checked_add(&e.amount)?,
             EntryKind::Void { .. } => void = true,
+            EntryKind::Promise { .. } | EntryKind::Plan { .. } | EntryKind::Extension { .. } => {}
         }
     }
     let net_paid = paid

@@ -1,6 +1,7 @@
 //! cobro's domain: the pure rules of getting paid. No I/O, no clock (every rule takes
 //! `now` or `today` as an argument), no AWS, no async.
 
+pub mod arrangement;
 pub mod client;
 pub mod dunning;
 pub mod ids;
@@ -12,6 +13,7 @@ pub mod payref;
 pub mod secret;
 pub mod validation;
 
+pub use arrangement::{Instalment, Outcome, Party};
 pub use client::{AmountInput, Client, NewClient};
 pub use dunning::{Stage, StageRecord, StageStatus};
 pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId};

@@ -8,20 +8,20 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use std::collections::HashSet;
 
-fn clp(units: i64) -> Money {
+pub(crate) fn clp(units: i64) -> Money {
     Money::new(Decimal::from(units), Currency::parse("CLP").unwrap()).unwrap()
 }
 
-fn t(s: &str) -> DateTime<Utc> {
+pub(crate) fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-fn date(s: &str) -> NaiveDate {
+pub(crate) fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
 /// Invoice F-000001: CLP 100.000, issued Mon 2026-11-02 in Santiago, due Tue 2026-12-01.
-fn invoice(terms: Terms) -> Invoice {
+pub(crate) fn invoice(terms: Terms) -> Invoice {
     Invoice {
         id: InvoiceId::generate(),
         number: "F-000001".into(),
@@ -42,7 +42,7 @@ fn invoice(terms: Terms) -> Invoice {
     }
 }
 
-fn charge(inv: &Invoice) -> LedgerEntry {
+pub(crate) fn charge(inv: &Invoice) -> LedgerEntry {
     LedgerEntry {
         seq: 1,
         kind: EntryKind::Charge,
@@ -52,7 +52,7 @@ fn charge(inv: &Invoice) -> LedgerEntry {
     }
 }
 
-fn done(inv: &Invoice, next: &Next, at: DateTime<Utc>) -> StageRecord {
+pub(crate) fn done(inv: &Invoice, next: &Next, at: DateTime<Utc>) -> StageRecord {
     StageRecord {
         invoice_id: inv.id.clone(),
         client_id: inv.client_id.clone(),
@@ -69,7 +69,7 @@ fn done(inv: &Invoice, next: &Next, at: DateTime<Utc>) -> StageRecord {
     }
 }
 
-fn fee_terms() -> Terms {
+pub(crate) fn fee_terms() -> Terms {
     Terms {
         late_fee: Some(LateFee {
             kind: LateFeeKind::Percent,
@@ -84,7 +84,7 @@ fn fee_terms() -> Terms {
 
 /// Runs the planner as a sweep every `step` would, from `from` to `until`, doing what it
 /// says; returns what was done, in order, with when.
-fn run(
+pub(crate) fn run(
     inv: &Invoice,
     entries: &mut Vec<LedgerEntry>,
     stages: &mut Vec<StageRecord>,
@@ -188,7 +188,7 @@ fn a_missed_week_sends_only_the_latest_reminder() {
         Duration::minutes(1),
     );
     assert_eq!(log.len(), 1);
-    assert_eq!(log[0].0, Stage::Reminder(0));
+    assert_eq!(log[0].0, Stage::Reminder(0, 0));
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn an_invoice_issued_late_skips_the_reminders_before_it() {
         Duration::minutes(30),
     );
     let stages: Vec<Stage> = log.iter().map(|l| l.0).collect();
-    assert_eq!(stages, [Stage::Reminder(-1), Stage::Reminder(0)]);
+    assert_eq!(stages, [Stage::Reminder(-1, 0), Stage::Reminder(0, 0)]);
 }
 
 #[test]
@@ -251,13 +251,13 @@ fn a_failed_claim_is_retried_after_its_lease_in_business_hours() {
     let entries = vec![charge(&inv)];
     let now = t("2026-11-24T12:00:00Z"); // Tue 09:00 Santiago
     let next = plan(&inv, &entries, &[], now).unwrap().unwrap();
-    assert_eq!((next.stage, next.at), (Stage::Reminder(-7), now));
+    assert_eq!((next.stage, next.at), (Stage::Reminder(-7, 0), now));
     let mut claim = done(&inv, &next, now);
     claim.status = StageStatus::Claimed;
     let retry = plan(&inv, &entries, &[claim.clone()], now)
         .unwrap()
         .unwrap();
-    assert_eq!((retry.stage, retry.retry), (Stage::Reminder(-7), true));
+    assert_eq!((retry.stage, retry.retry), (Stage::Reminder(-7, 0), true));
     assert_eq!(retry.at, claim.lease_until);
     // Claimed at 18:58: the lease ends after hours, so the retry waits for the morning.
     let late = t("2026-11-24T21:58:00Z");
@@ -334,8 +334,8 @@ fn early_payment_discount_window() {
 #[test]
 fn stages_round_trip_as_text() {
     for s in [
-        Stage::Reminder(-7),
-        Stage::Reminder(20),
+        Stage::Reminder(-7, 0),
+        Stage::Reminder(20, 0),
         Stage::FeeNotice(2),
         Stage::LateFee(0),
         Stage::Escalation,
@@ -397,6 +397,7 @@ fn policy() -> impl Strategy<Value = Terms> {
                         .map(|d| Weekday::try_from(d as u8).unwrap())
                         .collect(),
                 },
+                ..Terms::default()
             },
         )
 }
@@ -440,7 +441,7 @@ proptest! {
                 if !next.is_due(now) { break; }
                 prop_assert!(seen.insert(next.stage), "{} twice", next.stage);
                 match next.stage {
-                    Stage::Reminder(o) => {
+                    Stage::Reminder(o, _) => {
                         prop_assert!(o > last_reminder, "reminders out of order");
                         last_reminder = o;
                     }
@@ -470,6 +471,7 @@ proptest! {
                     }
                     Stage::FeeNotice(_) => prop_assert!(next.charge_on.is_some()),
                     Stage::Escalation => {}
+                    other => prop_assert!(false, "{other} without any promise or plan"),
                 }
                 stages.retain(|s| s.stage != next.stage);
                 stages.push(done(&inv, &next, now));

@@ -1,0 +1,677 @@
+//! Promises to pay, payment plans and due-date extensions: agreements about an invoice,
+//! written into its ledger (they move no money, so its balance never changes by them) and
+//! judged by the ledger that follows them.
+//!
+//! - A **promise** pays `amount` by `date`. Money received after it was made and before
+//!   the end of its date plus the grace days counts toward it (toward the earliest open
+//!   promise first). Covered in time: kept. Not covered when that moment passes: broken.
+//! - A **plan** splits the amount due into monthly instalments. Money received after it was
+//!   made pays the oldest unpaid instalment first. An instalment still unpaid at the end of
+//!   its due date plus grace breaks the plan; all paid: the plan is complete (kept).
+//! - An **extension** moves the due date, with a reason, and restarts the reminders for
+//!   the new date.
+//!
+//! While a promise or a plan is open the regular chase waits; once it ends, the chase goes
+//! on where it stood, its later dates (late fees, escalation) moved by the days it waited.
+//! Everything here is derived from the ledger and `now`: the same entries in any order of
+//! arrival give the same judgement.
+
+use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::dunning::local_moment;
+use crate::invoice::{Invoice, MAX_PLAN_INSTALMENTS, MAX_TERM_DAYS};
+use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry, NewEntry};
+use crate::money::{Money, MoneyError};
+use crate::validation::FieldErrors;
+
+/// Who made an arrangement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Business,
+    Client,
+}
+
+/// One instalment of a payment plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instalment {
+    pub due_date: NaiveDate,
+    pub amount: Money,
+}
+
+/// How an arrangement stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Its date has not passed and it is not yet covered.
+    Open,
+    /// Paid in time (a plan: every instalment).
+    Kept,
+    /// Its date passed without the money (a plan: an instalment missed).
+    Broken,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PromiseState {
+    pub promise: u32,
+    #[serde(skip)]
+    pub seq: u32,
+    pub by: Party,
+    pub made_at: DateTime<Utc>,
+    pub date: NaiveDate,
+    pub amount: Money,
+    /// The end of the promised date plus the grace days, in the client's zone.
+    pub deadline: DateTime<Utc>,
+    /// Received toward it in time.
+    pub paid: Money,
+    pub outcome: Outcome,
+    /// When it was kept (the payment that covered it) or broken (its deadline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstalmentState {
+    /// From 1.
+    pub number: u32,
+    pub due_date: NaiveDate,
+    pub amount: Money,
+    pub paid: Money,
+    #[serde(skip)]
+    pub deadline: DateTime<Utc>,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanState {
+    pub plan: u32,
+    #[serde(skip)]
+    pub seq: u32,
+    pub by: Party,
+    pub made_at: DateTime<Utc>,
+    pub total: Money,
+    pub instalments: Vec<InstalmentState>,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl PlanState {
+    /// The oldest instalment not yet paid.
+    pub fn current(&self) -> Option<&InstalmentState> {
+        self.instalments.iter().find(|i| i.outcome != Outcome::Kept)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExtensionState {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Every arrangement on an invoice, judged at `now`, and what they mean for the chase.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Arrangements {
+    /// The due date after extensions.
+    pub due_date: NaiveDate,
+    /// Extensions so far: each restarts the reminders (round 0 is the invoice's own).
+    #[serde(skip)]
+    pub round: u32,
+    /// When the current round began (the last extension).
+    #[serde(skip)]
+    pub round_started: Option<DateTime<Utc>>,
+    pub promises: Vec<PromiseState>,
+    pub plans: Vec<PlanState>,
+    pub extensions: Vec<ExtensionState>,
+    /// A promise or plan is open: the regular chase waits.
+    pub paused: bool,
+    /// Whole days the chase waited for arrangements that have ended: later stages move by it.
+    #[serde(skip)]
+    pub shift_days: i64,
+    /// When the last broken arrangement ended: the chase resumes from there.
+    #[serde(skip)]
+    pub resumed_at: Option<DateTime<Utc>>,
+}
+
+impl Arrangements {
+    /// The due date late fees and escalation count from: the (extended) due date moved by
+    /// the days the chase waited for arrangements.
+    pub fn chase_due_date(&self) -> NaiveDate {
+        self.due_date
+            .checked_add_signed(Duration::days(self.shift_days))
+            .unwrap_or(self.due_date)
+    }
+
+    pub fn open_promises(&self) -> impl Iterator<Item = &PromiseState> {
+        self.promises.iter().filter(|p| p.outcome == Outcome::Open)
+    }
+
+    pub fn active_plan(&self) -> Option<&PlanState> {
+        self.plans.iter().find(|p| p.outcome == Outcome::Open)
+    }
+}
+
+/// The end of `date` plus `grace` days in the invoice's zone.
+fn deadline(inv: &Invoice, date: NaiveDate, grace: u32) -> DateTime<Utc> {
+    let day = date
+        .checked_add_signed(Duration::days(i64::from(grace) + 1))
+        .unwrap_or(date);
+    local_moment(inv.timezone, day, NaiveTime::MIN)
+}
+
+/// Money received, in the order it arrived: (when, ledger position, amount).
+fn receipts(entries: &[LedgerEntry]) -> Vec<(DateTime<Utc>, u32, Money)> {
+    let mut r: Vec<_> = entries
+        .iter()
+        .filter(|e| e.kind.pays())
+        .map(|e| (e.at, e.seq, e.amount))
+        .collect();
+    r.sort_by_key(|(at, seq, _)| (*at, *seq));
+    r
+}
+
+/// Judges every arrangement on the invoice at `now`.
+pub fn arrangements(
+    inv: &Invoice,
+    entries: &[LedgerEntry],
+    now: DateTime<Utc>,
+) -> Result<Arrangements, MoneyError> {
+    let grace = inv.terms.grace_days;
+    let zero = Money::zero(inv.currency);
+    let mut ordered: Vec<&LedgerEntry> = entries.iter().collect();
+    ordered.sort_by_key(|e| e.seq);
+    let mut promises = Vec::new();
+    let mut plans = Vec::new();
+    let mut extensions = Vec::new();
+    for e in &ordered {
+        match &e.kind {
+            EntryKind::Promise { promise, date, by } => promises.push(PromiseState {
+                promise: *promise,
+                seq: e.seq,
+                by: *by,
+                made_at: e.at,
+                date: *date,
+                amount: e.amount,
+                deadline: deadline(inv, *date, grace),
+                paid: zero,
+                outcome: Outcome::Open,
+                ended_at: None,
+            }),
+            EntryKind::Plan {
+                plan,
+                instalments,
+                by,
+            } => plans.push(PlanState {
+                plan: *plan,
+                seq: e.seq,
+                by: *by,
+                made_at: e.at,
+                total: e.amount,
+                instalments: instalments
+                    .iter()
+                    .zip(1..)
+                    .map(|(i, number)| InstalmentState {
+                        number,
+                        due_date: i.due_date,
+                        amount: i.amount,
+                        paid: zero,
+                        deadline: deadline(inv, i.due_date, grace),
+                        outcome: Outcome::Open,
+                    })
+                    .collect(),
+                outcome: Outcome::Open,
+                ended_at: None,
+            }),
+            EntryKind::Extension { from, to, reason } => extensions.push(ExtensionState {
+                from: *from,
+                to: *to,
+                reason: reason.clone(),
+                at: e.at,
+            }),
+            _ => {}
+        }
+    }
+    let money = receipts(entries);
+
+    // Promises: each receipt goes to the earliest open promise made before it, in time.
+    for (at, seq, amount) in &money {
+        let mut left = *amount;
+        for p in promises.iter_mut() {
+            if !left.is_positive() {
+                break;
+            }
+            if p.outcome != Outcome::Open || p.seq >= *seq || *at >= p.deadline {
+                continue;
+            }
+            let need = p.amount.checked_sub(&p.paid)?;
+            let take = if left.amount() < need.amount() {
+                left
+            } else {
+                need
+            };
+            p.paid = p.paid.checked_add(&take)?;
+            left = left.checked_sub(&take)?;
+            if p.paid.amount() >= p.amount.amount() {
+                p.outcome = Outcome::Kept;
+                p.ended_at = Some(*at);
+            }
+        }
+    }
+    for p in promises.iter_mut() {
+        if p.outcome == Outcome::Open && now >= p.deadline {
+            p.outcome = Outcome::Broken;
+            p.ended_at = Some(p.deadline);
+        }
+    }
+
+    // Plans: receipts after the plan pay its instalments oldest first.
+    for plan in plans.iter_mut() {
+        let mut i = 0;
+        for (at, _, amount) in money.iter().filter(|(_, seq, _)| *seq > plan.seq) {
+            let mut left = *amount;
+            while left.is_positive() && i < plan.instalments.len() {
+                let inst = &mut plan.instalments[i];
+                if *at >= inst.deadline {
+                    break; // missed before this money came
+                }
+                let need = inst.amount.checked_sub(&inst.paid)?;
+                let take = if left.amount() < need.amount() {
+                    left
+                } else {
+                    need
+                };
+                inst.paid = inst.paid.checked_add(&take)?;
+                left = left.checked_sub(&take)?;
+                if inst.paid.amount() >= inst.amount.amount() {
+                    inst.outcome = Outcome::Kept;
+                    i += 1;
+                    if i == plan.instalments.len() {
+                        plan.outcome = Outcome::Kept;
+                        plan.ended_at = Some(*at);
+                    }
+                }
+            }
+            if i < plan.instalments.len() && *at >= plan.instalments[i].deadline {
+                break;
+            }
+        }
+        if let Some(missed) = plan.instalments.get_mut(i)
+            && now >= missed.deadline
+        {
+            missed.outcome = Outcome::Broken;
+            plan.outcome = Outcome::Broken;
+            plan.ended_at = Some(missed.deadline);
+        }
+    }
+
+    // The chase waits while something is open; ended waits move its later dates.
+    let mut waits: Vec<(DateTime<Utc>, DateTime<Utc>)> = promises
+        .iter()
+        .filter_map(|p| p.ended_at.map(|e| (p.made_at, e)))
+        .chain(
+            plans
+                .iter()
+                .filter_map(|p| p.ended_at.map(|e| (p.made_at, e))),
+        )
+        .filter(|(s, e)| e > s)
+        .collect();
+    waits.sort();
+    let mut waited = Duration::zero();
+    let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+    for (s, e) in waits {
+        current = match current {
+            Some((cs, ce)) if s <= ce => Some((cs, ce.max(e))),
+            Some((cs, ce)) => {
+                waited += ce - cs;
+                Some((s, e))
+            }
+            None => Some((s, e)),
+        };
+    }
+    if let Some((cs, ce)) = current {
+        waited += ce - cs;
+    }
+    let resumed_at = promises
+        .iter()
+        .filter(|p| p.outcome == Outcome::Broken)
+        .filter_map(|p| p.ended_at)
+        .chain(
+            plans
+                .iter()
+                .filter(|p| p.outcome == Outcome::Broken)
+                .filter_map(|p| p.ended_at),
+        )
+        .max();
+    let paused = promises.iter().any(|p| p.outcome == Outcome::Open)
+        || plans.iter().any(|p| p.outcome == Outcome::Open);
+    Ok(Arrangements {
+        due_date: extensions.last().map_or(inv.due_date, |e| e.to),
+        round: extensions.len() as u32,
+        round_started: extensions.last().map(|e| e.at),
+        promises,
+        plans,
+        extensions,
+        paused,
+        shift_days: waited.num_days(),
+        resumed_at,
+    })
+}
+
+/// Why an arrangement cannot be made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// Bad values, by field (422).
+    Invalid(FieldErrors),
+    /// Not possible on this invoice now (409): a code and a sentence for people.
+    Conflict(&'static str, String),
+}
+
+impl Refusal {
+    fn field(field: &str, message: impl Into<String>) -> Self {
+        Refusal::Invalid(FieldErrors::single(field, message))
+    }
+}
+
+/// What the invoice stands at, when arrangements can still be made on it.
+fn open_for_arrangements(
+    inv: &Invoice,
+    entries: &[LedgerEntry],
+) -> Result<ledger::Balance, Refusal> {
+    let b = ledger::balance(&inv.total, entries)
+        .map_err(|e| Refusal::Conflict("invalid-ledger", e.to_string()))?;
+    if !matches!(b.status, InvoiceStatus::Open | InvoiceStatus::PartiallyPaid)
+        || !b.amount_due.is_positive()
+    {
+        let status = format!("{:?}", b.status).to_lowercase();
+        return Err(Refusal::Conflict(
+            "not-open",
+            format!("The invoice is {status}: nothing is owed on it to arrange."),
+        ));
+    }
+    Ok(b)
+}
+
+fn count_of(entries: &[LedgerEntry], f: impl Fn(&EntryKind) -> bool) -> u32 {
+    entries.iter().filter(|e| f(&e.kind)).count() as u32
+}
+
+/// A promise asked for: by when, and how much (the rest still unpromised when `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromiseRequest {
+    pub date: NaiveDate,
+    pub amount: Option<Money>,
+    pub by: Party,
+}
+
+/// The ledger entry of a new promise, or why it cannot be made.
+pub fn new_promise(
+    inv: &Invoice,
+    entries: &[LedgerEntry],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    req: &PromiseRequest,
+) -> Result<NewEntry, Refusal> {
+    let balance = open_for_arrangements(inv, entries)?;
+    let arr = arrangements(inv, entries, now)
+        .map_err(|e| Refusal::Conflict("invalid-ledger", e.to_string()))?;
+    if arr.active_plan().is_some() {
+        return Err(Refusal::Conflict(
+            "in-a-plan",
+            "The invoice is in a payment plan: its instalments are the promise.".into(),
+        ));
+    }
+    let open: Vec<&PromiseState> = arr.open_promises().collect();
+    let max_open = inv.terms.max_open_promises;
+    if open.len() as u32 >= max_open {
+        return Err(Refusal::Conflict(
+            "too-many-promises",
+            format!("The invoice already has {} open promise(s); at most {max_open} may be open at once.", open.len()),
+        ));
+    }
+    let mut errors = FieldErrors::new();
+    let latest = today + Duration::days(i64::from(inv.terms.promise_max_days));
+    if req.date < today {
+        errors.add("date", "must not be in the past");
+    } else if req.date > latest {
+        errors.add(
+            "date",
+            format!(
+                "must be within {} days, by {latest} at the latest",
+                inv.terms.promise_max_days
+            ),
+        );
+    }
+    // What is not yet promised by the open ones.
+    let mut promised = Money::zero(inv.currency);
+    for p in &open {
+        let left = p.amount.checked_sub(&p.paid).unwrap_or(p.amount);
+        promised = promised.checked_add(&left).unwrap_or(promised);
+    }
+    let available = balance
+        .amount_due
+        .checked_sub(&promised)
+        .unwrap_or(balance.amount_due);
+    let amount = match req.amount {
+        Some(m) if m.currency() != inv.currency => {
+            errors.add(
+                "currency",
+                format!("the invoice is in {}", inv.currency.code()),
+            );
+            m
+        }
+        Some(m) if !m.is_positive() => {
+            errors.add("amount", "must be greater than zero");
+            m
+        }
+        Some(m) if m.amount() > available.amount() => {
+            errors.add(
+                "amount",
+                format!(
+                    "must be at most {} (the amount due not already promised)",
+                    available.amount()
+                ),
+            );
+            m
+        }
+        Some(m) => m,
+        None if !available.is_positive() => {
+            return Err(Refusal::Conflict(
+                "already-promised",
+                "Everything due is already promised.".into(),
+            ));
+        }
+        None => available,
+    };
+    if !errors.is_empty() {
+        return Err(Refusal::Invalid(errors));
+    }
+    let n = count_of(entries, |k| matches!(k, EntryKind::Promise { .. })) + 1;
+    Ok(NewEntry {
+        kind: EntryKind::Promise {
+            promise: n,
+            date: req.date,
+            by: req.by,
+        },
+        amount,
+        key: format!("promise:{n}"),
+    })
+}
+
+/// `total` in `count` monthly instalments from `first`: equal in the currency's minor
+/// units, the remainder on the last, so they always sum to `total` exactly.
+pub fn split(total: Money, count: u32, first: NaiveDate) -> Option<Vec<Instalment>> {
+    let units = total.to_minor_units()?;
+    let n = i64::from(count);
+    if n < 1 || units < n {
+        return None;
+    }
+    let each = units / n;
+    (0..count)
+        .map(|k| {
+            let amount = if k + 1 == count {
+                units - each * (n - 1)
+            } else {
+                each
+            };
+            Some(Instalment {
+                due_date: first.checked_add_months(Months::new(k))?,
+                amount: Money::from_minor_units(amount, total.currency()),
+            })
+        })
+        .collect()
+}
+
+/// A plan asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRequest {
+    pub instalments: Vec<Instalment>,
+    pub by: Party,
+}
+
+/// The ledger entry of a new plan, or why it cannot be made.
+pub fn new_plan(
+    inv: &Invoice,
+    entries: &[LedgerEntry],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    req: &PlanRequest,
+) -> Result<NewEntry, Refusal> {
+    let balance = open_for_arrangements(inv, entries)?;
+    let arr = arrangements(inv, entries, now)
+        .map_err(|e| Refusal::Conflict("invalid-ledger", e.to_string()))?;
+    if arr.active_plan().is_some() {
+        return Err(Refusal::Conflict(
+            "in-a-plan",
+            "The invoice already has a payment plan in course.".into(),
+        ));
+    }
+    if arr.open_promises().next().is_some() {
+        return Err(Refusal::Conflict(
+            "promise-open",
+            "A promise to pay is open on the invoice; a plan can follow once it is judged."
+                .into(),
+        ));
+    }
+    let max = match req.by {
+        Party::Client => inv.terms.plan_max_instalments,
+        Party::Business => MAX_PLAN_INSTALMENTS,
+    };
+    if max < 2 {
+        return Err(Refusal::Conflict(
+            "plans-not-offered",
+            "Payment plans are not offered on this invoice.".into(),
+        ));
+    }
+    let count = req.instalments.len() as u32;
+    if !(2..=max).contains(&count) {
+        return Err(Refusal::field(
+            "instalments",
+            format!("must be between 2 and {max} instalments"),
+        ));
+    }
+    let mut errors = FieldErrors::new();
+    let latest = today + Duration::days(MAX_TERM_DAYS);
+    let mut sum = Money::zero(inv.currency);
+    for (k, i) in req.instalments.iter().enumerate() {
+        let f = |name: &str| format!("instalments[{k}].{name}");
+        if i.amount.currency() != inv.currency {
+            errors.add(
+                f("currency"),
+                format!("the invoice is in {}", inv.currency.code()),
+            );
+            continue;
+        }
+        if !i.amount.is_positive() {
+            errors.add(f("amount"), "must be greater than zero");
+        }
+        sum = sum.checked_add(&i.amount).unwrap_or(sum);
+        if k == 0 && i.due_date < today {
+            errors.add(f("due_date"), "must not be in the past");
+        }
+        if k > 0 && i.due_date <= req.instalments[k - 1].due_date {
+            errors.add(f("due_date"), "must be after the previous instalment's");
+        }
+        if i.due_date > latest {
+            errors.add(f("due_date"), format!("must be by {latest} at the latest"));
+        }
+    }
+    if errors.is_empty() && sum != balance.amount_due {
+        errors.add(
+            "instalments",
+            format!(
+                "sum to {}; the amount due is {}",
+                sum.amount(),
+                balance.amount_due.amount()
+            ),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(Refusal::Invalid(errors));
+    }
+    let n = count_of(entries, |k| matches!(k, EntryKind::Plan { .. })) + 1;
+    Ok(NewEntry {
+        kind: EntryKind::Plan {
+            plan: n,
+            instalments: req.instalments.clone(),
+            by: req.by,
+        },
+        amount: balance.amount_due,
+        key: format!("plan:{n}"),
+    })
+}
+
+/// The ledger entry moving the due date to `to`, or why it cannot be moved.
+pub fn new_extension(
+    inv: &Invoice,
+    entries: &[LedgerEntry],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    to: NaiveDate,
+    reason: &str,
+) -> Result<NewEntry, Refusal> {
+    open_for_arrangements(inv, entries)?;
+    let arr = arrangements(inv, entries, now)
+        .map_err(|e| Refusal::Conflict("invalid-ledger", e.to_string()))?;
+    if arr.active_plan().is_some() {
+        return Err(Refusal::Conflict(
+            "in-a-plan",
+            "The invoice is in a payment plan: its instalments set the dates.".into(),
+        ));
+    }
+    let mut errors = FieldErrors::new();
+    let reason = reason.trim();
+    if reason.is_empty() {
+        errors.add("reason", "is required: it is kept in the invoice's history");
+    } else if reason.chars().count() > 500 {
+        errors.add("reason", "must be at most 500 characters");
+    }
+    if to <= arr.due_date {
+        errors.add(
+            "due_date",
+            format!("must be after the current due date, {}", arr.due_date),
+        );
+    } else if to < today {
+        errors.add("due_date", "must not be in the past");
+    } else if to > today + Duration::days(MAX_TERM_DAYS) {
+        errors.add("due_date", "is too far in the future");
+    }
+    if !errors.is_empty() {
+        return Err(Refusal::Invalid(errors));
+    }
+    let n = count_of(entries, |k| matches!(k, EntryKind::Extension { .. })) + 1;
+    Ok(NewEntry {
+        kind: EntryKind::Extension {
+            from: arr.due_date,
+            to,
+            reason: reason.to_string(),
+        },
+        amount: Money::zero(inv.currency),
+        key: format!("extension:{n}"),
+    })
+}
+
+#[cfg(test)]
+mod tests;
