@@ -170,6 +170,8 @@ fn render(n: usize) {
             tone: Tone::Upcoming,
             fee: None,
             escalation_date: None,
+            arrangement: None,
+            due_date: inv.due_date,
         });
         let email = m
             .email("Estudio Sur <cobros@estudiosur.cl>", &c, inv.id.as_str())

@@ -20,7 +20,8 @@ use chrono::{DateTime, Duration, Utc};
 use cobro_domain::dunning::{self, CLAIM_LEASE_MINUTES, Next};
 use cobro_domain::ledger::{self, EntryKind, LedgerEntry};
 use cobro_domain::{Client, InvoiceId, Stage, StageRecord, StageStatus};
-use cobro_notify::{Escalated, NoticeLine, Reminder, ReminderFacts, Tone};
+use cobro_domain::arrangement::arrangements;
+use cobro_notify::{Arrangement, Broken, Escalated, NoticeLine, Reminder, ReminderFacts, Tone};
 use cobro_store::{LedgerWrite, PageRequest, StoreError, StoredInvoice};
 use futures::StreamExt;
 use tracing::instrument;
@@ -43,6 +44,12 @@ pub struct SweepReport {
     pub notices: usize,
     pub late_fees: usize,
     pub escalations: usize,
+    /// Reminders of promises (the day before) and of plan instalments.
+    pub arrangement_reminders: usize,
+    /// Promises recorded as kept.
+    pub promises_kept: usize,
+    /// Broken promises and plans told to the business.
+    pub broken: usize,
     /// Moved to the client's next business day (already messaged today).
     pub deferred: usize,
     /// Messages that failed; retried on a later sweep.
@@ -54,12 +61,25 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
+    fn actions(&self) -> usize {
+        self.reminders
+            + self.notices
+            + self.late_fees
+            + self.escalations
+            + self.arrangement_reminders
+            + self.promises_kept
+            + self.broken
+    }
+
     fn add(&mut self, o: &SweepReport) {
         self.invoices_read += o.invoices_read;
         self.reminders += o.reminders;
         self.notices += o.notices;
         self.late_fees += o.late_fees;
         self.escalations += o.escalations;
+        self.arrangement_reminders += o.arrangement_reminders;
+        self.promises_kept += o.promises_kept;
+        self.broken += o.broken;
         self.deferred += o.deferred;
         self.failed += o.failed;
         self.skipped += o.skipped;
@@ -151,10 +171,17 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
                 other => return other.map(|()| report),
             }
         };
-        if report.reminders + report.notices + report.late_fees + report.escalations
-            >= MAX_ACTIONS_PER_INVOICE
-        {
+        if report.actions() >= MAX_ACTIONS_PER_INVOICE {
             return Ok(report);
+        }
+        if let Stage::PromiseKept(_) = next.stage {
+            // A record only (for the promise figures): claimed as done, once.
+            match app.store.claim_stage(&done_record(&stored, &next, now), None).await {
+                Ok(()) => report.promises_kept += 1,
+                Err(StoreError::StageTaken) => report.skipped += 1,
+                Err(e) => return Err(e),
+            }
+            continue;
         }
         if let Stage::LateFee(period) = next.stage {
             match charge_late_fee(app, &stored, &next, period, now).await {
@@ -184,8 +211,12 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
         match send_stage(app, &stored, &client, &next, now).await? {
             Sent::Done(agenda) => {
                 match next.stage {
-                    Stage::Reminder(_) => report.reminders += 1,
+                    Stage::Reminder(..) => report.reminders += 1,
                     Stage::FeeNotice(_) => report.notices += 1,
+                    Stage::PromiseReminder(_) | Stage::Instalment(..) => {
+                        report.arrangement_reminders += 1
+                    }
+                    Stage::PromiseBroken(_) | Stage::PlanBroken(_) => report.broken += 1,
                     _ => report.escalations += 1,
                 }
                 if agenda.is_none_or(|a| a > now) {
@@ -243,20 +274,7 @@ async fn charge_late_fee(
         at: now,
         key: next.stage.ledger_key(),
     };
-    let record = StageRecord {
-        invoice_id: stored.invoice.id.clone(),
-        client_id: stored.invoice.client_id.clone(),
-        stage: next.stage,
-        status: StageStatus::Done,
-        attempts: 1,
-        claimed_at: now,
-        lease_until: now,
-        done_at: Some(now),
-        message_id: None,
-        amount: Some(amount),
-        charge_on: next.charge_on,
-        error: None,
-    };
+    let record = done_record(stored, next, now);
     let mut after = stored.clone();
     after.entries.push(entry.clone());
     after.stages.push(record.clone());
@@ -275,6 +293,24 @@ async fn charge_late_fee(
         .await?;
     tracing::info!(period, amount = %amount, "late fee charged");
     Ok(agenda)
+}
+
+/// The record of a stage done at once, without a message (a late fee, a kept promise).
+fn done_record(stored: &StoredInvoice, next: &Next, now: DateTime<Utc>) -> StageRecord {
+    StageRecord {
+        invoice_id: stored.invoice.id.clone(),
+        client_id: stored.invoice.client_id.clone(),
+        stage: next.stage,
+        status: StageStatus::Done,
+        attempts: 1,
+        claimed_at: now,
+        lease_until: now,
+        done_at: Some(now),
+        message_id: None,
+        amount: next.amount,
+        charge_on: next.charge_on,
+        error: None,
+    }
 }
 
 enum Sent {
@@ -321,6 +357,9 @@ async fn send_stage(
     }
     let result = match next.stage {
         Stage::Escalation => send_escalation(app, stored, client, now).await,
+        Stage::PromiseBroken(_) | Stage::PlanBroken(_) => {
+            send_broken(app, stored, client, next.stage, now).await
+        }
         _ => send_reminder(app, stored, client, &record, now).await,
     };
     let mut after = stored.clone();
@@ -372,13 +411,36 @@ async fn send_reminder(
 ) -> Result<String, String> {
     let inv = &stored.invoice;
     let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
+    let arr = arrangements(inv, &stored.entries, now).map_err(|e| e.to_string())?;
     let today = cobro_domain::today_in(inv.timezone, now);
-    let escalation_day = inv.due_date + Duration::days(i64::from(inv.terms.escalate_after_days));
+    let escalation_day =
+        arr.chase_due_date() + Duration::days(i64::from(inv.terms.escalate_after_days));
+    let mut arrangement = None;
     let tone = match record.stage {
         Stage::FeeNotice(_) => Tone::FeeNotice,
-        Stage::Reminder(o) if o < 0 => Tone::Upcoming,
-        Stage::Reminder(0) => Tone::DueToday,
-        Stage::Reminder(o) if inv.terms.reminder_offsets.last() == Some(&o) => Tone::Final,
+        Stage::Reminder(o, _) if o < 0 => Tone::Upcoming,
+        Stage::Reminder(0, _) => Tone::DueToday,
+        Stage::Reminder(o, _) if inv.terms.reminder_offsets.last() == Some(&o) => Tone::Final,
+        Stage::PromiseReminder(n) => {
+            let p = arr
+                .promises
+                .iter()
+                .find(|p| p.promise == n)
+                .ok_or("the promise is not in the ledger")?;
+            arrangement = Some(Arrangement::Promise {
+                amount: &p.amount,
+                date: p.date,
+            });
+            Tone::PromiseDue
+        }
+        Stage::Instalment(plan, number, _) => {
+            let instalments = plan_instalments(stored, plan).ok_or("the plan is not in the ledger")?;
+            arrangement = Some(Arrangement::Plan {
+                instalments,
+                current: Some(number),
+            });
+            Tone::InstalmentDue
+        }
         _ => Tone::Overdue,
     };
     // Every message carries a fresh pay link (only its digest is stored).
@@ -402,6 +464,8 @@ async fn send_reminder(
         tone,
         fee,
         escalation_date: (tone == Tone::Final).then_some(escalation_day),
+        arrangement,
+        due_date: arr.due_date,
     });
     let email = message
         .email(
@@ -418,14 +482,14 @@ async fn send_reminder(
 pub fn describe(stage: &StageRecord, locale: cobro_domain::Locale) -> String {
     let es = locale == cobro_domain::Locale::Es;
     match stage.stage {
-        Stage::Reminder(o) if o < 0 && es => {
+        Stage::Reminder(o, _) if o < 0 && es => {
             format!("recordatorio, {} días antes del vencimiento", -o)
         }
-        Stage::Reminder(o) if o < 0 => format!("reminder, {} days before the due date", -o),
-        Stage::Reminder(0) if es => "recordatorio, día del vencimiento".into(),
-        Stage::Reminder(0) => "reminder, on the due date".into(),
-        Stage::Reminder(o) if es => format!("recordatorio, {o} días de atraso"),
-        Stage::Reminder(o) => format!("reminder, {o} days overdue"),
+        Stage::Reminder(o, _) if o < 0 => format!("reminder, {} days before the due date", -o),
+        Stage::Reminder(0, _) if es => "recordatorio, día del vencimiento".into(),
+        Stage::Reminder(0, _) => "reminder, on the due date".into(),
+        Stage::Reminder(o, _) if es => format!("recordatorio, {o} días de atraso"),
+        Stage::Reminder(o, _) => format!("reminder, {o} days overdue"),
         Stage::FeeNotice(_) => {
             let fee = stage.amount.map(|m| m.format(locale)).unwrap_or_default();
             let day = stage.charge_on.map(|d| d.to_string()).unwrap_or_default();
@@ -445,7 +509,105 @@ pub fn describe(stage: &StageRecord, locale: cobro_domain::Locale) -> String {
         }
         Stage::Escalation if es => "escalada a cobranza".into(),
         Stage::Escalation => "escalated for collection".into(),
+        Stage::PromiseReminder(n) if es => format!("recordatorio del compromiso de pago {n}"),
+        Stage::PromiseReminder(n) => format!("reminder of promise to pay {n}"),
+        Stage::PromiseKept(n) if es => format!("compromiso de pago {n} cumplido"),
+        Stage::PromiseKept(n) => format!("promise to pay {n} kept"),
+        Stage::PromiseBroken(n) if es => format!("compromiso de pago {n} incumplido"),
+        Stage::PromiseBroken(n) => format!("promise to pay {n} broken"),
+        Stage::Instalment(_, k, _) if es => format!("recordatorio de la cuota {k}"),
+        Stage::Instalment(_, k, _) => format!("reminder of instalment {k}"),
+        Stage::PlanBroken(_) if es => "plan de pago anulado por una cuota impaga".into(),
+        Stage::PlanBroken(_) => "payment plan ended by a missed instalment".into(),
     }
+}
+
+/// The instalments of plan `n`, as its ledger entry has them.
+pub fn plan_instalments(stored: &StoredInvoice, n: u32) -> Option<&[cobro_domain::Instalment]> {
+    stored.entries.iter().find_map(|e| match &e.kind {
+        EntryKind::Plan {
+            plan, instalments, ..
+        } if *plan == n => Some(instalments.as_slice()),
+        _ => None,
+    })
+}
+
+/// Tells the business a promise or a plan was broken (the chase resumes by itself).
+async fn send_broken(
+    app: &App,
+    stored: &StoredInvoice,
+    client: &Client,
+    stage: Stage,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let inv = &stored.invoice;
+    let l = app.config.business_locale;
+    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
+    let arr = arrangements(inv, &stored.entries, now).map_err(|e| e.to_string())?;
+    let es = l == cobro_domain::Locale::Es;
+    let (agreed, paid) = match stage {
+        Stage::PromiseBroken(n) => {
+            let p = arr
+                .promises
+                .iter()
+                .find(|p| p.promise == n)
+                .ok_or("the promise is not in the ledger")?;
+            let (amount, date) = (p.amount.format(l), l.long_date(p.date));
+            let agreed = if es {
+                format!("pagar {amount} a más tardar el {date}")
+            } else {
+                format!("to pay {amount} by {date}")
+            };
+            (agreed, p.paid.format(l))
+        }
+        Stage::PlanBroken(n) => {
+            let p = arr
+                .plans
+                .iter()
+                .find(|p| p.plan == n)
+                .ok_or("the plan is not in the ledger")?;
+            let missed = p
+                .instalments
+                .iter()
+                .find(|i| i.outcome == cobro_domain::Outcome::Broken)
+                .ok_or("the plan has no missed instalment")?;
+            let (k, count) = (missed.number, p.instalments.len());
+            let (amount, date) = (missed.amount.format(l), l.long_date(missed.due_date));
+            let agreed = if es {
+                format!("un plan de pago en {count} cuotas; la cuota {k}, de {amount} con vencimiento el {date}, quedó impaga y el plan se anuló")
+            } else {
+                format!("a payment plan in {count} instalments; instalment {k}, {amount} due {date}, was missed and the plan has ended")
+            };
+            let paid = p
+                .instalments
+                .iter()
+                .try_fold(cobro_domain::Money::zero(inv.currency), |a, i| a.checked_add(&i.paid))
+                .map_err(|e| e.to_string())?;
+            (agreed, paid.format(l))
+        }
+        other => return Err(format!("{other} is not a broken arrangement")),
+    };
+    let message = Broken {
+        locale: l,
+        business: app.config.business_name.clone(),
+        client_name: client.name.clone(),
+        client_email: client.email.clone(),
+        number: inv.number.clone(),
+        concept: inv.concept().to_string(),
+        agreed,
+        paid,
+        amount_due: balance.amount_due.format(l),
+        report_path: format!("{}/v1/reports/promises", app.config.public_url),
+    };
+    let email = message
+        .email(
+            &app.config.from_email,
+            &app.config.business_email,
+            &message_key(stored, stage),
+        )
+        .map_err(|e| e.to_string())?;
+    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
+    Ok(sent.id)
 }
 
 async fn send_escalation(

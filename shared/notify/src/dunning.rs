@@ -6,7 +6,7 @@
 
 use askama::Template;
 use chrono::NaiveDate;
-use cobro_domain::{Client, Invoice, Locale, Money};
+use cobro_domain::{Client, Instalment, Invoice, Locale, Money};
 
 use crate::{Email, MailError};
 
@@ -23,6 +23,35 @@ pub enum Tone {
     Final,
     /// A late fee is announced.
     FeeNotice,
+    /// A promise to pay, confirmed in writing when it is made.
+    PromiseConfirmed,
+    /// The day before a promise's date.
+    PromiseDue,
+    /// A payment plan, confirmed in writing when it is made.
+    PlanConfirmed,
+    /// An instalment of a plan is coming up (or due today).
+    InstalmentDue,
+    /// The due date was moved.
+    Extended,
+}
+
+/// What a promise, plan or extension message is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Arrangement<'a> {
+    Promise {
+        amount: &'a Money,
+        date: NaiveDate,
+    },
+    /// A plan's instalments; `current`: the one a reminder is about (from 1).
+    Plan {
+        instalments: &'a [Instalment],
+        current: Option<u32>,
+    },
+    Extension {
+        from: NaiveDate,
+        to: NaiveDate,
+        reason: &'a str,
+    },
 }
 
 /// A reminder or late-fee notice, already formatted for the client's language.
@@ -52,6 +81,21 @@ pub struct Reminder {
     pub fee_deadline: Option<String>,
     /// When the invoice goes to collection, if it is still unpaid.
     pub escalation_date: Option<String>,
+    /// What the headline figure is (the amount due now, a promise, an instalment)…
+    pub amount_label: String,
+    /// …the figure…
+    pub headline: String,
+    /// …and by when.
+    pub date_label: String,
+    pub headline_date: String,
+    /// A plan's instalments, one line each.
+    pub schedule: Vec<String>,
+    /// Why the due date moved.
+    pub reason: Option<String>,
+    /// Days an instalment may be late before the plan ends.
+    pub grace_days: u32,
+    /// A promise's date / the instalment's number and count / the old due date.
+    detail: Option<(String, String)>,
 }
 
 /// What a reminder is built from.
@@ -67,13 +111,66 @@ pub struct ReminderFacts<'a> {
     /// For a notice: the fee and the day it is charged.
     pub fee: Option<(&'a Money, NaiveDate)>,
     pub escalation_date: Option<NaiveDate>,
+    /// The promise, plan or extension the message is about.
+    pub arrangement: Option<Arrangement<'a>>,
+    /// The due date in force (moved by extensions).
+    pub due_date: NaiveDate,
 }
 
 impl Reminder {
     pub fn new(f: ReminderFacts<'_>) -> Self {
         let l = f.client.locale;
-        let days_left = (f.invoice.due_date - f.today).num_days();
+        let es = l == Locale::Es;
+        let days_left = (f.due_date - f.today).num_days();
+        let mut amount_label = if es { "Monto a pagar hoy" } else { "Amount due now" }.to_string();
+        let mut headline = f.amount_due.format(l);
+        let mut date_label = if es { "Vencimiento" } else { "Due date" }.to_string();
+        let mut headline_date = l.long_date(f.due_date);
+        let (mut schedule, mut reason, mut detail) = (Vec::new(), None, None);
+        match f.arrangement {
+            Some(Arrangement::Promise { amount, date }) => {
+                amount_label = if es { "Monto comprometido" } else { "Amount promised" }.into();
+                headline = amount.format(l);
+                date_label = if es { "A más tardar" } else { "By" }.into();
+                headline_date = l.long_date(date);
+                detail = Some((l.long_date(date), String::new()));
+            }
+            Some(Arrangement::Plan {
+                instalments,
+                current,
+            }) => {
+                schedule = instalments
+                    .iter()
+                    .zip(1..)
+                    .map(|(i, k)| format!("{k}. {} — {}", l.long_date(i.due_date), i.amount.format(l)))
+                    .collect();
+                let shown = current
+                    .and_then(|k| instalments.get(k as usize - 1).map(|i| (k, i)))
+                    .or_else(|| instalments.first().map(|i| (1, i)));
+                if let Some((k, i)) = shown {
+                    amount_label = if es { format!("Cuota {k} de {}", instalments.len()) } else { format!("Instalment {k} of {}", instalments.len()) };
+                    headline = i.amount.format(l);
+                    headline_date = l.long_date(i.due_date);
+                    detail = Some((k.to_string(), instalments.len().to_string()));
+                }
+            }
+            Some(Arrangement::Extension { from, to, reason: why }) => {
+                date_label = if es { "Nueva fecha de vencimiento" } else { "New due date" }.into();
+                headline_date = l.long_date(to);
+                reason = Some(why.to_string());
+                detail = Some((l.long_date(from), String::new()));
+            }
+            None => {}
+        }
         Reminder {
+            amount_label,
+            headline,
+            date_label,
+            headline_date,
+            schedule,
+            reason,
+            detail,
+            grace_days: f.invoice.terms.grace_days,
             locale: l,
             tone: f.tone,
             business: f.business.to_string(),
@@ -82,7 +179,7 @@ impl Reminder {
             concept: f.invoice.concept().to_string(),
             amount_due: f.amount_due.format(l),
             currency: f.invoice.currency.code().to_string(),
-            due_date: l.long_date(f.invoice.due_date),
+            due_date: l.long_date(f.due_date),
             days_left,
             days: days_left.abs(),
             pay_url: f.pay_url.to_string(),
@@ -111,6 +208,21 @@ impl Reminder {
                 format!("Último aviso: factura {n} vencida hace {days} día{plural}")
             }
             (Locale::Es, Tone::FeeNotice) => format!("Aviso de recargo por atraso: factura {n}"),
+            (Locale::Es, Tone::PromiseConfirmed) => {
+                format!("Confirmamos tu compromiso de pago: factura {n}, {} el {}", self.headline, self.headline_date)
+            }
+            (Locale::Es, Tone::PromiseDue) => {
+                format!("Mañana vence tu compromiso de pago: factura {n}, {}", self.headline)
+            }
+            (Locale::Es, Tone::PlanConfirmed) => {
+                format!("Confirmamos tu plan de pago: factura {n} en {} cuotas", self.schedule.len())
+            }
+            (Locale::Es, Tone::InstalmentDue) => {
+                format!("{} de la factura {n}: {} el {}", self.amount_label, self.headline, self.headline_date)
+            }
+            (Locale::Es, Tone::Extended) => {
+                format!("Nueva fecha de vencimiento de la factura {n}: {}", self.headline_date)
+            }
             (Locale::En, Tone::Upcoming) => format!("Reminder: invoice {n} is due {due}"),
             (Locale::En, Tone::DueToday) => format!("Invoice {n} is due today: {amount}"),
             (Locale::En, Tone::Overdue) => {
@@ -120,6 +232,21 @@ impl Reminder {
                 format!("Final notice: invoice {n} is {days} day{plural} overdue")
             }
             (Locale::En, Tone::FeeNotice) => format!("Late fee notice: invoice {n}"),
+            (Locale::En, Tone::PromiseConfirmed) => {
+                format!("Your promise to pay, confirmed: invoice {n}, {} by {}", self.headline, self.headline_date)
+            }
+            (Locale::En, Tone::PromiseDue) => {
+                format!("Your promise to pay is due tomorrow: invoice {n}, {}", self.headline)
+            }
+            (Locale::En, Tone::PlanConfirmed) => {
+                format!("Your payment plan, confirmed: invoice {n} in {} instalments", self.schedule.len())
+            }
+            (Locale::En, Tone::InstalmentDue) => {
+                format!("{} of invoice {n}: {} due {}", self.amount_label, self.headline, self.headline_date)
+            }
+            (Locale::En, Tone::Extended) => {
+                format!("New due date for invoice {n}: {}", self.headline_date)
+            }
         }
     }
 
@@ -163,7 +290,15 @@ impl Reminder {
                     Tone::DueToday => format!("Hoy, {due}, vence la factura {n} de {b} ({c})."),
                     Tone::Final => format!("La factura {n} de {b} ({c}) venció el {due} y sigue impaga después de {days} días. Este es nuestro último aviso antes de derivarla a cobranza."),
                     Tone::Overdue | Tone::FeeNotice => format!("La factura {n} de {b} ({c}) venció el {due}, hace {days} día{es_s}, y aún no registramos su pago."),
+                    Tone::PromiseConfirmed => format!("Gracias por tu compromiso. Confirmamos por escrito que pagarás {} de la factura {n} de {b} ({c}) a más tardar el {}. Hasta esa fecha no te enviaremos recordatorios de cobro.", self.headline, self.headline_date),
+                    Tone::PromiseDue => format!("Te recordamos que mañana, {}, vence tu compromiso de pagar {} de la factura {n} de {b} ({c}).", self.headline_date, self.headline),
+                    Tone::PlanConfirmed => format!("Confirmamos por escrito el plan de pago de la factura {n} de {b} ({c}) en {} cuotas mensuales:", self.schedule.len()),
+                    Tone::InstalmentDue => format!("Te recordamos que la cuota {} de {} de tu plan de pago de la factura {n} de {b} ({c}), de {}, vence el {}.", self.detail_a(), self.detail_b(), self.headline, self.headline_date),
+                    Tone::Extended => format!("Acordamos mover el vencimiento de la factura {n} de {b} ({c}) del {} al {}.", self.detail_a(), self.headline_date),
                 });
+                if let Some(r) = &self.reason {
+                    p.push(format!("Motivo: {r}"));
+                }
                 if let Some(fees) = &self.late_fees {
                     p.push(format!("El monto incluye recargos por atraso de {fees}."));
                 }
@@ -175,7 +310,15 @@ impl Reminder {
                     Tone::DueToday => format!("Invoice {n} from {b} ({c}) is due today, {due}."),
                     Tone::Final => format!("Invoice {n} from {b} ({c}) was due on {due} and is still unpaid after {days} days. This is our final notice before we pass it on for collection."),
                     Tone::Overdue | Tone::FeeNotice => format!("Invoice {n} from {b} ({c}) was due on {due}, {days} day{es_s} ago, and we have not received payment yet."),
+                    Tone::PromiseConfirmed => format!("Thank you for your commitment. We confirm in writing that you will pay {} of invoice {n} from {b} ({c}) by {}. Until then we will not send you payment reminders.", self.headline, self.headline_date),
+                    Tone::PromiseDue => format!("A reminder that tomorrow, {}, is the date you promised to pay {} of invoice {n} from {b} ({c}).", self.headline_date, self.headline),
+                    Tone::PlanConfirmed => format!("We confirm in writing the payment plan for invoice {n} from {b} ({c}) in {} monthly instalments:", self.schedule.len()),
+                    Tone::InstalmentDue => format!("A reminder that instalment {} of {} of your payment plan for invoice {n} from {b} ({c}), {}, is due on {}.", self.detail_a(), self.detail_b(), self.headline, self.headline_date),
+                    Tone::Extended => format!("As agreed, the due date of invoice {n} from {b} ({c}) moves from {} to {}.", self.detail_a(), self.headline_date),
                 });
+                if let Some(r) = &self.reason {
+                    p.push(format!("Reason: {r}"));
+                }
                 if let Some(fees) = &self.late_fees {
                     p.push(format!("The amount includes late fees of {fees}."));
                 }
@@ -206,7 +349,28 @@ impl Reminder {
                 )
             });
         }
-        p.push(if es {
+        match self.tone {
+            Tone::PromiseConfirmed | Tone::PromiseDue => p.push(if es {
+                "Si el pago no llega a tiempo, el compromiso quedará como incumplido y retomaremos los recordatorios habituales.".into()
+            } else {
+                "If the payment does not arrive in time, the promise will be recorded as broken and the usual reminders will resume.".into()
+            }),
+            Tone::PlanConfirmed | Tone::InstalmentDue => p.push(if es {
+                format!("Los pagos se aplican a la cuota más antigua pendiente. Si una cuota queda impaga más de {} días después de su fecha, el plan se anula y todo el saldo pendiente vuelve a ser exigible.", self.grace_days)
+            } else {
+                format!("Payments go to the oldest unpaid instalment. If an instalment is still unpaid {} days after its date, the plan ends and the whole remaining balance is due again.", self.grace_days)
+            }),
+            _ => {}
+        }
+        let confirmation = matches!(
+            self.tone,
+            Tone::PromiseConfirmed | Tone::PlanConfirmed | Tone::Extended
+        );
+        p.push(if confirmation && es {
+            "Si algo no coincide con lo que acordamos, responde este correo.".into()
+        } else if confirmation {
+            "If anything here differs from what we agreed, please reply to this e-mail.".into()
+        } else if es {
             "Si ya pagaste, gracias y disculpa la molestia: no necesitas hacer nada más. Si necesitas otra fecha, responde este correo y lo conversamos.".into()
         } else {
             "If you have already paid, thank you, and please disregard this message. If you need another date, reply to this e-mail and we will work it out.".into()
@@ -217,6 +381,14 @@ impl Reminder {
             format!("Kind regards,\n{}", self.business)
         });
         p
+    }
+
+    fn detail_a(&self) -> &str {
+        self.detail.as_ref().map_or("", |d| d.0.as_str())
+    }
+
+    fn detail_b(&self) -> &str {
+        self.detail.as_ref().map_or("", |d| d.1.as_str())
     }
 
     fn is(&self, tone: &str) -> bool {
@@ -298,23 +470,88 @@ impl Escalated {
             Locale::Es => EscalatedEs { m: self }.render()?,
             Locale::En => EscalatedEn { m: self }.render()?,
         };
-        let html = format!(
-            "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"></head><body><pre style=\"font-family:Arial,Helvetica,sans-serif;white-space:pre-wrap;\">{}</pre></body></html>",
-            self.locale.code(),
-            askama::filters::escape(&text, askama::filters::Html)
-                .map(|e| e.to_string())
-                .unwrap_or_default()
-        );
-        Ok(Email {
-            from: from.to_string(),
-            to_name: self.business.clone(),
-            to_email: to.to_string(),
-            subject: self.subject(),
-            text,
-            html,
-            key: key.to_string(),
-        })
+        Ok(to_business(self.locale, &self.business, from, to, self.subject(), text, key))
     }
+}
+
+/// A plain message to the business: the text, and the same text as HTML.
+fn to_business(
+    locale: Locale,
+    business: &str,
+    from: &str,
+    to: &str,
+    subject: String,
+    text: String,
+    key: &str,
+) -> Email {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"></head><body><pre style=\"font-family:Arial,Helvetica,sans-serif;white-space:pre-wrap;\">{}</pre></body></html>",
+        locale.code(),
+        askama::filters::escape(&text, askama::filters::Html)
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    );
+    Email {
+        from: from.to_string(),
+        to_name: business.to_string(),
+        to_email: to.to_string(),
+        subject,
+        text,
+        html,
+        key: key.to_string(),
+    }
+}
+
+/// The business is told a promise or a payment plan was broken.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    pub locale: Locale,
+    pub business: String,
+    pub client_name: String,
+    pub client_email: String,
+    pub number: String,
+    pub concept: String,
+    /// What was agreed, in a sentence ("pagar $ 60.000 a más tardar el …").
+    pub agreed: String,
+    /// Received toward it in time.
+    pub paid: String,
+    pub amount_due: String,
+    pub report_path: String,
+}
+
+impl Broken {
+    pub fn subject(&self) -> String {
+        match self.locale {
+            Locale::Es => format!(
+                "Compromiso incumplido: {} — factura {} ({} pendiente)",
+                self.client_name, self.number, self.amount_due
+            ),
+            Locale::En => format!(
+                "Broken promise: {} — invoice {} ({} outstanding)",
+                self.client_name, self.number, self.amount_due
+            ),
+        }
+    }
+
+    pub fn email(&self, from: &str, to: &str, key: &str) -> Result<Email, MailError> {
+        let text = match self.locale {
+            Locale::Es => BrokenEs { m: self }.render()?,
+            Locale::En => BrokenEn { m: self }.render()?,
+        };
+        Ok(to_business(self.locale, &self.business, from, to, self.subject(), text, key))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "broken.es.txt")]
+struct BrokenEs<'a> {
+    m: &'a Broken,
+}
+
+#[derive(Template)]
+#[template(path = "broken.en.txt")]
+struct BrokenEn<'a> {
+    m: &'a Broken,
 }
 
 #[derive(Template)]

@@ -11,7 +11,7 @@ pub mod messages;
 pub mod outbox;
 pub mod ses;
 
-pub use dunning::{Escalated, NoticeLine, Reminder, ReminderFacts, Tone};
+pub use dunning::{Arrangement, Broken, Escalated, NoticeLine, Reminder, ReminderFacts, Tone};
 pub use messages::{InvoiceIssued, PaymentReceived, Rendered};
 pub use outbox::OutboxMailer;
 pub use ses::SesMailer;

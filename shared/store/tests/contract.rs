@@ -761,7 +761,7 @@ async fn stages_are_claimed_once_and_retried_after_the_lease(store: Arc<dyn Stor
     store.create_client(&c, None).await.unwrap();
     let inv = invoice_with_charge(store.as_ref()).await;
     let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-    let claim = stage(&inv, &c.id, Stage::Reminder(-7), now());
+    let claim = stage(&inv, &c.id, Stage::Reminder(-7, 0), now());
     store.claim_stage(&claim, Some(day)).await.unwrap();
     // Claimed again (another sweep) while the lease runs: refused.
     let mut again = claim.clone();
