@@ -38,10 +38,14 @@ pub fn router(app: App) -> Router {
         .route("/v1/invoices/{id}/pay-links", post(new_pay_link))
         .route("/v1/invoices/{id}/pay-links/revoke", post(revoke_pay_links))
         .route("/v1/invoices/{id}/void", post(void_invoice))
+        .route("/v1/invoices/{id}/promises", post(crate::arrangements::promises))
+        .route("/v1/invoices/{id}/plans", post(crate::arrangements::plans))
+        .route("/v1/invoices/{id}/extensions", post(crate::arrangements::extensions))
         .route("/v1/unmatched", get(list_unmatched))
         .route("/v1/unmatched/{id}/apply", post(apply_unmatched))
         .route("/v1/reports/escalated", get(crate::reports::escalated))
         .route("/v1/reports/late-fees", get(crate::reports::late_fees))
+        .route("/v1/reports/promises", get(crate::arrangements::report))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_api_key));
     v1.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(app)
 }
@@ -234,7 +238,7 @@ async fn client_invoices(
     let data = stored
         .into_iter()
         .flatten()
-        .map(|s| InvoiceView::new(&s.invoice, &s.entries, None, false).map(|v| v.with_dunning(&s)))
+        .map(|s| InvoiceView::new(&s.invoice, &s.entries, None, false).map(|v| v.with_dunning(&s, app.now())))
         .collect::<Result<Vec<_>, _>>()?;
     let list = ListView {
         object: "list",
@@ -254,7 +258,7 @@ async fn get_invoice(State(app): State<App>, Path(id): Path<String>) -> Result<R
         .await?
         .ok_or_else(|| Problem::not_found("invoice"))?;
     let view =
-        InvoiceView::new(&stored.invoice, &stored.entries, None, true)?.with_dunning(&stored);
+        InvoiceView::new(&stored.invoice, &stored.entries, None, true)?.with_dunning(&stored, app.now());
     Ok(Json(to_json(&view)?).into_response())
 }
 
@@ -530,7 +534,7 @@ async fn void_invoice(
             Ok(()) => {
                 tracing::info!(invoice_id = %stored.invoice.id, "invoice voided");
                 let view = InvoiceView::new(&after.invoice, &after.entries, None, true)?
-                    .with_dunning(&after);
+                    .with_dunning(&after, app.now());
                 return Ok(Json(to_json(&view)?).into_response());
             }
             Err(StoreError::SequenceTaken) => continue,

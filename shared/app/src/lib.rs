@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use cobro_notify::{Mailer, OutboxMailer, SesMailer};
 use cobro_store::{DynamoStore, SqliteStore, Store};
 
+pub mod arrangements;
 pub mod auth;
 pub mod config;
 pub mod dunning;

@@ -13,7 +13,7 @@ use cobro_store::{PageRequest, StageLog};
 use crate::{App, Problem};
 
 /// Every done stage of one log, newest first.
-async fn whole_log(app: &App, log: StageLog) -> Result<Vec<StageRecord>, Problem> {
+pub(crate) async fn whole_log(app: &App, log: StageLog) -> Result<Vec<StageRecord>, Problem> {
     let mut all = Vec::new();
     let mut page = PageRequest::first(cobro_store::MAX_PAGE);
     loop {

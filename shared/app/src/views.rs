@@ -82,6 +82,9 @@ pub struct InvoiceView {
     /// Dunning stages sent, charged or in progress (shown with the ledger).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dunning: Option<Vec<cobro_domain::StageRecord>>,
+    /// Promises, plans and extensions, judged now (when the invoice has any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrangements: Option<cobro_domain::arrangement::Arrangements>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -141,14 +144,23 @@ impl InvoiceView {
             ledger: with_ledger.then(|| entries.to_vec()),
             next_action_at: None,
             dunning: None,
+            arrangements: None,
             created_at: invoice.created_at,
         })
     }
 
-    /// Adds what the dunning engine did and plans: `escalated` status, next action, stages.
-    pub fn with_dunning(mut self, stored: &cobro_store::StoredInvoice) -> Self {
+    /// Adds what the dunning engine did and plans: `escalated` status, next action, stages,
+    /// and the arrangements as they stand at `now` (the due date moved by extensions).
+    pub fn with_dunning(mut self, stored: &cobro_store::StoredInvoice, now: DateTime<Utc>) -> Self {
         if let Ok(b) = ledger::balance(&stored.invoice.total, &stored.entries) {
             self.status = cobro_domain::dunning::status(&b, &stored.stages);
+        }
+        if let Ok(arr) =
+            cobro_domain::arrangement::arrangements(&stored.invoice, &stored.entries, now)
+            && !(arr.promises.is_empty() && arr.plans.is_empty() && arr.extensions.is_empty())
+        {
+            self.due_date = arr.due_date;
+            self.arrangements = Some(arr);
         }
         self.next_action_at = stored.next_action_at;
         if self.ledger.is_some() {

@@ -14,7 +14,7 @@
 //! | provider payment → invoice | `PAYREF#{source}#{payment id}` | `PAYREF` | |
 //! | unmatched payment | `UNMATCHED#{id}` | `UNMATCHED` | GSI3 `UNMATCHED` / `{received_at}#{id}` |
 //! | agenda (next action) | on the invoice item | | GSI2 `AGENDA#{shard}` / `{next_action_at}#{id}`, sparse |
-//! | dunning stage | `INVOICE#{id}` | `STAGE#{stage}` | GSI1 `LOG#{escalation\|late-fee}` / `{done_at}#…` when done |
+//! | dunning stage | `INVOICE#{id}` | `STAGE#{stage}` | GSI1 `LOG#{escalation\|late-fee\|promise}` / `{done_at}#…` when done |
 //! | client's message of the day | `CLIENTDAY#{client}#{date}` | `CLIENTDAY` | TTL |
 //!
 //! The TTL attribute is `ttl` (epoch seconds). Creating an invoice is one

@@ -147,6 +147,8 @@ pub enum StageLog {
     Escalations,
     /// Late fees charged (the penalty log).
     LateFees,
+    /// Promises judged (kept or broken) and plans broken: the promise figures.
+    Promises,
 }
 
 impl StageLog {
@@ -154,6 +156,9 @@ impl StageLog {
         match stage {
             cobro_domain::Stage::Escalation => Some(StageLog::Escalations),
             cobro_domain::Stage::LateFee(_) => Some(StageLog::LateFees),
+            cobro_domain::Stage::PromiseKept(_)
+            | cobro_domain::Stage::PromiseBroken(_)
+            | cobro_domain::Stage::PlanBroken(_) => Some(StageLog::Promises),
             _ => None,
         }
     }
@@ -162,6 +167,7 @@ impl StageLog {
         match self {
             StageLog::Escalations => "escalation",
             StageLog::LateFees => "late-fee",
+            StageLog::Promises => "promise",
         }
     }
 }
