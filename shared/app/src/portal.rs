@@ -19,21 +19,26 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, body::Body};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use cobro_domain::arrangement::{self, Arrangements, Outcome, PlanRequest, PromiseRequest, Refusal};
 use cobro_domain::ledger::{self, Balance};
-use cobro_domain::{Client, Invoice, InvoiceStatus, Locale, secret};
+use cobro_domain::{Client, Invoice, InvoiceStatus, Locale, Money, Party, secret};
 use cobro_store::{PageRequest, StoredInvoice};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tower::ServiceExt;
 
 use crate::App;
+use crate::arrangements::NotMade;
 
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/pay/{token}", get(page))
         .route("/pay/{token}/print", get(print))
         .route("/pay/{token}/checkout", post(checkout))
+        .route("/pay/{token}/promise", post(promise))
+        .route("/pay/{token}/plan", post(plan))
         .with_state(app)
 }
 
@@ -120,6 +125,21 @@ struct Opened {
     client: Client,
     stored: StoredInvoice,
     balance: Balance,
+    arrangements: Arrangements,
+}
+
+impl Opened {
+    /// What the pay buttons ask for: the plan's current instalment (what is left of it)
+    /// while a plan runs, else the whole amount due.
+    fn due_now(&self) -> Money {
+        let instalment = self
+            .arrangements
+            .active_plan()
+            .and_then(|p| p.current())
+            .and_then(|i| i.amount.checked_sub(&i.paid).ok())
+            .filter(|left| left.is_positive() && left.amount() < self.balance.amount_due.amount());
+        instalment.unwrap_or(self.balance.amount_due)
+    }
 }
 
 /// The invoice a token opens, or the answer to give instead: the one 404 for any token
@@ -150,10 +170,13 @@ async fn open(app: &App, token: &str) -> Result<Opened, Response> {
         Ok(Some((client, stored))) => {
             let balance =
                 ledger::balance(&stored.invoice.total, &stored.entries).map_err(server_error)?;
+            let arrangements = arrangement::arrangements(&stored.invoice, &stored.entries, app.now())
+                .map_err(server_error)?;
             Ok(Opened {
                 client,
                 stored,
                 balance,
+                arrangements,
             })
         }
         Ok(None) => Err(not_found()),
@@ -167,8 +190,8 @@ async fn open_form(
     app: &App,
     token: &str,
     headers: &HeaderMap,
-    form: Result<Form<CheckoutForm>, FormRejection>,
-) -> Result<(Opened, CheckoutForm), Response> {
+    form: Result<Form<PortalForm>, FormRejection>,
+) -> Result<(Opened, PortalForm), Response> {
     let opened = open(app, token).await?;
     match (form, csrf_of(headers)) {
         (Ok(Form(f)), Some(c)) if bool::from(f.csrf.as_bytes().ct_eq(c.as_bytes())) => {
@@ -216,6 +239,15 @@ struct Words {
     tax: &'static str,
     nothing_due: &'static str,
     paid_thanks: &'static str,
+    arranged: &'static str,
+    need_time: &'static str,
+    promise_intro: &'static str,
+    promise_date: &'static str,
+    promise_amount: &'static str,
+    promise_button: &'static str,
+    plan_intro: &'static str,
+    plan_button: &'static str,
+    plan_title: &'static str,
 }
 
 const ES: Words = Words {
@@ -233,6 +265,15 @@ const ES: Words = Words {
     tax: "Impuesto",
     nothing_due: "Esta factura no tiene saldo pendiente: no hay nada que pagar.",
     paid_thanks: "¡Gracias! Recibimos tu pago.",
+    arranged: "Listo: quedó registrado y te enviamos la confirmación por correo.",
+    need_time: "¿Necesitas más tiempo?",
+    promise_intro: "Comprométete a pagar en una fecha: hasta entonces no te enviaremos recordatorios de cobro.",
+    promise_date: "Pagaré a más tardar el",
+    promise_amount: "Monto (vacío: todo el saldo)",
+    promise_button: "Comprometer el pago",
+    plan_intro: "O paga en cuotas mensuales:",
+    plan_button: "Pedir el plan de pago",
+    plan_title: "Plan de pago",
 };
 
 const EN: Words = Words {
@@ -250,6 +291,15 @@ const EN: Words = Words {
     tax: "Tax",
     nothing_due: "Nothing is due on this invoice.",
     paid_thanks: "Thank you! We received your payment.",
+    arranged: "Done: it is recorded and we have e-mailed you the confirmation.",
+    need_time: "Need more time?",
+    promise_intro: "Promise to pay by a date: until then we will not send you payment reminders.",
+    promise_date: "I will pay by",
+    promise_amount: "Amount (empty: the whole balance)",
+    promise_button: "Promise to pay",
+    plan_intro: "Or pay in monthly instalments:",
+    plan_button: "Ask for the payment plan",
+    plan_title: "Payment plan",
 };
 
 fn words(l: Locale) -> &'static Words {
@@ -263,12 +313,13 @@ fn words(l: Locale) -> &'static Words {
 fn status_text(
     l: Locale,
     inv: &Invoice,
+    due_date: NaiveDate,
     b: &Balance,
     status: InvoiceStatus,
     now: DateTime<Utc>,
 ) -> String {
     let today = cobro_domain::today_in(inv.timezone, now);
-    let late = (today - inv.due_date).num_days();
+    let late = (today - due_date).num_days();
     let es = l == Locale::Es;
     match status {
         InvoiceStatus::Paid | InvoiceStatus::Overpaid => if es { "Pagada" } else { "Paid" }.into(),
@@ -312,7 +363,6 @@ struct PortalPage<'a> {
     due_date: String,
     status: String,
     owed: bool,
-    paid_now: bool,
     reference: String,
     token: String,
     csrf: String,
@@ -321,6 +371,128 @@ struct PortalPage<'a> {
     others: Vec<OtherRow>,
     print: bool,
     instructions: Option<String>,
+    /// The promise or plan in course, in a sentence.
+    arrangement: Option<String>,
+    /// The plan's instalments: number, date, amount, state.
+    plan_rows: Vec<(u32, String, String, String)>,
+    /// After a post: done, or why not (role=alert).
+    flash: Option<(bool, String)>,
+    /// The promise form: (earliest, latest) dates, the amount step and the most promisable.
+    promise_form: Option<(String, String, String, String)>,
+    /// The plan options: (count, label).
+    plan_options: Vec<(u32, String)>,
+}
+
+/// What the page says after a post.
+enum Flash {
+    None,
+    Paid,
+    Arranged,
+    Refused(String),
+}
+
+/// The first instalment of a plan the client asks for: a week from today, or the due date
+/// when that is later; then monthly.
+fn plan_start(o: &Opened, today: NaiveDate) -> NaiveDate {
+    (today + chrono::Days::new(7)).max(o.arrangements.due_date)
+}
+
+/// The arrangement in course, in the client's words, and a plan's rows.
+fn arrangement_text(l: Locale, a: &Arrangements) -> (Option<String>, Vec<(u32, String, String, String)>) {
+    let es = l == Locale::Es;
+    if let Some(plan) = a.active_plan().or_else(|| a.plans.last()) {
+        let rows = plan
+            .instalments
+            .iter()
+            .map(|i| {
+                let state = match (i.outcome, es) {
+                    (Outcome::Kept, true) => "Pagada",
+                    (Outcome::Kept, false) => "Paid",
+                    (Outcome::Broken, true) => "Impaga",
+                    (Outcome::Broken, false) => "Missed",
+                    (Outcome::Open, true) => "Pendiente",
+                    (Outcome::Open, false) => "Due",
+                };
+                (i.number, l.long_date(i.due_date), i.amount.format(l), state.to_string())
+            })
+            .collect();
+        let text = match (plan.outcome, plan.current()) {
+            (Outcome::Open, Some(i)) if es => Some(format!(
+                "En plan de pago: cuota {} de {}, {}, vence el {}",
+                i.number,
+                plan.instalments.len(),
+                i.amount.format(l),
+                l.long_date(i.due_date)
+            )),
+            (Outcome::Open, Some(i)) => Some(format!(
+                "In a payment plan: instalment {} of {}, {}, due {}",
+                i.number,
+                plan.instalments.len(),
+                i.amount.format(l),
+                l.long_date(i.due_date)
+            )),
+            (Outcome::Broken, _) if es => Some("El plan de pago se anuló por una cuota impaga: todo el saldo está vencido.".into()),
+            (Outcome::Broken, _) => Some("The payment plan ended with a missed instalment: the whole balance is due.".into()),
+            _ => None,
+        };
+        if text.is_some() {
+            return (text, rows);
+        }
+    }
+    let open = a.open_promises().last();
+    let text = match open {
+        Some(p) if es => Some(format!(
+            "Compromiso de pago: {} a más tardar el {}",
+            p.amount.format(l),
+            l.long_date(p.date)
+        )),
+        Some(p) => Some(format!(
+            "Promise to pay: {} by {}",
+            p.amount.format(l),
+            l.long_date(p.date)
+        )),
+        None => match a.promises.last() {
+            Some(p) if p.outcome == Outcome::Broken && es => Some(format!("Compromiso de pago del {} incumplido.", l.long_date(p.date))),
+            Some(p) if p.outcome == Outcome::Broken => Some(format!("Promise to pay by {} broken.", l.long_date(p.date))),
+            _ => None,
+        },
+    };
+    (text, vec![])
+}
+
+/// Why a promise or plan asked on the page was not made, in the client's language.
+fn refusal_text(l: Locale, o: &Opened, r: &Refusal, today: NaiveDate) -> String {
+    let es = l == Locale::Es;
+    let terms = &o.stored.invoice.terms;
+    match r {
+        Refusal::Invalid(errors) => {
+            let field = errors.errors.first().map(|e| e.field.as_str()).unwrap_or("");
+            let latest = l.long_date(today + chrono::Days::new(u64::from(terms.promise_max_days)));
+            let due = o.balance.amount_due.format(l);
+            match field {
+                "date" if es => format!("Elige una fecha entre hoy y el {latest}."),
+                "date" => format!("Choose a date between today and {latest}."),
+                "amount" | "currency" if es => format!("El monto debe ser mayor que cero y no superar el saldo por comprometer ({due} en total)."),
+                "amount" | "currency" => format!("The amount must be more than zero and at most the balance not yet promised ({due} in all)."),
+                _ if es => "Ese plan de pago no es posible para esta factura.".into(),
+                _ => "That payment plan is not possible for this invoice.".into(),
+            }
+        }
+        Refusal::Conflict(code, _) => match (*code, es) {
+            ("too-many-promises", true) => format!("Ya tienes {} compromisos abiertos en esta factura.", terms.max_open_promises),
+            ("too-many-promises", false) => format!("You already have {} open promises on this invoice.", terms.max_open_promises),
+            ("in-a-plan", true) => "Esta factura ya está en un plan de pago.".into(),
+            ("in-a-plan", false) => "This invoice is already in a payment plan.".into(),
+            ("promise-open", true) => "Tienes un compromiso de pago abierto: el plan puede pedirse cuando venza.".into(),
+            ("promise-open", false) => "You have an open promise to pay: a plan can follow once its date has passed.".into(),
+            ("already-promised", true) => "Ya comprometiste todo el saldo de esta factura.".into(),
+            ("already-promised", false) => "You have already promised the whole balance.".into(),
+            ("plans-not-offered", true) => "Esta factura no admite planes de pago.".into(),
+            ("plans-not-offered", false) => "Payment plans are not offered for this invoice.".into(),
+            (_, true) => "Esta factura no tiene saldo pendiente.".into(),
+            (_, false) => "Nothing is due on this invoice.".into(),
+        },
+    }
 }
 
 async fn render(
@@ -329,7 +501,7 @@ async fn render(
     token: &str,
     csrf: &str,
     print: bool,
-    paid_now: bool,
+    flash: &Flash,
 ) -> Result<String, String> {
     let l = o.client.locale;
     let now = app.now();
@@ -338,6 +510,39 @@ async fn render(
     let status = cobro_domain::dunning::status(b, &o.stored.stages);
     let owed = b.amount_due.is_positive()
         && !matches!(status, InvoiceStatus::Void | InvoiceStatus::Disputed);
+    let today = cobro_domain::today_in(inv.timezone, now);
+    let a = &o.arrangements;
+    let (arrangement, plan_rows) = arrangement_text(l, a);
+    let can_arrange = owed && status != InvoiceStatus::Escalated && a.active_plan().is_none();
+    let promise_form = (can_arrange && inv.terms.max_open_promises > 0).then(|| {
+        let latest = today + chrono::Days::new(u64::from(inv.terms.promise_max_days));
+        let step = Decimal::new(1, inv.currency.exponent()).to_string();
+        (today.to_string(), latest.to_string(), step, b.amount_due.amount().to_string())
+    });
+    let plan_options = if can_arrange && a.open_promises().next().is_none() {
+        let first = plan_start(o, today);
+        (2..=inv.terms.plan_max_instalments)
+            .filter_map(|n| {
+                let parts = arrangement::split(b.amount_due, n, first)?;
+                let amounts: Vec<String> = parts.iter().map(|i| i.amount.format(l)).collect();
+                let label = if l == Locale::Es {
+                    format!("{n} cuotas mensuales desde el {}: {}", l.long_date(first), amounts.join(" + "))
+                } else {
+                    format!("{n} monthly instalments from {}: {}", l.long_date(first), amounts.join(" + "))
+                };
+                Some((n, label))
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    let w = words(l);
+    let flash = match flash {
+        Flash::None => None,
+        Flash::Paid => Some((true, w.paid_thanks.to_string())),
+        Flash::Arranged => Some((true, w.arranged.to_string())),
+        Flash::Refused(why) => Some((false, why.clone())),
+    };
     // The client's other invoices (theirs only), newest first.
     let page = app
         .store
@@ -358,7 +563,7 @@ async fn render(
                 number: s.invoice.number.clone(),
                 due_date: l.long_date(s.invoice.due_date),
                 amount_due: ob.amount_due.format(l),
-                status: status_text(l, &s.invoice, &ob, st, now),
+                status: status_text(l, &s.invoice, s.invoice.due_date, &ob, st, now),
             });
         }
     }
@@ -381,11 +586,10 @@ async fn render(
             .tax_rate
             .map(|r| (r.normalize().to_string(), inv.tax.format(l))),
         total: inv.total.format(l),
-        amount_due: b.amount_due.format(l),
-        due_date: l.long_date(inv.due_date),
-        status: status_text(l, inv, b, status, now),
+        amount_due: o.due_now().format(l),
+        due_date: l.long_date(a.due_date),
+        status: status_text(l, inv, a.due_date, b, status, now),
         owed,
-        paid_now,
         reference: inv.payment_reference.grouped(),
         token: token.to_string(),
         csrf: csrf.to_string(),
@@ -393,6 +597,11 @@ async fn render(
         others,
         print,
         instructions: app.config.payment_instructions.clone(),
+        arrangement,
+        plan_rows,
+        flash,
+        promise_form,
+        plan_options,
     }
     .render()
     .map_err(|e| e.to_string())
@@ -414,6 +623,8 @@ fn csrf_of(headers: &HeaderMap) -> Option<String> {
 struct Query {
     #[serde(default)]
     paid: Option<String>,
+    #[serde(default)]
+    arranged: Option<String>,
 }
 
 async fn page(
@@ -422,29 +633,41 @@ async fn page(
     headers: HeaderMap,
     query: axum::extract::Query<Query>,
 ) -> Response {
-    show(&app, &token, &headers, false, query.paid.is_some()).await
+    let flash = match (&query.paid, &query.arranged) {
+        (Some(_), _) => Flash::Paid,
+        (None, Some(_)) => Flash::Arranged,
+        _ => Flash::None,
+    };
+    show(&app, &token, &headers, false, flash).await
 }
 
 async fn print(State(app): State<App>, Path(token): Path<String>, headers: HeaderMap) -> Response {
-    show(&app, &token, &headers, true, false).await
+    show(&app, &token, &headers, true, Flash::None).await
 }
 
-async fn show(
-    app: &App,
-    token: &str,
-    headers: &HeaderMap,
-    print: bool,
-    paid_now: bool,
-) -> Response {
+async fn show(app: &App, token: &str, headers: &HeaderMap, print: bool, flash: Flash) -> Response {
     let opened = match open(app, token).await {
         Ok(o) => o,
         Err(answer) => return answer,
     };
+    respond(app, &opened, token, headers, print, &flash, StatusCode::OK).await
+}
+
+/// The page for an opened token, with the CSRF cookie.
+async fn respond(
+    app: &App,
+    opened: &Opened,
+    token: &str,
+    headers: &HeaderMap,
+    print: bool,
+    flash: &Flash,
+    status: StatusCode,
+) -> Response {
     // Double-submit: a random value in a strict cookie and in each form.
     let csrf = csrf_of(headers).unwrap_or_else(|| secret::new_pay_token().digest());
-    match render(app, &opened, token, &csrf, print, paid_now).await {
+    match render(app, opened, token, &csrf, print, flash).await {
         Ok(body) => {
-            let mut res = html(StatusCode::OK, body);
+            let mut res = html(status, body);
             let cookie = format!(
                 "{CSRF_COOKIE}={csrf}; Path=/; HttpOnly; SameSite=Strict{}",
                 if app.config.public_url.starts_with("https://") {
@@ -462,11 +685,20 @@ async fn show(
     }
 }
 
+/// Every form of the page: the CSRF value and what that form asks.
 #[derive(Deserialize)]
-struct CheckoutForm {
+struct PortalForm {
     csrf: String,
     #[serde(default)]
     method: Option<String>,
+    /// A promise: by when, and how much (empty: all that is due).
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    amount: Option<String>,
+    /// A plan: how many monthly instalments.
+    #[serde(default)]
+    count: Option<String>,
 }
 
 /// The hosted checkouts configured, with their button labels.
@@ -512,13 +744,14 @@ async fn checkout(
     State(app): State<App>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    form: Result<Form<CheckoutForm>, FormRejection>,
+    form: Result<Form<PortalForm>, FormRejection>,
 ) -> Response {
     let (opened, form) = match open_form(&app, &token, &headers, form).await {
         Ok(o) => o,
         Err(answer) => return answer,
     };
     let b = &opened.balance;
+    let due_now = opened.due_now();
     let method = form.method.unwrap_or_else(|| "sandbox".into());
     let l = opened.client.locale;
     if !b.amount_due.is_positive() || !methods(&app, l).iter().any(|(m, _)| *m == method) {
@@ -529,14 +762,14 @@ async fn checkout(
     let request = cobro_providers::checkout::CheckoutRequest {
         invoice_id: inv.id.to_string(),
         description: format!("{} {} · {}", words(l).invoice, inv.number, inv.concept()),
-        amount: b.amount_due,
+        amount: due_now,
         success_url: format!("{page}?paid=1"),
         cancel_url: page.clone(),
         idempotency_key: format!(
             "cobro-checkout-{}-{}-{}",
             inv.id,
             opened.stored.ledger_len(),
-            b.amount_due.amount()
+            due_now.amount()
         ),
     };
     let url = match method.as_str() {
@@ -578,6 +811,105 @@ async fn checkout(
     }
 }
 
+/// The client promises to pay by a date (an amount, or all that is due).
+async fn promise(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<PortalForm>, FormRejection>,
+) -> Response {
+    let (opened, form) = match open_form(&app, &token, &headers, form).await {
+        Ok(o) => o,
+        Err(answer) => return answer,
+    };
+    let currency = opened.stored.invoice.currency;
+    let date = form
+        .date
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
+    let amount = match form.amount.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        None => Ok(None),
+        Some(a) => a
+            .parse::<Decimal>()
+            .ok()
+            .and_then(|d| Money::new(d, currency).ok())
+            .map(Some)
+            .ok_or("amount"),
+    };
+    let ask = match (date, amount) {
+        (Some(date), Ok(amount)) => Ask::Promise(PromiseRequest {
+            date,
+            amount,
+            by: Party::Client,
+        }),
+        (None, _) => Ask::Invalid("date"),
+        (_, Err(field)) => Ask::Invalid(field),
+    };
+    arrange(&app, &opened, &token, &headers, ask).await
+}
+
+/// The client chooses a plan among the options the page offered.
+async fn plan(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<PortalForm>, FormRejection>,
+) -> Response {
+    let (opened, form) = match open_form(&app, &token, &headers, form).await {
+        Ok(o) => o,
+        Err(answer) => return answer,
+    };
+    let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());
+    let count = form.count.as_deref().and_then(|c| c.trim().parse::<u32>().ok());
+    let parts = count.and_then(|n| {
+        arrangement::split(opened.balance.amount_due, n, plan_start(&opened, today))
+    });
+    let ask = match parts {
+        Some(instalments) => Ask::Plan(PlanRequest {
+            instalments,
+            by: Party::Client,
+        }),
+        None => Ask::Invalid("instalments"),
+    };
+    arrange(&app, &opened, &token, &headers, ask).await
+}
+
+/// What the page's forms ask, or the field that could not be read.
+enum Ask {
+    Promise(PromiseRequest),
+    Plan(PlanRequest),
+    Invalid(&'static str),
+}
+
+/// Makes a promise or plan the client asked for; back to the page with a confirmation,
+/// or the page again with why not (422 for bad values, 409 when not possible now).
+async fn arrange(app: &App, opened: &Opened, token: &str, headers: &HeaderMap, ask: Ask) -> Response {
+    let l = opened.client.locale;
+    let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());
+    let ask = match ask {
+        Ask::Promise(p) => crate::arrangements::Ask::Promise(p),
+        Ask::Plan(p) => crate::arrangements::Ask::Plan(p),
+        Ask::Invalid(field) => {
+            let r = Refusal::Invalid(cobro_domain::FieldErrors::single(field, "unreadable"));
+            let why = Flash::Refused(refusal_text(l, opened, &r, today));
+            return respond(app, opened, token, headers, false, &why, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    match crate::arrangements::make(app, &opened.stored.invoice.id, &ask, &|_| None).await {
+        Ok(_) => secure(Redirect::to(&format!("/pay/{token}?arranged=1")).into_response()),
+        Err(NotMade::Refused(r)) => {
+            let status = match r {
+                Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                Refusal::Conflict(..) => StatusCode::CONFLICT,
+            };
+            let why = Flash::Refused(refusal_text(l, opened, &r, today));
+            respond(app, opened, token, headers, false, &why, status).await
+        }
+        Err(NotMade::NoInvoice) => not_found(),
+        Err(NotMade::Store(e)) => server_error(e),
+    }
+}
+
 async fn sandbox_page(
     State(app): State<App>,
     Path(token): Path<String>,
@@ -590,7 +922,7 @@ async fn sandbox_page(
     let Some(csrf) = csrf_of(&headers) else {
         return back_to_page(&token);
     };
-    let amount = opened.balance.amount_due.format(opened.client.locale);
+    let amount = opened.due_now().format(opened.client.locale);
     html(
         StatusCode::OK,
         format!(
@@ -616,7 +948,7 @@ async fn sandbox_pay(
     State(app): State<App>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    form: Result<Form<CheckoutForm>, FormRejection>,
+    form: Result<Form<PortalForm>, FormRejection>,
 ) -> Response {
     let (opened, _) = match open_form(&app, &token, &headers, form).await {
         Ok(o) => o,
@@ -636,7 +968,7 @@ async fn sandbox_pay(
         "data": {
             "invoice_id": inv.id,
             "payment_id": format!("sandbox_{}", cobro_domain::PaymentId::generate().as_str()),
-            "amount": b.amount_due.amount().to_string(),
+            "amount": opened.due_now().amount().to_string(),
             "currency": inv.currency.code(),
         }
     })
