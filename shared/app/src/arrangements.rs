@@ -326,7 +326,11 @@ async fn parse_ask(
                     let due = cobro_domain::ledger::balance(&stored.invoice.total, &stored.entries)
                         .map_err(|e| Problem::internal(&e))?
                         .amount_due;
-                    plan_instalments(due, count, first).map_err(Problem::validation)?
+                    if due.is_positive() {
+                        plan_instalments(due, count, first).map_err(Problem::validation)?
+                    } else {
+                        vec![] // nothing owed: the domain says so (409)
+                    }
                 }
                 _ => {
                     return Err(Problem::validation(FieldErrors::single(

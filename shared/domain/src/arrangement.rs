@@ -60,10 +60,12 @@ pub struct PromiseState {
     pub by: Party,
     pub made_at: DateTime<Utc>,
     pub date: NaiveDate,
+    #[serde(serialize_with = "crate::money::as_decimal")]
     pub amount: Money,
     /// The end of the promised date plus the grace days, in the client's zone.
     pub deadline: DateTime<Utc>,
     /// Received toward it in time.
+    #[serde(serialize_with = "crate::money::as_decimal")]
     pub paid: Money,
     pub outcome: Outcome,
     /// When it was kept (the payment that covered it) or broken (its deadline).
@@ -76,7 +78,9 @@ pub struct InstalmentState {
     /// From 1.
     pub number: u32,
     pub due_date: NaiveDate,
+    #[serde(serialize_with = "crate::money::as_decimal")]
     pub amount: Money,
+    #[serde(serialize_with = "crate::money::as_decimal")]
     pub paid: Money,
     #[serde(skip)]
     pub deadline: DateTime<Utc>,
@@ -90,6 +94,7 @@ pub struct PlanState {
     pub seq: u32,
     pub by: Party,
     pub made_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::money::as_decimal")]
     pub total: Money,
     pub instalments: Vec<InstalmentState>,
     pub outcome: Outcome,

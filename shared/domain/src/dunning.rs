@@ -362,6 +362,19 @@ pub fn plan(
             candidates.push((simple(stage, at_message(ended), false), 1));
         }
     }
+    // Open ones are judged at their deadline: the invoice must be looked at then (broken
+    // unless the money came first, which replans it).
+    for p in arr.open_promises() {
+        let mut next = simple(Stage::PromiseBroken(p.promise), at_message(p.deadline), false);
+        next.amount = Some(p.amount);
+        next.charge_on = Some(p.date);
+        candidates.push((next, 1));
+    }
+    if let Some(p) = arr.active_plan()
+        && let Some(i) = p.current()
+    {
+        candidates.push((simple(Stage::PlanBroken(p.plan), at_message(i.deadline), false), 1));
+    }
 
     if chasing {
         chase(inv, entries, stages, &arr, now, &balance, &mut candidates)?;

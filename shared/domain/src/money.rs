@@ -112,6 +112,12 @@ impl Serialize for Currency {
     }
 }
 
+/// Serializes money as its decimal amount alone (`"100000"`), where the currency is
+/// said once beside it, as the API's views do.
+pub fn as_decimal<S: Serializer>(m: &Money, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&m.amount())
+}
+
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let code = String::deserialize(d)?;

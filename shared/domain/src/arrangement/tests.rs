@@ -114,14 +114,28 @@ fn a_broken_promise_is_told_and_the_chase_resumes_at_once() {
     let (inv, mut entries, mut stages, friday) = chased_until_friday();
     let p = promise_for(&inv, &entries, friday, date("2026-12-10"), None).unwrap();
     push(&mut entries, p, friday);
-    let log = run(
+    let mut log = run(
         &inv,
         &mut entries,
         &mut stages,
         friday,
-        t("2027-04-01T00:00:00Z"),
+        t("2026-12-09T13:00:00Z"),
         Duration::minutes(30),
     );
+    // After its reminder the promise is still on the agenda: judged at its deadline.
+    let next = dunning::plan(&inv, &entries, &stages, t("2026-12-09T13:00:00Z")).unwrap();
+    assert_eq!(
+        next.map(|n| (n.stage, n.at)),
+        Some((Stage::PromiseBroken(1), t("2026-12-14T12:00:00Z")))
+    );
+    log.extend(run(
+        &inv,
+        &mut entries,
+        &mut stages,
+        t("2026-12-09T13:30:00Z"),
+        t("2027-04-01T00:00:00Z"),
+        Duration::minutes(30),
+    ));
     // Due Dec 13th 00:00 (the 10th + 2 grace days): a Sunday, so told Monday at opening,
     // with the next reminder. The chase waited 8 whole days: escalation moves by them
     // (Dec 1st + 8 + 60 = Sunday Feb 7th → Monday).
@@ -456,11 +470,21 @@ proptest! {
         let mut now = made;
         let end = made + Duration::days(200);
         let mut log: Vec<(Stage, DateTime<Utc>)> = Vec::new();
+        // When the agenda says to look next: nothing may fall due before it.
+        let wake = |entries: &[LedgerEntry], stages: &[StageRecord], at| {
+            dunning::plan(&inv, entries, stages, at).unwrap().map(|n| n.at)
+        };
+        let mut agenda = wake(&entries, &stages, now);
         while now <= end {
             for (at, m) in pays.iter().filter(|(at, _)| *at > now - step && *at <= now) {
                 pay(&mut entries, *m, *at);
+                agenda = wake(&entries, &stages, *at); // a payment replans the invoice
+            }
+            if dunning::plan(&inv, &entries, &stages, now).unwrap().is_some_and(|n| n.is_due(now)) {
+                prop_assert!(agenda.is_some_and(|a| a <= now), "due at {now} but the agenda said {agenda:?}");
             }
             log.extend(run(&inv, &mut entries, &mut stages, now, now, step));
+            agenda = wake(&entries, &stages, now);
             now += step;
         }
         let arr = arrangements(&inv, &entries, end).unwrap();
