@@ -251,6 +251,77 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
         .unwrap();
     assert_eq!(paid["status"], "paid");
 
+    // A promise to pay, judged by `cobro sweep --at` after its date: broken, the business
+    // told once, the client's record in the promise report.
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let client: Value = post(
+        "/v1/clients",
+        serde_json::json!({"name": "Promesa SpA", "email": "promesa@cliente.cl"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let invoice: Value = post(
+        "/v1/invoices",
+        serde_json::json!({"client_id": client["id"], "currency": "CLP",
+        "due_date": (today + chrono::Days::new(1)).to_string(),
+        "lines": [{"description": "Asesoría", "quantity": "1", "unit_amount": "80000"}]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let promise_date = today + chrono::Days::new(3);
+    let res = post(
+        &format!("/v1/invoices/{}/promises", invoice["id"].as_str().unwrap()),
+        serde_json::json!({"date": promise_date.to_string()}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let mut judged = promise_date + chrono::Days::new(3);
+    while chrono::Datelike::weekday(&judged) != chrono::Weekday::Wed {
+        judged = judged.succ_opt().unwrap();
+    }
+    let at = format!("{judged}T10:00:00-03:00");
+    let report: Value = serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at])).unwrap();
+    assert_eq!(report["broken"], 1, "{report}");
+    let again: Value = serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at])).unwrap();
+    assert_eq!(again["broken"], 0, "{again}");
+    let told: Vec<String> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .filter_map(|raw| {
+            let msg = MessageParser::default().parse(&raw[..])?;
+            Some(msg.subject()?.to_string())
+        })
+        .filter(|s| s.starts_with("Compromiso incumplido: Promesa SpA"))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    let promises: Value = http
+        .get(format!(
+            "{base}/v1/reports/promises?client_id={}",
+            client["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(promises["overall"]["broken"], 1, "{promises}");
+
     // Revoked on the command line: refused at once.
     let listed = cobro(dir.path(), &["keys", "list"]);
     let key_id = listed

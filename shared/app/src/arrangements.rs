@@ -119,7 +119,12 @@ pub async fn make(
 
 /// Confirms an arrangement to the client in writing, with a fresh pay link. A failure is
 /// logged: the arrangement stands (it is in the ledger and shown on the pay page).
-async fn confirm(app: &App, stored: &StoredInvoice, entry: &LedgerEntry, now: chrono::DateTime<chrono::Utc>) {
+async fn confirm(
+    app: &App,
+    stored: &StoredInvoice,
+    entry: &LedgerEntry,
+    now: chrono::DateTime<chrono::Utc>,
+) {
     let result = async {
         let inv = &stored.invoice;
         let client = app
@@ -155,9 +160,13 @@ async fn confirm(app: &App, stored: &StoredInvoice, entry: &LedgerEntry, now: ch
         };
         let balance = cobro_domain::ledger::balance(&inv.total, &stored.entries)
             .map_err(|e| e.to_string())?;
-        let arr = arrangement::arrangements(inv, &stored.entries, now).map_err(|e| e.to_string())?;
+        let arr =
+            arrangement::arrangements(inv, &stored.entries, now).map_err(|e| e.to_string())?;
         let (pay_url, token) = crate::portal::new_link(app, &client.id, &inv.id, now);
-        app.store.put_pay_token(&token).await.map_err(|e| e.to_string())?;
+        app.store
+            .put_pay_token(&token)
+            .await
+            .map_err(|e| e.to_string())?;
         let message = Reminder::new(ReminderFacts {
             business: &app.config.business_name,
             client: &client,
@@ -175,7 +184,11 @@ async fn confirm(app: &App, stored: &StoredInvoice, entry: &LedgerEntry, now: ch
         let key = format!(
             "{}.{}",
             inv.id,
-            entry.key.as_deref().unwrap_or("arrangement").replace(':', ".")
+            entry
+                .key
+                .as_deref()
+                .unwrap_or("arrangement")
+                .replace(':', ".")
         );
         let email = message
             .email(&app.config.from_email, &client, &key)
@@ -194,9 +207,12 @@ pub fn problem(e: NotMade) -> Problem {
     match e {
         NotMade::NoInvoice => Problem::not_found("invoice"),
         NotMade::Refused(Refusal::Invalid(errors)) => Problem::validation(errors),
-        NotMade::Refused(Refusal::Conflict(code, detail)) => {
-            Problem::new(StatusCode::CONFLICT, code, "Not possible on this invoice", detail)
-        }
+        NotMade::Refused(Refusal::Conflict(code, detail)) => Problem::new(
+            StatusCode::CONFLICT,
+            code,
+            "Not possible on this invoice",
+            detail,
+        ),
         NotMade::Store(e) => e.into(),
     }
 }
@@ -413,7 +429,10 @@ async fn create(
         let view = InvoiceView::new(&after.invoice, &after.entries, None, true)
             .ok()?
             .with_dunning(after, now);
-        Some(idem.as_ref()?.record(StatusCode::CREATED, &serde_json::to_value(&view).ok()?, now))
+        Some(
+            idem.as_ref()?
+                .record(StatusCode::CREATED, &serde_json::to_value(&view).ok()?, now),
+        )
     };
     match make(&app, &invoice_id, &ask, &record).await {
         Ok(after) => {
@@ -422,7 +441,10 @@ async fn create(
             let body = serde_json::to_value(&view).map_err(|e| Problem::internal(&e))?;
             Ok((
                 StatusCode::CREATED,
-                [(axum::http::header::LOCATION, format!("/v1/invoices/{invoice_id}"))],
+                [(
+                    axum::http::header::LOCATION,
+                    format!("/v1/invoices/{invoice_id}"),
+                )],
                 Json(body),
             )
                 .into_response())
@@ -459,8 +481,8 @@ impl Tally {
             _ => {}
         }
         let judged = self.kept + self.broken;
-        self.kept_rate = (judged > 0)
-            .then(|| (Decimal::from(self.kept) / Decimal::from(judged)).round_dp(4));
+        self.kept_rate =
+            (judged > 0).then(|| (Decimal::from(self.kept) / Decimal::from(judged)).round_dp(4));
     }
 }
 

@@ -17,10 +17,10 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
+use cobro_domain::arrangement::arrangements;
 use cobro_domain::dunning::{self, CLAIM_LEASE_MINUTES, Next};
 use cobro_domain::ledger::{self, EntryKind, LedgerEntry};
 use cobro_domain::{Client, InvoiceId, Stage, StageRecord, StageStatus};
-use cobro_domain::arrangement::arrangements;
 use cobro_notify::{Arrangement, Broken, Escalated, NoticeLine, Reminder, ReminderFacts, Tone};
 use cobro_store::{LedgerWrite, PageRequest, StoreError, StoredInvoice};
 use futures::StreamExt;
@@ -176,7 +176,11 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
         }
         if let Stage::PromiseKept(_) = next.stage {
             // A record only (for the promise figures): claimed as done, once.
-            match app.store.claim_stage(&done_record(&stored, &next, now), None).await {
+            match app
+                .store
+                .claim_stage(&done_record(&stored, &next, now), None)
+                .await
+            {
                 Ok(()) => report.promises_kept += 1,
                 Err(StoreError::StageTaken) => report.skipped += 1,
                 Err(e) => return Err(e),
@@ -434,7 +438,8 @@ async fn send_reminder(
             Tone::PromiseDue
         }
         Stage::Instalment(plan, number, _) => {
-            let instalments = plan_instalments(stored, plan).ok_or("the plan is not in the ledger")?;
+            let instalments =
+                plan_instalments(stored, plan).ok_or("the plan is not in the ledger")?;
             arrangement = Some(Arrangement::Plan {
                 instalments,
                 current: Some(number),
@@ -574,14 +579,20 @@ async fn send_broken(
             let (k, count) = (missed.number, p.instalments.len());
             let (amount, date) = (missed.amount.format(l), l.long_date(missed.due_date));
             let agreed = if es {
-                format!("un plan de pago en {count} cuotas; la cuota {k}, de {amount} con vencimiento el {date}, quedó impaga y el plan se anuló")
+                format!(
+                    "un plan de pago en {count} cuotas; la cuota {k}, de {amount} con vencimiento el {date}, quedó impaga y el plan se anuló"
+                )
             } else {
-                format!("a payment plan in {count} instalments; instalment {k}, {amount} due {date}, was missed and the plan has ended")
+                format!(
+                    "a payment plan in {count} instalments; instalment {k}, {amount} due {date}, was missed and the plan has ended"
+                )
             };
             let paid = p
                 .instalments
                 .iter()
-                .try_fold(cobro_domain::Money::zero(inv.currency), |a, i| a.checked_add(&i.paid))
+                .try_fold(cobro_domain::Money::zero(inv.currency), |a, i| {
+                    a.checked_add(&i.paid)
+                })
                 .map_err(|e| e.to_string())?;
             (agreed, paid.format(l))
         }

@@ -38,9 +38,15 @@ pub fn router(app: App) -> Router {
         .route("/v1/invoices/{id}/pay-links", post(new_pay_link))
         .route("/v1/invoices/{id}/pay-links/revoke", post(revoke_pay_links))
         .route("/v1/invoices/{id}/void", post(void_invoice))
-        .route("/v1/invoices/{id}/promises", post(crate::arrangements::promises))
+        .route(
+            "/v1/invoices/{id}/promises",
+            post(crate::arrangements::promises),
+        )
         .route("/v1/invoices/{id}/plans", post(crate::arrangements::plans))
-        .route("/v1/invoices/{id}/extensions", post(crate::arrangements::extensions))
+        .route(
+            "/v1/invoices/{id}/extensions",
+            post(crate::arrangements::extensions),
+        )
         .route("/v1/unmatched", get(list_unmatched))
         .route("/v1/unmatched/{id}/apply", post(apply_unmatched))
         .route("/v1/reports/escalated", get(crate::reports::escalated))
@@ -238,7 +244,10 @@ async fn client_invoices(
     let data = stored
         .into_iter()
         .flatten()
-        .map(|s| InvoiceView::new(&s.invoice, &s.entries, None, false).map(|v| v.with_dunning(&s, app.now())))
+        .map(|s| {
+            InvoiceView::new(&s.invoice, &s.entries, None, false)
+                .map(|v| v.with_dunning(&s, app.now()))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let list = ListView {
         object: "list",
@@ -257,8 +266,8 @@ async fn get_invoice(State(app): State<App>, Path(id): Path<String>) -> Result<R
         .invoice(&id)
         .await?
         .ok_or_else(|| Problem::not_found("invoice"))?;
-    let view =
-        InvoiceView::new(&stored.invoice, &stored.entries, None, true)?.with_dunning(&stored, app.now());
+    let view = InvoiceView::new(&stored.invoice, &stored.entries, None, true)?
+        .with_dunning(&stored, app.now());
     Ok(Json(to_json(&view)?).into_response())
 }
 

@@ -20,11 +20,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, body::Body};
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
-use cobro_domain::arrangement::{self, Arrangements, Outcome, PlanRequest, PromiseRequest, Refusal};
+use cobro_domain::arrangement::{
+    self, Arrangements, Outcome, PlanRequest, PromiseRequest, Refusal,
+};
 use cobro_domain::ledger::{self, Balance};
 use cobro_domain::{Client, Invoice, InvoiceStatus, Locale, Money, Party, secret};
 use cobro_store::{PageRequest, StoredInvoice};
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tower::ServiceExt;
@@ -170,8 +172,9 @@ async fn open(app: &App, token: &str) -> Result<Opened, Response> {
         Ok(Some((client, stored))) => {
             let balance =
                 ledger::balance(&stored.invoice.total, &stored.entries).map_err(server_error)?;
-            let arrangements = arrangement::arrangements(&stored.invoice, &stored.entries, app.now())
-                .map_err(server_error)?;
+            let arrangements =
+                arrangement::arrangements(&stored.invoice, &stored.entries, app.now())
+                    .map_err(server_error)?;
             Ok(Opened {
                 client,
                 stored,
@@ -374,7 +377,7 @@ struct PortalPage<'a> {
     /// The promise or plan in course, in a sentence.
     arrangement: Option<String>,
     /// The plan's instalments: number, date, amount, state.
-    plan_rows: Vec<(u32, String, String, String)>,
+    plan_rows: Vec<PlanRow>,
     /// After a post: done, or why not (role=alert).
     flash: Option<(bool, String)>,
     /// The promise form: (earliest, latest) dates, the amount step and the most promisable.
@@ -382,6 +385,9 @@ struct PortalPage<'a> {
     /// The plan options: (count, label).
     plan_options: Vec<(u32, String)>,
 }
+
+/// A plan's instalment on the page: number, date, amount, state.
+type PlanRow = (u32, String, String, String);
 
 /// What the page says after a post.
 enum Flash {
@@ -398,7 +404,7 @@ fn plan_start(o: &Opened, today: NaiveDate) -> NaiveDate {
 }
 
 /// The arrangement in course, in the client's words, and a plan's rows.
-fn arrangement_text(l: Locale, a: &Arrangements) -> (Option<String>, Vec<(u32, String, String, String)>) {
+fn arrangement_text(l: Locale, a: &Arrangements) -> (Option<String>, Vec<PlanRow>) {
     let es = l == Locale::Es;
     if let Some(plan) = a.active_plan().or_else(|| a.plans.last()) {
         let rows = plan
@@ -413,7 +419,12 @@ fn arrangement_text(l: Locale, a: &Arrangements) -> (Option<String>, Vec<(u32, S
                     (Outcome::Open, true) => "Pendiente",
                     (Outcome::Open, false) => "Due",
                 };
-                (i.number, l.long_date(i.due_date), i.amount.format(l), state.to_string())
+                (
+                    i.number,
+                    l.long_date(i.due_date),
+                    i.amount.format(l),
+                    state.to_string(),
+                )
             })
             .collect();
         let text = match (plan.outcome, plan.current()) {
@@ -431,8 +442,12 @@ fn arrangement_text(l: Locale, a: &Arrangements) -> (Option<String>, Vec<(u32, S
                 i.amount.format(l),
                 l.long_date(i.due_date)
             )),
-            (Outcome::Broken, _) if es => Some("El plan de pago se anuló por una cuota impaga: todo el saldo está vencido.".into()),
-            (Outcome::Broken, _) => Some("The payment plan ended with a missed instalment: the whole balance is due.".into()),
+            (Outcome::Broken, _) if es => Some(
+                "El plan de pago se anuló por una cuota impaga: todo el saldo está vencido.".into(),
+            ),
+            (Outcome::Broken, _) => Some(
+                "The payment plan ended with a missed instalment: the whole balance is due.".into(),
+            ),
             _ => None,
         };
         if text.is_some() {
@@ -452,8 +467,13 @@ fn arrangement_text(l: Locale, a: &Arrangements) -> (Option<String>, Vec<(u32, S
             l.long_date(p.date)
         )),
         None => match a.promises.last() {
-            Some(p) if p.outcome == Outcome::Broken && es => Some(format!("Compromiso de pago del {} incumplido.", l.long_date(p.date))),
-            Some(p) if p.outcome == Outcome::Broken => Some(format!("Promise to pay by {} broken.", l.long_date(p.date))),
+            Some(p) if p.outcome == Outcome::Broken && es => Some(format!(
+                "Compromiso de pago del {} incumplido.",
+                l.long_date(p.date)
+            )),
+            Some(p) if p.outcome == Outcome::Broken => {
+                Some(format!("Promise to pay by {} broken.", l.long_date(p.date)))
+            }
             _ => None,
         },
     };
@@ -466,29 +486,50 @@ fn refusal_text(l: Locale, o: &Opened, r: &Refusal, today: NaiveDate) -> String 
     let terms = &o.stored.invoice.terms;
     match r {
         Refusal::Invalid(errors) => {
-            let field = errors.errors.first().map(|e| e.field.as_str()).unwrap_or("");
+            let field = errors
+                .errors
+                .first()
+                .map(|e| e.field.as_str())
+                .unwrap_or("");
             let latest = l.long_date(today + chrono::Days::new(u64::from(terms.promise_max_days)));
             let due = o.balance.amount_due.format(l);
             match field {
                 "date" if es => format!("Elige una fecha entre hoy y el {latest}."),
                 "date" => format!("Choose a date between today and {latest}."),
-                "amount" | "currency" if es => format!("El monto debe ser mayor que cero y no superar el saldo por comprometer ({due} en total)."),
-                "amount" | "currency" => format!("The amount must be more than zero and at most the balance not yet promised ({due} in all)."),
+                "amount" | "currency" if es => format!(
+                    "El monto debe ser mayor que cero y no superar el saldo por comprometer ({due} en total)."
+                ),
+                "amount" | "currency" => format!(
+                    "The amount must be more than zero and at most the balance not yet promised ({due} in all)."
+                ),
                 _ if es => "Ese plan de pago no es posible para esta factura.".into(),
                 _ => "That payment plan is not possible for this invoice.".into(),
             }
         }
         Refusal::Conflict(code, _) => match (*code, es) {
-            ("too-many-promises", true) => format!("Ya tienes {} compromisos abiertos en esta factura.", terms.max_open_promises),
-            ("too-many-promises", false) => format!("You already have {} open promises on this invoice.", terms.max_open_promises),
+            ("too-many-promises", true) => format!(
+                "Ya tienes {} compromisos abiertos en esta factura.",
+                terms.max_open_promises
+            ),
+            ("too-many-promises", false) => format!(
+                "You already have {} open promises on this invoice.",
+                terms.max_open_promises
+            ),
             ("in-a-plan", true) => "Esta factura ya está en un plan de pago.".into(),
             ("in-a-plan", false) => "This invoice is already in a payment plan.".into(),
-            ("promise-open", true) => "Tienes un compromiso de pago abierto: el plan puede pedirse cuando venza.".into(),
-            ("promise-open", false) => "You have an open promise to pay: a plan can follow once its date has passed.".into(),
+            ("promise-open", true) => {
+                "Tienes un compromiso de pago abierto: el plan puede pedirse cuando venza.".into()
+            }
+            ("promise-open", false) => {
+                "You have an open promise to pay: a plan can follow once its date has passed."
+                    .into()
+            }
             ("already-promised", true) => "Ya comprometiste todo el saldo de esta factura.".into(),
             ("already-promised", false) => "You have already promised the whole balance.".into(),
             ("plans-not-offered", true) => "Esta factura no admite planes de pago.".into(),
-            ("plans-not-offered", false) => "Payment plans are not offered for this invoice.".into(),
+            ("plans-not-offered", false) => {
+                "Payment plans are not offered for this invoice.".into()
+            }
             (_, true) => "Esta factura no tiene saldo pendiente.".into(),
             (_, false) => "Nothing is due on this invoice.".into(),
         },
@@ -517,7 +558,12 @@ async fn render(
     let promise_form = (can_arrange && inv.terms.max_open_promises > 0).then(|| {
         let latest = today + chrono::Days::new(u64::from(inv.terms.promise_max_days));
         let step = Decimal::new(1, inv.currency.exponent()).to_string();
-        (today.to_string(), latest.to_string(), step, b.amount_due.amount().to_string())
+        (
+            today.to_string(),
+            latest.to_string(),
+            step,
+            b.amount_due.amount().to_string(),
+        )
     });
     let plan_options = if can_arrange && a.open_promises().next().is_none() {
         let first = plan_start(o, today);
@@ -526,9 +572,17 @@ async fn render(
                 let parts = arrangement::split(b.amount_due, n, first)?;
                 let amounts: Vec<String> = parts.iter().map(|i| i.amount.format(l)).collect();
                 let label = if l == Locale::Es {
-                    format!("{n} cuotas mensuales desde el {}: {}", l.long_date(first), amounts.join(" + "))
+                    format!(
+                        "{n} cuotas mensuales desde el {}: {}",
+                        l.long_date(first),
+                        amounts.join(" + ")
+                    )
                 } else {
-                    format!("{n} monthly instalments from {}: {}", l.long_date(first), amounts.join(" + "))
+                    format!(
+                        "{n} monthly instalments from {}: {}",
+                        l.long_date(first),
+                        amounts.join(" + ")
+                    )
                 };
                 Some((n, label))
             })
@@ -827,7 +881,12 @@ async fn promise(
         .date
         .as_deref()
         .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
-    let amount = match form.amount.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+    let amount = match form
+        .amount
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
         None => Ok(None),
         Some(a) => a
             .parse::<Decimal>()
@@ -860,10 +919,12 @@ async fn plan(
         Err(answer) => return answer,
     };
     let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());
-    let count = form.count.as_deref().and_then(|c| c.trim().parse::<u32>().ok());
-    let parts = count.and_then(|n| {
-        arrangement::split(opened.balance.amount_due, n, plan_start(&opened, today))
-    });
+    let count = form
+        .count
+        .as_deref()
+        .and_then(|c| c.trim().parse::<u32>().ok());
+    let parts = count
+        .and_then(|n| arrangement::split(opened.balance.amount_due, n, plan_start(&opened, today)));
     let ask = match parts {
         Some(instalments) => Ask::Plan(PlanRequest {
             instalments,
@@ -883,7 +944,13 @@ enum Ask {
 
 /// Makes a promise or plan the client asked for; back to the page with a confirmation,
 /// or the page again with why not (422 for bad values, 409 when not possible now).
-async fn arrange(app: &App, opened: &Opened, token: &str, headers: &HeaderMap, ask: Ask) -> Response {
+async fn arrange(
+    app: &App,
+    opened: &Opened,
+    token: &str,
+    headers: &HeaderMap,
+    ask: Ask,
+) -> Response {
     let l = opened.client.locale;
     let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());
     let ask = match ask {
@@ -892,7 +959,16 @@ async fn arrange(app: &App, opened: &Opened, token: &str, headers: &HeaderMap, a
         Ask::Invalid(field) => {
             let r = Refusal::Invalid(cobro_domain::FieldErrors::single(field, "unreadable"));
             let why = Flash::Refused(refusal_text(l, opened, &r, today));
-            return respond(app, opened, token, headers, false, &why, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return respond(
+                app,
+                opened,
+                token,
+                headers,
+                false,
+                &why,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     match crate::arrangements::make(app, &opened.stored.invoice.id, &ask, &|_| None).await {

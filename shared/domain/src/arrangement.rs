@@ -433,7 +433,10 @@ pub fn new_promise(
     if open.len() as u32 >= max_open {
         return Err(Refusal::Conflict(
             "too-many-promises",
-            format!("The invoice already has {} open promise(s); at most {max_open} may be open at once.", open.len()),
+            format!(
+                "The invoice already has {} open promise(s); at most {max_open} may be open at once.",
+                open.len()
+            ),
         ));
     }
     let mut errors = FieldErrors::new();
@@ -556,8 +559,7 @@ pub fn new_plan(
     if arr.open_promises().next().is_some() {
         return Err(Refusal::Conflict(
             "promise-open",
-            "A promise to pay is open on the invoice; a plan can follow once it is judged."
-                .into(),
+            "A promise to pay is open on the invoice; a plan can follow once it is judged.".into(),
         ));
     }
     let max = match req.by {

@@ -115,7 +115,9 @@ impl FromStr for Stage {
             Some(("reminder", o)) => o.parse().map(|o| Stage::Reminder(o, 0)).map_err(|_| bad()),
             Some((name, o)) if name.starts_with("reminder-r") => {
                 let round = n(&name["reminder-r".len()..])?;
-                o.parse().map(|o| Stage::Reminder(o, round)).map_err(|_| bad())
+                o.parse()
+                    .map(|o| Stage::Reminder(o, round))
+                    .map_err(|_| bad())
             }
             Some(("promise-reminder", v)) => n(v).map(Stage::PromiseReminder),
             Some(("promise-kept", v)) => n(v).map(Stage::PromiseKept),
@@ -126,7 +128,11 @@ impl FromStr for Stage {
                 let (Some(p), Some(i), Some(o)) = (parts.next(), parts.next(), parts.next()) else {
                     return Err(bad());
                 };
-                Ok(Stage::Instalment(n(p)?, n(i)?, o.parse().map_err(|_| bad())?))
+                Ok(Stage::Instalment(
+                    n(p)?,
+                    n(i)?,
+                    o.parse().map_err(|_| bad())?,
+                ))
             }
             Some(("fee-notice", n)) => n.parse().map(Stage::FeeNotice).map_err(|_| bad()),
             Some(("late-fee", n)) => n.parse().map(Stage::LateFee).map_err(|_| bad()),
@@ -349,7 +355,11 @@ pub fn plan(
             Outcome::Open => continue,
         };
         if let (None, Some(ended)) = (record(stage), p.ended_at) {
-            let at = if stage.is_message() { at_message(ended) } else { ended };
+            let at = if stage.is_message() {
+                at_message(ended)
+            } else {
+                ended
+            };
             let mut next = simple(stage, at, false);
             next.amount = Some(p.amount);
             next.charge_on = Some(p.date);
@@ -365,7 +375,11 @@ pub fn plan(
     // Open ones are judged at their deadline: the invoice must be looked at then (broken
     // unless the money came first, which replans it).
     for p in arr.open_promises() {
-        let mut next = simple(Stage::PromiseBroken(p.promise), at_message(p.deadline), false);
+        let mut next = simple(
+            Stage::PromiseBroken(p.promise),
+            at_message(p.deadline),
+            false,
+        );
         next.amount = Some(p.amount);
         next.charge_on = Some(p.date);
         candidates.push((next, 1));
@@ -373,7 +387,10 @@ pub fn plan(
     if let Some(p) = arr.active_plan()
         && let Some(i) = p.current()
     {
-        candidates.push((simple(Stage::PlanBroken(p.plan), at_message(i.deadline), false), 1));
+        candidates.push((
+            simple(Stage::PlanBroken(p.plan), at_message(i.deadline), false),
+            1,
+        ));
     }
 
     if chasing {
@@ -387,7 +404,10 @@ pub fn plan(
 
 /// Of reminders at `(offset, when)` not yet taken, in order: the latest already due
 /// (reminders missed while no sweep ran are not all sent), else the first to come.
-fn reminder_due(pending: &[(i32, DateTime<Utc>)], now: DateTime<Utc>) -> Option<(i32, DateTime<Utc>)> {
+fn reminder_due(
+    pending: &[(i32, DateTime<Utc>)],
+    now: DateTime<Utc>,
+) -> Option<(i32, DateTime<Utc>)> {
     pending
         .iter()
         .rev()

@@ -122,14 +122,24 @@ impl Reminder {
         let l = f.client.locale;
         let es = l == Locale::Es;
         let days_left = (f.due_date - f.today).num_days();
-        let mut amount_label = if es { "Monto a pagar hoy" } else { "Amount due now" }.to_string();
+        let mut amount_label = if es {
+            "Monto a pagar hoy"
+        } else {
+            "Amount due now"
+        }
+        .to_string();
         let mut headline = f.amount_due.format(l);
         let mut date_label = if es { "Vencimiento" } else { "Due date" }.to_string();
         let mut headline_date = l.long_date(f.due_date);
         let (mut schedule, mut reason, mut detail) = (Vec::new(), None, None);
         match f.arrangement {
             Some(Arrangement::Promise { amount, date }) => {
-                amount_label = if es { "Monto comprometido" } else { "Amount promised" }.into();
+                amount_label = if es {
+                    "Monto comprometido"
+                } else {
+                    "Amount promised"
+                }
+                .into();
                 headline = amount.format(l);
                 date_label = if es { "A más tardar" } else { "By" }.into();
                 headline_date = l.long_date(date);
@@ -142,20 +152,35 @@ impl Reminder {
                 schedule = instalments
                     .iter()
                     .zip(1..)
-                    .map(|(i, k)| format!("{k}. {} — {}", l.long_date(i.due_date), i.amount.format(l)))
+                    .map(|(i, k)| {
+                        format!("{k}. {} — {}", l.long_date(i.due_date), i.amount.format(l))
+                    })
                     .collect();
                 let shown = current
                     .and_then(|k| instalments.get(k as usize - 1).map(|i| (k, i)))
                     .or_else(|| instalments.first().map(|i| (1, i)));
                 if let Some((k, i)) = shown {
-                    amount_label = if es { format!("Cuota {k} de {}", instalments.len()) } else { format!("Instalment {k} of {}", instalments.len()) };
+                    amount_label = if es {
+                        format!("Cuota {k} de {}", instalments.len())
+                    } else {
+                        format!("Instalment {k} of {}", instalments.len())
+                    };
                     headline = i.amount.format(l);
                     headline_date = l.long_date(i.due_date);
                     detail = Some((k.to_string(), instalments.len().to_string()));
                 }
             }
-            Some(Arrangement::Extension { from, to, reason: why }) => {
-                date_label = if es { "Nueva fecha de vencimiento" } else { "New due date" }.into();
+            Some(Arrangement::Extension {
+                from,
+                to,
+                reason: why,
+            }) => {
+                date_label = if es {
+                    "Nueva fecha de vencimiento"
+                } else {
+                    "New due date"
+                }
+                .into();
                 headline_date = l.long_date(to);
                 reason = Some(why.to_string());
                 detail = Some((l.long_date(from), String::new()));
@@ -209,19 +234,34 @@ impl Reminder {
             }
             (Locale::Es, Tone::FeeNotice) => format!("Aviso de recargo por atraso: factura {n}"),
             (Locale::Es, Tone::PromiseConfirmed) => {
-                format!("Confirmamos tu compromiso de pago: factura {n}, {} el {}", self.headline, self.headline_date)
+                format!(
+                    "Confirmamos tu compromiso de pago: factura {n}, {} el {}",
+                    self.headline, self.headline_date
+                )
             }
             (Locale::Es, Tone::PromiseDue) => {
-                format!("Mañana vence tu compromiso de pago: factura {n}, {}", self.headline)
+                format!(
+                    "Mañana vence tu compromiso de pago: factura {n}, {}",
+                    self.headline
+                )
             }
             (Locale::Es, Tone::PlanConfirmed) => {
-                format!("Confirmamos tu plan de pago: factura {n} en {} cuotas", self.schedule.len())
+                format!(
+                    "Confirmamos tu plan de pago: factura {n} en {} cuotas",
+                    self.schedule.len()
+                )
             }
             (Locale::Es, Tone::InstalmentDue) => {
-                format!("{} de la factura {n}: {} el {}", self.amount_label, self.headline, self.headline_date)
+                format!(
+                    "{} de la factura {n}: {} el {}",
+                    self.amount_label, self.headline, self.headline_date
+                )
             }
             (Locale::Es, Tone::Extended) => {
-                format!("Nueva fecha de vencimiento de la factura {n}: {}", self.headline_date)
+                format!(
+                    "Nueva fecha de vencimiento de la factura {n}: {}",
+                    self.headline_date
+                )
             }
             (Locale::En, Tone::Upcoming) => format!("Reminder: invoice {n} is due {due}"),
             (Locale::En, Tone::DueToday) => format!("Invoice {n} is due today: {amount}"),
@@ -233,16 +273,28 @@ impl Reminder {
             }
             (Locale::En, Tone::FeeNotice) => format!("Late fee notice: invoice {n}"),
             (Locale::En, Tone::PromiseConfirmed) => {
-                format!("Your promise to pay, confirmed: invoice {n}, {} by {}", self.headline, self.headline_date)
+                format!(
+                    "Your promise to pay, confirmed: invoice {n}, {} by {}",
+                    self.headline, self.headline_date
+                )
             }
             (Locale::En, Tone::PromiseDue) => {
-                format!("Your promise to pay is due tomorrow: invoice {n}, {}", self.headline)
+                format!(
+                    "Your promise to pay is due tomorrow: invoice {n}, {}",
+                    self.headline
+                )
             }
             (Locale::En, Tone::PlanConfirmed) => {
-                format!("Your payment plan, confirmed: invoice {n} in {} instalments", self.schedule.len())
+                format!(
+                    "Your payment plan, confirmed: invoice {n} in {} instalments",
+                    self.schedule.len()
+                )
             }
             (Locale::En, Tone::InstalmentDue) => {
-                format!("{} of invoice {n}: {} due {}", self.amount_label, self.headline, self.headline_date)
+                format!(
+                    "{} of invoice {n}: {} due {}",
+                    self.amount_label, self.headline, self.headline_date
+                )
             }
             (Locale::En, Tone::Extended) => {
                 format!("New due date for invoice {n}: {}", self.headline_date)
@@ -470,7 +522,15 @@ impl Escalated {
             Locale::Es => EscalatedEs { m: self }.render()?,
             Locale::En => EscalatedEn { m: self }.render()?,
         };
-        Ok(to_business(self.locale, &self.business, from, to, self.subject(), text, key))
+        Ok(to_business(
+            self.locale,
+            &self.business,
+            from,
+            to,
+            self.subject(),
+            text,
+            key,
+        ))
     }
 }
 
@@ -538,7 +598,15 @@ impl Broken {
             Locale::Es => BrokenEs { m: self }.render()?,
             Locale::En => BrokenEn { m: self }.render()?,
         };
-        Ok(to_business(self.locale, &self.business, from, to, self.subject(), text, key))
+        Ok(to_business(
+            self.locale,
+            &self.business,
+            from,
+            to,
+            self.subject(),
+            text,
+            key,
+        ))
     }
 }
 

@@ -294,14 +294,46 @@ fn arrangement_messages(
     use cobro_notify::{Arrangement, Reminder, ReminderFacts, Tone};
     let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
     let l = c.locale;
-    let promised = cobro_domain::Money::new(rust_decimal_macros::dec!(60000), due.currency()).unwrap();
+    let promised =
+        cobro_domain::Money::new(rust_decimal_macros::dec!(60000), due.currency()).unwrap();
     let plan = cobro_domain::arrangement::split(*due, 3, day("2027-01-15")).unwrap();
     let cases = [
-        (Tone::PromiseConfirmed, Arrangement::Promise { amount: &promised, date: day("2026-12-10") }),
-        (Tone::PromiseDue, Arrangement::Promise { amount: &promised, date: day("2026-12-10") }),
-        (Tone::PlanConfirmed, Arrangement::Plan { instalments: &plan, current: None }),
-        (Tone::InstalmentDue, Arrangement::Plan { instalments: &plan, current: Some(2) }),
-        (Tone::Extended, Arrangement::Extension { from: inv.due_date, to: day("2026-12-22"), reason: "espera de pago de su cliente" }),
+        (
+            Tone::PromiseConfirmed,
+            Arrangement::Promise {
+                amount: &promised,
+                date: day("2026-12-10"),
+            },
+        ),
+        (
+            Tone::PromiseDue,
+            Arrangement::Promise {
+                amount: &promised,
+                date: day("2026-12-10"),
+            },
+        ),
+        (
+            Tone::PlanConfirmed,
+            Arrangement::Plan {
+                instalments: &plan,
+                current: None,
+            },
+        ),
+        (
+            Tone::InstalmentDue,
+            Arrangement::Plan {
+                instalments: &plan,
+                current: Some(2),
+            },
+        ),
+        (
+            Tone::Extended,
+            Arrangement::Extension {
+                from: inv.due_date,
+                to: day("2026-12-22"),
+                reason: "espera de pago de su cliente",
+            },
+        ),
     ];
     for (tone, arrangement) in cases {
         let m = Reminder::new(ReminderFacts {
@@ -318,15 +350,26 @@ fn arrangement_messages(
             arrangement: Some(arrangement),
             due_date: inv.due_date,
         });
-        let e = m.email("Estudio Sur <cobros@estudiosur.cl>", c, "inv_x.promise").unwrap();
-        assert!(subjects.insert(e.subject.clone()), "each tone its own subject");
+        let e = m
+            .email("Estudio Sur <cobros@estudiosur.cl>", c, "inv_x.promise")
+            .unwrap();
+        assert!(
+            subjects.insert(e.subject.clone()),
+            "each tone its own subject"
+        );
         let wants: Vec<String> = match arrangement {
             Arrangement::Promise { amount, date } => vec![amount.format(l), l.long_date(date)],
-            Arrangement::Plan { instalments, current: None } => instalments
+            Arrangement::Plan {
+                instalments,
+                current: None,
+            } => instalments
                 .iter()
                 .flat_map(|i| [i.amount.format(l), l.long_date(i.due_date)])
                 .collect(),
-            Arrangement::Plan { instalments, current: Some(k) } => {
+            Arrangement::Plan {
+                instalments,
+                current: Some(k),
+            } => {
                 let i = &instalments[k as usize - 1];
                 vec![i.amount.format(l), l.long_date(i.due_date)]
             }
@@ -335,13 +378,25 @@ fn arrangement_messages(
             }
         };
         for text in [&e.text, &e.html] {
-            for want in wants.iter().map(String::as_str).chain([inv.number.as_str(), "https://pagar.example.cl/pay/tok"]) {
-                assert!(text.contains(want), "{tone:?} {l:?}: {want} missing in {text}");
+            for want in wants
+                .iter()
+                .map(String::as_str)
+                .chain([inv.number.as_str(), "https://pagar.example.cl/pay/tok"])
+            {
+                assert!(
+                    text.contains(want),
+                    "{tone:?} {l:?}: {want} missing in {text}"
+                );
             }
         }
         assert!(e.to_rfc5322().is_ok());
     }
     // The three instalments sum to what is due.
-    let sum = plan.iter().try_fold(cobro_domain::Money::zero(due.currency()), |a, i| a.checked_add(&i.amount)).unwrap();
+    let sum = plan
+        .iter()
+        .try_fold(cobro_domain::Money::zero(due.currency()), |a, i| {
+            a.checked_add(&i.amount)
+        })
+        .unwrap();
     assert_eq!(&sum, due);
 }

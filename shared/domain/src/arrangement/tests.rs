@@ -298,7 +298,12 @@ fn bad_arrangements_are_refused() {
     let (inv, mut entries, _, friday) = chased_until_friday();
     let today = crate::today_in(inv.timezone, friday);
     let field = |r: Result<NewEntry, Refusal>| match r {
-        Err(Refusal::Invalid(e)) => e.errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>().join(","),
+        Err(Refusal::Invalid(e)) => e
+            .errors
+            .iter()
+            .map(|e| e.field.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
         other => panic!("expected invalid, got {other:?}"),
     };
     let conflict = |r: Result<NewEntry, Refusal>| match r {
@@ -307,16 +312,34 @@ fn bad_arrangements_are_refused() {
     };
     // Promises: in the past, beyond the maximum, over the amount due, another currency.
     assert_eq!(
-        field(promise_for(&inv, &entries, friday, date("2026-12-03"), None)),
+        field(promise_for(
+            &inv,
+            &entries,
+            friday,
+            date("2026-12-03"),
+            None
+        )),
         "date"
     );
     assert_eq!(
-        field(promise_for(&inv, &entries, friday, date("2026-12-20"), None)),
+        field(promise_for(
+            &inv,
+            &entries,
+            friday,
+            date("2026-12-20"),
+            None
+        )),
         "date"
     );
     let over = Some(clp(100_001));
     assert_eq!(
-        field(promise_for(&inv, &entries, friday, date("2026-12-10"), over)),
+        field(promise_for(
+            &inv,
+            &entries,
+            friday,
+            date("2026-12-10"),
+            over
+        )),
         "amount"
     );
     let dollars = Some(usd(dec!(10)));
@@ -336,7 +359,13 @@ fn bad_arrangements_are_refused() {
         push(&mut entries, p, friday);
     }
     assert_eq!(
-        conflict(promise_for(&inv, &entries, friday, date("2026-12-11"), None)),
+        conflict(promise_for(
+            &inv,
+            &entries,
+            friday,
+            date("2026-12-11"),
+            None
+        )),
         "too-many-promises"
     );
     // A plan while promises are open; a plan that does not sum.
@@ -379,7 +408,8 @@ fn bad_arrangements_are_refused() {
         "instalments"
     );
     // Extensions: no reason, not later than the due date.
-    let ext = |to: &str, reason: &str| new_extension(&inv2, &entries2, today, friday, date(to), reason);
+    let ext =
+        |to: &str, reason: &str| new_extension(&inv2, &entries2, today, friday, date(to), reason);
     assert_eq!(field(ext("2026-12-22", "  ")), "reason");
     assert_eq!(field(ext("2026-11-30", "x")), "due_date");
     // Nothing on a paid invoice.
@@ -390,7 +420,14 @@ fn bad_arrangements_are_refused() {
         "not-open"
     );
     assert_eq!(
-        conflict(new_extension(&inv2, &paid, today, friday, date("2026-12-22"), "x")),
+        conflict(new_extension(
+            &inv2,
+            &paid,
+            today,
+            friday,
+            date("2026-12-22"),
+            "x"
+        )),
         "not-open"
     );
 }
