@@ -315,9 +315,10 @@ pub fn plan(
     let balance = ledger::balance(&inv.total, entries)?;
     let arr = arrangement::arrangements(inv, entries, now)?;
     let record = |stage: Stage| stages.iter().find(|s| s.stage == stage);
-    let chasing = chased(balance.status)
-        && balance.amount_due.is_positive()
-        && !record(Stage::Escalation).is_some_and(StageRecord::is_done);
+    // Still owed: a broken promise or plan is only worth telling while money is due (a
+    // voided or since-paid invoice is not chased for it).
+    let owed = chased(balance.status) && balance.amount_due.is_positive();
+    let chasing = owed && !record(Stage::Escalation).is_some_and(StageRecord::is_done);
     let tz = inv.timezone;
     let hours = &inv.terms.business_hours;
     let at_message = |t: DateTime<Utc>| next_business_moment(hours, tz, t.max(now));
@@ -351,8 +352,8 @@ pub fn plan(
     for p in &arr.promises {
         let (stage, priority) = match p.outcome {
             Outcome::Kept => (Stage::PromiseKept(p.promise), 0),
-            Outcome::Broken => (Stage::PromiseBroken(p.promise), 1),
-            Outcome::Open => continue,
+            Outcome::Broken if owed => (Stage::PromiseBroken(p.promise), 1),
+            _ => continue,
         };
         if let (None, Some(ended)) = (record(stage), p.ended_at) {
             let at = if stage.is_message() {
@@ -366,7 +367,7 @@ pub fn plan(
             candidates.push((next, priority));
         }
     }
-    for p in arr.plans.iter().filter(|p| p.outcome == Outcome::Broken) {
+    for p in arr.plans.iter().filter(|p| owed && p.outcome == Outcome::Broken) {
         let stage = Stage::PlanBroken(p.plan);
         if let (None, Some(ended)) = (record(stage), p.ended_at) {
             candidates.push((simple(stage, at_message(ended), false), 1));
@@ -374,7 +375,7 @@ pub fn plan(
     }
     // Open ones are judged at their deadline: the invoice must be looked at then (broken
     // unless the money came first, which replans it).
-    for p in arr.open_promises() {
+    for p in arr.open_promises().filter(|_| owed) {
         let mut next = simple(
             Stage::PromiseBroken(p.promise),
             at_message(p.deadline),
@@ -384,7 +385,7 @@ pub fn plan(
         next.charge_on = Some(p.date);
         candidates.push((next, 1));
     }
-    if let Some(p) = arr.active_plan()
+    if let Some(p) = arr.active_plan().filter(|_| owed)
         && let Some(i) = p.current()
     {
         candidates.push((
