@@ -367,7 +367,11 @@ pub fn plan(
             candidates.push((next, priority));
         }
     }
-    for p in arr.plans.iter().filter(|p| owed && p.outcome == Outcome::Broken) {
+    for p in arr
+        .plans
+        .iter()
+        .filter(|p| owed && p.outcome == Outcome::Broken)
+    {
         let stage = Stage::PlanBroken(p.plan);
         if let (None, Some(ended)) = (record(stage), p.ended_at) {
             candidates.push((simple(stage, at_message(ended), false), 1));
