@@ -11,6 +11,7 @@ pub mod locale;
 pub mod money;
 pub mod payref;
 pub mod secret;
+pub mod standing;
 pub mod validation;
 
 pub use arrangement::{Instalment, Outcome, Party};

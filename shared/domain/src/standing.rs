@@ -1,0 +1,269 @@
+//! A client's standing: a score from 0 to 100 and a tier (A–D) from their history, with
+//! the factors that made it. Pure and derived from the ledgers, so it is current whenever
+//! it is read (after every payment and every sweep).
+//!
+//! The score starts at 100 and loses points, each factor capped:
+//! - up to 30 for the share of settled invoices not paid on time;
+//! - up to 35 for lateness: each invoice paid late costs up to 5 points, in proportion to
+//!   its days late (60 or more: all 5);
+//! - up to 20 for broken promises and plans (7 each);
+//! - up to 15 for disputes (8 each);
+//! - up to 30 for what is overdue now: against the credit limit when there is one
+//!   (overdue ÷ limit × 30), else 10 points per overdue invoice in proportion to its days
+//!   overdue (90 or more: all 10).
+//!
+//! Every factor only grows with a worse history, so one more late payment (or any payment
+//! made later) never raises the score. A client without any settled or overdue invoice has
+//! no history yet: 75, tier B.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+
+use crate::arrangement::{self, Outcome};
+use crate::invoice::Invoice;
+use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry};
+use crate::money::{Money, MoneyError};
+
+/// Score of a client with no history yet.
+pub const NEW_CLIENT_SCORE: u32 = 75;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub enum Tier {
+    A,
+    B,
+    C,
+    D,
+}
+
+impl Tier {
+    pub fn of(score: u32) -> Tier {
+        match score {
+            85.. => Tier::A,
+            70..=84 => Tier::B,
+            50..=69 => Tier::C,
+            _ => Tier::D,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tier> {
+        match s.trim() {
+            "A" | "a" => Some(Tier::A),
+            "B" | "b" => Some(Tier::B),
+            "C" | "c" => Some(Tier::C),
+            "D" | "d" => Some(Tier::D),
+            _ => None,
+        }
+    }
+}
+
+/// What one invoice says about its client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceHistory {
+    pub amount: Money,
+    /// When it was paid in full, and how many days after its (extended) due date.
+    pub settled: Option<(DateTime<Utc>, i64)>,
+    /// Still owed and past its due date: the amount and days overdue.
+    pub overdue: Option<(Money, i64)>,
+    /// Still owed (overdue or not).
+    pub outstanding: Money,
+    pub broken_promises: u32,
+    pub broken_plans: u32,
+    pub disputes: u32,
+}
+
+/// Reads one invoice's ledger for its client's standing; `None` for drafts and void ones.
+pub fn invoice_history(
+    inv: &Invoice,
+    entries: &[LedgerEntry],
+    now: DateTime<Utc>,
+) -> Result<Option<InvoiceHistory>, MoneyError> {
+    let b = ledger::balance(&inv.total, entries)?;
+    if matches!(b.status, InvoiceStatus::Void | InvoiceStatus::Draft) {
+        return Ok(None);
+    }
+    let arr = arrangement::arrangements(inv, entries, now)?;
+    let tz = inv.timezone;
+    let due = arr.due_date;
+    let today = crate::today_in(tz, now);
+    // Paid in full: when what was received first covered what was charged (less discounts).
+    let mut ordered: Vec<&LedgerEntry> = entries.iter().collect();
+    ordered.sort_by_key(|e| (e.at, e.seq));
+    let mut settled = None;
+    if b.amount_due.is_zero() {
+        let mut so_far: Vec<&LedgerEntry> = Vec::new();
+        for e in ordered {
+            so_far.push(e);
+            let owned: Vec<LedgerEntry> = so_far.iter().map(|e| (*e).clone()).collect();
+            if ledger::balance(&inv.total, &owned)?.amount_due.is_zero()
+                && so_far.iter().any(|e| e.kind.pays())
+            {
+                let day = crate::today_in(tz, e.at);
+                settled = Some((e.at, (day - due).num_days().max(0)));
+                break;
+            }
+        }
+    }
+    let overdue = (b.amount_due.is_positive() && today > due)
+        .then(|| (b.amount_due, (today - due).num_days()));
+    Ok(Some(InvoiceHistory {
+        amount: b.charged,
+        settled,
+        overdue,
+        outstanding: b.amount_due,
+        broken_promises: arr
+            .promises
+            .iter()
+            .filter(|p| p.outcome == Outcome::Broken)
+            .count() as u32,
+        broken_plans: arr
+            .plans
+            .iter()
+            .filter(|p| p.outcome == Outcome::Broken)
+            .count() as u32,
+        disputes: entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::DisputeHold)
+            .count() as u32,
+    }))
+}
+
+/// The factors behind a score, as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Factors {
+    pub invoices: u32,
+    pub settled: u32,
+    pub paid_on_time: u32,
+    /// Settled on time ÷ settled (absent without any settled invoice).
+    pub on_time_share: Option<Decimal>,
+    /// Days late of settled invoices, weighted by amount (0 for those on time).
+    pub avg_days_late: Option<Decimal>,
+    pub broken_promises: u32,
+    pub broken_plans: u32,
+    pub disputes: u32,
+    pub overdue_invoices: u32,
+    /// The points each factor took, for the reasons shown.
+    pub points: Points,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Points {
+    pub not_on_time: u32,
+    pub lateness: u32,
+    pub broken: u32,
+    pub disputes: u32,
+    pub overdue: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Standing {
+    pub score: u32,
+    pub tier: Tier,
+    /// Whether the client has any history (a settled or overdue invoice).
+    pub history: bool,
+    pub factors: Factors,
+}
+
+fn capped(points: Decimal, cap: u32) -> u32 {
+    points.round().to_u32().unwrap_or(cap).min(cap)
+}
+
+/// The standing from a client's invoice histories. `credit_limit` (when set) measures what
+/// is overdue now; overdue amounts in other currencies count per invoice instead.
+pub fn standing(history: &[InvoiceHistory], credit_limit: Option<&Money>) -> Standing {
+    let settled: Vec<&InvoiceHistory> = history.iter().filter(|h| h.settled.is_some()).collect();
+    let on_time = settled
+        .iter()
+        .filter(|h| h.settled.is_some_and(|(_, late)| late == 0))
+        .count() as u32;
+    let late_days: Vec<i64> = settled
+        .iter()
+        .filter_map(|h| h.settled.map(|(_, late)| late))
+        .filter(|d| *d > 0)
+        .collect();
+    let mut points = Points::default();
+    if !settled.is_empty() {
+        let missed =
+            Decimal::from(settled.len() as u32 - on_time) / Decimal::from(settled.len() as u32);
+        points.not_on_time = capped(missed * Decimal::from(30), 30);
+    }
+    let lateness: Decimal = late_days
+        .iter()
+        .map(|d| Decimal::from((*d).min(60)) / Decimal::from(60) * Decimal::from(5))
+        .sum();
+    points.lateness = capped(lateness, 35);
+    let broken_promises: u32 = history.iter().map(|h| h.broken_promises).sum();
+    let broken_plans: u32 = history.iter().map(|h| h.broken_plans).sum();
+    points.broken = (7 * (broken_promises + broken_plans)).min(20);
+    let disputes: u32 = history.iter().map(|h| h.disputes).sum();
+    points.disputes = (8 * disputes).min(15);
+    let overdue: Vec<&(Money, i64)> = history.iter().filter_map(|h| h.overdue.as_ref()).collect();
+    let mut overdue_points = Decimal::ZERO;
+    let mut in_limit = Decimal::ZERO;
+    for (amount, days) in &overdue {
+        match credit_limit {
+            Some(limit) if limit.currency() == amount.currency() && limit.is_positive() => {
+                in_limit += amount.amount();
+            }
+            _ => {
+                overdue_points +=
+                    Decimal::from((*days).min(90)) / Decimal::from(90) * Decimal::from(10)
+            }
+        }
+    }
+    if let Some(limit) = credit_limit.filter(|l| l.is_positive()) {
+        overdue_points += (in_limit / limit.amount()).min(Decimal::ONE) * Decimal::from(30);
+    }
+    points.overdue = capped(overdue_points, 30);
+    let has_history = !settled.is_empty() || !overdue.is_empty();
+    let lost =
+        points.not_on_time + points.lateness + points.broken + points.disputes + points.overdue;
+    let score = if has_history || lost > 0 {
+        100u32.saturating_sub(lost)
+    } else {
+        NEW_CLIENT_SCORE
+    };
+    // Amount-weighted days late of settled invoices (on time counts as 0), for people.
+    let weight: Decimal = settled.iter().map(|h| h.amount.amount()).sum();
+    let avg_days_late = (weight > Decimal::ZERO).then(|| {
+        let days: Decimal = settled
+            .iter()
+            .map(|h| h.amount.amount() * Decimal::from(h.settled.map_or(0, |(_, d)| d)))
+            .sum();
+        (days / weight).round_dp(1)
+    });
+    Standing {
+        score,
+        tier: Tier::of(score),
+        history: has_history,
+        factors: Factors {
+            invoices: history.len() as u32,
+            settled: settled.len() as u32,
+            paid_on_time: on_time,
+            on_time_share: (!settled.is_empty()).then(|| {
+                (Decimal::from(on_time) / Decimal::from(settled.len() as u32)).round_dp(4)
+            }),
+            avg_days_late,
+            broken_promises,
+            broken_plans,
+            disputes,
+            overdue_invoices: overdue.len() as u32,
+            points,
+        },
+    }
+}
+
+/// What is still owed per currency.
+pub fn outstanding(history: &[InvoiceHistory]) -> Result<Vec<Money>, MoneyError> {
+    let mut by: std::collections::BTreeMap<crate::Currency, Money> = Default::default();
+    for h in history {
+        let c = h.outstanding.currency();
+        let sum = by.entry(c).or_insert_with(|| Money::zero(c));
+        *sum = sum.checked_add(&h.outstanding)?;
+    }
+    Ok(by.into_values().filter(|m| m.is_positive()).collect())
+}
+
+#[cfg(test)]
+mod tests;
