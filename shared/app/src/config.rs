@@ -36,6 +36,8 @@ pub struct Config {
     /// The business's default dunning policy (`COBRO_DEFAULT_TERMS`, JSON overrides of the
     /// built-in one); clients and invoices override it field by field.
     pub default_terms: cobro_domain::Terms,
+    /// Tiers refused new invoices and per-tier policy overrides (`COBRO_CREDIT_POLICY`).
+    pub credit_policy: cobro_domain::standing::CreditPolicy,
     /// Where escalations are reported (`COBRO_BUSINESS_EMAIL`; default: the sender).
     pub business_email: String,
     /// Language of the messages to the business (`COBRO_BUSINESS_LOCALE`, es or en).
@@ -179,6 +181,24 @@ impl Config {
                 terms
             }
         };
+        let credit_policy = match get("COBRO_CREDIT_POLICY") {
+            None => cobro_domain::standing::CreditPolicy::default(),
+            Some(json) => {
+                let p: cobro_domain::standing::CreditPolicy =
+                    serde_json::from_str(&json).map_err(|e| {
+                        ConfigError(format!("COBRO_CREDIT_POLICY is not a valid policy: {e}"))
+                    })?;
+                let mut errors = cobro_domain::FieldErrors::new();
+                for (tier, terms) in &p.tier_terms {
+                    let field = format!("COBRO_CREDIT_POLICY.tier_terms.{tier:?}");
+                    terms.apply(&default_terms, &mut errors, &field, None);
+                }
+                if let Some(e) = errors.errors.first() {
+                    return Err(ConfigError(format!("{} {}", e.field, e.message)));
+                }
+                p
+            }
+        };
         let business_locale = match get("COBRO_BUSINESS_LOCALE") {
             None => cobro_domain::Locale::default(),
             Some(l) => cobro_domain::Locale::parse(&l).ok_or_else(|| {
@@ -229,6 +249,7 @@ impl Config {
                 .unwrap_or_else(|| "https://api.mercadopago.com".into()),
             webhook_tolerance_secs,
             default_terms,
+            credit_policy,
             business_email,
             business_locale,
             sweep_concurrency,
@@ -291,6 +312,31 @@ mod tests {
         assert!(cfg(&[("COBRO_DEFAULT_TERMS", "{")]).is_err());
         assert!(cfg(&[("COBRO_BUSINESS_LOCALE", "fr")]).is_err());
         assert!(cfg(&[("COBRO_SWEEP_CONCURRENCY", "0")]).is_err());
+        assert!(cfg(&[("COBRO_CREDIT_POLICY", r#"{"restrict_tiers": ["E"]}"#)]).is_err());
+        assert!(
+            cfg(&[(
+                "COBRO_CREDIT_POLICY",
+                r#"{"tier_terms": {"C": {"grace_days": -2}}}"#
+            )])
+            .is_err()
+        );
+        assert!(cfg(&[("COBRO_CREDIT_POLICY", r#"{"deposit": true}"#)]).is_err());
+    }
+
+    #[test]
+    fn a_credit_policy_from_the_environment() {
+        use cobro_domain::standing::Tier;
+        let c = cfg(&[(
+            "COBRO_CREDIT_POLICY",
+            r#"{"restrict_tiers": ["D"], "tier_terms": {"C": {"reminder_offsets": [-10, -3, 0, 2, 7]}}}"#,
+        )])
+        .unwrap();
+        assert_eq!(c.credit_policy.restrict_tiers, [Tier::D]);
+        assert_eq!(
+            c.credit_policy.tier_terms[&Tier::C].reminder_offsets,
+            Some(vec![-10, -3, 0, 2, 7])
+        );
+        assert_eq!(cfg(&[]).unwrap().credit_policy, Default::default());
     }
 
     #[test]

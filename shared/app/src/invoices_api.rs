@@ -32,6 +32,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/clients", post(create_client).get(list_clients))
         .route("/v1/clients/{id}", get(get_client))
         .route("/v1/clients/{id}/invoices", get(client_invoices))
+        .route("/v1/clients/{id}/standing", get(crate::standing::get))
         .route("/v1/invoices", post(create_invoice))
         .route("/v1/invoices/{id}", get(get_invoice))
         .route("/v1/invoices/{id}/payments", post(record_payment))
@@ -302,11 +303,23 @@ async fn create_invoice(
         client.as_ref().map_or(DEFAULT_TIMEZONE, |c| c.timezone),
         now,
     );
-    // The policy: the business default, then the client's overrides, then the invoice's.
-    let base = match client.as_ref().and_then(|c| c.terms.as_ref()) {
+    // The client's standing decides their tier's policy and whether they get credit.
+    let picture = match &client {
+        Some(c) => Some(crate::standing::picture(&app, c).await?),
+        None => None,
+    };
+    // The policy: the business default, then the client's overrides, then their tier's,
+    // then the invoice's.
+    let mut base = match client.as_ref().and_then(|c| c.terms.as_ref()) {
         Some(t) => t.apply(&app.config.default_terms, &mut errors, "client.terms", None),
         None => app.config.default_terms.clone(),
     };
+    if let Some(t) = picture
+        .as_ref()
+        .and_then(|p| crate::standing::tier_terms(&app, p.standing.tier))
+    {
+        base = t.apply(&base, &mut errors, "credit_policy.tier_terms", None);
+    }
     let valid = match input.validate(today, &base) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -317,6 +330,9 @@ async fn create_invoice(
     let (Some(client), Some(valid), true) = (client, valid, errors.is_empty()) else {
         return Err(Problem::validation(errors));
     };
+    if let Some(p) = &picture {
+        crate::standing::check(&app, &client, p, &valid.total)?;
+    }
 
     for _ in 0..MAX_NUMBER_ATTEMPTS {
         let seq = app.store.last_invoice_seq().await? + 1;

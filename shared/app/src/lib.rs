@@ -21,6 +21,7 @@ pub mod payments;
 pub mod portal;
 pub mod problem;
 pub mod reports;
+pub mod standing;
 pub mod views;
 pub mod webhooks;
 

@@ -267,3 +267,14 @@ pub fn outstanding(history: &[InvoiceHistory]) -> Result<Vec<Money>, MoneyError>
 
 #[cfg(test)]
 mod tests;
+
+/// What standing changes, as the business sets it (`COBRO_CREDIT_POLICY`): tiers whose new
+/// invoices are refused, and policy overrides per tier (shorter terms, earlier reminders).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditPolicy {
+    #[serde(default)]
+    pub restrict_tiers: Vec<Tier>,
+    #[serde(default)]
+    pub tier_terms: std::collections::BTreeMap<Tier, crate::invoice::TermsInput>,
+}
