@@ -431,8 +431,16 @@ proptest! {
         let mut seen = HashSet::new();
         let mut last_reminder = i32::MIN;
         let hours = inv.terms.business_hours.clone();
+        // Like the real sweep, the invoice is read only when its agenda entry is due (and
+        // replanned by each payment): nothing may fall due before the agenda says.
+        let mut agenda = plan(&inv, &entries, &stages, now).unwrap().map(|n| n.at);
         for (step, payment) in steps {
+            if plan(&inv, &entries, &stages, now).unwrap().is_some_and(|n| n.is_due(now)) {
+                prop_assert!(agenda.is_some_and(|a| a <= now), "due at {now}, agenda {agenda:?}");
+            }
+            let read = agenda.is_some_and(|a| a <= now);
             for _ in 0..6 {
+                if !read { break; }
                 let Some(next) = plan(&inv, &entries, &stages, now).unwrap() else { break };
                 if next.stage.is_message() {
                     prop_assert!(in_business_hours(&hours, inv.timezone, next.at), "{next:?} outside hours");
@@ -484,6 +492,9 @@ proptest! {
                     at: now,
                     key: Some(format!("manual:{}:payment", entries.len())),
                 });
+            }
+            if read || payment.is_some() {
+                agenda = plan(&inv, &entries, &stages, now).unwrap().map(|n| n.at);
             }
             let b = ledger::balance(&inv.total, &entries).unwrap();
             if b.amount_due.is_zero() || stages.iter().any(|s| s.stage == Stage::Escalation) {
