@@ -380,13 +380,16 @@ impl Refusal {
     }
 }
 
-/// What the invoice stands at, when arrangements can still be made on it.
+/// What the invoice stands at and its arrangements now, when a new one can still be made
+/// on it: something owed and no plan in course (`in_a_plan` says why not, in context).
 fn open_for_arrangements(
     inv: &Invoice,
     entries: &[LedgerEntry],
-) -> Result<ledger::Balance, Refusal> {
-    let b = ledger::balance(&inv.total, entries)
-        .map_err(|e| Refusal::Conflict("invalid-ledger", e.to_string()))?;
+    now: DateTime<Utc>,
+    in_a_plan: &str,
+) -> Result<(ledger::Balance, Arrangements), Refusal> {
+    let invalid = |e: MoneyError| Refusal::Conflict("invalid-ledger", e.to_string());
+    let b = ledger::balance(&inv.total, entries).map_err(invalid)?;
     if !matches!(b.status, InvoiceStatus::Open | InvoiceStatus::PartiallyPaid)
         || !b.amount_due.is_positive()
     {
@@ -396,7 +399,11 @@ fn open_for_arrangements(
             format!("The invoice is {status}: nothing is owed on it to arrange."),
         ));
     }
-    Ok(b)
+    let arr = arrangements(inv, entries, now).map_err(invalid)?;
+    if arr.active_plan().is_some() {
+        return Err(Refusal::Conflict("in-a-plan", in_a_plan.into()));
+    }
+    Ok((b, arr))
 }
 
 fn count_of(entries: &[LedgerEntry], f: impl Fn(&EntryKind) -> bool) -> u32 {
@@ -419,15 +426,12 @@ pub fn new_promise(
     now: DateTime<Utc>,
     req: &PromiseRequest,
 ) -> Result<NewEntry, Refusal> {
-    let balance = open_for_arrangements(inv, entries)?;
-    let arr = arrangements(inv, entries, now)
-        .map_err(|e| Refusal::Conflict("invalid-ledger", e.to_string()))?;
-    if arr.active_plan().is_some() {
-        return Err(Refusal::Conflict(
-            "in-a-plan",
-            "The invoice is in a payment plan: its instalments are the promise.".into(),
-        ));
-    }
+    let (balance, arr) = open_for_arrangements(
+        inv,
+        entries,
+        now,
+        "The invoice is in a payment plan: its instalments are the promise.",
+    )?;
     let open: Vec<&PromiseState> = arr.open_promises().collect();
     let max_open = inv.terms.max_open_promises;
     if open.len() as u32 >= max_open {
@@ -547,15 +551,12 @@ pub fn new_plan(
     now: DateTime<Utc>,
     req: &PlanRequest,
 ) -> Result<NewEntry, Refusal> {
-    let balance = open_for_arrangements(inv, entries)?;
-    let arr = arrangements(inv, entries, now)
-        .map_err(|e| Refusal::Conflict("invalid-ledger", e.to_string()))?;
-    if arr.active_plan().is_some() {
-        return Err(Refusal::Conflict(
-            "in-a-plan",
-            "The invoice already has a payment plan in course.".into(),
-        ));
-    }
+    let (balance, arr) = open_for_arrangements(
+        inv,
+        entries,
+        now,
+        "The invoice already has a payment plan in course.",
+    )?;
     if arr.open_promises().next().is_some() {
         return Err(Refusal::Conflict(
             "promise-open",
@@ -639,15 +640,12 @@ pub fn new_extension(
     to: NaiveDate,
     reason: &str,
 ) -> Result<NewEntry, Refusal> {
-    open_for_arrangements(inv, entries)?;
-    let arr = arrangements(inv, entries, now)
-        .map_err(|e| Refusal::Conflict("invalid-ledger", e.to_string()))?;
-    if arr.active_plan().is_some() {
-        return Err(Refusal::Conflict(
-            "in-a-plan",
-            "The invoice is in a payment plan: its instalments set the dates.".into(),
-        ));
-    }
+    let (_, arr) = open_for_arrangements(
+        inv,
+        entries,
+        now,
+        "The invoice is in a payment plan: its instalments set the dates.",
+    )?;
     let mut errors = FieldErrors::new();
     let reason = reason.trim();
     if reason.is_empty() {
