@@ -26,7 +26,7 @@ use cobro_domain::{
     ClientId, Currency, FieldErrors, Instalment, InvoiceId, LedgerEntry, Money, Party, Stage,
     today_in,
 };
-use cobro_notify::{Arrangement, Reminder, ReminderFacts, Tone};
+use cobro_notify::{Arrangement, Tone};
 use cobro_store::{IdempotencyRecord, LedgerWrite, StageLog, StoreError, StoredInvoice};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -158,29 +158,15 @@ async fn confirm(
             ),
             _ => return Err("not an arrangement".to_string()),
         };
-        let balance = cobro_domain::ledger::balance(&inv.total, &stored.entries)
-            .map_err(|e| e.to_string())?;
         let arr =
             arrangement::arrangements(inv, &stored.entries, now).map_err(|e| e.to_string())?;
-        let (pay_url, token) = crate::portal::new_link(app, &client.id, &inv.id, now);
-        app.store
-            .put_pay_token(&token)
-            .await
-            .map_err(|e| e.to_string())?;
-        let message = Reminder::new(ReminderFacts {
-            business: &app.config.business_name,
-            client: &client,
-            invoice: inv,
-            amount_due: &balance.amount_due,
-            late_fees: &balance.late_fees,
-            today: today_in(inv.timezone, now),
-            pay_url: &pay_url,
+        let letter = crate::dunning::Letter {
             tone,
+            arrangement: Some(arrangement),
             fee: None,
             escalation_date: None,
-            arrangement: Some(arrangement),
             due_date: arr.due_date,
-        });
+        };
         let key = format!(
             "{}.{}",
             inv.id,
@@ -190,14 +176,11 @@ async fn confirm(
                 .unwrap_or("arrangement")
                 .replace(':', ".")
         );
-        let email = message
-            .email(&app.config.from_email, &client, &key)
-            .map_err(|e| e.to_string())?;
-        app.mailer.send(&email).await.map_err(|e| e.to_string())
+        crate::dunning::mail_client(app, stored, &client, letter, &key, now).await
     }
     .await;
     match result {
-        Ok(sent) => tracing::info!(message_id = %sent.id, "arrangement confirmed to the client"),
+        Ok(id) => tracing::info!(message_id = %id, "arrangement confirmed to the client"),
         Err(e) => tracing::error!(error = %e, "arrangement confirmation failed"),
     }
 }

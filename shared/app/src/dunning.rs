@@ -414,9 +414,7 @@ async fn send_reminder(
     now: DateTime<Utc>,
 ) -> Result<String, String> {
     let inv = &stored.invoice;
-    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
     let arr = arrangements(inv, &stored.entries, now).map_err(|e| e.to_string())?;
-    let today = cobro_domain::today_in(inv.timezone, now);
     let escalation_day =
         arr.chase_due_date() + Duration::days(i64::from(inv.terms.escalate_after_days));
     let mut arrangement = None;
@@ -448,36 +446,73 @@ async fn send_reminder(
         }
         _ => Tone::Overdue,
     };
-    // Every message carries a fresh pay link (only its digest is stored).
+    let fee = match (record.amount.as_ref(), record.charge_on) {
+        (Some(m), Some(d)) if tone == Tone::FeeNotice => Some((m, d)),
+        _ => None,
+    };
+    let letter = Letter {
+        tone,
+        arrangement,
+        fee,
+        escalation_date: (tone == Tone::Final).then_some(escalation_day),
+        due_date: arr.due_date,
+    };
+    mail_client(
+        app,
+        stored,
+        client,
+        letter,
+        &message_key(stored, record.stage),
+        now,
+    )
+    .await
+}
+
+/// What a message to the client says beyond the invoice as it stands.
+pub(crate) struct Letter<'a> {
+    pub tone: Tone,
+    pub arrangement: Option<Arrangement<'a>>,
+    /// A notice's fee and the day it is charged.
+    pub fee: Option<(&'a cobro_domain::Money, chrono::NaiveDate)>,
+    pub escalation_date: Option<chrono::NaiveDate>,
+    /// The due date in force (moved by extensions).
+    pub due_date: chrono::NaiveDate,
+}
+
+/// Mails the client about their invoice as it stands now (amount due, late fees), with a
+/// fresh pay link (only its digest is stored); `key` makes a retry the same message.
+/// The mailer's message id.
+pub(crate) async fn mail_client(
+    app: &App,
+    stored: &StoredInvoice,
+    client: &Client,
+    letter: Letter<'_>,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let inv = &stored.invoice;
+    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
     let (pay_url, token) = crate::portal::new_link(app, &client.id, &inv.id, now);
     app.store
         .put_pay_token(&token)
         .await
         .map_err(|e| e.to_string())?;
-    let fee = match (record.amount.as_ref(), record.charge_on) {
-        (Some(m), Some(d)) if tone == Tone::FeeNotice => Some((m, d)),
-        _ => None,
-    };
     let message = Reminder::new(ReminderFacts {
         business: &app.config.business_name,
         client,
         invoice: inv,
         amount_due: &balance.amount_due,
         late_fees: &balance.late_fees,
-        today,
+        today: cobro_domain::today_in(inv.timezone, now),
         pay_url: &pay_url,
-        tone,
-        fee,
-        escalation_date: (tone == Tone::Final).then_some(escalation_day),
-        arrangement,
-        due_date: arr.due_date,
+        tone: letter.tone,
+        fee: letter.fee,
+        escalation_date: letter.escalation_date,
+        arrangement: letter.arrangement,
+        due_date: letter.due_date,
     });
     let email = message
-        .email(
-            &app.config.from_email,
-            client,
-            &message_key(stored, record.stage),
-        )
+        .email(&app.config.from_email, client, key)
         .map_err(|e| e.to_string())?;
     let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
     Ok(sent.id)
