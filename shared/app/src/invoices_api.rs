@@ -191,7 +191,8 @@ async fn get_client(State(app): State<App>, Path(id): Path<String>) -> Result<Re
 async fn client_credit(app: &App, client: &ClientId) -> Result<Vec<cobro_domain::Money>, Problem> {
     let mut credit: std::collections::BTreeMap<cobro_domain::Currency, cobro_domain::Money> =
         Default::default();
-    for (_, _, c) in credit_sources(app, client).await? {
+    let ledgers = crate::standing::client_ledgers(app, client).await?;
+    for (_, _, c) in credit_sources(&ledgers)? {
         let sum = credit
             .entry(c.currency())
             .or_insert_with(|| cobro_domain::Money::zero(c.currency()));
@@ -201,31 +202,19 @@ async fn client_credit(app: &App, client: &ClientId) -> Result<Vec<cobro_domain:
 }
 
 /// The client's invoices holding credit, oldest first: (invoice, its next ledger position,
-/// its credit), derived from the ledgers.
-async fn credit_sources(
-    app: &App,
-    client: &ClientId,
+/// its credit), derived from their ledgers (as [`crate::standing::client_ledgers`] reads
+/// them, newest first).
+fn credit_sources(
+    ledgers: &[cobro_store::StoredInvoice],
 ) -> Result<Vec<(InvoiceId, u32, cobro_domain::Money)>, Problem> {
     let mut sources = Vec::new();
-    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
-    loop {
-        let p = app.store.client_invoices(client, &page).await?;
-        let stored =
-            futures::future::try_join_all(p.items.iter().map(|i| app.store.invoice(&i.id))).await?;
-        for s in stored.into_iter().flatten() {
-            let b = cobro_domain::ledger::balance(&s.invoice.total, &s.entries)
-                .map_err(|e| Problem::internal(&e))?;
-            if b.credit.is_positive() && b.status != cobro_domain::InvoiceStatus::Void {
-                let next = s.entries.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
-                sources.push((s.invoice.id, next, b.credit));
-            }
-        }
-        match p.next {
-            Some(next) => page.after = Some(next),
-            None => break,
+    for s in ledgers.iter().rev() {
+        let b = cobro_domain::ledger::balance(&s.invoice.total, &s.entries)
+            .map_err(|e| Problem::internal(&e))?;
+        if b.credit.is_positive() && b.status != cobro_domain::InvoiceStatus::Void {
+            sources.push((s.invoice.id.clone(), s.ledger_len() + 1, b.credit));
         }
     }
-    sources.reverse();
     Ok(sources)
 }
 
@@ -303,10 +292,15 @@ async fn create_invoice(
         client.as_ref().map_or(DEFAULT_TIMEZONE, |c| c.timezone),
         now,
     );
-    // The client's standing decides their tier's policy and whether they get credit.
-    let picture = match &client {
-        Some(c) => Some(crate::standing::picture(&app, c).await?),
+    // The client's ledgers, read once: their standing decides their tier's policy and
+    // whether they get credit, and their credit is brought onto the invoice below.
+    let mut ledgers = match &client {
+        Some(c) => Some(crate::standing::client_ledgers(&app, &c.id).await?),
         None => None,
+    };
+    let picture = match (&client, &ledgers) {
+        (Some(c), Some(l)) => Some(crate::standing::picture(&app, c, l)?),
+        _ => None,
     };
     // The policy: the business default, then the client's overrides, then their tier's,
     // then the invoice's.
@@ -353,7 +347,11 @@ async fn create_invoice(
         }];
         // The client's credit (overpaid invoices, oldest first) is brought onto this one,
         // in the same write; a source written meanwhile makes the write fail and we re-read.
-        let sources = credit_sources(&app, &client.id).await?;
+        let read = match ledgers.take() {
+            Some(l) => l,
+            None => crate::standing::client_ledgers(&app, &client.id).await?,
+        };
+        let sources = credit_sources(&read)?;
         let plan = cobro_domain::ledger::plan_credit(
             &invoice.total,
             &sources

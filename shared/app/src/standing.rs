@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cobro_domain::standing::{self, InvoiceHistory, Standing, Tier};
 use cobro_domain::{Client, ClientId, FieldErrors, Money, TermsInput};
-use cobro_store::PageRequest;
+use cobro_store::{PageRequest, StoredInvoice};
 
 use crate::{App, Problem};
 
@@ -26,25 +26,31 @@ pub struct Picture {
     pub outstanding: Vec<Money>,
 }
 
-/// Reads every invoice of the client (with its ledger) and judges their standing now.
-pub async fn picture(app: &App, client: &Client) -> Result<Picture, Problem> {
-    let now = app.now();
-    let mut histories: Vec<InvoiceHistory> = Vec::new();
+/// Every invoice of the client with its ledger, newest first (read concurrently per page).
+pub async fn client_ledgers(app: &App, client: &ClientId) -> Result<Vec<StoredInvoice>, Problem> {
+    let mut all = Vec::new();
     let mut page = PageRequest::first(cobro_store::MAX_PAGE);
     loop {
-        let p = app.store.client_invoices(&client.id, &page).await?;
+        let p = app.store.client_invoices(client, &page).await?;
         let stored =
             futures::future::try_join_all(p.items.iter().map(|i| app.store.invoice(&i.id))).await?;
-        for s in stored.into_iter().flatten() {
-            if let Some(h) = standing::invoice_history(&s.invoice, &s.entries, now)
-                .map_err(|e| Problem::internal(&e))?
-            {
-                histories.push(h);
-            }
-        }
+        all.extend(stored.into_iter().flatten());
         match p.next {
             Some(next) => page.after = Some(next),
-            None => break,
+            None => return Ok(all),
+        }
+    }
+}
+
+/// The client's standing now, from their invoices' ledgers ([`client_ledgers`]).
+pub fn picture(app: &App, client: &Client, ledgers: &[StoredInvoice]) -> Result<Picture, Problem> {
+    let now = app.now();
+    let mut histories: Vec<InvoiceHistory> = Vec::new();
+    for s in ledgers {
+        if let Some(h) = standing::invoice_history(&s.invoice, &s.entries, now)
+            .map_err(|e| Problem::internal(&e))?
+        {
+            histories.push(h);
         }
     }
     Ok(Picture {
@@ -120,7 +126,8 @@ pub async fn get(State(app): State<App>, Path(id): Path<String>) -> Result<Respo
         None => None,
     }
     .ok_or_else(|| Problem::not_found("client"))?;
-    let p = picture(&app, &client).await?;
+    let ledgers = client_ledgers(&app, &client.id).await?;
+    let p = picture(&app, &client, &ledgers)?;
     Ok(Json(serde_json::json!({
         "object": "standing",
         "client_id": client.id,
