@@ -32,7 +32,7 @@ use subtle::ConstantTimeEq;
 use tower::ServiceExt;
 
 use crate::App;
-use crate::arrangements::NotMade;
+use crate::arrangements::{Ask, NotMade};
 
 pub fn router(app: App) -> Router {
     Router::new()
@@ -896,13 +896,13 @@ async fn promise(
             .ok_or("amount"),
     };
     let ask = match (date, amount) {
-        (Some(date), Ok(amount)) => Ask::Promise(PromiseRequest {
+        (Some(date), Ok(amount)) => Ok(Ask::Promise(PromiseRequest {
             date,
             amount,
             by: Party::Client,
-        }),
-        (None, _) => Ask::Invalid("date"),
-        (_, Err(field)) => Ask::Invalid(field),
+        })),
+        (None, _) => Err(unreadable("date")),
+        (_, Err(field)) => Err(unreadable(field)),
     };
     arrange(&app, &opened, &token, &headers, ask).await
 }
@@ -926,20 +926,18 @@ async fn plan(
     let parts = count
         .and_then(|n| arrangement::split(opened.balance.amount_due, n, plan_start(&opened, today)));
     let ask = match parts {
-        Some(instalments) => Ask::Plan(PlanRequest {
+        Some(instalments) => Ok(Ask::Plan(PlanRequest {
             instalments,
             by: Party::Client,
-        }),
-        None => Ask::Invalid("instalments"),
+        })),
+        None => Err(unreadable("instalments")),
     };
     arrange(&app, &opened, &token, &headers, ask).await
 }
 
-/// What the page's forms ask, or the field that could not be read.
-enum Ask {
-    Promise(PromiseRequest),
-    Plan(PlanRequest),
-    Invalid(&'static str),
+/// A field of the page's form that could not be read: refused like a bad value.
+fn unreadable(field: &str) -> Refusal {
+    Refusal::Invalid(cobro_domain::FieldErrors::single(field, "unreadable"))
 }
 
 /// Makes a promise or plan the client asked for; back to the page with a confirmation,
@@ -949,29 +947,15 @@ async fn arrange(
     opened: &Opened,
     token: &str,
     headers: &HeaderMap,
-    ask: Ask,
+    ask: Result<Ask, Refusal>,
 ) -> Response {
     let l = opened.client.locale;
     let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());
-    let ask = match ask {
-        Ask::Promise(p) => crate::arrangements::Ask::Promise(p),
-        Ask::Plan(p) => crate::arrangements::Ask::Plan(p),
-        Ask::Invalid(field) => {
-            let r = Refusal::Invalid(cobro_domain::FieldErrors::single(field, "unreadable"));
-            let why = Flash::Refused(refusal_text(l, opened, &r, today));
-            return respond(
-                app,
-                opened,
-                token,
-                headers,
-                false,
-                &why,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
+    let made = match ask {
+        Ok(ask) => crate::arrangements::make(app, &opened.stored.invoice.id, &ask, &|_| None).await,
+        Err(r) => Err(NotMade::Refused(r)),
     };
-    match crate::arrangements::make(app, &opened.stored.invoice.id, &ask, &|_| None).await {
+    match made {
         Ok(_) => secure(Redirect::to(&format!("/pay/{token}?arranged=1")).into_response()),
         Err(NotMade::Refused(r)) => {
             let status = match r {
