@@ -92,13 +92,11 @@ pub fn invoice_history(
     ordered.sort_by_key(|e| (e.at, e.seq));
     let mut settled = None;
     if b.amount_due.is_zero() {
-        let mut so_far: Vec<&LedgerEntry> = Vec::new();
+        let mut so_far: Vec<LedgerEntry> = Vec::with_capacity(ordered.len());
         for e in ordered {
-            so_far.push(e);
-            let owned: Vec<LedgerEntry> = so_far.iter().map(|e| (*e).clone()).collect();
-            if ledger::balance(&inv.total, &owned)?.amount_due.is_zero()
-                && so_far.iter().any(|e| e.kind.pays())
-            {
+            so_far.push(e.clone());
+            // Only a payment can be the one that settles it.
+            if e.kind.pays() && ledger::balance(&inv.total, &so_far)?.amount_due.is_zero() {
                 let day = crate::today_in(tz, e.at);
                 settled = Some((e.at, (day - due).num_days().max(0)));
                 break;
