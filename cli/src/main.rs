@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use cobro_app::dunning::Lane;
 use cobro_app::{App, Config};
 
 mod demo;
@@ -34,13 +35,20 @@ enum Command {
         /// Seed a few clients and invoices (CLP and USD) and print their pay links.
         #[arg(long)]
         demo: bool,
-        /// Run the reminder sweep every this many seconds (0: never).
+        /// Run the reminder sweep and the deposit check every this many seconds (0: never).
         #[arg(long, default_value_t = 60)]
         sweep_every: u64,
     },
     /// Run one reminder sweep now, or as if it were `--at` (RFC 3339, e.g.
     /// 2026-12-01T10:00:00-03:00), and print what it did.
     Sweep {
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
+    /// Run one deposit check now, or as if it were `--at`: early payments matched to their
+    /// deposits, cleared deposits recorded (clients active), overdue ones reminded and then
+    /// told to the business. Prints what it did.
+    DepositCheck {
         #[arg(long)]
         at: Option<chrono::DateTime<chrono::FixedOffset>>,
     },
@@ -105,6 +113,25 @@ fn config(cli_data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// Runs one scheduled job (the reminder sweep or the deposit check) at `at` or now.
+async fn scheduled(
+    data_dir: Option<PathBuf>,
+    at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    lane: Lane,
+) -> anyhow::Result<()> {
+    let mut app = App::from_config(config(data_dir)?).await?;
+    if let Some(at) = at {
+        let at = at.with_timezone(&chrono::Utc);
+        app = app.with_clock(std::sync::Arc::new(move || at));
+    }
+    let report = match lane {
+        Lane::Dunning => cobro_app::dunning::sweep(&app, app.now(), None).await?,
+        Lane::Deposits => cobro_app::dunning::deposit_check(&app, app.now(), None).await?,
+    };
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -121,16 +148,8 @@ async fn main() -> anyhow::Result<()> {
             demo,
             sweep_every,
         } => serve::run(config(cli.data_dir)?, addr, demo, sweep_every).await,
-        Command::Sweep { at } => {
-            let mut app = App::from_config(config(cli.data_dir)?).await?;
-            if let Some(at) = at {
-                let at = at.with_timezone(&chrono::Utc);
-                app = app.with_clock(std::sync::Arc::new(move || at));
-            }
-            let report = cobro_app::dunning::sweep(&app, app.now(), None).await?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            Ok(())
-        }
+        Command::Sweep { at } => scheduled(cli.data_dir, at, Lane::Dunning).await,
+        Command::DepositCheck { at } => scheduled(cli.data_dir, at, Lane::Deposits).await,
         Command::Export { report, out } => {
             let app = App::from_config(config(cli.data_dir)?).await?;
             let csv = match report {

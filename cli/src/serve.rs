@@ -51,8 +51,11 @@ pub async fn run(
         crate::demo::seed(&app, router.clone()).await?;
     }
     if sweep_every > 0 {
-        println!("  sweep     every {sweep_every}s (reminders, late fees, escalations)");
-        // The schedule the template gives the reminder-sweep function, on a timer.
+        println!(
+            "  schedules every {sweep_every}s (reminder sweep: reminders, late fees, escalations; deposit check)"
+        );
+        // The schedules the template gives the reminder-sweep and deposit-check functions,
+        // on one timer.
         let app = app.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(sweep_every));
@@ -61,6 +64,9 @@ pub async fn run(
                 tick.tick().await;
                 if let Err(e) = cobro_app::dunning::sweep(&app, app.now(), None).await {
                     tracing::error!(error = %e, "sweep failed; the next one retries");
+                }
+                if let Err(e) = cobro_app::dunning::deposit_check(&app, app.now(), None).await {
+                    tracing::error!(error = %e, "deposit check failed; the next one retries");
                 }
             }
         });

@@ -1605,6 +1605,9 @@ impl Store for FaultyStore {
     ) -> cobro_store::Result<bool> {
         self.inner.revoke_api_key(id, at).await
     }
+    async fn update_client(&self, c: &cobro_domain::Client) -> cobro_store::Result<bool> {
+        self.write(self.inner.update_client(c)).await
+    }
     async fn idempotency_record(
         &self,
         k: &str,
@@ -1736,10 +1739,11 @@ impl Store for FaultyStore {
     }
     async fn due_agenda(
         &self,
+        lane: cobro_store::Lane,
         now: chrono::DateTime<chrono::Utc>,
         p: &cobro_store::PageRequest,
     ) -> cobro_store::Result<cobro_store::Page<cobro_store::AgendaItem>> {
-        self.inner.due_agenda(now, p).await
+        self.inner.due_agenda(lane, now, p).await
     }
     async fn stage_log(
         &self,
@@ -2285,11 +2289,15 @@ async fn a_sweep_stops_before_its_deadline(t: TestApp) {
     );
     t.set_now("2026-11-24T12:00:00Z");
     let soon = chrono::Utc::now().timestamp_millis() as u64 + 5_000; // inside the 10 s margin
-    let r = cobro_app::dunning::scheduled(&t.app, soon).await.unwrap();
+    let r = cobro_app::dunning::scheduled(&t.app, cobro_app::dunning::Lane::Dunning, soon)
+        .await
+        .unwrap();
     assert!(r.stopped_early && r.reminders == 0, "{r:?}");
     assert!(t.mails_to(&email).await.is_empty());
     let later = chrono::Utc::now().timestamp_millis() as u64 + 300_000;
-    let r = cobro_app::dunning::scheduled(&t.app, later).await.unwrap();
+    let r = cobro_app::dunning::scheduled(&t.app, cobro_app::dunning::Lane::Dunning, later)
+        .await
+        .unwrap();
     assert!(!r.stopped_early && r.reminders == 1, "{r:?}");
     assert_eq!(t.mails_to(&email).await.len(), 1);
 }

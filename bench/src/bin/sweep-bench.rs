@@ -82,6 +82,7 @@ fn write(inv: Invoice, next_action_at: DateTime<Utc>) -> NewInvoiceWrite {
         idempotency: None,
         other_entries: vec![],
         next_action_at: Some(next_action_at),
+        new_client: None,
         invoice: inv,
     }
 }

@@ -9,7 +9,11 @@ async fn main() -> anyhow::Result<()> {
     let config = cobro_app::Config::from_env()?;
     let app = cobro_app::App::from_config(config).await?;
     let handler = service_fn(|event: LambdaEvent<serde_json::Value>| {
-        cobro_app::dunning::scheduled(&app, event.context.deadline)
+        cobro_app::dunning::scheduled(
+            &app,
+            cobro_app::dunning::Lane::Dunning,
+            event.context.deadline,
+        )
     });
     lambda_runtime::run(handler)
         .await

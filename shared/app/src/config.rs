@@ -38,6 +38,8 @@ pub struct Config {
     pub default_terms: cobro_domain::Terms,
     /// Tiers refused new invoices and per-tier policy overrides (`COBRO_CREDIT_POLICY`).
     pub credit_policy: cobro_domain::standing::CreditPolicy,
+    /// Deposits asked of new clients and low tiers (`COBRO_DEPOSIT_POLICY`).
+    pub deposit_policy: cobro_domain::deposit::DepositPolicy,
     /// Where escalations are reported (`COBRO_BUSINESS_EMAIL`; default: the sender).
     pub business_email: String,
     /// Language of the messages to the business (`COBRO_BUSINESS_LOCALE`, es or en).
@@ -82,6 +84,26 @@ impl Config {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
+
+/// A deposit policy from JSON: a deposit (`{"percent": …}` or `{"amount": …, "currency":
+/// …}`, with `due_days`, `overdue_after_days`, `hold`) plus an optional `tiers` list
+/// (default `["D"]`).
+fn deposit_policy(json: &str) -> Result<cobro_domain::deposit::DepositPolicy, String> {
+    let mut value: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let tiers = match value.remove("tiers") {
+        None => cobro_domain::deposit::DepositPolicy::default().tiers,
+        Some(t) => serde_json::from_value(t).map_err(|e| format!("tiers: {e}"))?,
+    };
+    let input: cobro_domain::deposit::DepositInput =
+        serde_json::from_value(value.into()).map_err(|e| e.to_string())?;
+    let mut errors = cobro_domain::FieldErrors::new();
+    let terms = input.validate(&mut errors, "deposit");
+    if let Some(e) = errors.errors.first() {
+        return Err(format!("{} {}", e.field, e.message));
+    }
+    Ok(cobro_domain::deposit::DepositPolicy { terms, tiers })
+}
 
 impl Config {
     /// Reads the process environment.
@@ -205,6 +227,12 @@ impl Config {
                 ConfigError(format!("COBRO_BUSINESS_LOCALE must be es or en, got `{l}`"))
             })?,
         };
+        let deposit_policy = match get("COBRO_DEPOSIT_POLICY") {
+            None => Default::default(),
+            Some(json) => deposit_policy(&json).map_err(|e| {
+                ConfigError(format!("COBRO_DEPOSIT_POLICY is not a valid policy: {e}"))
+            })?,
+        };
         let business_email = get("COBRO_BUSINESS_EMAIL").unwrap_or_else(|| address.to_string());
         if !email_address::EmailAddress::is_valid(&business_email) {
             return Err(ConfigError(format!(
@@ -250,6 +278,7 @@ impl Config {
             webhook_tolerance_secs,
             default_terms,
             credit_policy,
+            deposit_policy,
             business_email,
             business_locale,
             sweep_concurrency,
@@ -321,6 +350,47 @@ mod tests {
             .is_err()
         );
         assert!(cfg(&[("COBRO_CREDIT_POLICY", r#"{"deposit": true}"#)]).is_err());
+        for bad in [
+            r#"{"percent": "-5"}"#,
+            r#"{"percent": "101"}"#,
+            r#"{"amount": "10.5", "currency": "CLP"}"#,
+            r#"{"percent": "30", "tiers": ["E"]}"#,
+            r#"{"percent": "30", "hold": "escrow"}"#,
+            r#"{"percent": "30", "refundable": true}"#,
+            r#"{}"#,
+        ] {
+            assert!(cfg(&[("COBRO_DEPOSIT_POLICY", bad)]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_deposit_policy_from_the_environment() {
+        use cobro_domain::deposit::{DepositRule, Hold};
+        use cobro_domain::standing::Tier;
+        let c = cfg(&[(
+            "COBRO_DEPOSIT_POLICY",
+            r#"{"percent": "30", "due_days": 5, "hold": "retainer", "tiers": ["C", "D"]}"#,
+        )])
+        .unwrap();
+        let terms = c.deposit_policy.terms.unwrap();
+        assert_eq!(
+            terms.rule,
+            DepositRule::Percent(rust_decimal::Decimal::from(30))
+        );
+        assert_eq!((terms.due_days, terms.overdue_after_days), (5, 3));
+        assert_eq!(terms.hold, Hold::Retainer);
+        assert_eq!(c.deposit_policy.tiers, [Tier::C, Tier::D]);
+        let none = cfg(&[]).unwrap().deposit_policy;
+        assert_eq!((none.terms, none.tiers), (None, vec![Tier::D]));
+        let c = cfg(&[(
+            "COBRO_CREDIT_POLICY",
+            r#"{"restrict_tiers": ["D"], "restricted": "prepay"}"#,
+        )])
+        .unwrap();
+        assert_eq!(
+            c.credit_policy.restricted,
+            cobro_domain::standing::Restricted::Prepay
+        );
     }
 
     #[test]

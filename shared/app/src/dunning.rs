@@ -21,7 +21,10 @@ use cobro_domain::arrangement::arrangements;
 use cobro_domain::dunning::{self, CLAIM_LEASE_MINUTES, Next};
 use cobro_domain::ledger::{self, EntryKind, LedgerEntry};
 use cobro_domain::{Client, InvoiceId, Stage, StageRecord, StageStatus};
-use cobro_notify::{Arrangement, Broken, Escalated, NoticeLine, Reminder, ReminderFacts, Tone};
+use cobro_notify::{
+    Arrangement, Broken, DepositOverdue, Escalated, NoticeLine, Reminder, ReminderFacts, Tone,
+};
+pub use cobro_store::Lane;
 use cobro_store::{LedgerWrite, PageRequest, StoreError, StoredInvoice};
 use futures::StreamExt;
 use tracing::instrument;
@@ -50,6 +53,14 @@ pub struct SweepReport {
     pub promises_kept: usize,
     /// Broken promises and plans told to the business.
     pub broken: usize,
+    /// Deposits recorded as paid: their clients are active.
+    pub deposits_cleared: usize,
+    /// Reminders of deposits past their due date.
+    pub deposit_reminders: usize,
+    /// Deposits overdue, told to the business.
+    pub deposits_overdue: usize,
+    /// Payments from the unmatched queue applied to the deposit they named.
+    pub deposits_matched: usize,
     /// Moved to the client's next business day (already messaged today).
     pub deferred: usize,
     /// Messages that failed; retried on a later sweep.
@@ -69,6 +80,10 @@ impl SweepReport {
             + self.arrangement_reminders
             + self.promises_kept
             + self.broken
+            + self.deposits_cleared
+            + self.deposit_reminders
+            + self.deposits_overdue
+            + self.deposits_matched
     }
 
     fn add(&mut self, o: &SweepReport) {
@@ -80,6 +95,10 @@ impl SweepReport {
         self.arrangement_reminders += o.arrangement_reminders;
         self.promises_kept += o.promises_kept;
         self.broken += o.broken;
+        self.deposits_cleared += o.deposits_cleared;
+        self.deposit_reminders += o.deposit_reminders;
+        self.deposits_overdue += o.deposits_overdue;
+        self.deposits_matched += o.deposits_matched;
         self.deferred += o.deferred;
         self.failed += o.failed;
         self.skipped += o.skipped;
@@ -94,17 +113,36 @@ pub fn agenda_of(
     Ok(dunning::plan(&stored.invoice, &stored.entries, &stored.stages, now)?.map(|n| n.at))
 }
 
-/// Runs every action due at `now`. `deadline`: when the caller must be done (a Lambda's).
-#[instrument(skip_all, fields(now = %now))]
+/// Runs every action due at `now` on the dunning agenda (the reminder sweep).
+/// `deadline`: when the caller must be done (a Lambda's).
 pub async fn sweep(
     app: &App,
+    now: DateTime<Utc>,
+    deadline: Option<Instant>,
+) -> Result<SweepReport, StoreError> {
+    run_lane(app, Lane::Dunning, now, deadline).await
+}
+
+/// Runs every action due at `now` on the deposits' agenda (the deposit check).
+pub async fn deposit_check(
+    app: &App,
+    now: DateTime<Utc>,
+    deadline: Option<Instant>,
+) -> Result<SweepReport, StoreError> {
+    run_lane(app, Lane::Deposits, now, deadline).await
+}
+
+#[instrument(skip_all, fields(lane = lane.name(), now = %now))]
+async fn run_lane(
+    app: &App,
+    lane: Lane,
     now: DateTime<Utc>,
     deadline: Option<Instant>,
 ) -> Result<SweepReport, StoreError> {
     let mut report = SweepReport::default();
     let mut page = PageRequest::first(cobro_store::MAX_PAGE);
     loop {
-        let due = app.store.due_agenda(now, &page).await?;
+        let due = app.store.due_agenda(lane, now, &page).await?;
         let ids: Vec<InvoiceId> = due.items.into_iter().map(|i| i.invoice_id).collect();
         let mut results = futures::stream::iter(ids.into_iter().map(|id| async move {
             if deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d) {
@@ -132,7 +170,7 @@ pub async fn sweep(
             _ => break,
         }
     }
-    tracing::info!(?report, "sweep finished");
+    tracing::info!(?report, lane = lane.name(), "sweep finished");
     Ok(report)
 }
 
@@ -141,12 +179,13 @@ pub async fn sweep(
 /// A store failure fails the invocation (EventBridge retries it; claims make that safe).
 pub async fn scheduled(
     app: &App,
+    lane: Lane,
     deadline_ms: u64,
 ) -> Result<SweepReport, Box<dyn std::error::Error + Send + Sync>> {
     let now = app.now();
     let left = (deadline_ms as i64 - Utc::now().timestamp_millis()).max(0) as u64;
     let deadline = Instant::now() + std::time::Duration::from_millis(left);
-    Ok(sweep(app, now, Some(deadline)).await?)
+    Ok(run_lane(app, lane, now, Some(deadline)).await?)
 }
 
 /// Does what is due for one invoice, then puts it back on the agenda.
@@ -174,14 +213,33 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
         if report.actions() >= MAX_ACTIONS_PER_INVOICE {
             return Ok(report);
         }
-        if let Stage::PromiseKept(_) = next.stage {
-            // A record only (for the promise figures): claimed as done, once.
+        // Before each step on an unpaid deposit: a payment that named it before it existed.
+        if matches!(
+            next.stage,
+            Stage::DepositOpened | Stage::DepositReminder | Stage::DepositOverdue
+        ) {
+            let matched = crate::deposits::rematch(app, &stored).await?;
+            if matched > 0 {
+                report.deposits_matched += matched;
+                continue;
+            }
+        }
+        if next.stage.is_record() {
+            // A record only (the promise figures, a deposit seen or cleared): claimed as
+            // done, once.
             match app
                 .store
                 .claim_stage(&done_record(&stored, &next, now), None)
                 .await
             {
-                Ok(()) => report.promises_kept += 1,
+                Ok(()) => match next.stage {
+                    Stage::PromiseKept(_) => report.promises_kept += 1,
+                    Stage::DepositCleared => {
+                        tracing::info!(client_id = %stored.invoice.client_id, "deposit cleared: client active");
+                        report.deposits_cleared += 1
+                    }
+                    _ => {}
+                },
                 Err(StoreError::StageTaken) => report.skipped += 1,
                 Err(e) => return Err(e),
             }
@@ -221,6 +279,8 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
                         report.arrangement_reminders += 1
                     }
                     Stage::PromiseBroken(_) | Stage::PlanBroken(_) => report.broken += 1,
+                    Stage::DepositReminder => report.deposit_reminders += 1,
+                    Stage::DepositOverdue => report.deposits_overdue += 1,
                     _ => report.escalations += 1,
                 }
                 if agenda.is_none_or(|a| a > now) {
@@ -364,6 +424,7 @@ async fn send_stage(
         Stage::PromiseBroken(_) | Stage::PlanBroken(_) => {
             send_broken(app, stored, client, next.stage, now).await
         }
+        Stage::DepositOverdue => send_deposit_overdue(app, stored, client).await,
         _ => send_reminder(app, stored, client, &record, now).await,
     };
     let mut after = stored.clone();
@@ -423,6 +484,7 @@ async fn send_reminder(
         Stage::Reminder(o, _) if o < 0 => Tone::Upcoming,
         Stage::Reminder(0, _) => Tone::DueToday,
         Stage::Reminder(o, _) if inv.terms.reminder_offsets.last() == Some(&o) => Tone::Final,
+        Stage::DepositReminder => Tone::DepositDue,
         Stage::PromiseReminder(n) => {
             let p = arr
                 .promises
@@ -559,7 +621,45 @@ pub fn describe(stage: &StageRecord, locale: cobro_domain::Locale) -> String {
         Stage::Instalment(_, k, _) => format!("reminder of instalment {k}"),
         Stage::PlanBroken(_) if es => "plan de pago anulado por una cuota impaga".into(),
         Stage::PlanBroken(_) => "payment plan ended by a missed instalment".into(),
+        Stage::DepositOpened if es => "depósito solicitado".into(),
+        Stage::DepositOpened => "deposit asked for".into(),
+        Stage::DepositReminder if es => "recordatorio del depósito vencido".into(),
+        Stage::DepositReminder => "reminder of the overdue deposit".into(),
+        Stage::DepositOverdue if es => "depósito vencido, avisado al negocio".into(),
+        Stage::DepositOverdue => "deposit overdue, business told".into(),
+        Stage::DepositCleared if es => "depósito pagado".into(),
+        Stage::DepositCleared => "deposit paid".into(),
     }
+}
+
+/// Tells the business a deposit is overdue (the client is now `deposit_overdue`).
+async fn send_deposit_overdue(
+    app: &App,
+    stored: &StoredInvoice,
+    client: &Client,
+) -> Result<String, String> {
+    let inv = &stored.invoice;
+    let l = app.config.business_locale;
+    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
+    let message = DepositOverdue {
+        locale: l,
+        business: app.config.business_name.clone(),
+        client_name: client.name.clone(),
+        client_email: client.email.clone(),
+        number: inv.number.clone(),
+        amount_due: balance.amount_due.format(l),
+        due_date: l.long_date(inv.due_date),
+        client_path: format!("{}/v1/clients/{}", app.config.public_url, client.id),
+    };
+    let email = message
+        .email(
+            &app.config.from_email,
+            &app.config.business_email,
+            &message_key(stored, Stage::DepositOverdue),
+        )
+        .map_err(|e| e.to_string())?;
+    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
+    Ok(sent.id)
 }
 
 /// The instalments of plan `n`, as its ledger entry has them.

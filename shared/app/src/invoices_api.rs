@@ -33,6 +33,10 @@ pub fn router(app: App) -> Router {
         .route("/v1/clients/{id}", get(get_client))
         .route("/v1/clients/{id}/invoices", get(client_invoices))
         .route("/v1/clients/{id}/standing", get(crate::standing::get))
+        .route(
+            "/v1/clients/{id}/budget",
+            axum::routing::put(crate::deposits::set_budget),
+        )
         .route("/v1/invoices", post(create_invoice))
         .route("/v1/invoices/{id}", get(get_invoice))
         .route("/v1/invoices/{id}/payments", post(record_payment))
@@ -96,7 +100,47 @@ async fn create_client(
     let client = input
         .validate(ClientId::generate(), now)
         .map_err(Problem::validation)?;
-    let view = to_json(&ClientView::new(&client))?;
+    let mut view = ClientView::new(&client);
+    view.status = Some(cobro_domain::deposit::ClientStatus::Active);
+    let view = to_json(&view)?;
+    // A fixed deposit is asked for at once: the client is written with its deposit invoice.
+    if let Some(terms) = crate::deposits::terms_for(&app, &client)
+        && let cobro_domain::deposit::DepositRule::Fixed(amount) = terms.rule
+    {
+        let valid = crate::deposits::deposit_invoice(&app, &client, &amount, &terms, now)?;
+        let answer = |inv: &cobro_domain::Invoice, pay_url: &str, _: &serde_json::Value| {
+            let mut v = view.clone();
+            v["status"] = serde_json::json!(cobro_domain::deposit::ClientStatus::PendingDeposit);
+            v["open_deposit"] = crate::deposits::deposit_json(inv, Some(pay_url), "new-client");
+            v
+        };
+        let issue = Issue {
+            client: &client,
+            valid,
+            ledgers: None,
+            new_client: true,
+            idempotency: match &idem {
+                Some(k) => Recorded::Caller(k),
+                None => Recorded::Nothing,
+            },
+            answer: &answer,
+        };
+        return match issue_with(&app, issue, false).await? {
+            Some(issued) => {
+                tracing::info!(client_id = %client.id, invoice_id = %issued.invoice.id, "client created with a deposit asked for");
+                send_invoice(
+                    &app,
+                    &client,
+                    &issued.invoice,
+                    &issued.entries,
+                    &issued.pay_url,
+                )
+                .await;
+                Ok(created(format!("/v1/clients/{}", client.id), issued.body))
+            }
+            None => idempotency::replay_after_race(&app, idem.as_ref()).await,
+        };
+    }
     let record = idem
         .as_ref()
         .map(|k| k.record(StatusCode::CREATED, &view, now));
@@ -170,7 +214,7 @@ async fn list_clients(
     Ok(Json(to_json(&list)?).into_response())
 }
 
-async fn find_client(app: &App, id: &str) -> Result<cobro_domain::Client, Problem> {
+pub(crate) async fn find_client(app: &App, id: &str) -> Result<cobro_domain::Client, Problem> {
     let Some(id) = ClientId::parse(id) else {
         return Err(Problem::not_found("client"));
     };
@@ -182,17 +226,23 @@ async fn find_client(app: &App, id: &str) -> Result<cobro_domain::Client, Proble
 
 async fn get_client(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
     let client = find_client(&app, &id).await?;
+    let ledgers = crate::standing::client_ledgers(&app, &client.id).await?;
     let mut view = ClientView::new(&client);
-    view.credit = Some(client_credit(&app, &client.id).await?);
+    view.credit = Some(client_credit(&ledgers)?);
+    view.status = Some(crate::deposits::status(&ledgers)?);
+    view.open_deposit = crate::deposits::open_deposit_json(&ledgers)?;
     Ok(Json(to_json(&view)?).into_response())
 }
 
-/// The client's credit per currency: what their invoices received beyond their totals.
-async fn client_credit(app: &App, client: &ClientId) -> Result<Vec<cobro_domain::Money>, Problem> {
+/// The client's credit per currency: what their invoices received beyond their totals,
+/// and what their cleared deposits hold.
+fn client_credit(
+    ledgers: &[cobro_store::StoredInvoice],
+) -> Result<Vec<cobro_domain::Money>, Problem> {
     let mut credit: std::collections::BTreeMap<cobro_domain::Currency, cobro_domain::Money> =
         Default::default();
-    let ledgers = crate::standing::client_ledgers(app, client).await?;
-    for (_, _, c) in credit_sources(&ledgers)? {
+    for source in credit_sources(ledgers, true)? {
+        let c = source.credit;
         let sum = credit
             .entry(c.currency())
             .or_insert_with(|| cobro_domain::Money::zero(c.currency()));
@@ -201,18 +251,47 @@ async fn client_credit(app: &App, client: &ClientId) -> Result<Vec<cobro_domain:
     Ok(credit.into_values().collect())
 }
 
-/// The client's invoices holding credit, oldest first: (invoice, its next ledger position,
-/// its credit), derived from their ledgers (as [`crate::standing::client_ledgers`] reads
-/// them, newest first).
+/// An invoice holding credit for its client.
+struct CreditSource {
+    id: InvoiceId,
+    /// Its next ledger position.
+    next_seq: u32,
+    credit: cobro_domain::Money,
+    /// A cleared deposit (its credit leaves as `deposit_applied`, not `credit_out`).
+    deposit: bool,
+}
+
+/// The client's invoices holding credit, oldest first, derived from their ledgers (as
+/// [`crate::standing::client_ledgers`] reads them, newest first); cleared deposits only
+/// `with_deposits`.
 fn credit_sources(
     ledgers: &[cobro_store::StoredInvoice],
-) -> Result<Vec<(InvoiceId, u32, cobro_domain::Money)>, Problem> {
+    with_deposits: bool,
+) -> Result<Vec<CreditSource>, Problem> {
     let mut sources = Vec::new();
     for s in ledgers.iter().rev() {
-        let b = cobro_domain::ledger::balance(&s.invoice.total, &s.entries)
-            .map_err(|e| Problem::internal(&e))?;
-        if b.credit.is_positive() && b.status != cobro_domain::InvoiceStatus::Void {
-            sources.push((s.invoice.id.clone(), s.ledger_len() + 1, b.credit));
+        let deposit = s.invoice.purpose == cobro_domain::deposit::Purpose::Deposit;
+        let credit = if deposit {
+            if !with_deposits {
+                continue;
+            }
+            cobro_domain::deposit::held(&s.invoice, &s.entries)
+                .map_err(|e| Problem::internal(&e))?
+        } else {
+            let b = cobro_domain::ledger::balance(&s.invoice.total, &s.entries)
+                .map_err(|e| Problem::internal(&e))?;
+            if b.status == cobro_domain::InvoiceStatus::Void {
+                continue;
+            }
+            b.credit
+        };
+        if credit.is_positive() {
+            sources.push(CreditSource {
+                id: s.invoice.id.clone(),
+                next_seq: s.ledger_len() + 1,
+                credit,
+                deposit,
+            });
         }
     }
     Ok(sources)
@@ -324,20 +403,96 @@ async fn create_invoice(
     let (Some(client), Some(valid), true) = (client, valid, errors.is_empty()) else {
         return Err(Problem::validation(errors));
     };
+    let ledgers = ledgers.take().unwrap_or_default();
+    let closes_budget = crate::deposits::check_budget(&client, &ledgers, &valid.total)?;
     if let Some(p) = &picture {
         crate::standing::check(&app, &client, p, &valid.total)?;
+        if let Some(need) = crate::deposits::required(&app, &client, p, &ledgers, &valid.total)? {
+            return Err(crate::deposits::ask(&app, &client, &ledgers, &need).await?);
+        }
     }
+    let send = valid.send;
+    let issue = Issue {
+        client: &client,
+        valid,
+        ledgers: Some(ledgers),
+        new_client: false,
+        idempotency: match &idem {
+            Some(k) => Recorded::Caller(k),
+            None => Recorded::Nothing,
+        },
+        answer: &|_, _, view| view.clone(),
+    };
+    match issue_with(&app, issue, closes_budget).await? {
+        Some(issued) => {
+            let invoice = &issued.invoice;
+            tracing::info!(invoice_id = %invoice.id, client_id = %client.id, number = %invoice.number, "invoice created");
+            if send {
+                send_invoice(&app, &client, invoice, &issued.entries, &issued.pay_url).await;
+            }
+            Ok(created(format!("/v1/invoices/{}", invoice.id), issued.body))
+        }
+        None => idempotency::replay_after_race(&app, idem.as_ref()).await,
+    }
+}
 
+/// What the idempotency record of an invoice's write stands for.
+pub(crate) enum Recorded<'a> {
+    Nothing,
+    /// The caller's key: the answer is recorded under it.
+    Caller(&'a idempotency::Key),
+    /// A record that only guards against a second, concurrent write of the same thing.
+    Guard(cobro_store::IdempotencyRecord),
+}
+
+/// An invoice to number and write, with what is written beside it.
+pub(crate) struct Issue<'a> {
+    pub client: &'a cobro_domain::Client,
+    pub valid: cobro_domain::ValidInvoice,
+    /// The client's ledgers as just read (re-read after a lost race).
+    pub ledgers: Option<Vec<cobro_store::StoredInvoice>>,
+    /// Write the client too (a client asked for a deposit at once).
+    pub new_client: bool,
+    pub idempotency: Recorded<'a>,
+    /// The answer's body from the invoice, its pay link and its view.
+    #[allow(clippy::type_complexity)]
+    pub answer:
+        &'a (dyn Fn(&cobro_domain::Invoice, &str, &serde_json::Value) -> serde_json::Value + Sync),
+}
+
+/// A written invoice.
+pub(crate) struct Issued {
+    pub invoice: cobro_domain::Invoice,
+    pub entries: Vec<LedgerEntry>,
+    pub pay_url: String,
+    pub body: serde_json::Value,
+}
+
+/// Numbers and writes an invoice, bringing the client's credit onto it (orders only).
+/// `None`: its idempotency record was written first by someone else.
+pub(crate) async fn issue(app: &App, issue: Issue<'_>) -> Result<Option<Issued>, Problem> {
+    issue_with(app, issue, false).await
+}
+
+async fn issue_with(
+    app: &App,
+    mut issue: Issue<'_>,
+    closes_budget: bool,
+) -> Result<Option<Issued>, Problem> {
+    let client = issue.client;
+    let now = app.now();
+    let order = issue.valid.purpose == cobro_domain::deposit::Purpose::Order;
+    let with_deposits = crate::deposits::deposits_apply(app, client, closes_budget);
     for _ in 0..MAX_NUMBER_ATTEMPTS {
         let seq = app.store.last_invoice_seq().await? + 1;
-        let invoice = valid.clone().issue(
+        let invoice = issue.valid.clone().issue(
             InvoiceId::generate(),
             seq,
             &app.config.invoice_prefix,
             client.timezone,
             now,
         );
-        let (pay_url, pay_token) = crate::portal::new_link(&app, &client.id, &invoice.id, now);
+        let (pay_url, pay_token) = crate::portal::new_link(app, &client.id, &invoice.id, now);
         let mut entries = vec![LedgerEntry {
             seq: 1,
             kind: EntryKind::Charge,
@@ -345,28 +500,38 @@ async fn create_invoice(
             at: now,
             key: Some("charge".into()),
         }];
-        // The client's credit (overpaid invoices, oldest first) is brought onto this one,
-        // in the same write; a source written meanwhile makes the write fail and we re-read.
-        let read = match ledgers.take() {
+        // The client's credit (overpaid invoices and cleared deposits, oldest first) is
+        // brought onto an order, in the same write; a source written meanwhile makes the
+        // write fail and we re-read.
+        let read = match issue.ledgers.take() {
             Some(l) => l,
-            None => crate::standing::client_ledgers(&app, &client.id).await?,
+            None if issue.new_client => Vec::new(),
+            None => crate::standing::client_ledgers(app, &client.id).await?,
         };
-        let sources = credit_sources(&read)?;
+        let sources = if order {
+            credit_sources(&read, with_deposits)?
+        } else {
+            Vec::new()
+        };
         let plan = cobro_domain::ledger::plan_credit(
             &invoice.total,
             &sources
                 .iter()
-                .map(|s| (s.0.clone(), s.2))
+                .map(|s| (s.id.clone(), s.credit))
                 .collect::<Vec<_>>(),
         );
         let mut other_entries = Vec::new();
         for (source, amount) in plan {
-            let next_seq = sources.iter().find(|s| s.0 == source).map_or(1, |s| s.1);
+            let from = sources.iter().find(|s| s.id == source);
             other_entries.push((
                 source.clone(),
                 LedgerEntry {
-                    seq: next_seq,
-                    kind: EntryKind::CreditOut,
+                    seq: from.map_or(1, |s| s.next_seq),
+                    kind: if from.is_some_and(|s| s.deposit) {
+                        EntryKind::DepositApplied
+                    } else {
+                        EntryKind::CreditOut
+                    },
                     amount,
                     at: now,
                     key: Some(format!("credit-to:{}", invoice.id)),
@@ -385,30 +550,31 @@ async fn create_invoice(
             .map(|n| n.at);
         let mut view = InvoiceView::new(&invoice, &entries, Some(pay_url.clone()), false)?;
         view.next_action_at = next_action_at;
-        let view = to_json(&view)?;
+        let body = (issue.answer)(&invoice, &pay_url, &to_json(&view)?);
         let write = NewInvoiceWrite {
             next_action_at,
             pay_token,
-            idempotency: idem
-                .as_ref()
-                .map(|k| k.record(StatusCode::CREATED, &view, now)),
+            idempotency: match &issue.idempotency {
+                Recorded::Nothing => None,
+                Recorded::Caller(k) => Some(k.record(StatusCode::CREATED, &body, now)),
+                Recorded::Guard(r) => Some(r.clone()),
+            },
             entries,
             invoice,
             other_entries,
+            new_client: issue.new_client.then(|| client.clone()),
         };
         match app.store.create_invoice(&write).await {
             Ok(()) => {
-                let invoice = &write.invoice;
-                tracing::info!(invoice_id = %invoice.id, client_id = %client.id, number = %invoice.number, "invoice created");
-                if valid.send {
-                    send_invoice(&app, &client, invoice, &write.entries, &pay_url).await;
-                }
-                return Ok(created(format!("/v1/invoices/{}", invoice.id), view));
+                return Ok(Some(Issued {
+                    invoice: write.invoice,
+                    entries: write.entries,
+                    pay_url,
+                    body,
+                }));
             }
             Err(StoreError::SequenceTaken) => continue,
-            Err(StoreError::IdempotencyKeyTaken) => {
-                return idempotency::replay_after_race(&app, idem.as_ref()).await;
-            }
+            Err(StoreError::IdempotencyKeyTaken) => return Ok(None),
             Err(e) => return Err(e.into()),
         }
     }
@@ -423,7 +589,7 @@ async fn create_invoice(
 /// E-mails the new invoice to the client. A failure is logged, not returned: the invoice
 /// exists either way, and the answer to the request must not depend on the mail server.
 #[instrument(skip_all, fields(invoice_id = %invoice.id, client_id = %client.id))]
-async fn send_invoice(
+pub(crate) async fn send_invoice(
     app: &App,
     client: &cobro_domain::Client,
     invoice: &cobro_domain::Invoice,

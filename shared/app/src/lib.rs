@@ -12,6 +12,7 @@ use cobro_store::{DynamoStore, SqliteStore, Store};
 pub mod arrangements;
 pub mod auth;
 pub mod config;
+pub mod deposits;
 pub mod dunning;
 pub mod idempotency;
 pub mod invoices_api;

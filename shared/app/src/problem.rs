@@ -25,6 +25,9 @@ pub struct ProblemBody {
     pub errors: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// Members this kind of problem adds (RFC 9457 extensions).
+    #[serde(flatten)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -36,7 +39,14 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             correlation_id: None,
+            extensions: Default::default(),
         }))
+    }
+
+    /// Adds an extension member.
+    pub fn with(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.0.extensions.insert(name.to_string(), value);
+        self
     }
 
     pub fn validation(errors: FieldErrors) -> Self {

@@ -46,7 +46,8 @@ pub async fn client_ledgers(app: &App, client: &ClientId) -> Result<Vec<StoredIn
 pub fn picture(app: &App, client: &Client, ledgers: &[StoredInvoice]) -> Result<Picture, Problem> {
     let now = app.now();
     let mut histories: Vec<InvoiceHistory> = Vec::new();
-    for s in ledgers {
+    // Deposits are not credit: how they were paid is not part of the history.
+    for s in ledgers.iter().filter(|s| s.invoice.purpose.is_order()) {
         if let Some(h) = standing::invoice_history(&s.invoice, &s.entries, now)
             .map_err(|e| Problem::internal(&e))?
         {
@@ -153,7 +154,11 @@ pub fn tier_terms(app: &App, tier: Tier) -> Option<&TermsInput> {
 /// credit limit, and in the limit's currency.
 pub fn check(app: &App, client: &Client, p: &Picture, total: &Money) -> Result<(), Problem> {
     let tier = p.standing.tier;
-    if app.config.credit_policy.restrict_tiers.contains(&tier) {
+    let policy = &app.config.credit_policy;
+    // Under `prepay` the tier is asked for the whole invoice first (see `deposits`).
+    if policy.restrict_tiers.contains(&tier)
+        && policy.restricted == cobro_domain::standing::Restricted::Refuse
+    {
         return Err(Problem::new(
             StatusCode::CONFLICT,
             "restricted-tier",

@@ -19,6 +19,12 @@ pub struct ClientView<'a> {
     /// itself, not in listings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credit: Option<Vec<cobro_domain::Money>>,
+    /// `active`, `pending_deposit` or `deposit_overdue` (not in listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<cobro_domain::deposit::ClientStatus>,
+    /// The deposit invoice waiting to be paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_deposit: Option<serde_json::Value>,
 }
 
 impl<'a> ClientView<'a> {
@@ -27,6 +33,8 @@ impl<'a> ClientView<'a> {
             object: "client",
             client,
             credit: None,
+            status: None,
+            open_deposit: None,
         }
     }
 }

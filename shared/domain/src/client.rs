@@ -27,6 +27,12 @@ pub struct Client {
     /// This client's overrides of the business's dunning policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terms: Option<crate::invoice::TermsInput>,
+    /// This client's deposit policy (over the business's default); a zero one waives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposit: Option<crate::deposit::DepositTerms>,
+    /// The agreed budget: invoices that would take the total invoiced over it are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Money>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -49,6 +55,10 @@ pub struct NewClient {
     pub credit_limit: Option<AmountInput>,
     #[serde(default)]
     pub terms: Option<crate::invoice::TermsInput>,
+    #[serde(default)]
+    pub deposit: Option<crate::deposit::DepositInput>,
+    #[serde(default)]
+    pub budget: Option<AmountInput>,
 }
 
 /// An amount as typed: a decimal and a currency code.
@@ -120,6 +130,33 @@ impl NewClient {
         if credit_limit.is_some_and(|c| c.is_negative()) {
             errors.add("credit_limit.amount", "must not be negative");
         }
+        let budget = self
+            .budget
+            .as_ref()
+            .and_then(|b| b.validate(&mut errors, "budget"));
+        if budget.is_some_and(|b| !b.is_positive()) {
+            errors.add("budget.amount", "must be more than zero");
+        }
+        let deposit = self
+            .deposit
+            .as_ref()
+            .and_then(|d| d.validate(&mut errors, "deposit"));
+        // One client, one currency for what is asked of them: limit, budget, fixed deposit.
+        let currencies = [
+            ("credit_limit.currency", credit_limit.map(|m| m.currency())),
+            ("budget.currency", budget.map(|m| m.currency())),
+            ("deposit.currency", deposit.and_then(|d| d.currency())),
+        ];
+        if let Some((_, Some(first))) = currencies.iter().find(|c| c.1.is_some()) {
+            for (field, c) in &currencies[1..] {
+                if c.is_some_and(|c| c != *first) {
+                    errors.add(
+                        *field,
+                        format!("must be {first}, the currency of this client's other amounts"),
+                    );
+                }
+            }
+        }
         if let Some(t) = &self.terms {
             t.apply(
                 &crate::invoice::Terms::default(),
@@ -138,6 +175,8 @@ impl NewClient {
             tax_id,
             credit_limit,
             terms: self.terms.clone(),
+            deposit,
+            budget,
             created_at: now,
         })
     }
@@ -187,6 +226,11 @@ mod tests {
                 grace_days: Some(-3),
                 ..Default::default()
             }),
+            deposit: Some(crate::deposit::DepositInput {
+                percent: Some(dec!(120)),
+                ..Default::default()
+            }),
+            budget: None,
         }
         .validate(ClientId::generate(), now())
         .unwrap_err();
@@ -199,6 +243,7 @@ mod tests {
                 "locale",
                 "timezone",
                 "credit_limit.amount",
+                "deposit.percent",
                 "terms.grace_days"
             ]
         );

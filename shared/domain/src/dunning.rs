@@ -51,6 +51,14 @@ pub enum Stage {
     LateFee(u32),
     /// Handed over: the business is told, the chase stops.
     Escalation,
+    /// A deposit invoice was first looked at by the deposit check (a record).
+    DepositOpened,
+    /// A deposit past its due date: the client is reminded.
+    DepositReminder,
+    /// A deposit still unpaid after the reminder: the business is told.
+    DepositOverdue,
+    /// A deposit was paid: its client is active (a record).
+    DepositCleared,
 }
 
 impl Stage {
@@ -63,6 +71,7 @@ impl Stage {
                 | Stage::FeeNotice(_)
                 | Stage::PromiseReminder(_)
                 | Stage::Instalment(..)
+                | Stage::DepositReminder
         )
     }
 
@@ -76,7 +85,15 @@ impl Stage {
 
     /// Whether this stage is a message at all (so bound to business hours).
     pub fn is_message(&self) -> bool {
-        !matches!(self, Stage::LateFee(_) | Stage::PromiseKept(_))
+        !self.is_record() && !matches!(self, Stage::LateFee(_))
+    }
+
+    /// Whether this stage is only recorded: nothing is sent or charged.
+    pub fn is_record(&self) -> bool {
+        matches!(
+            self,
+            Stage::PromiseKept(_) | Stage::DepositOpened | Stage::DepositCleared
+        )
     }
 
     /// The ledger key of a late fee: charged once per period.
@@ -101,6 +118,10 @@ impl fmt::Display for Stage {
             Stage::FeeNotice(n) => write!(f, "fee-notice:{n}"),
             Stage::LateFee(n) => write!(f, "late-fee:{n}"),
             Stage::Escalation => f.write_str("escalation"),
+            Stage::DepositOpened => f.write_str("deposit-opened"),
+            Stage::DepositReminder => f.write_str("deposit-reminder"),
+            Stage::DepositOverdue => f.write_str("deposit-overdue"),
+            Stage::DepositCleared => f.write_str("deposit-cleared"),
         }
     }
 }
@@ -111,7 +132,14 @@ impl FromStr for Stage {
         let bad = || format!("unknown dunning stage `{s}`");
         let n = |v: &str| v.parse::<u32>().map_err(|_| bad());
         match s.split_once(':') {
-            None if s == "escalation" => Ok(Stage::Escalation),
+            None => match s {
+                "escalation" => Ok(Stage::Escalation),
+                "deposit-opened" => Ok(Stage::DepositOpened),
+                "deposit-reminder" => Ok(Stage::DepositReminder),
+                "deposit-overdue" => Ok(Stage::DepositOverdue),
+                "deposit-cleared" => Ok(Stage::DepositCleared),
+                _ => Err(bad()),
+            },
             Some(("reminder", o)) => o.parse().map(|o| Stage::Reminder(o, 0)).map_err(|_| bad()),
             Some((name, o)) if name.starts_with("reminder-r") => {
                 let round = n(&name["reminder-r".len()..])?;
@@ -312,6 +340,9 @@ pub fn plan(
     stages: &[StageRecord],
     now: DateTime<Utc>,
 ) -> Result<Option<Next>, MoneyError> {
+    if inv.purpose == crate::deposit::Purpose::Deposit {
+        return crate::deposit::plan(inv, entries, stages, now);
+    }
     let balance = ledger::balance(&inv.total, entries)?;
     let arr = arrangement::arrangements(inv, entries, now)?;
     let record = |stage: Stage| stages.iter().find(|s| s.stage == stage);

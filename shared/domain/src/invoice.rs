@@ -476,6 +476,9 @@ pub struct Invoice {
     pub timezone: chrono_tz::Tz,
     pub payment_reference: PaymentReference,
     pub created_at: DateTime<Utc>,
+    /// A sale, or a deposit asked for before credit is given.
+    #[serde(default, skip_serializing_if = "crate::deposit::Purpose::is_order")]
+    pub purpose: crate::deposit::Purpose,
 }
 
 fn default_timezone() -> chrono_tz::Tz {
@@ -538,6 +541,7 @@ pub struct ValidInvoice {
     pub due_date: NaiveDate,
     pub terms: Terms,
     pub send: bool,
+    pub purpose: crate::deposit::Purpose,
 }
 
 impl NewInvoice {
@@ -657,6 +661,7 @@ impl NewInvoice {
             due_date: self.due_date,
             terms,
             send: self.send,
+            purpose: crate::deposit::Purpose::Order,
         })
     }
 }
@@ -688,6 +693,7 @@ impl ValidInvoice {
             timezone,
             payment_reference: PaymentReference::generate(seq),
             created_at: now,
+            purpose: self.purpose,
         }
     }
 }

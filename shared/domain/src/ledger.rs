@@ -45,6 +45,9 @@ pub enum EntryKind {
     LateFee { period: u32 },
     /// An early-payment discount: the client paid the discounted amount in time.
     Discount,
+    /// Part of a cleared deposit brought onto another invoice of the client (which gets a
+    /// `credit_in`). The deposit stays paid: this only lowers what it still holds.
+    DepositApplied,
     /// The invoice was cancelled; whatever was still due is no longer owed.
     Void {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,7 +180,10 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
             }
             EntryKind::Discount => discounted = discounted.checked_add(&e.amount)?,
             EntryKind::Void { .. } => void = true,
-            EntryKind::Promise { .. } | EntryKind::Plan { .. } | EntryKind::Extension { .. } => {}
+            EntryKind::Promise { .. }
+            | EntryKind::Plan { .. }
+            | EntryKind::Extension { .. }
+            | EntryKind::DepositApplied => {}
         }
     }
     let net_paid = paid

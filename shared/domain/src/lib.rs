@@ -3,6 +3,7 @@
 
 pub mod arrangement;
 pub mod client;
+pub mod deposit;
 pub mod dunning;
 pub mod ids;
 pub mod invoice;

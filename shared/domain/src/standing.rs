@@ -273,6 +273,18 @@ mod tests;
 pub struct CreditPolicy {
     #[serde(default)]
     pub restrict_tiers: Vec<Tier>,
+    /// What a restricted tier gets: a refusal, or a request to prepay the whole invoice
+    /// (a deposit of 100 %, see [`crate::deposit`]).
+    #[serde(default)]
+    pub restricted: Restricted,
     #[serde(default)]
     pub tier_terms: std::collections::BTreeMap<Tier, crate::invoice::TermsInput>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Restricted {
+    #[default]
+    Refuse,
+    Prepay,
 }

@@ -33,6 +33,8 @@ pub enum Tone {
     InstalmentDue,
     /// The due date was moved.
     Extended,
+    /// A deposit asked for before credit is past its due date.
+    DepositDue,
 }
 
 /// What a promise, plan or extension message is about.
@@ -233,6 +235,10 @@ impl Reminder {
                 format!("Último aviso: factura {n} vencida hace {days} día{plural}")
             }
             (Locale::Es, Tone::FeeNotice) => format!("Aviso de recargo por atraso: factura {n}"),
+            (Locale::Es, Tone::DepositDue) => format!("Depósito pendiente: {amount} (factura {n})"),
+            (Locale::En, Tone::DepositDue) => {
+                format!("Deposit outstanding: {amount} (invoice {n})")
+            }
             (Locale::Es, Tone::PromiseConfirmed) => {
                 format!(
                     "Confirmamos tu compromiso de pago: factura {n}, {} el {}",
@@ -347,6 +353,7 @@ impl Reminder {
                     Tone::PlanConfirmed => format!("Confirmamos por escrito el plan de pago de la factura {n} de {b} ({c}) en {} cuotas mensuales:", self.schedule.len()),
                     Tone::InstalmentDue => format!("Te recordamos que la cuota {} de {} de tu plan de pago de la factura {n} de {b} ({c}), de {}, vence el {}.", self.detail_a(), self.detail_b(), self.headline, self.headline_date),
                     Tone::Extended => format!("Acordamos mover el vencimiento de la factura {n} de {b} ({c}) del {} al {}.", self.detail_a(), self.headline_date),
+                    Tone::DepositDue => format!("El depósito que {b} te pidió antes de empezar a trabajar a crédito (factura {n}) venció el {due} y aún no lo recibimos. Apenas llegue, tu cuenta queda activa y el monto se descuenta de tus próximas facturas."),
                 });
                 if let Some(r) = &self.reason {
                     p.push(format!("Motivo: {r}"));
@@ -367,6 +374,7 @@ impl Reminder {
                     Tone::PlanConfirmed => format!("We confirm in writing the payment plan for invoice {n} from {b} ({c}) in {} monthly instalments:", self.schedule.len()),
                     Tone::InstalmentDue => format!("A reminder that instalment {} of {} of your payment plan for invoice {n} from {b} ({c}), {}, is due on {}.", self.detail_a(), self.detail_b(), self.headline, self.headline_date),
                     Tone::Extended => format!("As agreed, the due date of invoice {n} from {b} ({c}) moves from {} to {}.", self.detail_a(), self.headline_date),
+                    Tone::DepositDue => format!("The deposit {b} asked for before working with you on credit (invoice {n}) was due on {due} and we have not received it yet. As soon as it arrives your account is active, and the amount is taken off your next invoices."),
                 });
                 if let Some(r) = &self.reason {
                     p.push(format!("Reason: {r}"));
@@ -608,6 +616,62 @@ impl Broken {
             key,
         ))
     }
+}
+
+/// To the business: a new client's deposit is overdue.
+#[derive(Debug, Clone)]
+pub struct DepositOverdue {
+    pub locale: Locale,
+    pub business: String,
+    pub client_name: String,
+    pub client_email: String,
+    pub number: String,
+    pub amount_due: String,
+    pub due_date: String,
+    pub client_path: String,
+}
+
+impl DepositOverdue {
+    pub fn subject(&self) -> String {
+        match self.locale {
+            Locale::Es => format!(
+                "Depósito vencido: {} — {} (factura {})",
+                self.client_name, self.amount_due, self.number
+            ),
+            Locale::En => format!(
+                "Deposit overdue: {} — {} (invoice {})",
+                self.client_name, self.amount_due, self.number
+            ),
+        }
+    }
+
+    pub fn email(&self, from: &str, to: &str, key: &str) -> Result<Email, MailError> {
+        let text = match self.locale {
+            Locale::Es => DepositOverdueEs { m: self }.render()?,
+            Locale::En => DepositOverdueEn { m: self }.render()?,
+        };
+        Ok(to_business(
+            self.locale,
+            &self.business,
+            from,
+            to,
+            self.subject(),
+            text,
+            key,
+        ))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "deposit_overdue.es.txt")]
+struct DepositOverdueEs<'a> {
+    m: &'a DepositOverdue,
+}
+
+#[derive(Template)]
+#[template(path = "deposit_overdue.en.txt")]
+struct DepositOverdueEn<'a> {
+    m: &'a DepositOverdue,
 }
 
 #[derive(Template)]

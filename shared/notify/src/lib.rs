@@ -11,7 +11,9 @@ pub mod messages;
 pub mod outbox;
 pub mod ses;
 
-pub use dunning::{Arrangement, Broken, Escalated, NoticeLine, Reminder, ReminderFacts, Tone};
+pub use dunning::{
+    Arrangement, Broken, DepositOverdue, Escalated, NoticeLine, Reminder, ReminderFacts, Tone,
+};
 pub use messages::{InvoiceIssued, PaymentReceived, Rendered};
 pub use outbox::OutboxMailer;
 pub use ses::SesMailer;

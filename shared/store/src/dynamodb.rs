@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
 
 use crate::{
-    AgendaItem, ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, Page,
+    AgendaItem, ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite, Page,
     PageRequest, PayToken, Result, StageLog, Store, StoreError, StoredInvoice, Unmatched,
     agenda_sort_key, agenda_until, client_sort_key, invoice_sort_key, log_sort_key, payment_key,
     unmatched_sort_key,
@@ -52,6 +52,17 @@ use crate::{
 
 /// The agenda is spread over this many GSI2 partitions, so no one partition is hot.
 pub const AGENDA_SHARDS: u32 = 8;
+
+/// The deposit check's agenda: deposits are few, one partition holds them.
+const DEPOSIT_AGENDA: &str = "DEPOSITS";
+
+/// The agenda partition of an invoice in `lane`.
+fn agenda_partition(lane: Lane, id: &InvoiceId) -> String {
+    match lane {
+        Lane::Dunning => format!("AGENDA#{}", agenda_shard(id)),
+        Lane::Deposits => DEPOSIT_AGENDA.into(),
+    }
+}
 
 fn agenda_shard(id: &InvoiceId) -> u32 {
     id.to_string().bytes().map(u32::from).sum::<u32>() % AGENDA_SHARDS
@@ -159,6 +170,7 @@ fn key(pk: String, sk: &str) -> Item {
 }
 
 const NOT_EXISTS: &str = "attribute_not_exists(PK)";
+const EXISTS: &str = "attribute_exists(PK)";
 
 fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
     let put = Put::builder()
@@ -241,6 +253,13 @@ impl DynamoStore {
             .build()
             .map_err(StoreError::backend)?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A client's item, written under `condition`.
+    fn client_put(&self, client: &Client, condition: &str) -> Result<TransactWriteItem> {
+        let row = Row::new(format!("CLIENT#{}", client.id), "CLIENT", client)
+            .gsi1("CLIENTS", client_sort_key(client));
+        put(&self.table, row.item()?, Some(condition))
     }
 
     fn idempotency_put(&self, rec: &IdempotencyRecord) -> Result<TransactWriteItem> {
@@ -379,9 +398,13 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(format!("INVOICE#{id}"), "INVOICE")))
             .condition_expression("attribute_exists(PK)");
+        // An invoice's agenda partition is chosen when it is created (`agenda_pk`: its
+        // lane); invoices from before lanes are in the dunning one.
         let u = match at {
             Some(at) => u
-                .update_expression("SET next_action_at = :at, GSI2PK = :pk, GSI2SK = :sk")
+                .update_expression(
+                    "SET next_action_at = :at, GSI2PK = if_not_exists(agenda_pk, :pk), GSI2SK = :sk",
+                )
                 .expression_attribute_values(":at", s(at.to_rfc3339()))
                 .expression_attribute_values(":pk", s(format!("AGENDA#{}", agenda_shard(id))))
                 .expression_attribute_values(":sk", s(agenda_sort_key(at, id))),
@@ -502,16 +525,22 @@ impl Store for DynamoStore {
         client: &Client,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<()> {
-        let row = Row::new(format!("CLIENT#{}", client.id), "CLIENT", client)
-            .gsi1("CLIENTS", client_sort_key(client));
-        let mut items = vec![(
-            Part::Other,
-            put(&self.table, row.item()?, Some(NOT_EXISTS))?,
-        )];
+        let mut items = vec![(Part::Other, self.client_put(client, NOT_EXISTS)?)];
         if let Some(rec) = idempotency {
             items.push((Part::Idempotency, self.idempotency_put(rec)?));
         }
         self.transact(items).await
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<bool> {
+        match self
+            .transact(vec![(Part::Other, self.client_put(client, EXISTS)?)])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::AlreadyExists) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn client(&self, id: &ClientId) -> Result<Option<Client>> {
@@ -557,11 +586,13 @@ impl Store for DynamoStore {
         let pk = format!("INVOICE#{}", inv.id);
         let mut invoice_row = Row::new(pk.clone(), "INVOICE", inv)
             .gsi1(format!("CLIENT#{}", inv.client_id), invoice_sort_key(inv));
+        let agenda_pk = agenda_partition(Lane::of(inv), &inv.id);
         if let Some(at) = w.next_action_at {
-            invoice_row.gsi2pk = Some(format!("AGENDA#{}", agenda_shard(&inv.id)));
+            invoice_row.gsi2pk = Some(agenda_pk.clone());
             invoice_row.gsi2sk = Some(agenda_sort_key(at, &inv.id));
         }
         let mut invoice_item = invoice_row.item()?;
+        invoice_item.insert("agenda_pk".into(), s(agenda_pk));
         if let Some(at) = w.next_action_at {
             invoice_item.insert("next_action_at".into(), s(at.to_rfc3339()));
         }
@@ -609,6 +640,9 @@ impl Store for DynamoStore {
                 Part::Entry,
                 put(&self.table, row.item()?, Some(NOT_EXISTS))?,
             ));
+        }
+        if let Some(client) = &w.new_client {
+            items.push((Part::Other, self.client_put(client, NOT_EXISTS)?));
         }
         if let Some(rec) = &w.idempotency {
             items.push((Part::Idempotency, self.idempotency_put(rec)?));
@@ -909,18 +943,27 @@ impl Store for DynamoStore {
         .await
     }
 
-    async fn due_agenda(&self, now: DateTime<Utc>, page: &PageRequest) -> Result<Page<AgendaItem>> {
+    async fn due_agenda(
+        &self,
+        lane: Lane,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<Page<AgendaItem>> {
         let limit = page.limit() as usize;
         // Every shard's first `limit + 1` due entries past the cursor; merged, the first
         // `limit` of them are the first `limit` overall.
         let lower = page.after.as_ref().map(|a| format!("{a}#"));
-        let queries = (0..AGENDA_SHARDS).map(|shard| {
+        let partitions: Vec<String> = match lane {
+            Lane::Dunning => (0..AGENDA_SHARDS).map(|s| format!("AGENDA#{s}")).collect(),
+            Lane::Deposits => vec![DEPOSIT_AGENDA.into()],
+        };
+        let queries = partitions.into_iter().map(|pk| {
             let q = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .index_name("GSI2")
-                .expression_attribute_values(":pk", s(format!("AGENDA#{shard}")))
+                .expression_attribute_values(":pk", s(pk))
                 .expression_attribute_values(":until", s(agenda_until(now)))
                 .projection_expression("GSI2SK")
                 .limit(limit as i32 + 1);

@@ -113,6 +113,9 @@ pub struct NewInvoiceWrite {
     pub other_entries: Vec<(InvoiceId, LedgerEntry)>,
     /// When the dunning engine acts next on it (the agenda); `None`: nothing pending.
     pub next_action_at: Option<DateTime<Utc>>,
+    /// A client created with it (a client asked for a deposit at once), else
+    /// [`StoreError::AlreadyExists`].
+    pub new_client: Option<Client>,
 }
 
 /// An invoice with its ledger, in order.
@@ -130,6 +133,31 @@ impl StoredInvoice {
     /// How many ledger entries it has: the version the agenda is computed from.
     pub fn ledger_len(&self) -> u32 {
         self.entries.iter().map(|e| e.seq).max().unwrap_or(0)
+    }
+}
+
+/// Which scheduled function works on an invoice's agenda entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// The reminder sweep: invoices for orders.
+    Dunning,
+    /// The deposit check: deposit invoices.
+    Deposits,
+}
+
+impl Lane {
+    pub fn of(invoice: &Invoice) -> Lane {
+        match invoice.purpose {
+            cobro_domain::deposit::Purpose::Order => Lane::Dunning,
+            cobro_domain::deposit::Purpose::Deposit => Lane::Deposits,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Lane::Dunning => "dunning",
+            Lane::Deposits => "deposits",
+        }
     }
 }
 
@@ -331,6 +359,8 @@ pub trait Store: Send + Sync + 'static {
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<()>;
     async fn client(&self, id: &ClientId) -> Result<Option<Client>>;
+    /// Replaces an existing client (its budget raised, …); `false` when there is none.
+    async fn update_client(&self, client: &Client) -> Result<bool>;
     async fn list_clients(&self, page: &PageRequest) -> Result<Page<Client>>;
 
     // Invoices
@@ -392,7 +422,12 @@ pub trait Store: Send + Sync + 'static {
         ledger_len: u32,
     ) -> Result<()>;
     /// Invoices whose next action is due by `now`, earliest first; `after` is the cursor.
-    async fn due_agenda(&self, now: DateTime<Utc>, page: &PageRequest) -> Result<Page<AgendaItem>>;
+    async fn due_agenda(
+        &self,
+        lane: Lane,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<Page<AgendaItem>>;
     /// Done stages of one kind across invoices (escalations, late fees), newest first.
     async fn stage_log(&self, log: StageLog, page: &PageRequest) -> Result<Page<StageRecord>>;
 }

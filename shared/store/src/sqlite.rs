@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    AgendaItem, ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, Page,
+    AgendaItem, ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite, Page,
     PageRequest, PayToken, Result, StageLog, Store, StoreError, StoredInvoice, Unmatched,
     agenda_sort_key, agenda_until, client_sort_key, invoice_sort_key, log_sort_key, payment_key,
     unmatched_sort_key,
@@ -113,6 +113,11 @@ CREATE TABLE client_days (
     owner TEXT NOT NULL,
     PRIMARY KEY (client_id, day)
 );
+"#,
+    r#"
+ALTER TABLE invoices ADD COLUMN lane TEXT NOT NULL DEFAULT 'dunning';
+DROP INDEX invoices_agenda;
+CREATE INDEX invoices_agenda ON invoices (lane, next_action_at, id) WHERE next_action_at IS NOT NULL;
 "#,
 ];
 
@@ -380,9 +385,12 @@ fn insert_invoice(tx: &rusqlite::Transaction<'_>, w: &NewInvoiceWrite) -> Result
     )
     .map_err(sql_err)?;
     let constraint = |e| constraint_as(e, StoreError::AlreadyExists);
+    if let Some(client) = &w.new_client {
+        insert_client(tx, client)?;
+    }
     tx.execute(
-        "INSERT INTO invoices (id, client_id, seq, sort_key, payment_reference, body, next_action_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO invoices (id, client_id, seq, sort_key, payment_reference, body, next_action_at, lane)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             inv.id.to_string(),
             inv.client_id.to_string(),
@@ -390,7 +398,8 @@ fn insert_invoice(tx: &rusqlite::Transaction<'_>, w: &NewInvoiceWrite) -> Result
             invoice_sort_key(inv),
             inv.payment_reference.as_str(),
             to_json(inv)?,
-            agenda_value(w.next_action_at)
+            agenda_value(w.next_action_at),
+            Lane::of(inv).name()
         ],
     )
     .map_err(constraint)?;
@@ -512,6 +521,20 @@ impl Store for SqliteStore {
             }
             insert_client(&tx, &client)?;
             tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<bool> {
+        let (id, body) = (client.id.to_string(), to_json(client)?);
+        self.with(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE clients SET body = ?2 WHERE id = ?1",
+                    params![id, body],
+                )
+                .map_err(sql_err)?;
+            Ok(n == 1)
         })
         .await
     }
@@ -909,7 +932,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn due_agenda(&self, now: DateTime<Utc>, page: &PageRequest) -> Result<Page<AgendaItem>> {
+    async fn due_agenda(
+        &self,
+        lane: Lane,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<Page<AgendaItem>> {
         let limit = page.limit();
         let after = page.after.clone();
         let until = agenda_until(now);
@@ -917,13 +945,14 @@ impl Store for SqliteStore {
             let mut stmt = c
                 .prepare(
                     "SELECT next_action_at, id FROM invoices
-                     WHERE next_action_at IS NOT NULL AND next_action_at || '#' || id <= ?1
+                     WHERE lane = ?4 AND next_action_at IS NOT NULL
+                       AND next_action_at || '#' || id <= ?1
                        AND (?2 IS NULL OR next_action_at || '#' || id > ?2)
                      ORDER BY next_action_at, id LIMIT ?3",
                 )
                 .map_err(sql_err)?;
             let rows = stmt
-                .query_map(params![until, after, limit + 1], |r| {
+                .query_map(params![until, after, limit + 1, lane.name()], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                 })
                 .map_err(sql_err)?

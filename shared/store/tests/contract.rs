@@ -12,8 +12,8 @@ use cobro_domain::{
 use cobro_domain::{FactKind, Money, PaymentFact, PaymentMethod, UnmatchedId};
 use cobro_domain::{Stage, StageRecord, StageStatus};
 use cobro_store::{
-    ApiKey, EventRecord, IdempotencyRecord, LedgerWrite, NewInvoiceWrite, PageRequest, PayToken,
-    SqliteStore, StageLog, Store, StoreError, Unmatched,
+    ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite, PageRequest,
+    PayToken, SqliteStore, StageLog, Store, StoreError, Unmatched,
 };
 use rust_decimal_macros::dec;
 
@@ -90,6 +90,7 @@ fn invoice_write(client: &ClientId, seq: u64, issue_day: u32) -> NewInvoiceWrite
         idempotency: None,
         other_entries: Vec::new(),
         next_action_at: None,
+        new_client: None,
     }
 }
 
@@ -694,7 +695,7 @@ async fn agenda_lists_only_what_is_due_in_order(store: Arc<dyn Store>) {
     let mut got = Vec::new();
     let mut page = PageRequest::first(3);
     loop {
-        let p = store.due_agenda(now(), &page).await.unwrap();
+        let p = store.due_agenda(Lane::Dunning, now(), &page).await.unwrap();
         got.extend(p.items.iter().map(|i| (i.at, i.invoice_id.clone())));
         match p.next {
             Some(n) => page.after = Some(n),
@@ -707,7 +708,7 @@ async fn agenda_lists_only_what_is_due_in_order(store: Arc<dyn Store>) {
     let (_, first) = due[0].clone();
     store.set_agenda(&first, None, 1).await.unwrap();
     let p = store
-        .due_agenda(now(), &PageRequest::first(100))
+        .due_agenda(Lane::Dunning, now(), &PageRequest::first(100))
         .await
         .unwrap();
     assert_eq!(p.items.len(), due.len() - 1);
@@ -723,7 +724,7 @@ async fn agenda_lists_only_what_is_due_in_order(store: Arc<dyn Store>) {
     );
     assert!(
         !store
-            .due_agenda(now(), &PageRequest::first(100))
+            .due_agenda(Lane::Dunning, now(), &PageRequest::first(100))
             .await
             .unwrap()
             .items
@@ -754,6 +755,74 @@ async fn agenda_lists_only_what_is_due_in_order(store: Arc<dyn Store>) {
         Err(StoreError::SequenceTaken)
     ));
     store.set_agenda(&first, Some(now()), 2).await.unwrap();
+}
+
+/// A client asked for a deposit at once is written with its deposit invoice, or not at
+/// all; deposits wait on their own agenda, which the reminder sweep never reads.
+async fn deposits_have_their_own_agenda_and_come_with_their_client(store: Arc<dyn Store>) {
+    let c = client("Nuevo", now());
+    let mut w = invoice_write(&c.id, 1, 23);
+    w.invoice.purpose = cobro_domain::deposit::Purpose::Deposit;
+    w.next_action_at = Some(now());
+    w.new_client = Some(c.clone());
+    // The first try loses the number race: neither the client nor the invoice exists.
+    let mut taken = w.clone();
+    taken.invoice.seq = 2;
+    assert!(matches!(
+        store.create_invoice(&taken).await,
+        Err(StoreError::SequenceTaken)
+    ));
+    assert_eq!(store.client(&c.id).await.unwrap(), None);
+    store.create_invoice(&w).await.unwrap();
+    assert_eq!(store.client(&c.id).await.unwrap(), Some(c.clone()));
+    let order = {
+        let mut o = invoice_write(&c.id, 2, 23);
+        o.next_action_at = Some(now());
+        store.create_invoice(&o).await.unwrap();
+        o.invoice.id
+    };
+    let due = |lane| {
+        let store = store.clone();
+        async move {
+            store
+                .due_agenda(lane, now(), &PageRequest::first(10))
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|i| i.invoice_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(due(Lane::Deposits).await, [w.invoice.id.clone()]);
+    assert_eq!(due(Lane::Dunning).await, [order]);
+    // Moved on its agenda, a deposit stays in its lane.
+    store
+        .set_agenda(&w.invoice.id, Some(now() - Duration::hours(1)), 1)
+        .await
+        .unwrap();
+    assert_eq!(due(Lane::Deposits).await, [w.invoice.id.clone()]);
+    assert_eq!(due(Lane::Dunning).await.len(), 1);
+    assert_eq!(
+        store
+            .invoice(&w.invoice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .invoice
+            .purpose,
+        cobro_domain::deposit::Purpose::Deposit
+    );
+
+    // A client is replaced whole; an unknown one is not created.
+    let mut raised = c.clone();
+    raised.budget =
+        Some(Money::new(dec!(900000), cobro_domain::Currency::parse("CLP").unwrap()).unwrap());
+    assert!(store.update_client(&raised).await.unwrap());
+    assert_eq!(store.client(&c.id).await.unwrap(), Some(raised));
+    let stranger = client("Nadie", now());
+    assert!(!store.update_client(&stranger).await.unwrap());
+    assert_eq!(store.client(&stranger.id).await.unwrap(), None);
 }
 
 async fn stages_are_claimed_once_and_retried_after_the_lease(store: Arc<dyn Store>) {
@@ -991,6 +1060,7 @@ contract!(
     unmatched_payments_wait_in_the_queue,
     concurrent_appends_lose_no_update,
     agenda_lists_only_what_is_due_in_order,
+    deposits_have_their_own_agenda_and_come_with_their_client,
     stages_are_claimed_once_and_retried_after_the_lease,
     late_fees_and_escalations_are_logged,
     pay_links_are_revoked_per_invoice,

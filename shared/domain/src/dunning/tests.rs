@@ -39,6 +39,7 @@ pub(crate) fn invoice(terms: Terms) -> Invoice {
         timezone: chrono_tz::America::Santiago,
         payment_reference: PaymentReference::generate(1),
         created_at: t("2026-11-02T12:00:00Z"),
+        purpose: Default::default(),
     }
 }
 
