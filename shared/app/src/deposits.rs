@@ -176,6 +176,8 @@ pub fn deposit_invoice(
         late_fee: None,
         early_payment_discount: None,
         escalate_after_days: terms.overdue_after_days,
+        // Not used by a deposit's own chase; kept before its "escalation" to be valid.
+        reminder_offsets: vec![0],
         ..app.config.default_terms.clone()
     };
     let description = match client.locale {
@@ -430,13 +432,31 @@ pub async fn set_budget(
     Ok(Json(serde_json::to_value(&view).map_err(|e| Problem::internal(&e))?).into_response())
 }
 
-/// Payments that reached the unmatched queue naming this deposit before it existed (by
-/// its id or its payment reference) are applied to it now. How many were.
+/// A tax id compared as banks write it: letters and digits only, upper case
+/// ("76.543.210-k" is "76543210K").
+fn tax_key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+/// Payments that reached the unmatched queue before this deposit existed and name it (by
+/// its id or its payment reference) or its client (by their tax id, as bank transfers in
+/// Chile carry the payer's RUT) are applied to it now. How many were.
 pub async fn rematch(app: &App, stored: &StoredInvoice) -> Result<usize, StoreError> {
     let inv = &stored.invoice;
+    let tax_id = app
+        .store
+        .client(&inv.client_id)
+        .await?
+        .and_then(|c| c.tax_id)
+        .map(|t| tax_key(&t))
+        .filter(|t| t.len() >= 3);
     let names_it = |target: &str| {
         cobro_domain::InvoiceId::parse(target.trim()).is_some_and(|id| id == inv.id)
             || PaymentReference::parse(target).is_some_and(|r| r == inv.payment_reference)
+            || tax_id.as_deref().is_some_and(|t| tax_key(target) == t)
     };
     let mut found = Vec::new();
     let mut page = PageRequest::first(cobro_store::MAX_PAGE);

@@ -53,6 +53,8 @@ pub struct InvoiceView {
     pub id: InvoiceId,
     pub number: String,
     pub client_id: ClientId,
+    /// `order`, or `deposit` (asked for before credit is given).
+    pub purpose: cobro_domain::deposit::Purpose,
     pub status: InvoiceStatus,
     pub currency: Currency,
     pub lines: Vec<LineView>,
@@ -145,6 +147,7 @@ impl InvoiceView {
             credit: credit.amount(),
             issue_date: invoice.issue_date,
             due_date: invoice.due_date,
+            purpose: invoice.purpose,
             terms: invoice.terms.clone(),
             payment_reference: invoice.payment_reference.as_str().to_string(),
             payment_reference_display: invoice.payment_reference.grouped(),
