@@ -297,6 +297,46 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
     assert_eq!(report["broken"], 1, "{report}");
     let again: Value = serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at])).unwrap();
     assert_eq!(again["broken"], 0, "{again}");
+
+    // A new client asked for a deposit, never paid: `cobro deposit-check --at` reminds
+    // them after its due date, then marks them overdue and tells the business, once.
+    let res = post(
+        "/v1/clients",
+        serde_json::json!({"name": "Depósito SpA", "email": "deposito@cliente.cl",
+            "deposit": {"amount": "50000", "currency": "CLP"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["status"], "pending_deposit", "{created}");
+    let mut reminded = today + chrono::Days::new(5);
+    while chrono::Datelike::weekday(&reminded) != chrono::Weekday::Wed {
+        reminded = reminded.succ_opt().unwrap();
+    }
+    let check = |day: chrono::NaiveDate| -> Value {
+        let at = format!("{day}T10:00:00-03:00");
+        serde_json::from_str(&cobro(dir.path(), &["deposit-check", "--at", &at])).unwrap()
+    };
+    let first = check(reminded);
+    assert_eq!(first["deposit_reminders"], 1, "{first}");
+    let overdue = check(reminded + chrono::Days::new(7));
+    assert_eq!(overdue["deposits_overdue"], 1, "{overdue}");
+    let after = check(reminded + chrono::Days::new(14));
+    assert_eq!(after["due"], 0, "{after}");
+    let depositor: Value = http
+        .get(format!(
+            "{base}/v1/clients/{}",
+            created["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(depositor["status"], "deposit_overdue", "{depositor}");
     let told: Vec<String> = std::fs::read_dir(dir.path().join("outbox"))
         .unwrap()
         .flatten()

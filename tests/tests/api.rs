@@ -3667,6 +3667,16 @@ async fn an_unpaid_deposit_is_reminded_then_overdue(t: TestApp) {
     let client = t.get(&format!("/v1/clients/{cid}")).await.body;
     assert_eq!(client["status"], "pending_deposit");
     assert_eq!(client["open_deposit"]["invoice_id"], dep_id.as_str());
+    // A deposit takes no promise to pay.
+    let promise = t
+        .post(
+            &format!("/v1/invoices/{dep_id}/promises"),
+            &json!({"date": "2026-11-30"}),
+            None,
+        )
+        .await;
+    assert_eq!(promise.status, StatusCode::CONFLICT, "{}", promise.raw);
+    assert!(promise.raw.contains("deposit"), "{}", promise.raw);
 
     // Checks twice a day: nothing to the client before the due date has passed.
     let mut log = Vec::new();

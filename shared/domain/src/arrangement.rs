@@ -389,6 +389,13 @@ fn open_for_arrangements(
     in_a_plan: &str,
 ) -> Result<(ledger::Balance, Arrangements), Refusal> {
     let invalid = |e: MoneyError| Refusal::Conflict("invalid-ledger", e.to_string());
+    if inv.purpose == crate::deposit::Purpose::Deposit {
+        return Err(Refusal::Conflict(
+            "deposit",
+            "A deposit is paid before credit is given: it takes no promises, plans or extensions (void it to waive it)."
+                .into(),
+        ));
+    }
     let b = ledger::balance(&inv.total, entries).map_err(invalid)?;
     if !matches!(b.status, InvoiceStatus::Open | InvoiceStatus::PartiallyPaid)
         || !b.amount_due.is_positive()
