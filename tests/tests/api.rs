@@ -3553,6 +3553,11 @@ async fn a_new_client_pays_a_deposit_by_webhook(t: TestApp) {
     );
     let dep = t.invoice(&dep_id).await;
     assert_eq!(dep["purpose"], "deposit", "{dep}");
+    // Its pay page asks for the deposit, and offers no promise or plan.
+    let page = visit(deposit["pay_url"].as_str().unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("200.000"), "{}", page.body);
+    assert!(!page.body.contains("promise-form"), "{}", page.body);
 
     // The first order waits for the deposit: 409 naming it, nothing written.
     let order = json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-31",

@@ -554,7 +554,10 @@ async fn render(
     let today = cobro_domain::today_in(inv.timezone, now);
     let a = &o.arrangements;
     let (arrangement, plan_rows) = arrangement_text(l, a);
-    let can_arrange = owed && status != InvoiceStatus::Escalated && a.active_plan().is_none();
+    let can_arrange = owed
+        && status != InvoiceStatus::Escalated
+        && a.active_plan().is_none()
+        && inv.purpose.is_order();
     let promise_form = (can_arrange && inv.terms.max_open_promises > 0).then(|| {
         let latest = today + chrono::Days::new(u64::from(inv.terms.promise_max_days));
         let step = Decimal::new(1, inv.currency.exponent()).to_string();
