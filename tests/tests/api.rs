@@ -177,6 +177,16 @@ impl TestApp {
         self.send(req).await
     }
 
+    async fn put(&self, path: &str, body: &Value) -> Answer {
+        self.send(
+            self.http
+                .put(format!("{}{path}", self.base))
+                .bearer_auth(&self.key)
+                .json(body),
+        )
+        .await
+    }
+
     async fn get(&self, path: &str) -> Answer {
         self.send(
             self.http
@@ -3929,18 +3939,10 @@ async fn deposits_budgets_and_bad_input(t: TestApp) {
     assert_eq!(over.status, StatusCode::CONFLICT, "{}", over.raw);
     assert!(over.raw.contains("over-budget"), "{}", over.raw);
     assert_eq!(over.body["budget"]["left"], "400000");
+    let path = format!("/v1/clients/{cid}/budget");
     let budget = |body: Value| {
-        let t = &t;
-        let cid = cid.clone();
-        async move {
-            t.send(
-                t.http
-                    .put(format!("{}/v1/clients/{cid}/budget", t.base))
-                    .bearer_auth(&t.key)
-                    .json(&body),
-            )
-            .await
-        }
+        let (t, path) = (&t, &path);
+        async move { t.put(path, &body).await }
     };
     let low = budget(json!({"amount": "500000", "currency": "CLP"})).await;
     assert_eq!(low.status, StatusCode::CONFLICT, "{}", low.raw);
@@ -3960,14 +3962,9 @@ async fn deposits_budgets_and_bad_input(t: TestApp) {
         zero.raw
     );
     let nobody = t
-        .send(
-            t.http
-                .put(format!(
-                    "{}/v1/clients/cli_00000000000000000000000000/budget",
-                    t.base
-                ))
-                .bearer_auth(&t.key)
-                .json(&json!({"amount": "1", "currency": "CLP"})),
+        .put(
+            "/v1/clients/cli_00000000000000000000000000/budget",
+            &json!({"amount": "1", "currency": "CLP"}),
         )
         .await;
     assert_eq!(nobody.status, StatusCode::NOT_FOUND, "{}", nobody.raw);

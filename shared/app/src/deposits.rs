@@ -81,14 +81,7 @@ fn open_deposit(ledgers: &[StoredInvoice]) -> Result<Option<&StoredInvoice>, Pro
 
 /// The open deposit as shown on its client (no pay link: those are shown once).
 pub fn open_deposit_json(ledgers: &[StoredInvoice]) -> Result<Option<serde_json::Value>, Problem> {
-    Ok(open_deposit(ledgers)?.map(|s| {
-        let mut v = deposit_json(&s.invoice, None, "");
-        if let Some(o) = v.as_object_mut() {
-            o.remove("pay_url");
-            o.remove("reason");
-        }
-        v
-    }))
+    Ok(open_deposit(ledgers)?.map(|s| deposit_json(&s.invoice, None)))
 }
 
 /// What cleared deposits hold for the client in `currency`.
@@ -204,18 +197,22 @@ pub fn deposit_invoice(
     Ok(valid)
 }
 
-/// How a deposit invoice is shown beside its client or in a refusal.
-pub fn deposit_json(invoice: &Invoice, pay_url: Option<&str>, reason: &str) -> serde_json::Value {
-    serde_json::json!({
+/// How a deposit invoice is shown beside its client or in a refusal; `asked`: the pay
+/// link just made for it and why it is asked for (links are shown once).
+pub fn deposit_json(invoice: &Invoice, asked: Option<(&str, &str)>) -> serde_json::Value {
+    let mut v = serde_json::json!({
         "invoice_id": invoice.id,
         "number": invoice.number,
         "amount": invoice.total.amount().to_string(),
         "currency": invoice.currency,
         "due_date": invoice.due_date,
         "payment_reference": invoice.payment_reference.as_str(),
-        "pay_url": pay_url,
-        "reason": reason,
-    })
+    });
+    if let (Some((pay_url, reason)), Some(o)) = (asked, v.as_object_mut()) {
+        o.insert("pay_url".into(), pay_url.into());
+        o.insert("reason".into(), reason.into());
+    }
+    v
 }
 
 fn deposit_required(invoice: &Invoice, pay_url: &str, need: &Need) -> Problem {
@@ -232,23 +229,29 @@ fn deposit_required(invoice: &Invoice, pay_url: &str, need: &Need) -> Problem {
             invoice.due_date
         ),
     )
-    .with("deposit", deposit_json(invoice, Some(pay_url), need.reason))
+    .with("deposit", deposit_json(invoice, Some((pay_url, need.reason))))
 }
 
-/// Asks for `need`: points to the deposit invoice already open (with a fresh pay link), or
-/// issues one and e-mails it. The answer is the 409 to return.
+/// The 409 naming a deposit invoice that already exists, with a fresh pay link.
+async fn point_to(app: &App, open: &StoredInvoice, need: &Need) -> Result<Problem, Problem> {
+    let inv = &open.invoice;
+    let (url, token) = crate::portal::new_link(app, &inv.client_id, &inv.id, app.now());
+    app.store.put_pay_token(&token).await?;
+    Ok(deposit_required(inv, &url, need))
+}
+
+/// Asks for `need`: points to the deposit invoice already open, or issues one and e-mails
+/// it. The answer is the 409 to return.
 pub async fn ask(
     app: &App,
     client: &Client,
     ledgers: &[StoredInvoice],
     need: &Need,
 ) -> Result<Problem, Problem> {
-    let now = app.now();
     if let Some(open) = open_deposit(ledgers)? {
-        let (url, token) = crate::portal::new_link(app, &client.id, &open.invoice.id, now);
-        app.store.put_pay_token(&token).await?;
-        return Ok(deposit_required(&open.invoice, &url, need));
+        return point_to(app, open, need).await;
     }
+    let now = app.now();
     // One deposit at a time: the n-th deposit's guard record makes a concurrent second
     // request lose, re-read and point to the first.
     let n = deposits(ledgers).count();
@@ -268,33 +271,18 @@ pub async fn ask(
         new_client: false,
         idempotency: crate::invoices_api::Recorded::Guard(guard),
         answer: &|_, _, view| view.clone(),
+        closes_budget: false,
     };
-    match crate::invoices_api::issue(app, issue).await? {
-        Some(issued) => {
-            tracing::info!(client_id = %client.id, invoice_id = %issued.invoice.id, reason = need.reason, "deposit asked for");
-            crate::invoices_api::send_invoice(
-                app,
-                client,
-                &issued.invoice,
-                &issued.entries,
-                &issued.pay_url,
-            )
-            .await;
-            Ok(deposit_required(&issued.invoice, &issued.pay_url, need))
-        }
-        None => {
-            let ledgers = crate::standing::client_ledgers(app, &client.id).await?;
-            match open_deposit(&ledgers)? {
-                Some(open) => {
-                    let (url, token) =
-                        crate::portal::new_link(app, &client.id, &open.invoice.id, now);
-                    app.store.put_pay_token(&token).await?;
-                    Ok(deposit_required(&open.invoice, &url, need))
-                }
-                None => Err(Problem::internal(&"the concurrent deposit is gone")),
-            }
-        }
-    }
+    let Some(issued) = crate::invoices_api::issue(app, issue).await? else {
+        let ledgers = crate::standing::client_ledgers(app, &client.id).await?;
+        let open = open_deposit(&ledgers)?
+            .ok_or_else(|| Problem::internal(&"the concurrent deposit is gone"))?;
+        return point_to(app, open, need).await;
+    };
+    tracing::info!(client_id = %client.id, invoice_id = %issued.invoice.id, reason = need.reason, "deposit asked for");
+    let inv = &issued.invoice;
+    crate::invoices_api::send_invoice(app, client, inv, &issued.entries, &issued.pay_url).await;
+    Ok(deposit_required(inv, &issued.pay_url, need))
 }
 
 /// What the client was invoiced for orders, in the budget's currency (void ones aside).
@@ -394,16 +382,7 @@ pub async fn set_budget(
         )));
     }
     let mut client = crate::invoices_api::find_client(&app, &id).await?;
-    let theirs = [
-        client.budget.map(|m| m.currency()),
-        client.credit_limit.map(|m| m.currency()),
-        client.deposit.and_then(|d| d.currency()),
-    ];
-    if let Some(c) = theirs
-        .into_iter()
-        .flatten()
-        .find(|c| *c != budget.currency())
-    {
+    if let Some(c) = client.currency().filter(|c| *c != budget.currency()) {
         return Err(Problem::validation(FieldErrors::single(
             "budget.currency",
             format!("must be {c}, the currency of this client's other amounts"),

@@ -111,21 +111,19 @@ async fn create_client(
         let answer = |inv: &cobro_domain::Invoice, pay_url: &str, _: &serde_json::Value| {
             let mut v = view.clone();
             v["status"] = serde_json::json!(cobro_domain::deposit::ClientStatus::PendingDeposit);
-            v["open_deposit"] = crate::deposits::deposit_json(inv, Some(pay_url), "new-client");
+            v["open_deposit"] = crate::deposits::deposit_json(inv, Some((pay_url, "new-client")));
             v
         };
-        let issue = Issue {
+        let write = Issue {
             client: &client,
             valid,
             ledgers: None,
             new_client: true,
-            idempotency: match &idem {
-                Some(k) => Recorded::Caller(k),
-                None => Recorded::Nothing,
-            },
+            idempotency: Recorded::caller(idem.as_ref()),
             answer: &answer,
+            closes_budget: false,
         };
-        return match issue_with(&app, issue, false).await? {
+        return match issue(&app, write).await? {
             Some(issued) => {
                 tracing::info!(client_id = %client.id, invoice_id = %issued.invoice.id, "client created with a deposit asked for");
                 send_invoice(
@@ -412,18 +410,16 @@ async fn create_invoice(
         }
     }
     let send = valid.send;
-    let issue = Issue {
+    let write = Issue {
         client: &client,
         valid,
         ledgers: Some(ledgers),
         new_client: false,
-        idempotency: match &idem {
-            Some(k) => Recorded::Caller(k),
-            None => Recorded::Nothing,
-        },
+        idempotency: Recorded::caller(idem.as_ref()),
         answer: &|_, _, view| view.clone(),
+        closes_budget,
     };
-    match issue_with(&app, issue, closes_budget).await? {
+    match issue(&app, write).await? {
         Some(issued) => {
             let invoice = &issued.invoice;
             tracing::info!(invoice_id = %invoice.id, client_id = %client.id, number = %invoice.number, "invoice created");
@@ -445,6 +441,13 @@ pub(crate) enum Recorded<'a> {
     Guard(cobro_store::IdempotencyRecord),
 }
 
+impl<'a> Recorded<'a> {
+    /// The caller's key if they sent one.
+    pub fn caller(key: Option<&'a idempotency::Key>) -> Self {
+        key.map_or(Recorded::Nothing, Recorded::Caller)
+    }
+}
+
 /// An invoice to number and write, with what is written beside it.
 pub(crate) struct Issue<'a> {
     pub client: &'a cobro_domain::Client,
@@ -458,6 +461,8 @@ pub(crate) struct Issue<'a> {
     #[allow(clippy::type_complexity)]
     pub answer:
         &'a (dyn Fn(&cobro_domain::Invoice, &str, &serde_json::Value) -> serde_json::Value + Sync),
+    /// The order reaches the client's budget exactly (a retainer is brought onto it).
+    pub closes_budget: bool,
 }
 
 /// A written invoice.
@@ -470,19 +475,11 @@ pub(crate) struct Issued {
 
 /// Numbers and writes an invoice, bringing the client's credit onto it (orders only).
 /// `None`: its idempotency record was written first by someone else.
-pub(crate) async fn issue(app: &App, issue: Issue<'_>) -> Result<Option<Issued>, Problem> {
-    issue_with(app, issue, false).await
-}
-
-async fn issue_with(
-    app: &App,
-    mut issue: Issue<'_>,
-    closes_budget: bool,
-) -> Result<Option<Issued>, Problem> {
+pub(crate) async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Problem> {
     let client = issue.client;
     let now = app.now();
     let order = issue.valid.purpose == cobro_domain::deposit::Purpose::Order;
-    let with_deposits = crate::deposits::deposits_apply(app, client, closes_budget);
+    let with_deposits = crate::deposits::deposits_apply(app, client, issue.closes_budget);
     for _ in 0..MAX_NUMBER_ATTEMPTS {
         let seq = app.store.last_invoice_seq().await? + 1;
         let invoice = issue.valid.clone().issue(

@@ -36,6 +36,17 @@ pub struct Client {
     pub created_at: DateTime<Utc>,
 }
 
+impl Client {
+    /// The one currency of what is asked of this client (credit limit, budget, fixed
+    /// deposit), if any of them is set.
+    pub fn currency(&self) -> Option<Currency> {
+        self.credit_limit
+            .or(self.budget)
+            .map(|m| m.currency())
+            .or(self.deposit.and_then(|d| d.currency()))
+    }
+}
+
 /// What a caller asks for, before validation. Strings stay strings here so every problem
 /// can be reported against its field.
 #[derive(Debug, Clone, Default, Deserialize)]
