@@ -1,1 +1,4 @@
-//! End-to-end tests live in `tests/`.
+//! End-to-end tests live in `tests/`; this library holds what they share with the
+//! benchmarks: the Lambda Runtime API emulator.
+
+pub mod lambda_runtime;

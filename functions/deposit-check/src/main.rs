@@ -7,8 +7,7 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     lambda_http::tracing::init_default_subscriber();
-    let config = cobro_app::Config::from_env()?;
-    let app = cobro_app::App::from_config(config).await?;
+    let app = cobro_app::App::from_env().await?;
     let handler = service_fn(|event: LambdaEvent<serde_json::Value>| {
         cobro_app::dunning::scheduled(
             &app,

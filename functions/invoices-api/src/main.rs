@@ -4,8 +4,7 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     lambda_http::tracing::init_default_subscriber();
-    let config = cobro_app::Config::from_env()?;
-    let app = cobro_app::App::from_config(config).await?;
+    let app = cobro_app::App::from_env().await?;
     let router = cobro_app::finish(cobro_app::invoices_api::router(app));
     lambda_http::run(router)
         .await

@@ -81,6 +81,11 @@ impl Config {
     }
 }
 
+/// A setting from the process environment (blank counts as unset).
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
@@ -108,7 +113,7 @@ fn deposit_policy(json: &str) -> Result<cobro_domain::deposit::DepositPolicy, St
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        Config::from_lookup(env)
     }
 
     /// Reads settings through `get` (the environment, or a map in tests).

@@ -22,6 +22,7 @@ pub mod payments;
 pub mod portal;
 pub mod problem;
 pub mod reports;
+pub mod secrets;
 pub mod standing;
 pub mod views;
 pub mod webhooks;
@@ -57,6 +58,9 @@ pub struct App {
     pub mailer: Arc<dyn Mailer>,
     pub config: Arc<Config>,
     pub clock: Clock,
+    /// The client for providers' REST APIs: built once, at start where a provider key is
+    /// configured ([`App::from_config`]), else on first use.
+    http: Arc<std::sync::OnceLock<reqwest::Client>>,
 }
 
 impl App {
@@ -66,7 +70,13 @@ impl App {
             mailer,
             config: Arc::new(config),
             clock: Arc::new(Utc::now),
+            http: Default::default(),
         }
+    }
+
+    /// The providers' REST client (Stripe, Mercado Pago), shared by every request.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(cobro_providers::http_client)
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -78,22 +88,65 @@ impl App {
         (self.clock)()
     }
 
+    /// A Lambda's start: settings from the environment, secrets from SSM Parameter Store
+    /// where `{SETTING}_PARAMETER` names one ([`secrets`]), then the store, mailer and
+    /// HTTP clients, all built once, here, from one AWS configuration.
+    pub async fn from_env() -> anyhow::Result<App> {
+        App::load(config::env, None).await
+    }
+
+    /// [`App::from_env`] with settings read through `get`, and an AWS configuration given
+    /// (tests point it at a local server) or loaded from the environment when needed.
+    pub async fn load(
+        get: impl Fn(&str) -> Option<String>,
+        aws: Option<aws_config::SdkConfig>,
+    ) -> anyhow::Result<App> {
+        let wanted = secrets::wanted(&get)?;
+        let mut aws = aws;
+        if aws.is_none() && (!wanted.is_empty() || get("COBRO_TABLE").is_some()) {
+            aws = Some(aws_config::load_from_env().await);
+        }
+        let fetched = match &aws {
+            Some(sdk) if !wanted.is_empty() => secrets::fetch(sdk, &wanted).await?,
+            _ => Default::default(),
+        };
+        let config = Config::from_lookup(|k| fetched.get(k).cloned().or_else(|| get(k)))?;
+        App::build(config, aws).await
+    }
+
     /// Builds the store and mailer the configuration names: SQLite + outbox locally,
     /// DynamoDB + SES in AWS (clients built once, here).
     pub async fn from_config(config: Config) -> anyhow::Result<App> {
+        App::build(config, None).await
+    }
+
+    async fn build(config: Config, aws: Option<aws_config::SdkConfig>) -> anyhow::Result<App> {
+        let needs_aws = config.table.is_some() || config.mailer == MailerKind::Ses;
+        let aws = match aws {
+            Some(sdk) => Some(sdk),
+            None if needs_aws => Some(aws_config::load_from_env().await),
+            None => None,
+        };
         let store: Arc<dyn Store> =
-            match &config.table {
-                Some(table) => Arc::new(DynamoStore::from_env(table.clone()).await),
-                None => Arc::new(SqliteStore::open(&config.data_dir).with_context(|| {
+            match (&config.table, &aws) {
+                (Some(table), Some(sdk)) => Arc::new(DynamoStore::from_sdk(sdk, table.clone())),
+                _ => Arc::new(SqliteStore::open(&config.data_dir).with_context(|| {
                     format!("opening the store in {}", config.data_dir.display())
                 })?),
             };
-        let mailer: Arc<dyn Mailer> = match config.mailer {
-            MailerKind::Ses => {
-                Arc::new(SesMailer::from_env(config.ses_configuration_set.clone()).await)
-            }
-            MailerKind::Outbox => Arc::new(OutboxMailer::new(&config.data_dir)),
+        let mailer: Arc<dyn Mailer> = match (config.mailer, &aws) {
+            (MailerKind::Ses, Some(sdk)) => Arc::new(SesMailer::from_sdk(
+                sdk,
+                config.ses_configuration_set.clone(),
+            )),
+            _ => Arc::new(OutboxMailer::new(&config.data_dir)),
         };
-        Ok(App::new(store, mailer, config))
+        let provider_keys =
+            !config.stripe_api_key.is_empty() || !config.mercadopago_access_token.is_empty();
+        let app = App::new(store, mailer, config);
+        if provider_keys {
+            app.http();
+        }
+        Ok(app)
     }
 }

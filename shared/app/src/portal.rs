@@ -833,6 +833,7 @@ async fn checkout(
         "stripe" => match app.config.stripe_api_key.current() {
             Some(key) => {
                 cobro_providers::checkout::stripe_session(
+                    app.http(),
                     &app.config.stripe_api_base,
                     key,
                     &request,
@@ -844,6 +845,7 @@ async fn checkout(
         "mercadopago" => match app.config.mercadopago_access_token.current() {
             Some(token) => {
                 cobro_providers::checkout::mercadopago_preference(
+                    app.http(),
                     &app.config.mercadopago_api_base,
                     token,
                     &request,

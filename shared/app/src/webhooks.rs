@@ -186,7 +186,7 @@ async fn mercadopago_webhook(
         return Err(unavailable());
     };
     // A failed fetch is a 503: Mercado Pago retries, and nothing was written.
-    let api = mercadopago::Api::new(&config.mercadopago_api_base, token);
+    let api = mercadopago::Api::new(app.http().clone(), &config.mercadopago_api_base, token);
     let payment = api.payment(&notification.data_id).await.map_err(|e| {
         tracing::error!(error = %e, payment_id = %notification.data_id, "Mercado Pago payment fetch failed");
         unavailable()

@@ -20,10 +20,9 @@ impl SesMailer {
         }
     }
 
-    /// From the environment's AWS configuration (`AWS_ENDPOINT_URL` for a local server).
-    pub async fn from_env(configuration_set: Option<String>) -> Self {
-        let config = aws_config::load_from_env().await;
-        SesMailer::new(aws_sdk_sesv2::Client::new(&config), configuration_set)
+    /// From an AWS configuration the process already loaded (one per cold start).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, configuration_set: Option<String>) -> Self {
+        SesMailer::new(aws_sdk_sesv2::Client::new(sdk), configuration_set)
     }
 }
 

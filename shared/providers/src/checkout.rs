@@ -28,13 +28,6 @@ pub struct CheckoutRequest {
     pub idempotency_key: String,
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .unwrap_or_default()
-}
-
 #[derive(Deserialize)]
 struct StripeSession {
     url: String,
@@ -42,6 +35,7 @@ struct StripeSession {
 
 /// Creates a Stripe Checkout Session and returns the URL to send the client to.
 pub async fn stripe_session(
+    http: &reqwest::Client,
     base: &str,
     api_key: &str,
     r: &CheckoutRequest,
@@ -69,7 +63,7 @@ pub async fn stripe_session(
         ("success_url", r.success_url.clone()),
         ("cancel_url", r.cancel_url.clone()),
     ];
-    let res = http()
+    let res = http
         .post(format!(
             "{}/v1/checkout/sessions",
             base.trim_end_matches('/')
@@ -97,6 +91,7 @@ struct Preference {
 
 /// Creates a Mercado Pago checkout preference and returns its `init_point`.
 pub async fn mercadopago_preference(
+    http: &reqwest::Client,
     base: &str,
     token: &str,
     r: &CheckoutRequest,
@@ -115,7 +110,7 @@ pub async fn mercadopago_preference(
         "back_urls": {"success": r.success_url, "failure": r.cancel_url, "pending": r.cancel_url},
         "auto_return": "approved",
     });
-    let res = http()
+    let res = http
         .post(format!(
             "{}/checkout/preferences",
             base.trim_end_matches('/')

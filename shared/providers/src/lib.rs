@@ -59,6 +59,15 @@ pub enum ParseError {
     Currency(String),
 }
 
+/// The HTTP client for providers' REST APIs (10 s timeout). Building one loads the
+/// system's root certificates, so a process builds it once, at start, and clones it.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
 /// Active secrets of one provider (several during a rotation). Redacted in Debug.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secrets(Vec<String>);

@@ -266,11 +266,8 @@ impl std::fmt::Debug for Api {
 }
 
 impl Api {
-    pub fn new(base: &str, token: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
+    /// `http` is the process's one client ([`crate::http_client`]), built at start.
+    pub fn new(http: reqwest::Client, base: &str, token: &str) -> Self {
         Api {
             base: base.trim_end_matches('/').to_string(),
             token: token.to_string(),

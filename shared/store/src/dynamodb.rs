@@ -212,8 +212,12 @@ impl DynamoStore {
     /// A store on `table` with the AWS configuration of the environment (region,
     /// credentials, and `AWS_ENDPOINT_URL` for a local DynamoDB-compatible server).
     pub async fn from_env(table: impl Into<String>) -> Self {
-        let config = aws_config::load_from_env().await;
-        DynamoStore::new(DynamoClient::new(&config), table)
+        DynamoStore::from_sdk(&aws_config::load_from_env().await, table)
+    }
+
+    /// From an AWS configuration the process already loaded (one per cold start).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        DynamoStore::new(DynamoClient::new(sdk), table)
     }
 
     pub fn client(&self) -> &DynamoClient {

@@ -15,6 +15,17 @@ pub fn endpoint() -> String {
     })
 }
 
+/// An AWS configuration for the local server (any service moto serves), with dummy
+/// credentials.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "cobro-tests"))
+        .load()
+        .await
+}
+
 /// A DynamoDB client for the local server, with dummy credentials.
 pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
