@@ -1,0 +1,305 @@
+//! Deployment benchmark (issue 8): each packaged function (`cargo lambda build --release`)
+//! started as Lambda starts it, against the Runtime API emulator, on the production
+//! configuration (DynamoDB, SES and SSM on a local moto server). Prints JSON:
+//!
+//! - size: the `bootstrap`'s bytes (stripped by the release profile);
+//! - cold start: exec → first `GET /runtime/invocation/next`, i.e. configuration read,
+//!   AWS and HTTP clients built (and, for the webhook with secrets in SSM, the
+//!   `GetParameters` call), over `starts` starts: median and max;
+//! - memory: peak RSS (VmHWM) after `events` events of that function's kind, and their
+//!   rate (bounded by the moto server, not a throughput figure).
+//!
+//! `lambda-bench DIR ENDPOINT STARTS EVENTS`
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cobro_e2e::lambda_runtime::{HttpAnswer, HttpEvent, RuntimeApi, SCHEDULED_EVENT};
+use serde_json::{Value, json};
+
+/// In this order: the API makes the invoices the others read, sweep and pay.
+const FUNCTIONS: [&str; 5] = [
+    "invoices-api",
+    "pay-portal",
+    "reminder-sweep",
+    "deposit-check",
+    "payment-webhook",
+];
+const SECRET: &str = "whsec_bench_lambda";
+
+struct Setup {
+    dir: PathBuf,
+    env: Vec<(&'static str, String)>,
+    parameter: String,
+    key: String,
+    logs: tempfile::TempDir,
+}
+
+async fn setup(dir: PathBuf, endpoint: &str) -> Setup {
+    let sdk = cobro_store::testing::sdk_config(endpoint).await;
+    let name = format!("cobro-bench-{}", std::process::id());
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    cobro_store::dynamodb::TableDefinition::from_sam_template()
+        .expect("table in template")
+        .create(&client, &name)
+        .await
+        .expect("create table");
+    aws_sdk_sesv2::Client::new(&sdk)
+        .create_email_identity()
+        .email_identity("estudiosur.cl")
+        .send()
+        .await
+        .expect("SES identity");
+    let parameter = format!("/cobro-bench/{}/stripe-webhook-secrets", std::process::id());
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name(&parameter)
+        .value(SECRET)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("SSM parameter");
+    let env = vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID", "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("COBRO_TABLE", name.clone()),
+        ("COBRO_PUBLIC_URL", "https://pagar.estudiosur.cl".into()),
+        ("COBRO_FROM_EMAIL", "cobros@estudiosur.cl".into()),
+        ("COBRO_BUSINESS_NAME", "Estudio Sur".into()),
+        // The CA bundle named, as the template does for AL2023: without it the TLS roots
+        // are also read file by file from the certificates folder (~4 ms more here).
+        ("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt".into()),
+    ];
+    let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+    let config = cobro_app::Config::from_lookup(lookup).expect("config");
+    let logs = tempfile::tempdir().unwrap();
+    let app = cobro_app::App::new(
+        Arc::new(cobro_store::DynamoStore::from_sdk(&sdk, name)),
+        Arc::new(cobro_notify::OutboxMailer::new(logs.path())),
+        config,
+    );
+    let (_, key) = cobro_app::keys::create(&app, "bench").await.expect("key");
+    Setup {
+        dir,
+        env,
+        parameter,
+        key: key.expose().to_string(),
+        logs,
+    }
+}
+
+impl Setup {
+    fn env_for(&self, function: &str, ssm: bool) -> Vec<(&'static str, String)> {
+        let mut env = self.env.clone();
+        if function == "payment-webhook" {
+            if ssm {
+                env.push((
+                    "COBRO_STRIPE_WEBHOOK_SECRETS_PARAMETER",
+                    self.parameter.clone(),
+                ));
+            } else {
+                env.push(("COBRO_STRIPE_WEBHOOK_SECRETS", SECRET.into()));
+            }
+        }
+        env
+    }
+
+    fn bootstrap(&self, function: &str) -> PathBuf {
+        self.dir.join(function).join("bootstrap")
+    }
+
+    /// Exec → first poll, in ms, for each of `starts` starts.
+    async fn cold_starts(&self, function: &str, ssm: bool, starts: usize) -> Vec<f64> {
+        let mut out = Vec::new();
+        for _ in 0..starts {
+            let api = RuntimeApi::start().await;
+            let log = self.logs.path().join(format!("{function}-start.log"));
+            let f = api.spawn(
+                &self.bootstrap(function),
+                function,
+                &self.env_for(function, ssm),
+                &log,
+            );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let polled = loop {
+                if let Some(t) = api.first_poll() {
+                    break t;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{function} never polled: see {}",
+                    log.display()
+                );
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            };
+            out.push((polled - f.started).as_secs_f64() * 1000.0);
+        }
+        out
+    }
+}
+
+fn api_request<'a>(method: &'a str, path: &'a str, key: &str, body: Option<&'a [u8]>) -> Value {
+    let mut e = HttpEvent::new(method, "/v1/{proxy+}", path);
+    e.body = body;
+    e.headers.push(("authorization", format!("Bearer {key}")));
+    e.headers.push(("content-type", "application/json".into()));
+    e.to_event()
+}
+
+async fn http(api: &RuntimeApi, event: Value) -> HttpAnswer {
+    HttpAnswer::from_response(&api.invoke(event, Duration::from_secs(60)).await.response())
+}
+
+/// Feeds `events` events of the function's kind; returns (peak RSS KiB, events/s).
+async fn memory(
+    s: &Setup,
+    function: &str,
+    events: usize,
+    state: &mut Vec<(String, String)>,
+) -> (u64, f64) {
+    let api = RuntimeApi::start().await;
+    let log = s.logs.path().join(format!("{function}-events.log"));
+    let f = api.spawn(
+        &s.bootstrap(function),
+        function,
+        &s.env_for(function, true),
+        &log,
+    );
+    let started = Instant::now();
+    match function {
+        "invoices-api" => {
+            let body = json!({"name": "Comercial Andes", "email": "pagos@andes.cl"}).to_string();
+            let a = http(
+                &api,
+                api_request("POST", "/v1/clients", &s.key, Some(body.as_bytes())),
+            )
+            .await;
+            assert_eq!(a.status, 201, "{}", a.body);
+            let client = a.json()["id"].as_str().unwrap().to_string();
+            for i in 0..events {
+                if i % 2 == 0 {
+                    let body = json!({"client_id": client, "currency": "CLP", "tax_rate": "19",
+                        "issue_date": "2026-11-01", "due_date": "2026-11-15", "send": false,
+                        "lines": [{"description": format!("Servicio {i}"), "quantity": 1, "unit_amount": "150000"}]})
+                    .to_string();
+                    let a = http(
+                        &api,
+                        api_request("POST", "/v1/invoices", &s.key, Some(body.as_bytes())),
+                    )
+                    .await;
+                    assert_eq!(a.status, 201, "{}", a.body);
+                    let inv = a.json();
+                    let token = inv["pay_url"]
+                        .as_str()
+                        .unwrap()
+                        .rsplit('/')
+                        .next()
+                        .unwrap()
+                        .to_string();
+                    state.push((inv["id"].as_str().unwrap().to_string(), token));
+                } else {
+                    let path = format!("/v1/invoices/{}", state.last().unwrap().0);
+                    let a = http(&api, api_request("GET", &path, &s.key, None)).await;
+                    assert_eq!(a.status, 200, "{}", a.body);
+                }
+            }
+        }
+        "pay-portal" => {
+            for i in 0..events {
+                let path = format!("/pay/{}", state[i % state.len()].1);
+                let a = http(
+                    &api,
+                    HttpEvent::new("GET", "/pay/{proxy+}", &path).to_event(),
+                )
+                .await;
+                assert_eq!(a.status, 200, "{}", a.body);
+            }
+        }
+        "payment-webhook" => {
+            // Each invoice paid once, then the same delivery again (a duplicate).
+            for i in 0..events {
+                let (id, _) = &state[(i / 2) % state.len()];
+                let body = json!({"id": format!("evt_bench_{}", i / 2), "object": "event",
+                    "type": "payment_intent.succeeded", "created": chrono::Utc::now().timestamp(),
+                    "data": {"object": {"id": format!("pi_bench_{}", i / 2), "amount": 178500,
+                        "amount_received": 178500, "currency": "clp", "metadata": {"invoice_id": id}}}})
+                .to_string();
+                let sig = cobro_providers::stripe::sign(
+                    body.as_bytes(),
+                    SECRET,
+                    chrono::Utc::now().timestamp(),
+                );
+                let mut e = HttpEvent::new("POST", "/webhooks/{provider}", "/webhooks/stripe");
+                e.headers = vec![
+                    ("content-type", "application/json".into()),
+                    ("stripe-signature", sig),
+                ];
+                e.body = Some(body.as_bytes());
+                let a = http(&api, e.to_event()).await;
+                assert_eq!(a.status, 200, "{}", a.body);
+            }
+        }
+        _ => {
+            let event: Value = serde_json::from_str(SCHEDULED_EVENT).unwrap();
+            for _ in 0..events {
+                let report = api
+                    .invoke(event.clone(), Duration::from_secs(300))
+                    .await
+                    .response();
+                assert_eq!(report["failed"], 0, "{report}");
+            }
+        }
+    }
+    let rate = events as f64 / started.elapsed().as_secs_f64();
+    let rss = f.peak_rss_kib().expect("VmHWM");
+    assert!(
+        api.init_error().is_none(),
+        "{function}: see {}",
+        log.display()
+    );
+    (rss, rate)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, dir, endpoint, starts, events] = args.as_slice() else {
+        eprintln!("usage: lambda-bench DIR ENDPOINT STARTS EVENTS");
+        std::process::exit(2);
+    };
+    let starts: usize = starts.parse().expect("STARTS");
+    let events: usize = events.parse().expect("EVENTS");
+    let s = setup(Path::new(dir).to_path_buf(), endpoint).await;
+    let mut rows = Vec::new();
+    let mut state = Vec::new();
+    for function in FUNCTIONS {
+        let size = std::fs::metadata(s.bootstrap(function))
+            .expect("bootstrap")
+            .len();
+        let mut cold = s.cold_starts(function, false, starts).await;
+        let cold_max = cold.iter().cloned().fold(0.0, f64::max);
+        let cold_median = median(&mut cold);
+        let (mut ssm_median, mut ssm_max) = (None, None);
+        if function == "payment-webhook" {
+            let mut ssm = s.cold_starts(function, true, starts).await;
+            ssm_max = Some(ssm.iter().cloned().fold(0.0, f64::max));
+            ssm_median = Some(median(&mut ssm));
+        }
+        let (rss_kib, rate) = memory(&s, function, events, &mut state).await;
+        rows.push(json!({
+            "function": function, "bytes": size,
+            "cold_start_ms_median": cold_median, "cold_start_ms_max": cold_max,
+            "cold_start_ssm_ms_median": ssm_median, "cold_start_ssm_ms_max": ssm_max,
+            "peak_rss_kib": rss_kib, "events": events, "events_per_s": rate,
+        }));
+    }
+    println!("{}", json!({"starts": starts, "rows": rows}));
+}

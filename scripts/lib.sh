@@ -1,0 +1,35 @@
+# Shared by ./scripts/test and the benchmarks (sourced, not run): the Python tools in .venv
+# and moto's server on a free port.
+
+# moto's server, cfn-lint, cargo-lambda and zig, in .venv (installed once).
+ensure_venv() {
+  if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cfn-lint ] || [ ! -x .venv/bin/cargo-lambda ]; then
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --upgrade pip
+    .venv/bin/pip install --quiet 'moto[server]>=5.1,<6' 'cfn-lint>=1,<2' 'cargo-lambda>=1.8,<2' ziglang
+  fi
+}
+
+# Starts moto (DynamoDB, SES, SSM) on a free port, stopped when the shell exits; exports
+# COBRO_TEST_AWS_ENDPOINT.
+start_moto() {
+  local port log
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  log=$(mktemp -t moto.XXXXXX.log)
+  .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" >"$log" 2>&1 &
+  moto_pid=$!
+  trap 'kill $moto_pid 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do
+    if curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then break; fi
+    if ! kill -0 $moto_pid 2>/dev/null; then cat "$log"; echo "moto server did not start"; exit 1; fi
+    sleep 0.2
+  done
+  export COBRO_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+  echo "moto at $COBRO_TEST_AWS_ENDPOINT"
+}
+
+# Packages every function as Lambda runs it (x86_64 here): target/lambda/{function}/bootstrap.
+# Extra arguments go to cargo lambda (--target-dir, --lambda-dir).
+build_lambdas() {
+  PATH="$PWD/.venv/bin:$PATH" cargo lambda build --release --quiet $(printf -- '-p %s ' $(ls functions)) "$@"
+}
