@@ -77,7 +77,8 @@ async fn spawn_with(backend: Backend, f: impl FnOnce(&mut Config)) -> TestApp {
         ),
         Backend::Dynamo => {
             let endpoint = cobro_store::testing::endpoint();
-            let ses = cobro_notify::ses::local_client(&endpoint);
+            let ses =
+                aws_sdk_sesv2::Client::new(&cobro_store::testing::sdk_config(&endpoint).await);
             ses.create_email_identity()
                 .email_identity("estudiosur.cl")
                 .send()
@@ -735,7 +736,7 @@ async fn a_refused_email_does_not_lose_the_invoice() {
     let app = App::new(
         t.store.clone(),
         Arc::new(SesMailer::new(
-            cobro_notify::ses::local_client(&endpoint),
+            aws_sdk_sesv2::Client::new(&cobro_store::testing::sdk_config(&endpoint).await),
             None,
         )),
         config,

@@ -104,7 +104,7 @@ impl App {
         let wanted = secrets::wanted(&get)?;
         let mut aws = aws;
         if aws.is_none() && (!wanted.is_empty() || get("COBRO_TABLE").is_some()) {
-            aws = Some(aws_config::load_from_env().await);
+            aws = Some(cobro_store::aws::from_env().await);
         }
         let fetched = match &aws {
             Some(sdk) if !wanted.is_empty() => secrets::fetch(sdk, &wanted).await?,
@@ -124,7 +124,7 @@ impl App {
         let needs_aws = config.table.is_some() || config.mailer == MailerKind::Ses;
         let aws = match aws {
             Some(sdk) => Some(sdk),
-            None if needs_aws => Some(aws_config::load_from_env().await),
+            None if needs_aws => Some(cobro_store::aws::from_env().await),
             None => None,
         };
         let store: Arc<dyn Store> =

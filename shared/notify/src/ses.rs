@@ -48,16 +48,3 @@ impl Mailer for SesMailer {
         Ok(Sent { id })
     }
 }
-
-/// An SES v2 client for a local SES-compatible server (moto in the tests), with dummy
-/// credentials.
-pub fn local_client(endpoint: &str) -> aws_sdk_sesv2::Client {
-    use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_sesv2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "cobro-local"))
-        .build();
-    aws_sdk_sesv2::Client::from_conf(config)
-}

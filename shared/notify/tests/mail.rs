@@ -142,7 +142,7 @@ async fn outbox_writes_one_rfc5322_file_per_message() {
 #[tokio::test]
 async fn ses_sends_the_same_message_and_moto_has_it() {
     let endpoint = cobro_store::testing::endpoint();
-    let ses_client = cobro_notify::ses::local_client(&endpoint);
+    let ses_client = aws_sdk_sesv2::Client::new(&cobro_store::testing::sdk_config(&endpoint).await);
     ses_client
         .create_email_identity()
         .email_identity("estudiosur.cl")

@@ -212,7 +212,7 @@ impl DynamoStore {
     /// A store on `table` with the AWS configuration of the environment (region,
     /// credentials, and `AWS_ENDPOINT_URL` for a local DynamoDB-compatible server).
     pub async fn from_env(table: impl Into<String>) -> Self {
-        DynamoStore::from_sdk(&aws_config::load_from_env().await, table)
+        DynamoStore::from_sdk(&crate::aws::from_env().await, table)
     }
 
     /// From an AWS configuration the process already loaded (one per cold start).

@@ -17,6 +17,7 @@ use cobro_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+pub mod aws;
 pub mod dynamodb;
 pub mod sqlite;
 pub mod testing;

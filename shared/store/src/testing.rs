@@ -1,7 +1,7 @@
 //! Helpers for tests that run against a local DynamoDB-compatible server (moto's server,
 //! started by the test command, which exports its URL as `COBRO_TEST_AWS_ENDPOINT`).
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::config::{Credentials, Region};
 
 use crate::dynamodb::{DynamoStore, TableDefinition};
 
@@ -18,7 +18,7 @@ pub fn endpoint() -> String {
 /// An AWS configuration for the local server (any service moto serves), with dummy
 /// credentials.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    crate::aws::loader()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "cobro-tests"))
@@ -26,20 +26,14 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
-/// A DynamoDB client for the local server, with dummy credentials.
-pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "cobro-tests"))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+/// A DynamoDB client for the local server.
+pub async fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config(endpoint).await)
 }
 
 /// A store on a fresh table, created from the SAM template's definition.
 pub async fn fresh_dynamo_store() -> DynamoStore {
-    let client = dynamo_client(&endpoint());
+    let client = dynamo_client(&endpoint()).await;
     let name = format!(
         "cobro-test-{}",
         cobro_domain::InvoiceId::generate()
