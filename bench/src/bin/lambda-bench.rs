@@ -179,8 +179,11 @@ async fn memory(
             .await;
             assert_eq!(a.status, 201, "{}", a.body);
             let client = a.json()["id"].as_str().unwrap().to_string();
+            // A few invoices created (moto's writes slow down as its table grows), then
+            // reads of them: the events a finance tool sends most.
+            let creations = (events / 20).max(1);
             for i in 0..events {
-                if i % 2 == 0 {
+                if i < creations {
                     let body = json!({"client_id": client, "currency": "CLP", "tax_rate": "19",
                         "issue_date": "2026-11-01", "due_date": "2026-11-15", "send": false,
                         "lines": [{"description": format!("Servicio {i}"), "quantity": 1, "unit_amount": "150000"}]})
@@ -201,7 +204,7 @@ async fn memory(
                         .to_string();
                     state.push((inv["id"].as_str().unwrap().to_string(), token));
                 } else {
-                    let path = format!("/v1/invoices/{}", state.last().unwrap().0);
+                    let path = format!("/v1/invoices/{}", state[i % state.len()].0);
                     let a = http(&api, api_request("GET", &path, &s.key, None)).await;
                     assert_eq!(a.status, 200, "{}", a.body);
                 }
@@ -219,7 +222,8 @@ async fn memory(
             }
         }
         "payment-webhook" => {
-            // Each invoice paid once, then the same delivery again (a duplicate).
+            // Every event delivered twice (the second a duplicate); the first payment of an
+            // invoice pays it, later ones become the client's credit.
             for i in 0..events {
                 let (id, _) = &state[(i / 2) % state.len()];
                 let body = json!({"id": format!("evt_bench_{}", i / 2), "object": "event",

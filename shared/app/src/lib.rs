@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use cobro_notify::{Mailer, OutboxMailer, SesMailer};
-use cobro_store::{DynamoStore, SqliteStore, Store};
+use cobro_store::{DynamoStore, Store};
 
 pub mod arrangements;
 pub mod auth;
@@ -61,6 +60,23 @@ pub struct App {
     /// The client for providers' REST APIs: built once, at start where a provider key is
     /// configured ([`App::from_config`]), else on first use.
     http: Arc<std::sync::OnceLock<reqwest::Client>>,
+}
+
+/// The embedded SQLite store in the data directory (builds with the `sqlite` feature).
+#[cfg(feature = "sqlite")]
+fn embedded_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    use anyhow::Context;
+    let store = cobro_store::SqliteStore::open(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// A Lambda build has no embedded store: its disk does not outlive the instance.
+#[cfg(not(feature = "sqlite"))]
+fn embedded_store(_: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    anyhow::bail!(
+        "COBRO_TABLE is not set: a Lambda function keeps its data in DynamoDB (this build has no embedded store)"
+    )
 }
 
 impl App {
@@ -127,13 +143,10 @@ impl App {
             None if needs_aws => Some(cobro_store::aws::from_env().await),
             None => None,
         };
-        let store: Arc<dyn Store> =
-            match (&config.table, &aws) {
-                (Some(table), Some(sdk)) => Arc::new(DynamoStore::from_sdk(sdk, table.clone())),
-                _ => Arc::new(SqliteStore::open(&config.data_dir).with_context(|| {
-                    format!("opening the store in {}", config.data_dir.display())
-                })?),
-            };
+        let store: Arc<dyn Store> = match (&config.table, &aws) {
+            (Some(table), Some(sdk)) => Arc::new(DynamoStore::from_sdk(sdk, table.clone())),
+            _ => embedded_store(&config)?,
+        };
         let mailer: Arc<dyn Mailer> = match (config.mailer, &aws) {
             (MailerKind::Ses, Some(sdk)) => Arc::new(SesMailer::from_sdk(
                 sdk,

@@ -19,10 +19,12 @@ use serde::{Deserialize, Serialize};
 
 pub mod aws;
 pub mod dynamodb;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod testing;
 
 pub use dynamodb::DynamoStore;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
