@@ -29,7 +29,7 @@ start_moto() {
 }
 
 # Packages every function as Lambda runs it (x86_64 here): target/lambda/{function}/bootstrap.
-# Extra arguments go to cargo lambda (--target-dir, --lambda-dir).
+# Extra arguments go to cargo lambda (--lambda-dir; the target folder is CARGO_TARGET_DIR).
 build_lambdas() {
   PATH="$PWD/.venv/bin:$PATH" cargo lambda build --release --quiet $(printf -- '-p %s ' $(ls functions)) "$@"
 }

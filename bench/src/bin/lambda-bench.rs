@@ -7,7 +7,7 @@
 //!   AWS and HTTP clients built (and, for the webhook with secrets in SSM, the
 //!   `GetParameters` call), over `starts` starts: median and max;
 //! - memory: peak RSS (VmHWM) after `events` events of that function's kind, and their
-//!   rate (bounded by the moto server, not a throughput figure).
+//!   rate (bounded by the moto server, not a throughput figure); skipped when `events` is 0.
 //!
 //! `lambda-bench DIR ENDPOINT STARTS EVENTS`
 
@@ -297,7 +297,12 @@ async fn main() {
             ssm_max = Some(ssm.iter().cloned().fold(0.0, f64::max));
             ssm_median = Some(median(&mut ssm));
         }
-        let (rss_kib, rate) = memory(&s, function, events, &mut state).await;
+        let (rss_kib, rate) = if events > 0 {
+            let (rss, rate) = memory(&s, function, events, &mut state).await;
+            (Some(rss), Some(rate))
+        } else {
+            (None, None)
+        };
         rows.push(json!({
             "function": function, "bytes": size,
             "cold_start_ms_median": cold_median, "cold_start_ms_max": cold_max,
