@@ -1,12 +1,15 @@
 # Shared by ./scripts/test and the benchmarks (sourced, not run): the Python tools in .venv
 # and moto's server on a free port.
 
-# moto's server, cfn-lint, cargo-lambda and zig, in .venv (installed once).
+# moto's server, cfn-lint with the SAM translator (so the lint sees the template as SAM
+# expands it: roles, conditional policies, events), cargo-lambda and zig, in .venv.
 ensure_venv() {
-  if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cfn-lint ] || [ ! -x .venv/bin/cargo-lambda ]; then
+  if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cfn-lint ] || [ ! -x .venv/bin/cargo-lambda ] \
+    || ! .venv/bin/python -c 'import samtranslator' 2>/dev/null; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --upgrade pip
-    .venv/bin/pip install --quiet 'moto[server]>=5.1,<6' 'cfn-lint>=1,<2' 'cargo-lambda>=1.8,<2' ziglang
+    .venv/bin/pip install --quiet 'moto[server]>=5.1,<6' 'cfn-lint>=1,<2' 'aws-sam-translator>=1.90' \
+      'cargo-lambda>=1.8,<2' ziglang
   fi
 }
 
