@@ -105,8 +105,10 @@ enum DynamoCommand {
     },
 }
 
-fn config(cli_data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
-    let mut config = Config::from_env()?;
+/// The environment's configuration, secrets from SSM where `{SETTING}_PARAMETER` names
+/// them (as the functions read theirs), and `--data-dir` over `COBRO_DATA_DIR`.
+async fn config(cli_data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
+    let (mut config, _) = cobro_app::secrets::configure(cobro_app::config::env, None).await?;
     if let Some(dir) = cli_data_dir {
         config.data_dir = dir;
     }
@@ -119,7 +121,7 @@ async fn scheduled(
     at: Option<chrono::DateTime<chrono::FixedOffset>>,
     lane: Lane,
 ) -> anyhow::Result<()> {
-    let mut app = App::from_config(config(data_dir)?).await?;
+    let mut app = App::from_config(config(data_dir).await?).await?;
     if let Some(at) = at {
         let at = at.with_timezone(&chrono::Utc);
         app = app.with_clock(std::sync::Arc::new(move || at));
@@ -147,11 +149,11 @@ async fn main() -> anyhow::Result<()> {
             addr,
             demo,
             sweep_every,
-        } => serve::run(config(cli.data_dir)?, addr, demo, sweep_every).await,
+        } => serve::run(config(cli.data_dir).await?, addr, demo, sweep_every).await,
         Command::Sweep { at } => scheduled(cli.data_dir, at, Lane::Dunning).await,
         Command::DepositCheck { at } => scheduled(cli.data_dir, at, Lane::Deposits).await,
         Command::Export { report, out } => {
-            let app = App::from_config(config(cli.data_dir)?).await?;
+            let app = App::from_config(config(cli.data_dir).await?).await?;
             let csv = match report {
                 Report::Escalated => cobro_app::reports::escalated_csv(&app).await,
                 Report::LateFees => cobro_app::reports::late_fees_csv(&app).await,
@@ -165,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys { command } => {
-            let app = App::from_config(config(cli.data_dir)?).await?;
+            let app = App::from_config(config(cli.data_dir).await?).await?;
             match command {
                 KeysCommand::Create { name } => {
                     let (key, secret) = cobro_app::keys::create(&app, &name).await?;
@@ -191,7 +193,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Webhook { command } => {
-            webhook::run(config(cli.data_dir)?.with_local_webhook_secrets(), command).await
+            webhook::run(
+                config(cli.data_dir).await?.with_local_webhook_secrets(),
+                command,
+            )
+            .await
         }
         Command::Dynamodb {
             command: DynamoCommand::CreateTable { table },

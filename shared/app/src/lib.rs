@@ -117,16 +117,7 @@ impl App {
         get: impl Fn(&str) -> Option<String>,
         aws: Option<aws_config::SdkConfig>,
     ) -> anyhow::Result<App> {
-        let wanted = secrets::wanted(&get)?;
-        let mut aws = aws;
-        if aws.is_none() && (!wanted.is_empty() || get("COBRO_TABLE").is_some()) {
-            aws = Some(cobro_store::aws::from_env().await);
-        }
-        let fetched = match &aws {
-            Some(sdk) if !wanted.is_empty() => secrets::fetch(sdk, &wanted).await?,
-            _ => Default::default(),
-        };
-        let config = Config::from_lookup(|k| fetched.get(k).cloned().or_else(|| get(k)))?;
+        let (config, aws) = secrets::configure(get, aws).await?;
         App::build(config, aws).await
     }
 

@@ -44,6 +44,26 @@ pub fn wanted(
     Ok(wanted)
 }
 
+/// The configuration read through `get`, with the secrets it names fetched from SSM, and
+/// the AWS configuration loaded for it: `aws` if given, else from the environment when a
+/// table or a parameter needs one (once per process).
+pub async fn configure(
+    get: impl Fn(&str) -> Option<String>,
+    aws: Option<aws_config::SdkConfig>,
+) -> Result<(crate::Config, Option<aws_config::SdkConfig>), ConfigError> {
+    let wanted = wanted(&get)?;
+    let mut aws = aws;
+    if aws.is_none() && (!wanted.is_empty() || get("COBRO_TABLE").is_some()) {
+        aws = Some(cobro_store::aws::from_env().await);
+    }
+    let fetched = match &aws {
+        Some(sdk) if !wanted.is_empty() => fetch(sdk, &wanted).await?,
+        _ => HashMap::new(),
+    };
+    let config = crate::Config::from_lookup(|k| fetched.get(k).cloned().or_else(|| get(k)))?;
+    Ok((config, aws))
+}
+
 /// Fetches the wanted parameters (decrypted) in one call: setting → value.
 pub async fn fetch(
     sdk: &aws_config::SdkConfig,
