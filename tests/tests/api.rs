@@ -216,27 +216,7 @@ impl TestApp {
                 }
                 out
             }
-            Mail::Ses(endpoint) => {
-                let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                data["ses"]["RawMessage"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|m| {
-                        m["destinations"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .any(|d| d.as_str().unwrap().contains(to))
-                    })
-                    .map(|m| m["raw_data"].as_str().unwrap().to_string())
-                    .collect()
-            }
+            Mail::Ses(endpoint) => cobro_e2e::stack::ses_messages_to(endpoint, to).await,
         }
     }
 }

@@ -10,13 +10,12 @@
 //! and a Stripe webhook, signed with a secret that only exists in SSM, pays it, twice.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_ssm::types::ParameterType;
 use cobro_e2e::lambda_runtime::{
     Function, HttpAnswer, HttpEvent, Outcome, RuntimeApi, SCHEDULED_EVENT,
 };
+use cobro_e2e::stack::Stack;
 use serde_json::{Value, json};
 
 const LAMBDA_DIR_ENV: &str = "COBRO_LAMBDA_DIR";
@@ -85,60 +84,15 @@ fn json_request<'a>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_packaged_function_handles_its_events_on_the_production_configuration() {
     let endpoint = cobro_store::testing::endpoint();
-    let store = cobro_store::testing::fresh_dynamo_store().await;
-    let table = store.table().to_string();
-    let sdk = cobro_store::testing::sdk_config(&endpoint).await;
-    let ses = aws_sdk_sesv2::Client::new(&sdk);
-    ses.create_email_identity()
-        .email_identity("estudiosur.cl")
-        .send()
-        .await
-        .unwrap();
-    // The webhook secret exists only in SSM: the old one first, as during a rotation.
-    let parameter = format!(
-        "/cobro-lambda-test/{}/stripe-webhook-secrets",
-        cobro_domain::InvoiceId::generate().as_str()
-    );
-    aws_sdk_ssm::Client::new(&sdk)
-        .put_parameter()
-        .name(&parameter)
-        .value("whsec_lambda_new,whsec_lambda_old")
-        .r#type(ParameterType::SecureString)
-        .send()
-        .await
-        .unwrap();
-    // An API key, written to the table as `cobro keys create` would.
-    let logs = tempfile::tempdir().unwrap();
-    let config = cobro_app::Config::from_lookup(|k| match k {
-        "COBRO_TABLE" => Some(table.clone()),
-        "COBRO_PUBLIC_URL" => Some("https://pagar.estudiosur.cl".into()),
-        "COBRO_FROM_EMAIL" => Some("cobros@estudiosur.cl".into()),
-        _ => None,
-    })
-    .unwrap();
-    let app = cobro_app::App::new(
-        Arc::new(store),
-        Arc::new(cobro_notify::OutboxMailer::new(logs.path())),
-        config,
-    );
-    let (_, key) = cobro_app::keys::create(&app, "lambda").await.unwrap();
-    let key = key.expose().to_string();
-
+    // The webhook secret exists only in SSM: the new one first, the old one still listed,
+    // as during a rotation.
+    let mut stack = Stack::on_moto(&endpoint, "whsec_lambda_new,whsec_lambda_old").await;
+    let key = stack.key.clone();
     let business = format!(
         "dueno-{}@estudiosur.cl",
         cobro_domain::ClientId::generate().as_str()
     );
-    let common = vec![
-        ("AWS_ENDPOINT_URL", endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", "test".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
-        ("COBRO_TABLE", table.clone()),
-        ("COBRO_PUBLIC_URL", "https://pagar.estudiosur.cl".into()),
-        (
-            "COBRO_FROM_EMAIL",
-            "Estudio Sur <cobros@estudiosur.cl>".into(),
-        ),
-        ("COBRO_BUSINESS_NAME", "Estudio Sur".into()),
+    stack.env.extend([
         ("COBRO_BUSINESS_EMAIL", business),
         (
             "COBRO_DEFAULT_TERMS",
@@ -146,16 +100,15 @@ async fn every_packaged_function_handles_its_events_on_the_production_configurat
                 "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}})
             .to_string(),
         ),
-    ];
-    let mut webhook_env = common.clone();
-    webhook_env.push(("COBRO_STRIPE_WEBHOOK_SECRETS_PARAMETER", parameter.clone()));
-    let logs_path = logs.path();
+    ]);
+    let webhook_env = stack.env_with_stripe_parameter();
+    let logs_path = stack.scratch.path();
     let (api, portal, webhook, sweep, deposits) = tokio::join!(
-        Running::start("invoices-api", &common, logs_path),
-        Running::start("pay-portal", &common, logs_path),
+        Running::start("invoices-api", &stack.env, logs_path),
+        Running::start("pay-portal", &stack.env, logs_path),
         Running::start("payment-webhook", &webhook_env, logs_path),
-        Running::start("reminder-sweep", &common, logs_path),
-        Running::start("deposit-check", &common, logs_path),
+        Running::start("reminder-sweep", &stack.env, logs_path),
+        Running::start("deposit-check", &stack.env, logs_path),
     );
 
     // The business API: authorization, validation, then a client and an overdue invoice.
@@ -343,18 +296,9 @@ async fn every_packaged_function_handles_its_events_on_the_production_configurat
 
     // The client's mail went out through SES: the invoice, the reminder, the promise's
     // confirmation and the receipt.
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+    let to_client = cobro_e2e::stack::ses_messages_to(&endpoint, &email)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let to_client = data["ses"]["RawMessage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["destinations"].to_string().contains(&email))
-        .count();
+        .len();
     assert!(
         to_client as u64 >= 3 + sent,
         "{to_client} messages to the client"

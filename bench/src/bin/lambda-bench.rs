@@ -12,10 +12,10 @@
 //! `lambda-bench DIR ENDPOINT STARTS EVENTS`
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cobro_e2e::lambda_runtime::{HttpAnswer, HttpEvent, RuntimeApi, SCHEDULED_EVENT};
+use cobro_e2e::stack::Stack;
 use serde_json::{Value, json};
 
 /// In this order: the API makes the invoices the others read, sweep and pay.
@@ -30,81 +30,21 @@ const SECRET: &str = "whsec_bench_lambda";
 
 struct Setup {
     dir: PathBuf,
-    env: Vec<(&'static str, String)>,
-    parameter: String,
-    key: String,
-    logs: tempfile::TempDir,
-}
-
-async fn setup(dir: PathBuf, endpoint: &str) -> Setup {
-    let sdk = cobro_store::testing::sdk_config(endpoint).await;
-    let name = format!("cobro-bench-{}", std::process::id());
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
-    cobro_store::dynamodb::TableDefinition::from_sam_template()
-        .expect("table in template")
-        .create(&client, &name)
-        .await
-        .expect("create table");
-    aws_sdk_sesv2::Client::new(&sdk)
-        .create_email_identity()
-        .email_identity("estudiosur.cl")
-        .send()
-        .await
-        .expect("SES identity");
-    let parameter = format!("/cobro-bench/{}/stripe-webhook-secrets", std::process::id());
-    aws_sdk_ssm::Client::new(&sdk)
-        .put_parameter()
-        .name(&parameter)
-        .value(SECRET)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .overwrite(true)
-        .send()
-        .await
-        .expect("SSM parameter");
-    let env = vec![
-        ("AWS_ENDPOINT_URL", endpoint.to_string()),
-        ("AWS_ACCESS_KEY_ID", "test".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
-        ("COBRO_TABLE", name.clone()),
-        ("COBRO_PUBLIC_URL", "https://pagar.estudiosur.cl".into()),
-        ("COBRO_FROM_EMAIL", "cobros@estudiosur.cl".into()),
-        ("COBRO_BUSINESS_NAME", "Estudio Sur".into()),
-        // The CA bundle named, as the template does for AL2023: without it the TLS roots
-        // are also read file by file from the certificates folder (~4 ms more here).
-        ("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt".into()),
-    ];
-    let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
-    let config = cobro_app::Config::from_lookup(lookup).expect("config");
-    let logs = tempfile::tempdir().unwrap();
-    let app = cobro_app::App::new(
-        Arc::new(cobro_store::DynamoStore::from_sdk(&sdk, name)),
-        Arc::new(cobro_notify::OutboxMailer::new(logs.path())),
-        config,
-    );
-    let (_, key) = cobro_app::keys::create(&app, "bench").await.expect("key");
-    Setup {
-        dir,
-        env,
-        parameter,
-        key: key.expose().to_string(),
-        logs,
-    }
+    stack: Stack,
 }
 
 impl Setup {
+    /// The webhook's settings name its secrets' parameter (`ssm`) or give them directly.
     fn env_for(&self, function: &str, ssm: bool) -> Vec<(&'static str, String)> {
-        let mut env = self.env.clone();
-        if function == "payment-webhook" {
-            if ssm {
-                env.push((
-                    "COBRO_STRIPE_WEBHOOK_SECRETS_PARAMETER",
-                    self.parameter.clone(),
-                ));
-            } else {
+        match (function, ssm) {
+            ("payment-webhook", true) => self.stack.env_with_stripe_parameter(),
+            ("payment-webhook", false) => {
+                let mut env = self.stack.env.clone();
                 env.push(("COBRO_STRIPE_WEBHOOK_SECRETS", SECRET.into()));
+                env
             }
+            _ => self.stack.env.clone(),
         }
-        env
     }
 
     fn bootstrap(&self, function: &str) -> PathBuf {
@@ -116,7 +56,11 @@ impl Setup {
         let mut out = Vec::new();
         for _ in 0..starts {
             let api = RuntimeApi::start().await;
-            let log = self.logs.path().join(format!("{function}-start.log"));
+            let log = self
+                .stack
+                .scratch
+                .path()
+                .join(format!("{function}-start.log"));
             let f = api.spawn(
                 &self.bootstrap(function),
                 function,
@@ -161,7 +105,11 @@ async fn memory(
     state: &mut Vec<(String, String)>,
 ) -> (u64, f64) {
     let api = RuntimeApi::start().await;
-    let log = s.logs.path().join(format!("{function}-events.log"));
+    let log = s
+        .stack
+        .scratch
+        .path()
+        .join(format!("{function}-events.log"));
     let f = api.spawn(
         &s.bootstrap(function),
         function,
@@ -174,7 +122,7 @@ async fn memory(
             let body = json!({"name": "Comercial Andes", "email": "pagos@andes.cl"}).to_string();
             let a = http(
                 &api,
-                api_request("POST", "/v1/clients", &s.key, Some(body.as_bytes())),
+                api_request("POST", "/v1/clients", &s.stack.key, Some(body.as_bytes())),
             )
             .await;
             assert_eq!(a.status, 201, "{}", a.body);
@@ -190,7 +138,7 @@ async fn memory(
                     .to_string();
                     let a = http(
                         &api,
-                        api_request("POST", "/v1/invoices", &s.key, Some(body.as_bytes())),
+                        api_request("POST", "/v1/invoices", &s.stack.key, Some(body.as_bytes())),
                     )
                     .await;
                     assert_eq!(a.status, 201, "{}", a.body);
@@ -205,7 +153,7 @@ async fn memory(
                     state.push((inv["id"].as_str().unwrap().to_string(), token));
                 } else {
                     let path = format!("/v1/invoices/{}", state[i % state.len()].0);
-                    let a = http(&api, api_request("GET", &path, &s.key, None)).await;
+                    let a = http(&api, api_request("GET", &path, &s.stack.key, None)).await;
                     assert_eq!(a.status, 200, "{}", a.body);
                 }
             }
@@ -281,7 +229,10 @@ async fn main() {
     };
     let starts: usize = starts.parse().expect("STARTS");
     let events: usize = events.parse().expect("EVENTS");
-    let s = setup(Path::new(dir).to_path_buf(), endpoint).await;
+    let s = Setup {
+        dir: Path::new(dir).to_path_buf(),
+        stack: Stack::on_moto(endpoint, SECRET).await,
+    };
     let mut rows = Vec::new();
     let mut state = Vec::new();
     for function in FUNCTIONS {

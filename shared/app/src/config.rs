@@ -111,11 +111,6 @@ fn deposit_policy(json: &str) -> Result<cobro_domain::deposit::DepositPolicy, St
 }
 
 impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(env)
-    }
-
     /// Reads settings through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let table = get("COBRO_TABLE");

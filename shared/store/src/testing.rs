@@ -33,7 +33,12 @@ pub async fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 
 /// A store on a fresh table, created from the SAM template's definition.
 pub async fn fresh_dynamo_store() -> DynamoStore {
-    let client = dynamo_client(&endpoint()).await;
+    fresh_dynamo_store_at(&endpoint()).await
+}
+
+/// [`fresh_dynamo_store`] on the server at `endpoint`.
+pub async fn fresh_dynamo_store_at(endpoint: &str) -> DynamoStore {
+    let client = dynamo_client(endpoint).await;
     let name = format!(
         "cobro-test-{}",
         cobro_domain::InvoiceId::generate()
