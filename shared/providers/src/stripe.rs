@@ -2,14 +2,16 @@
 //! the whole `whsec_…` string; any `v1` may match (secret rotation), other schemes are
 //! ignored. Amounts are integer minor units, converted with the ISO 4217 exponent table.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use cobro_domain::{Currency, Money};
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 use crate::{
     EventKind, ParseError, PaymentEvent, Provider, Secrets, Target, VerifyError, check_tolerance,
@@ -33,8 +35,11 @@ pub fn verify(
         .ok_or(VerifyError::MissingHeader)?
         .to_str()
         .map_err(|_| VerifyError::MalformedHeader)?;
+    // Nothing is allocated: the signatures are decoded onto the stack, and each secret's
+    // MAC is computed once and compared (in constant time) with every `v1`.
     let mut timestamp = None;
-    let mut signatures = Vec::new();
+    let mut signatures = [[0u8; 32]; 8];
+    let mut count = 0;
     for item in header.split(',') {
         let (k, v) = item
             .trim()
@@ -43,33 +48,56 @@ pub fn verify(
         match k {
             "t" => timestamp = Some(v.parse::<i64>().map_err(|_| VerifyError::MalformedHeader)?),
             // Hex of a SHA-256 HMAC: exactly 32 bytes, else it cannot match anything.
-            "v1" => signatures.push(
-                hex::decode(v)
-                    .ok()
-                    .filter(|s| s.len() == 32)
-                    .ok_or(VerifyError::MalformedHeader)?,
-            ),
+            "v1" => {
+                let slot = signatures
+                    .get_mut(count)
+                    .ok_or(VerifyError::MalformedHeader)?;
+                hex::decode_to_slice(v, slot).map_err(|_| VerifyError::MalformedHeader)?;
+                count += 1;
+            }
             _ => {}
         }
     }
-    let (Some(t), false) = (timestamp, signatures.is_empty()) else {
+    let (Some(t), 1..) = (timestamp, count) else {
         return Err(VerifyError::MalformedHeader);
     };
     check_tolerance(t, now, tolerance)?;
+    let mut digits = [0u8; 20];
+    let t_digits = decimal(t, &mut digits);
     for secret in secrets.iter() {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| VerifyError::NoSecret)?;
-        mac.update(t.to_string().as_bytes());
+        mac.update(t_digits);
         mac.update(b".");
         mac.update(body);
-        for sig in &signatures {
-            // verify_slice compares in constant time.
-            if mac.clone().verify_slice(sig).is_ok() {
-                return Ok(());
-            }
+        let expected = mac.finalize().into_bytes();
+        if signatures[..count]
+            .iter()
+            .any(|sig| bool::from(expected.as_slice().ct_eq(sig)))
+        {
+            return Ok(());
         }
     }
     Err(VerifyError::NoMatch)
+}
+
+/// `t` in decimal, as Stripe signs it, written into `buf`.
+fn decimal(t: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = t.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if t < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
 }
 
 /// The `Stripe-Signature` header Stripe would send for `body` at `t` (for `cobro webhook
@@ -82,61 +110,169 @@ pub fn sign(body: &[u8], secret: &str, t: i64) -> String {
     format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+// Reading an event builds nothing it does not use, and ids are borrowed from the body
+// unless they contain escapes. Stripe sends `type` after `data`, so the object's type is
+// not known while it is read. The fast path reads it in the same pass as a superset of the
+// four object types we read ([`AnyObject`]: every field of any of them, typed as they are
+// typed); when that fails (an object of another type whose field of the same name has
+// another type, or a malformed object), the exact path keeps `data.object` as raw JSON and
+// reads it again as the one type `type` names. Both give the same answers.
+
 #[derive(Debug, Deserialize)]
-struct Event {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
+struct Event<'a, O> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
     created: i64,
-    data: EventData,
+    data: EventData<O>,
 }
 
 #[derive(Debug, Deserialize)]
-struct EventData {
-    object: serde_json::Value,
+struct EventData<O> {
+    object: O,
+}
+
+/// A field that was present (possibly `null`, if `T` is an `Option`) or absent: unlike
+/// `Option<T>`, `null` is read as `T` reads it.
+#[derive(Debug)]
+struct Field<T>(Option<T>);
+
+impl<T> Default for Field<T> {
+    fn default() -> Self {
+        Field(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(|v| Field(Some(v)))
+    }
+}
+
+impl<T> Field<T> {
+    fn required(self, name: &str) -> Result<T, ParseError> {
+        self.0
+            .ok_or_else(|| ParseError::Json(format!("missing field `{name}`")))
+    }
+}
+
+impl<T: Default> Field<T> {
+    fn or_default(self) -> T {
+        self.0.unwrap_or_default()
+    }
+}
+
+/// Every field of [`PaymentIntent`], [`CheckoutSession`], [`Charge`] and [`Dispute`].
+#[derive(Debug, Deserialize)]
+struct AnyObject<'a> {
+    #[serde(default, borrow)]
+    id: Field<Cow<'a, str>>,
+    #[serde(default)]
+    amount: Field<i64>,
+    #[serde(default)]
+    amount_received: Field<i64>,
+    #[serde(default)]
+    amount_total: Field<Option<i64>>,
+    #[serde(default)]
+    amount_refunded: Field<i64>,
+    #[serde(default, borrow)]
+    currency: Field<Option<Cow<'a, str>>>,
+    #[serde(default, borrow)]
+    payment_intent: Field<Option<Cow<'a, str>>>,
+    #[serde(default, borrow)]
+    payment_status: Field<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    charge: Field<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    status: Field<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    metadata: Field<Metadata<'a>>,
+}
+
+/// The object of an event, read by the fast path or kept raw by the exact path.
+// It lives on the stack for one parse; boxing the large variant would allocate per event.
+#[allow(clippy::large_enum_variant)]
+enum Object<'a> {
+    Read(AnyObject<'a>),
+    Raw(&'a RawValue),
+}
+
+impl<'a> Object<'a> {
+    fn read<T: Deserialize<'a> + TryFrom<AnyObject<'a>, Error = ParseError>>(
+        self,
+    ) -> Result<T, ParseError> {
+        match self {
+            Object::Read(o) => T::try_from(o),
+            Object::Raw(raw) => {
+                serde_json::from_str(raw.get()).map_err(|e| ParseError::Json(e.to_string()))
+            }
+        }
+    }
+}
+
+/// Of an object's `metadata`, the one key we read.
+#[derive(Debug, Default, Deserialize)]
+struct Metadata<'a> {
+    #[serde(borrow)]
+    invoice_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct PaymentIntent {
-    id: String,
+struct PaymentIntent<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
     #[serde(default)]
     amount: i64,
     #[serde(default)]
     amount_received: i64,
-    currency: String,
-    #[serde(default)]
-    metadata: HashMap<String, String>,
+    #[serde(borrow)]
+    currency: Cow<'a, str>,
+    #[serde(default, borrow)]
+    metadata: Metadata<'a>,
 }
 
 #[derive(Debug, Deserialize)]
-struct CheckoutSession {
-    id: String,
-    payment_intent: Option<String>,
+struct CheckoutSession<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    payment_intent: Option<Cow<'a, str>>,
     amount_total: Option<i64>,
-    currency: Option<String>,
-    payment_status: String,
-    #[serde(default)]
-    metadata: HashMap<String, String>,
+    #[serde(borrow)]
+    currency: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    payment_status: Cow<'a, str>,
+    #[serde(default, borrow)]
+    metadata: Metadata<'a>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Charge {
-    id: String,
-    payment_intent: Option<String>,
+struct Charge<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    payment_intent: Option<Cow<'a, str>>,
     amount_refunded: i64,
-    currency: String,
-    #[serde(default)]
-    metadata: HashMap<String, String>,
+    #[serde(borrow)]
+    currency: Cow<'a, str>,
+    #[serde(default, borrow)]
+    metadata: Metadata<'a>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Dispute {
-    id: String,
-    charge: String,
-    payment_intent: Option<String>,
+struct Dispute<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    charge: Cow<'a, str>,
+    #[serde(borrow)]
+    payment_intent: Option<Cow<'a, str>>,
     amount: i64,
-    currency: String,
-    status: String,
+    #[serde(borrow)]
+    currency: Cow<'a, str>,
+    #[serde(borrow)]
+    status: Cow<'a, str>,
 }
 
 fn money(minor: i64, currency: &str) -> Result<Money, ParseError> {
@@ -147,33 +283,120 @@ fn money(minor: i64, currency: &str) -> Result<Money, ParseError> {
     Ok(Money::from_minor_units(minor, currency))
 }
 
-fn target(metadata: &HashMap<String, String>) -> Target {
+fn target(metadata: Metadata<'_>) -> Target {
     metadata
-        .get("invoice_id")
-        .map_or(Target::Unknown, |id| Target::Invoice(id.clone()))
+        .invoice_id
+        .map_or(Target::Unknown, |id| Target::Invoice(id.into_owned()))
 }
 
-fn object<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ParseError> {
-    serde_json::from_value(v).map_err(|e| ParseError::Json(e.to_string()))
+impl<'a> TryFrom<AnyObject<'a>> for PaymentIntent<'a> {
+    type Error = ParseError;
+    fn try_from(o: AnyObject<'a>) -> Result<Self, ParseError> {
+        Ok(PaymentIntent {
+            id: o.id.required("id")?,
+            amount: o.amount.or_default(),
+            amount_received: o.amount_received.or_default(),
+            currency: o
+                .currency
+                .required("currency")?
+                .ok_or_else(|| ParseError::Json("currency is null".into()))?,
+            metadata: o.metadata.or_default(),
+        })
+    }
+}
+
+impl<'a> TryFrom<AnyObject<'a>> for CheckoutSession<'a> {
+    type Error = ParseError;
+    fn try_from(o: AnyObject<'a>) -> Result<Self, ParseError> {
+        Ok(CheckoutSession {
+            id: o.id.required("id")?,
+            payment_intent: o.payment_intent.or_default(),
+            amount_total: o.amount_total.or_default(),
+            currency: o.currency.or_default(),
+            payment_status: o.payment_status.required("payment_status")?,
+            metadata: o.metadata.or_default(),
+        })
+    }
+}
+
+impl<'a> TryFrom<AnyObject<'a>> for Charge<'a> {
+    type Error = ParseError;
+    fn try_from(o: AnyObject<'a>) -> Result<Self, ParseError> {
+        Ok(Charge {
+            id: o.id.required("id")?,
+            payment_intent: o.payment_intent.or_default(),
+            amount_refunded: o.amount_refunded.required("amount_refunded")?,
+            currency: o
+                .currency
+                .required("currency")?
+                .ok_or_else(|| ParseError::Json("currency is null".into()))?,
+            metadata: o.metadata.or_default(),
+        })
+    }
+}
+
+impl<'a> TryFrom<AnyObject<'a>> for Dispute<'a> {
+    type Error = ParseError;
+    fn try_from(o: AnyObject<'a>) -> Result<Self, ParseError> {
+        Ok(Dispute {
+            id: o.id.required("id")?,
+            charge: o.charge.required("charge")?,
+            payment_intent: o.payment_intent.or_default(),
+            amount: o.amount.required("amount")?,
+            currency: o
+                .currency
+                .required("currency")?
+                .ok_or_else(|| ParseError::Json("currency is null".into()))?,
+            status: o.status.required("status")?,
+        })
+    }
+}
+
+/// The envelope, with the object read by the fast path or, failing that, kept raw.
+fn envelope(body: &[u8], fast: bool) -> Result<Event<'_, Object<'_>>, ParseError> {
+    if let Some(Ok(e)) = fast.then(|| serde_json::from_slice::<Event<AnyObject>>(body)) {
+        return Ok(Event {
+            id: e.id,
+            kind: e.kind,
+            created: e.created,
+            data: EventData {
+                object: Object::Read(e.data.object),
+            },
+        });
+    }
+    let e: Event<&RawValue> =
+        serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+    Ok(Event {
+        id: e.id,
+        kind: e.kind,
+        created: e.created,
+        data: EventData {
+            object: Object::Raw(e.data.object),
+        },
+    })
 }
 
 /// Reads a verified delivery into our event.
 pub fn parse(body: &[u8]) -> Result<PaymentEvent, ParseError> {
-    let event: Event = serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+    parse_with(body, true)
+}
+
+fn parse_with(body: &[u8], fast: bool) -> Result<PaymentEvent, ParseError> {
+    let event = envelope(body, fast)?;
     let occurred_at = DateTime::<Utc>::from_timestamp(event.created, 0)
         .ok_or_else(|| ParseError::Json("created is out of range".into()))?;
-    let unsupported = |event_id: String, t: String| PaymentEvent {
+    let unsupported = |event_id: Cow<str>, t: String| PaymentEvent {
         provider: Provider::Stripe,
-        event_id,
+        event_id: event_id.into_owned(),
         kind: EventKind::Unsupported { provider_type: t },
         payment_id: String::new(),
         target: Target::Unknown,
         amount: None,
         occurred_at,
     };
-    let (kind, payment_id, target, amount) = match event.kind.as_str() {
+    let (kind, payment_id, target, amount) = match &*event.kind {
         "payment_intent.succeeded" | "payment_intent.payment_failed" => {
-            let pi: PaymentIntent = object(event.data.object)?;
+            let pi: PaymentIntent = event.data.object.read()?;
             let (kind, minor) = if event.kind.ends_with("succeeded") {
                 (EventKind::Succeeded, pi.amount_received)
             } else {
@@ -181,13 +404,13 @@ pub fn parse(body: &[u8]) -> Result<PaymentEvent, ParseError> {
             };
             (
                 kind,
-                pi.id,
-                target(&pi.metadata),
+                pi.id.into_owned(),
+                target(pi.metadata),
                 money(minor, &pi.currency)?,
             )
         }
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-            let s: CheckoutSession = object(event.data.object)?;
+            let s: CheckoutSession = event.data.object.read()?;
             if s.payment_status != "paid" {
                 return Ok(unsupported(
                     event.id,
@@ -203,45 +426,51 @@ pub fn parse(body: &[u8]) -> Result<PaymentEvent, ParseError> {
             )?;
             (
                 EventKind::Succeeded,
-                s.payment_intent.unwrap_or(s.id),
-                target(&s.metadata),
+                s.payment_intent.unwrap_or(s.id).into_owned(),
+                target(s.metadata),
                 amount,
             )
         }
         "charge.refunded" => {
-            let c: Charge = object(event.data.object)?;
+            let c: Charge = event.data.object.read()?;
             (
                 EventKind::Refunded {
                     cumulative: true,
                     refund_id: None,
                 },
-                c.payment_intent.unwrap_or(c.id),
-                target(&c.metadata),
+                c.payment_intent.unwrap_or(c.id).into_owned(),
+                target(c.metadata),
                 money(c.amount_refunded, &c.currency)?,
             )
         }
         "charge.dispute.created" | "charge.dispute.closed" => {
-            let d: Dispute = object(event.data.object)?;
-            let kind = match (event.kind.as_str(), d.status.as_str()) {
-                ("charge.dispute.created", _) => EventKind::DisputeOpened { dispute_id: d.id },
-                (_, "won") => EventKind::DisputeWon { dispute_id: d.id },
-                (_, "lost") => EventKind::DisputeLost { dispute_id: d.id },
+            let d: Dispute = event.data.object.read()?;
+            let kind = match (&*event.kind, &*d.status) {
+                ("charge.dispute.created", _) => EventKind::DisputeOpened {
+                    dispute_id: d.id.into_owned(),
+                },
+                (_, "won") => EventKind::DisputeWon {
+                    dispute_id: d.id.into_owned(),
+                },
+                (_, "lost") => EventKind::DisputeLost {
+                    dispute_id: d.id.into_owned(),
+                },
                 (_, other) => {
                     return Ok(unsupported(event.id, format!("{} ({other})", event.kind)));
                 }
             };
             (
                 kind,
-                d.payment_intent.unwrap_or(d.charge),
+                d.payment_intent.unwrap_or(d.charge).into_owned(),
                 Target::Unknown,
                 money(d.amount, &d.currency)?,
             )
         }
-        _ => return Ok(unsupported(event.id, event.kind)),
+        _ => return Ok(unsupported(event.id, event.kind.into_owned())),
     };
     Ok(PaymentEvent {
         provider: Provider::Stripe,
-        event_id: event.id,
+        event_id: event.id.into_owned(),
         kind,
         payment_id,
         target,
@@ -253,6 +482,7 @@ pub fn parse(body: &[u8]) -> Result<PaymentEvent, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use rust_decimal_macros::dec;
 
     const SECRET: &str = "whsec_test_secret_cobro_2026";
@@ -432,6 +662,133 @@ mod tests {
                 provider_type: "customer.created".into()
             }
         );
+    }
+
+    #[test]
+    fn escaped_ids_and_foreign_objects() {
+        let e = parse(br#"{"id":"evt_\u0031","type":"payment_intent.succeeded","created":1764000000,"data":{"object":{"id":"pi_\u00e9","amount_received":5,"currency":"usd","metadata":{"invoice_id":"inv_\"x\""}}}}"#).unwrap();
+        assert_eq!(
+            (e.event_id.as_str(), e.payment_id.as_str(), e.target),
+            ("evt_1", "pi_é", Target::Invoice("inv_\"x\"".into()))
+        );
+        // Another type's object whose fields of our names have other types: unsupported,
+        // read by the exact path.
+        let e = parse(&event(
+            "customer.created",
+            serde_json::json!({"id": 7, "amount": "5", "status": {"a": 1}, "metadata": {"invoice_id": 3}}),
+        ))
+        .unwrap();
+        assert!(matches!(e.kind, EventKind::Unsupported { .. }));
+        // null where Stripe sends a number is an error on both paths, not a zero.
+        let null = event(
+            "payment_intent.succeeded",
+            serde_json::json!({"id": "pi", "amount_received": null, "currency": "usd"}),
+        );
+        assert!(matches!(parse(&null), Err(ParseError::Json(_))));
+        assert!(matches!(parse_with(&null, false), Err(ParseError::Json(_))));
+    }
+
+    fn any_value() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::json;
+        prop_oneof![
+            Just(json!(null)),
+            Just(json!(true)),
+            (-5i64..200_000).prop_map(|n| json!(n)),
+            Just(json!(1.5)),
+            Just(json!("x")),
+            Just(json!({"invoice_id": 5})),
+            Just(json!(["x"])),
+        ]
+    }
+
+    /// A value of the type Stripe gives the field, mostly valid.
+    fn typed(name: &'static str) -> BoxedStrategy<serde_json::Value> {
+        use serde_json::json;
+        let strings = |v: Vec<&'static str>| prop::sample::select(v).prop_map(|s| json!(s)).boxed();
+        match name {
+            "id" | "payment_intent" | "charge" => strings(vec!["pi_1", "ch_é", "a\"b"]),
+            "currency" => strings(vec!["clp", "usd", "zzz"]),
+            "payment_status" => strings(vec!["paid", "unpaid"]),
+            "status" => strings(vec!["won", "lost", "warning_needs_response"]),
+            "metadata" => {
+                prop_oneof![Just(json!({"invoice_id": "inv_1"})), Just(json!({}))].boxed()
+            }
+            _ => (-5i64..200_000).prop_map(|n| json!(n)).boxed(),
+        }
+    }
+
+    const FIELDS: [&str; 12] = [
+        "id",
+        "amount",
+        "amount_received",
+        "amount_total",
+        "amount_refunded",
+        "currency",
+        "payment_intent",
+        "payment_status",
+        "charge",
+        "status",
+        "metadata",
+        "other",
+    ];
+
+    proptest! {
+        #[test]
+        fn timestamps_are_signed_in_decimal(t in any::<i64>()) {
+            let mut buf = [0u8; 20];
+            let want = t.to_string();
+            prop_assert_eq!(decimal(t, &mut buf), want.as_bytes());
+        }
+    }
+
+    #[test]
+    fn up_to_eight_signatures_are_read() {
+        let many = |n: usize| {
+            let mut h = format!("t={KAT_T}");
+            for _ in 0..n {
+                h.push_str(&format!(",v1={}", "00".repeat(32)));
+            }
+            format!("{h},v1={KAT_V1}")
+        };
+        assert_eq!(check(&many(7), PAYLOAD, SECRET, KAT_T), Ok(()));
+        assert_eq!(
+            check(&many(8), PAYLOAD, SECRET, KAT_T),
+            Err(VerifyError::MalformedHeader)
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        /// The fast path (one pass into the superset of object types) and the exact path
+        /// (raw object, read again as the type the event names) give the same answer for
+        /// any object made of our field names, each absent, of its own type or of another.
+        #[test]
+        fn fast_and_exact_paths_agree(
+            kind in prop::sample::select(vec![
+                "payment_intent.succeeded", "payment_intent.payment_failed",
+                "checkout.session.completed", "charge.refunded",
+                "charge.dispute.created", "charge.dispute.closed", "customer.created",
+            ]),
+            values in FIELDS.map(|name| prop::option::weighted(
+                0.7,
+                prop_oneof![4 => typed(name), 1 => any_value()],
+            )),
+        ) {
+            let object: serde_json::Map<String, serde_json::Value> = FIELDS
+                .iter()
+                .zip(values)
+                .filter_map(|(k, v)| Some((k.to_string(), v?)))
+                .collect();
+            let body = event(kind, serde_json::Value::Object(object));
+            match (parse_with(&body, true), parse_with(&body, false)) {
+                (Ok(fast), Ok(exact)) => prop_assert_eq!(fast, exact),
+                (Err(fast), Err(exact)) => prop_assert_eq!(
+                    std::mem::discriminant(&fast),
+                    std::mem::discriminant(&exact)
+                ),
+                (fast, exact) => prop_assert!(false, "fast {:?} but exact {:?}", fast, exact),
+            }
+        }
     }
 
     #[test]
