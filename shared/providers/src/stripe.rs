@@ -157,6 +157,14 @@ impl<T> Field<T> {
     }
 }
 
+impl<T> Field<Option<T>> {
+    /// Present and not `null`, as a field typed `T` (not `Option<T>`) is read.
+    fn present(self, name: &str) -> Result<T, ParseError> {
+        self.required(name)?
+            .ok_or_else(|| ParseError::Json(format!("`{name}` is null")))
+    }
+}
+
 impl<T: Default> Field<T> {
     fn or_default(self) -> T {
         self.0.unwrap_or_default()
@@ -296,10 +304,7 @@ impl<'a> TryFrom<AnyObject<'a>> for PaymentIntent<'a> {
             id: o.id.required("id")?,
             amount: o.amount.or_default(),
             amount_received: o.amount_received.or_default(),
-            currency: o
-                .currency
-                .required("currency")?
-                .ok_or_else(|| ParseError::Json("currency is null".into()))?,
+            currency: o.currency.present("currency")?,
             metadata: o.metadata.or_default(),
         })
     }
@@ -326,10 +331,7 @@ impl<'a> TryFrom<AnyObject<'a>> for Charge<'a> {
             id: o.id.required("id")?,
             payment_intent: o.payment_intent.or_default(),
             amount_refunded: o.amount_refunded.required("amount_refunded")?,
-            currency: o
-                .currency
-                .required("currency")?
-                .ok_or_else(|| ParseError::Json("currency is null".into()))?,
+            currency: o.currency.present("currency")?,
             metadata: o.metadata.or_default(),
         })
     }
@@ -343,10 +345,7 @@ impl<'a> TryFrom<AnyObject<'a>> for Dispute<'a> {
             charge: o.charge.required("charge")?,
             payment_intent: o.payment_intent.or_default(),
             amount: o.amount.required("amount")?,
-            currency: o
-                .currency
-                .required("currency")?
-                .ok_or_else(|| ParseError::Json("currency is null".into()))?,
+            currency: o.currency.present("currency")?,
             status: o.status.required("status")?,
         })
     }
