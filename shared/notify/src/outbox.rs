@@ -70,6 +70,70 @@ impl OutboxMailer {
     }
 }
 
+/// Where each message key's file name is kept: `{outbox}/.keys/{key}`, so that a send looks
+/// up its key in one file open instead of listing the outbox (which grew with every
+/// message sent).
+fn key_dir(dir: &Path) -> PathBuf {
+    dir.join(".keys")
+}
+
+/// Creates the key index, from the messages already in the outbox (written before it
+/// existed) when it is new.
+fn ensure_key_index(dir: &Path) -> std::io::Result<()> {
+    let keys = key_dir(dir);
+    if keys.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    let building = dir.join(format!(".keys-{}.tmp", std::process::id()));
+    std::fs::create_dir_all(&building)?;
+    for entry in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // `{timestamp}-{key}.eml`: the timestamp has no `-`.
+        if let Some((_, key)) = name.strip_suffix(".eml").and_then(|n| n.split_once('-')) {
+            std::fs::write(building.join(key), &name)?;
+        }
+    }
+    // Another process may have built it meanwhile: either index is complete.
+    match std::fs::rename(&building, &keys) {
+        Ok(()) => Ok(()),
+        Err(_) if keys.is_dir() => std::fs::remove_dir_all(&building),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes `bytes` as a new message for `key`, unless a message with that key exists:
+/// the message file is written first (then renamed into place), then its key is claimed
+/// with a hard link, which fails if the key was already claimed, atomically. The loser of
+/// two simultaneous sends of one key removes its file and answers with the winner's.
+fn write_once(dir: &Path, key: &str, bytes: &[u8]) -> std::io::Result<String> {
+    ensure_key_index(dir)?;
+    let marker = key_dir(dir).join(key);
+    if let Ok(name) = std::fs::read_to_string(&marker) {
+        return Ok(name);
+    }
+    let name = format!(
+        "{}-{key}.eml",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
+    );
+    // Write then rename, so a reader never sees half a message.
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, dir.join(&name))?;
+    let claim = key_dir(dir).join(format!(".{name}.tmp"));
+    std::fs::write(&claim, &name)?;
+    let linked = std::fs::hard_link(&claim, &marker);
+    std::fs::remove_file(&claim)?;
+    match linked {
+        Ok(()) => Ok(name),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(dir.join(&name))?;
+            std::fs::read_to_string(&marker)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, email: &Email) -> Result<Sent, MailError> {
@@ -77,25 +141,8 @@ impl Mailer for OutboxMailer {
         let dir = self.dir.clone();
         let key = safe_key(&email.key);
         tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir).map_err(|e| MailError::Delivery(e.to_string()))?;
-            let suffix = format!("-{key}.eml");
-            let existing = std::fs::read_dir(&dir)
-                .map_err(|e| MailError::Delivery(e.to_string()))?
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .find(|name| name.ends_with(&suffix));
-            if let Some(name) = existing {
-                return Ok(Sent { id: name });
-            }
-            let name = format!(
-                "{}{suffix}",
-                chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
-            );
-            // Write then rename, so a reader never sees half a message.
-            let tmp = dir.join(format!(".{name}.tmp"));
-            std::fs::write(&tmp, &bytes).map_err(|e| MailError::Delivery(e.to_string()))?;
-            std::fs::rename(&tmp, dir.join(&name))
-                .map_err(|e| MailError::Delivery(e.to_string()))?;
+            let name =
+                write_once(&dir, &key, &bytes).map_err(|e| MailError::Delivery(e.to_string()))?;
             tracing::info!(file = %name, "message written to the outbox");
             Ok(Sent { id: name })
         })

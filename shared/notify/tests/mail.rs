@@ -139,6 +139,60 @@ async fn outbox_writes_one_rfc5322_file_per_message() {
     assert_eq!(outbox.read("../../etc/passwd").unwrap(), None);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outbox_sends_a_key_once_under_simultaneous_sends_and_after_an_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client("es", "Panadería Sol");
+    let (_, email) = issued_email(&c);
+    // 32 simultaneous sends of one message key: one file, one name for all.
+    let sends = (0..32).map(|_| {
+        let (outbox, email) = (OutboxMailer::new(dir.path()), email.clone());
+        tokio::spawn(async move { outbox.send(&email).await.unwrap() })
+    });
+    let names: std::collections::BTreeSet<String> = futures_names(sends).await;
+    let outbox = OutboxMailer::new(dir.path());
+    let files = outbox.list().unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(names.len(), 1);
+    assert_eq!(names.first(), Some(&files[0].file_name));
+
+    // An outbox written before the key index existed: its messages are not sent again.
+    let old = tempfile::tempdir().unwrap();
+    let outbox_dir = old.path().join("outbox");
+    std::fs::create_dir_all(&outbox_dir).unwrap();
+    let key: String = email
+        .key
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || ".-_".contains(ch) {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let earlier = format!("20260101T000000.000000Z-{key}.eml");
+    std::fs::write(outbox_dir.join(&earlier), b"Subject: earlier\r\n\r\n").unwrap();
+    let outbox = OutboxMailer::new(old.path());
+    assert_eq!(outbox.send(&email).await.unwrap().id, earlier);
+    assert_eq!(outbox.list().unwrap().len(), 1);
+    // A different key is a new message.
+    let mut other = email.clone();
+    other.key.push_str("-reminder");
+    outbox.send(&other).await.unwrap();
+    assert_eq!(outbox.list().unwrap().len(), 2);
+}
+
+async fn futures_names(
+    sends: impl Iterator<Item = tokio::task::JoinHandle<cobro_notify::Sent>>,
+) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for s in sends.collect::<Vec<_>>() {
+        names.insert(s.await.unwrap().id);
+    }
+    names
+}
+
 #[tokio::test]
 async fn ses_sends_the_same_message_and_moto_has_it() {
     let endpoint = cobro_store::testing::endpoint();
