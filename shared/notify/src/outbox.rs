@@ -70,11 +70,11 @@ impl OutboxMailer {
     }
 }
 
-/// Where each message key's file name is kept: `{outbox}/.keys/{key}`, so that a send looks
-/// up its key in one file open instead of listing the outbox (which grew with every
-/// message sent).
+/// Where each message key's file name is kept: `{data dir}/.outbox-keys/{key}`, so that a
+/// send looks up its key in one file open instead of listing the outbox (which grew with
+/// every message sent). Beside the outbox, not in it: the outbox holds only messages.
 fn key_dir(dir: &Path) -> PathBuf {
-    dir.join(".keys")
+    dir.with_file_name(".outbox-keys")
 }
 
 /// Creates the key index, from the messages already in the outbox (written before it
@@ -85,7 +85,7 @@ fn ensure_key_index(dir: &Path) -> std::io::Result<()> {
         return Ok(());
     }
     std::fs::create_dir_all(dir)?;
-    let building = dir.join(format!(".keys-{}.tmp", std::process::id()));
+    let building = dir.with_file_name(format!(".outbox-keys-{}.tmp", std::process::id()));
     std::fs::create_dir_all(&building)?;
     for entry in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {
         let name = entry.file_name().to_string_lossy().into_owned();

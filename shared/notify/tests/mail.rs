@@ -155,6 +155,13 @@ async fn outbox_sends_a_key_once_under_simultaneous_sends_and_after_an_upgrade()
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(names.len(), 1);
     assert_eq!(names.first(), Some(&files[0].file_name));
+    // The outbox holds messages only (scripts read every file in it).
+    let entries: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries, vec![files[0].file_name.clone()]);
 
     // An outbox written before the key index existed: its messages are not sent again.
     let old = tempfile::tempdir().unwrap();
