@@ -78,13 +78,19 @@ fn key_dir(dir: &Path) -> PathBuf {
 }
 
 /// Creates the key index, from the messages already in the outbox (written before it
-/// existed) when it is new.
+/// existed) when it is new. An outbox folder someone removed starts afresh, as it did
+/// before the index existed: its index goes with it.
 fn ensure_key_index(dir: &Path) -> std::io::Result<()> {
     let keys = key_dir(dir);
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir)?;
+        if keys.is_dir() {
+            std::fs::remove_dir_all(&keys)?;
+        }
+    }
     if keys.is_dir() {
         return Ok(());
     }
-    std::fs::create_dir_all(dir)?;
     let building = dir.with_file_name(format!(".outbox-keys-{}.tmp", std::process::id()));
     std::fs::create_dir_all(&building)?;
     for entry in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {

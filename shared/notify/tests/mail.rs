@@ -188,6 +188,11 @@ async fn outbox_sends_a_key_once_under_simultaneous_sends_and_after_an_upgrade()
     other.key.push_str("-reminder");
     outbox.send(&other).await.unwrap();
     assert_eq!(outbox.list().unwrap().len(), 2);
+    // Someone clears the outbox folder: sending works again and writes the message anew.
+    std::fs::remove_dir_all(&outbox_dir).unwrap();
+    let again = outbox.send(&email).await.unwrap();
+    assert_ne!(again.id, earlier);
+    assert_eq!(outbox.list().unwrap().len(), 1);
 }
 
 async fn futures_names(
