@@ -82,16 +82,21 @@ fn key_dir(dir: &Path) -> PathBuf {
 /// before the index existed: its index goes with it.
 fn ensure_key_index(dir: &Path) -> std::io::Result<()> {
     let keys = key_dir(dir);
+    // In this order: an index is built only after its folder was made, so an index seen
+    // without its folder is stale, not one a simultaneous first send is building.
+    let indexed = keys.is_dir();
     if !dir.is_dir() {
         std::fs::create_dir_all(dir)?;
-        if keys.is_dir() {
+        if indexed {
             std::fs::remove_dir_all(&keys)?;
         }
-    }
-    if keys.is_dir() {
+    } else if indexed {
         return Ok(());
     }
-    let building = dir.with_file_name(format!(".outbox-keys-{}.tmp", std::process::id()));
+    // Its own folder for each builder (simultaneous first sends, in this process or another).
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let build = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let building = dir.with_file_name(format!(".outbox-keys-{}-{build}.tmp", std::process::id()));
     std::fs::create_dir_all(&building)?;
     for entry in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {
         let name = entry.file_name().to_string_lossy().into_owned();
