@@ -152,6 +152,16 @@ impl Tally {
     }
 }
 
+/// One item a write request touches, as it was before the request.
+struct Written {
+    table: String,
+    shape: Shape,
+    key: Value,
+    before: Option<Value>,
+    /// The item a Put offers (charged even when the write is refused).
+    offered: Option<Value>,
+}
+
 #[derive(Clone)]
 struct Meter {
     upstream: String,
@@ -247,7 +257,7 @@ impl Meter {
         let op = target.strip_prefix("DynamoDB_20120810.").unwrap_or("");
         let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         // Images before the call, for the writes.
-        let mut befores: Vec<(String, Shape, Value, Option<Value>)> = Vec::new();
+        let mut befores: Vec<Written> = Vec::new();
         let mut checks = 0.0;
         let writes: Vec<(String, Value)> = match op {
             "PutItem" | "UpdateItem" | "DeleteItem" => {
@@ -294,7 +304,13 @@ impl Meter {
                 checks += units(item_size(before.as_ref()), 1024);
                 continue;
             }
-            befores.push((table, shape, key, before));
+            befores.push(Written {
+                table,
+                shape,
+                key,
+                before,
+                offered: w.get("Item").cloned(),
+            });
         }
         let res = self
             .http
@@ -314,9 +330,18 @@ impl Meter {
         let (mut read, mut write, mut index) = (0.0, 0.0, 0.0);
         let factor = if op.starts_with("Transact") { 2.0 } else { 1.0 };
         let failed = !status.is_success();
-        for (table, shape, key, before) in &befores {
+        for Written {
+            table,
+            shape,
+            key,
+            before,
+            offered,
+        } in &befores
+        {
+            // A refused write is still charged, on the larger of the item stored and the
+            // one a Put offered.
             let after = if failed {
-                before.clone()
+                offered.clone().or_else(|| before.clone())
             } else {
                 self.item(table, key).await
             };
@@ -368,10 +393,7 @@ impl Meter {
                     .as_str()
                     .unwrap_or("")
                     .to_string();
-                for (names, _) in [
-                    ("ExpressionAttributeNames", ()),
-                    ("ExpressionAttributeValues", ()),
-                ] {
+                for names in ["ExpressionAttributeNames", "ExpressionAttributeValues"] {
                     if let Some(m) = o.get_mut(names).and_then(Value::as_object_mut) {
                         m.retain(|k, _| used.contains(k.as_str()));
                         if m.is_empty() {
@@ -386,7 +408,7 @@ impl Meter {
                     .flatten()
                     .map(|i| item_size(Some(i)))
                     .sum();
-                read += total.div_ceil(4096).max(1) as f64 * read_factor(&req);
+                read += units(total, 4096) * read_factor(&req);
             }
             _ => {}
         }

@@ -78,7 +78,7 @@ async fn check(dir: &str, n: usize) {
         match event.as_ref().map(|e| (e.outcome.as_str(), e.received_at)) {
             Some(("applied", at)) => {
                 applied += 1;
-                first = first.min(Some(at)).or(Some(at));
+                first = Some(first.map_or(at, |f: chrono::DateTime<Utc>| f.min(at)));
                 last = last.max(Some(at));
             }
             other => problems.push(format!("event {i}: {other:?}")),

@@ -56,7 +56,7 @@ fn stripe_event(size: usize, t: i64) -> Vec<u8> {
         "created": t, "data": {"object": object}, "livemode": false, "pending_webhooks": 1,
         "request": {"id": null, "idempotency_key": null}, "type": "payment_intent.succeeded",
     });
-    pad(&mut event, &["data", "object", "metadata"], size);
+    pad(&mut event, "/data/object/metadata", size);
     serde_json::to_vec(&event).expect("json")
 }
 
@@ -67,41 +67,38 @@ fn standard_message(size: usize) -> Vec<u8> {
         "data": {"invoice_id": INVOICE, "payment_id": "trf_000001", "amount": "1784.64",
                  "currency": "USD", "metadata": {}},
     });
-    pad(&mut message, &["data", "metadata"], size);
+    pad(&mut message, "/data/metadata", size);
     serde_json::to_vec(&message).expect("json")
 }
 
-/// Adds metadata entries of ~300 characters (Stripe allows 50 of up to 500) under `path`
-/// until the document is exactly `size` bytes.
-fn pad(doc: &mut Value, path: &[&str], size: usize) {
+/// Adds metadata entries of ~300 characters (Stripe allows 50 of up to 500) to the object
+/// at `pointer` until the document is exactly `size` bytes.
+fn pad(doc: &mut Value, pointer: &str, size: usize) {
     let len = |d: &Value| serde_json::to_vec(d).expect("json").len();
-    let mut i = 0;
-    loop {
-        let now = len(doc);
+    let set = |d: &mut Value, key: &str, value: &str| {
+        d.pointer_mut(pointer).expect("pointer")[key] = Value::String(value.to_string());
+    };
+    for i in 0.. {
         let key = format!("line_{i:02}");
         // `"key":"…",` costs the key, quotes, colon and comma around the value.
-        let room = size.saturating_sub(now + key.len() + 6);
+        let room = size.saturating_sub(len(doc) + key.len() + 6);
         if room == 0 {
             break;
         }
-        let value: String = "Mantención mensual, plan Pyme, 1 unidad · "
+        let mut value: String = "Mantención mensual, plan Pyme, 1 unidad · "
             .chars()
             .cycle()
             .take(room.min(300))
             .collect();
-        let mut value = value;
-        let target = &mut path.iter().fold(&mut *doc, |d, k| &mut d[*k]);
-        target[&key] = Value::String(value.clone());
+        set(doc, &key, &value);
         // Multi-byte characters: trim until the document fits exactly.
         while len(doc) > size && !value.is_empty() {
             value.pop();
-            let target = &mut path.iter().fold(&mut *doc, |d, k| &mut d[*k]);
-            target[&key] = Value::String(value.clone());
+            set(doc, &key, &value);
         }
         if len(doc) >= size || value.is_empty() {
             break;
         }
-        i += 1;
     }
 }
 
