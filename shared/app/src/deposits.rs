@@ -21,8 +21,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Days, Utc};
-use cobro_domain::deposit::{self, ClientStatus, DepositRule, DepositTerms, Hold, Purpose};
+use cobro_domain::deposit::{self, ClientStatus, DepositRule, DepositTerms, Hold};
 use cobro_domain::invoice::NewLine;
+use cobro_domain::invoice::Purpose;
 use cobro_domain::standing::Restricted;
 use cobro_domain::{
     AmountInput, Client, FieldErrors, Invoice, Locale, Money, NewInvoice, PaymentReference, Terms,

@@ -18,8 +18,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use cobro_domain::arrangement::arrangements;
-use cobro_domain::dunning::{self, CLAIM_LEASE_MINUTES, Next};
+use cobro_domain::dunning;
 use cobro_domain::ledger::{self, EntryKind, LedgerEntry};
+use cobro_domain::stage::{CLAIM_LEASE_MINUTES, Next};
 use cobro_domain::{Client, InvoiceId, Stage, StageRecord, StageStatus};
 use cobro_notify::{
     Arrangement, Broken, DepositOverdue, Escalated, NoticeLine, Reminder, ReminderFacts, Tone,
@@ -300,10 +301,10 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
                 let hours = &stored.invoice.terms.business_hours;
                 let tz = stored.invoice.timezone;
                 let tomorrow = cobro_domain::today_in(tz, now) + chrono::Days::new(1);
-                let at = dunning::next_business_moment(
+                let at = cobro_domain::calendar::next_business_moment(
                     hours,
                     tz,
-                    dunning::local_moment(tz, tomorrow, hours.start),
+                    cobro_domain::calendar::local_moment(tz, tomorrow, hours.start),
                 );
                 match app
                     .store

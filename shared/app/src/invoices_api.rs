@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router, middleware};
 use base64::Engine;
-use cobro_domain::client::DEFAULT_TIMEZONE;
+use cobro_domain::calendar::DEFAULT_TIMEZONE;
 use cobro_domain::ledger::EntryKind;
 use cobro_domain::{
     ClientId, FieldErrors, InvoiceId, LedgerEntry, NewClient, NewInvoice, today_in,
@@ -268,7 +268,7 @@ fn credit_sources(
 ) -> Result<Vec<CreditSource>, Problem> {
     let mut sources = Vec::new();
     for s in ledgers.iter().rev() {
-        let deposit = s.invoice.purpose == cobro_domain::deposit::Purpose::Deposit;
+        let deposit = s.invoice.purpose == cobro_domain::invoice::Purpose::Deposit;
         let credit = if deposit {
             if !with_deposits {
                 continue;
@@ -478,7 +478,7 @@ pub(crate) struct Issued {
 pub(crate) async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Problem> {
     let client = issue.client;
     let now = app.now();
-    let order = issue.valid.purpose == cobro_domain::deposit::Purpose::Order;
+    let order = issue.valid.purpose == cobro_domain::invoice::Purpose::Order;
     let with_deposits = crate::deposits::deposits_apply(app, client, issue.closes_budget);
     for _ in 0..MAX_NUMBER_ATTEMPTS {
         let seq = app.store.last_invoice_seq().await? + 1;

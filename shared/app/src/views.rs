@@ -54,7 +54,7 @@ pub struct InvoiceView {
     pub number: String,
     pub client_id: ClientId,
     /// `order`, or `deposit` (asked for before credit is given).
-    pub purpose: cobro_domain::deposit::Purpose,
+    pub purpose: cobro_domain::invoice::Purpose,
     pub status: InvoiceStatus,
     pub currency: Currency,
     pub lines: Vec<LineView>,

@@ -17,28 +17,13 @@
 //! arrival give the same judgement.
 
 use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::dunning::local_moment;
+use crate::calendar::local_moment;
 use crate::invoice::{Invoice, MAX_PLAN_INSTALMENTS, MAX_TERM_DAYS};
-use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry, NewEntry};
+use crate::ledger::{self, EntryKind, Instalment, InvoiceStatus, LedgerEntry, NewEntry, Party};
 use crate::money::{Money, MoneyError};
 use crate::validation::FieldErrors;
-
-/// Who made an arrangement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Party {
-    Business,
-    Client,
-}
-
-/// One instalment of a payment plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Instalment {
-    pub due_date: NaiveDate,
-    pub amount: Money,
-}
 
 /// How an arrangement stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -389,7 +374,7 @@ fn open_for_arrangements(
     in_a_plan: &str,
 ) -> Result<(ledger::Balance, Arrangements), Refusal> {
     let invalid = |e: MoneyError| Refusal::Conflict("invalid-ledger", e.to_string());
-    if inv.purpose == crate::deposit::Purpose::Deposit {
+    if inv.purpose == crate::invoice::Purpose::Deposit {
         return Err(Refusal::Conflict(
             "deposit",
             "A deposit is paid before credit is given: it takes no promises, plans or extensions (void it to waive it)."

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::ClientId;
 use crate::locale::Locale;
-use crate::money::{Currency, Money};
+use crate::money::{AmountInput, Currency, Money};
 use crate::validation::{FieldErrors, optional_text, required_text};
 
-pub const DEFAULT_TIMEZONE: Tz = chrono_tz::America::Santiago;
+use crate::calendar::DEFAULT_TIMEZONE;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Client {
@@ -70,34 +70,6 @@ pub struct NewClient {
     pub deposit: Option<crate::deposit::DepositInput>,
     #[serde(default)]
     pub budget: Option<AmountInput>,
-}
-
-/// An amount as typed: a decimal and a currency code.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AmountInput {
-    pub amount: rust_decimal::Decimal,
-    pub currency: String,
-}
-
-impl AmountInput {
-    /// Validates into exact money, reporting under `field`.
-    pub fn validate(&self, errors: &mut FieldErrors, field: &str) -> Option<Money> {
-        let currency = match Currency::parse(&self.currency) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.add(format!("{field}.currency"), e.to_string());
-                return None;
-            }
-        };
-        match Money::new(self.amount, currency) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                errors.add(format!("{field}.amount"), e.to_string());
-                None
-            }
-        }
-    }
 }
 
 impl NewClient {

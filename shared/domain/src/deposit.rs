@@ -1,6 +1,6 @@
 //! Deposits: money a client pays before they are given credit.
 //!
-//! A deposit is asked for with a deposit invoice (its `purpose` is [`Purpose::Deposit`]):
+//! A deposit is asked for with a deposit invoice (its `purpose` is [`crate::invoice::Purpose::Deposit`]):
 //! an ordinary invoice in every way a client meets it (a number, a pay link, any payment
 //! path), but not a sale. Once paid ("cleared") its money is held for the client, either as
 //! credit brought onto their next invoice or as a retainer kept against an agreed budget.
@@ -20,32 +20,16 @@ use chrono::{DateTime, Days, Duration, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::dunning::{Next, Stage, StageRecord, local_moment, next_business_moment};
+use crate::calendar::{local_moment, next_business_moment};
 use crate::invoice::Invoice;
 use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry};
 use crate::money::{Currency, Money, MoneyError};
+use crate::stage::{Next, Stage, StageRecord};
 use crate::validation::FieldErrors;
 
 pub const DEFAULT_DUE_DAYS: u32 = 3;
 pub const DEFAULT_OVERDUE_AFTER_DAYS: u32 = 3;
 const MAX_DAYS: i64 = 90;
-
-/// What an invoice is for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Purpose {
-    /// A sale: goods or services billed.
-    #[default]
-    Order,
-    /// A deposit asked for before credit is given.
-    Deposit,
-}
-
-impl Purpose {
-    pub fn is_order(&self) -> bool {
-        *self == Purpose::Order
-    }
-}
 
 /// How much deposit is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,7 +126,7 @@ impl DepositInput {
                 Some(DepositRule::Percent(p.normalize()))
             }
             (None, Some(amount), Some(currency)) => {
-                let money = crate::client::AmountInput {
+                let money = crate::money::AmountInput {
                     amount,
                     currency: currency.to_string(),
                 }

@@ -1,9 +1,10 @@
 //! Invoices: numbered, exact, with terms stored now and enforced by the dunning engine.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::BusinessHours;
 use crate::ids::{ClientId, InvoiceId};
 use crate::money::{Currency, Money};
 use crate::payref::PaymentReference;
@@ -72,73 +73,20 @@ pub struct EarlyPaymentDiscount {
     pub within_days: u32,
 }
 
-/// The business hours in which messages may go out, in the client's time zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BusinessHours {
-    /// First minute messages may go out ("09:00").
-    #[serde(with = "hhmm")]
-    pub start: NaiveTime,
-    /// When messages stop ("19:00", exclusive).
-    #[serde(with = "hhmm")]
-    pub end: NaiveTime,
-    /// The days messages may go out: `mon` … `sun`.
-    #[serde(with = "weekdays")]
-    pub days: Vec<Weekday>,
+/// What an invoice is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// A sale: goods or services billed.
+    #[default]
+    Order,
+    /// A deposit asked for before credit is given.
+    Deposit,
 }
 
-impl Default for BusinessHours {
-    fn default() -> Self {
-        BusinessHours {
-            start: NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
-            end: NaiveTime::from_hms_opt(19, 0, 0).expect("valid time"),
-            days: vec![
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-            ],
-        }
-    }
-}
-
-mod hhmm {
-    use chrono::NaiveTime;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.format("%H:%M").to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
-        let s = String::deserialize(d)?;
-        NaiveTime::parse_from_str(&s, "%H:%M")
-            .map_err(|_| serde::de::Error::custom("expected a time of day as HH:MM"))
-    }
-}
-
-mod weekdays {
-    use chrono::Weekday;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-
-    pub fn serialize<S: Serializer>(days: &[Weekday], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            days.iter()
-                .map(|d| NAMES[d.num_days_from_monday() as usize]),
-        )
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Weekday>, D::Error> {
-        Vec::<String>::deserialize(d)?
-            .iter()
-            .map(|s| {
-                s.parse::<Weekday>()
-                    .map_err(|_| serde::de::Error::custom("expected days as mon, tue, … sun"))
-            })
-            .collect()
+impl Purpose {
+    pub fn is_order(&self) -> bool {
+        *self == Purpose::Order
     }
 }
 
@@ -477,12 +425,12 @@ pub struct Invoice {
     pub payment_reference: PaymentReference,
     pub created_at: DateTime<Utc>,
     /// A sale, or a deposit asked for before credit is given.
-    #[serde(default, skip_serializing_if = "crate::deposit::Purpose::is_order")]
-    pub purpose: crate::deposit::Purpose,
+    #[serde(default, skip_serializing_if = "Purpose::is_order")]
+    pub purpose: Purpose,
 }
 
 fn default_timezone() -> chrono_tz::Tz {
-    crate::client::DEFAULT_TIMEZONE
+    crate::calendar::DEFAULT_TIMEZONE
 }
 
 impl Invoice {
@@ -541,7 +489,7 @@ pub struct ValidInvoice {
     pub due_date: NaiveDate,
     pub terms: Terms,
     pub send: bool,
-    pub purpose: crate::deposit::Purpose,
+    pub purpose: Purpose,
 }
 
 impl NewInvoice {
@@ -661,7 +609,7 @@ impl NewInvoice {
             due_date: self.due_date,
             terms,
             send: self.send,
-            purpose: crate::deposit::Purpose::Order,
+            purpose: Purpose::Order,
         })
     }
 }
@@ -773,7 +721,7 @@ mod tests {
             InvoiceId::generate(),
             123,
             "F-",
-            crate::client::DEFAULT_TIMEZONE,
+            crate::calendar::DEFAULT_TIMEZONE,
             Utc::now(),
         );
         assert_eq!(inv.number, "F-000123");

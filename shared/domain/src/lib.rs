@@ -2,6 +2,7 @@
 //! `now` or `today` as an argument), no AWS, no async.
 
 pub mod arrangement;
+pub mod calendar;
 pub mod client;
 pub mod deposit;
 pub mod dunning;
@@ -12,28 +13,25 @@ pub mod locale;
 pub mod money;
 pub mod payref;
 pub mod secret;
+pub mod stage;
 pub mod standing;
 pub mod validation;
 
-pub use arrangement::{Instalment, Outcome, Party};
-pub use client::{AmountInput, Client, NewClient};
-pub use dunning::{Stage, StageRecord, StageStatus};
+pub use arrangement::Outcome;
+pub use calendar::today_in;
+pub use client::{Client, NewClient};
 pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId};
 pub use invoice::{Invoice, Line, NewInvoice, Terms, TermsInput, ValidInvoice};
 pub use ledger::{
-    Balance, Decision, EntryKind, FactKind, InvoiceStatus, LedgerEntry, NewEntry, PaymentFact,
-    PaymentMethod,
+    Balance, Decision, EntryKind, FactKind, Instalment, InvoiceStatus, LedgerEntry, NewEntry,
+    Party, PaymentFact, PaymentMethod,
 };
 pub use locale::Locale;
-pub use money::{Currency, Money, MoneyError};
+pub use money::{AmountInput, Currency, Money, MoneyError};
 pub use payref::PaymentReference;
 pub use secret::Secret;
+pub use stage::{Stage, StageRecord, StageStatus};
 pub use validation::{FieldError, FieldErrors};
-
-/// Today's date in a time zone: what "today" means to a client in Santiago or Mexico City.
-pub fn today_in(tz: chrono_tz::Tz, now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
-    now.with_timezone(&tz).date_naive()
-}
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::locale::Locale;
+use crate::validation::FieldErrors;
 
 /// An ISO 4217 currency that has a defined number of minor units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -315,6 +316,34 @@ impl Money {
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.currency, self.amount)
+    }
+}
+
+/// An amount as typed: a decimal and a currency code.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmountInput {
+    pub amount: rust_decimal::Decimal,
+    pub currency: String,
+}
+
+impl AmountInput {
+    /// Validates into exact money, reporting under `field`.
+    pub fn validate(&self, errors: &mut FieldErrors, field: &str) -> Option<Money> {
+        let currency = match Currency::parse(&self.currency) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.add(format!("{field}.currency"), e.to_string());
+                return None;
+            }
+        };
+        match Money::new(self.amount, currency) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                errors.add(format!("{field}.amount"), e.to_string());
+                None
+            }
+        }
     }
 }
 

@@ -86,7 +86,7 @@ pub fn invoice_history(
     let arr = arrangement::arrangements(inv, entries, now)?;
     let tz = inv.timezone;
     let due = arr.due_date;
-    let today = crate::today_in(tz, now);
+    let today = crate::calendar::today_in(tz, now);
     // Paid in full: when what was received first covered what was charged (less discounts).
     let mut ordered: Vec<&LedgerEntry> = entries.iter().collect();
     ordered.sort_by_key(|e| (e.at, e.seq));
@@ -97,7 +97,7 @@ pub fn invoice_history(
             so_far.push(e.clone());
             // Only a payment can be the one that settles it.
             if e.kind.pays() && ledger::balance(&inv.total, &so_far)?.amount_due.is_zero() {
-                let day = crate::today_in(tz, e.at);
+                let day = crate::calendar::today_in(tz, e.at);
                 settled = Some((e.at, (day - due).num_days().max(0)));
                 break;
             }

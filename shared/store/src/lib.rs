@@ -151,8 +151,8 @@ pub enum Lane {
 impl Lane {
     pub fn of(invoice: &Invoice) -> Lane {
         match invoice.purpose {
-            cobro_domain::deposit::Purpose::Order => Lane::Dunning,
-            cobro_domain::deposit::Purpose::Deposit => Lane::Deposits,
+            cobro_domain::invoice::Purpose::Order => Lane::Dunning,
+            cobro_domain::invoice::Purpose::Deposit => Lane::Deposits,
         }
     }
 

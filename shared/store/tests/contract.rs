@@ -762,7 +762,7 @@ async fn agenda_lists_only_what_is_due_in_order(store: Arc<dyn Store>) {
 async fn deposits_have_their_own_agenda_and_come_with_their_client(store: Arc<dyn Store>) {
     let c = client("Nuevo", now());
     let mut w = invoice_write(&c.id, 1, 23);
-    w.invoice.purpose = cobro_domain::deposit::Purpose::Deposit;
+    w.invoice.purpose = cobro_domain::invoice::Purpose::Deposit;
     w.next_action_at = Some(now());
     w.new_client = Some(c.clone());
     // The first try loses the number race: neither the client nor the invoice exists.
@@ -811,7 +811,7 @@ async fn deposits_have_their_own_agenda_and_come_with_their_client(store: Arc<dy
             .unwrap()
             .invoice
             .purpose,
-        cobro_domain::deposit::Purpose::Deposit
+        cobro_domain::invoice::Purpose::Deposit
     );
 
     // A client is replaced whole; an unknown one is not created.

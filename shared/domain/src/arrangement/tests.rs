@@ -1,8 +1,9 @@
 use super::*;
+use crate::dunning;
 use crate::dunning::tests::{charge, clp, date, invoice, run, t};
-use crate::dunning::{self, Stage, StageRecord};
 use crate::invoice::Terms;
 use crate::money::Currency;
+use crate::stage::{Stage, StageRecord};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;

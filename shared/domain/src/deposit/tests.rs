@@ -4,6 +4,7 @@ use rust_decimal_macros::dec;
 
 use super::*;
 use crate::dunning::tests::{charge, clp, date, done, invoice, run, t};
+use crate::invoice::Purpose;
 use crate::invoice::Terms;
 use crate::ledger::PaymentMethod;
 

@@ -1,8 +1,12 @@
 use super::*;
+use crate::calendar::{BusinessHours, in_business_hours};
+use crate::ids::{ClientId, InvoiceId};
 use crate::invoice::{EarlyPaymentDiscount, LateFee, Terms};
 use crate::money::Currency;
 use crate::payref::PaymentReference;
+use crate::stage::{CLAIM_LEASE_MINUTES, StageStatus};
 use chrono::{Timelike, Weekday};
+use chrono_tz::Tz;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;

@@ -1,0 +1,119 @@
+//! The calendar of a client: what "today" is in their time zone, when a local time
+//! happens (daylight saving included), and the business hours messages may go out in.
+
+use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// The time zone of a client who names none.
+pub const DEFAULT_TIMEZONE: Tz = chrono_tz::America::Santiago;
+
+/// Today's date in a time zone: what "today" means to a client in Santiago or Mexico City.
+pub fn today_in(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&tz).date_naive()
+}
+
+/// The business hours in which messages may go out, in the client's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    /// First minute messages may go out ("09:00").
+    #[serde(with = "hhmm")]
+    pub start: NaiveTime,
+    /// When messages stop ("19:00", exclusive).
+    #[serde(with = "hhmm")]
+    pub end: NaiveTime,
+    /// The days messages may go out: `mon` … `sun`.
+    #[serde(with = "weekdays")]
+    pub days: Vec<Weekday>,
+}
+
+impl Default for BusinessHours {
+    fn default() -> Self {
+        BusinessHours {
+            start: NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
+            end: NaiveTime::from_hms_opt(19, 0, 0).expect("valid time"),
+            days: vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
+        }
+    }
+}
+
+mod hhmm {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.format("%H:%M").to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let s = String::deserialize(d)?;
+        NaiveTime::parse_from_str(&s, "%H:%M")
+            .map_err(|_| serde::de::Error::custom("expected a time of day as HH:MM"))
+    }
+}
+
+mod weekdays {
+    use chrono::Weekday;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+    pub fn serialize<S: Serializer>(days: &[Weekday], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            days.iter()
+                .map(|d| NAMES[d.num_days_from_monday() as usize]),
+        )
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Weekday>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| {
+                s.parse::<Weekday>()
+                    .map_err(|_| serde::de::Error::custom("expected days as mon, tue, … sun"))
+            })
+            .collect()
+    }
+}
+
+/// The moment a local date and time happen in `tz` (the first one after a DST gap).
+pub fn local_moment(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let mut naive = date.and_time(time);
+    for _ in 0..4 {
+        if let Some(t) = tz.from_local_datetime(&naive).earliest() {
+            return t.with_timezone(&Utc);
+        }
+        naive += Duration::minutes(30);
+    }
+    Utc.from_utc_datetime(&date.and_time(time))
+}
+
+/// Whether messages may go out at `t`.
+pub fn in_business_hours(hours: &BusinessHours, tz: Tz, t: DateTime<Utc>) -> bool {
+    let local = t.with_timezone(&tz);
+    let time = local.time();
+    hours.days.contains(&local.weekday()) && time >= hours.start && time < hours.end
+}
+
+/// The first moment at or after `t` when messages may go out.
+pub fn next_business_moment(hours: &BusinessHours, tz: Tz, t: DateTime<Utc>) -> DateTime<Utc> {
+    if in_business_hours(hours, tz, t) {
+        return t;
+    }
+    let mut date = t.with_timezone(&tz).date_naive();
+    for _ in 0..15 {
+        let open = local_moment(tz, date, hours.start);
+        if open >= t && in_business_hours(hours, tz, open) {
+            return open;
+        }
+        date = date + Days::new(1);
+    }
+    t // no business day at all: validation refuses such hours
+}
