@@ -26,7 +26,7 @@ async fn post(router: &Router, key: &str, path: &str, body: Value) -> anyhow::Re
 }
 
 pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
-    let (_, key) = cobro_app::keys::create(app, "demo").await?;
+    let (_, key) = cobro_app::usecases::keys::create(app, "demo").await?;
     let key = key.expose();
     let today = app.now().date_naive();
     let due = |days: i64| (today + Duration::days(days)).to_string();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use cobro_app::dunning::Lane;
+use cobro_app::usecases::sweep::Lane;
 use cobro_app::{App, Config};
 
 mod demo;
@@ -127,8 +127,8 @@ async fn scheduled(
         app = app.with_clock(std::sync::Arc::new(move || at));
     }
     let report = match lane {
-        Lane::Dunning => cobro_app::dunning::sweep(&app, app.now(), None).await?,
-        Lane::Deposits => cobro_app::dunning::deposit_check(&app, app.now(), None).await?,
+        Lane::Dunning => cobro_app::usecases::sweep::sweep(&app, app.now(), None).await?,
+        Lane::Deposits => cobro_app::usecases::sweep::deposit_check(&app, app.now(), None).await?,
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
@@ -155,10 +155,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Export { report, out } => {
             let app = App::from_config(config(cli.data_dir).await?).await?;
             let csv = match report {
-                Report::Escalated => cobro_app::reports::escalated_csv(&app).await,
-                Report::LateFees => cobro_app::reports::late_fees_csv(&app).await,
-            }
-            .map_err(|p| anyhow::anyhow!("{p:?}"))?;
+                Report::Escalated => cobro_app::usecases::reports::escalated_csv(&app).await,
+                Report::LateFees => cobro_app::usecases::reports::late_fees_csv(&app).await,
+            }?;
             match out {
                 Some(path) => std::fs::write(&path, csv)
                     .with_context(|| format!("writing {}", path.display()))?,
@@ -170,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
             let app = App::from_config(config(cli.data_dir).await?).await?;
             match command {
                 KeysCommand::Create { name } => {
-                    let (key, secret) = cobro_app::keys::create(&app, &name).await?;
+                    let (key, secret) = cobro_app::usecases::keys::create(&app, &name).await?;
                     println!(
                         "created API key {} ({}); it is shown only now:",
                         key.id, key.name
@@ -178,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
                     println!("{}", secret.expose());
                 }
                 KeysCommand::List => {
-                    for k in cobro_app::keys::list(&app).await? {
+                    for k in cobro_app::usecases::keys::list(&app).await? {
                         let state = k
                             .revoked_at
                             .map_or("active".to_string(), |at| format!("revoked {at}"));
@@ -186,7 +185,10 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
                 KeysCommand::Revoke { id } => {
-                    anyhow::ensure!(cobro_app::keys::revoke(&app, &id).await?, "no API key {id}");
+                    anyhow::ensure!(
+                        cobro_app::usecases::keys::revoke(&app, &id).await?,
+                        "no API key {id}"
+                    );
                     println!("revoked {id}");
                 }
             }

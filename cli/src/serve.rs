@@ -31,11 +31,11 @@ pub async fn run(
         None => format!("SQLite {}", data_dir.join("cobro.db").display()),
     };
     let app = App::from_config(config).await?;
-    let router = cobro_app::finish(
-        cobro_app::invoices_api::router(app.clone())
-            .merge(cobro_app::webhooks::router(app.clone()))
-            .merge(cobro_app::portal::router(app.clone()))
-            .merge(cobro_app::portal::sandbox_router(app.clone()))
+    let router = cobro_app::http::finish(
+        cobro_app::http::invoices_api(app.clone())
+            .merge(cobro_app::http::payment_webhook(app.clone()))
+            .merge(cobro_app::http::pay_portal(app.clone()))
+            .merge(cobro_app::http::sandbox(app.clone()))
             .merge(local_routes(&data_dir)),
     );
 
@@ -62,10 +62,12 @@ pub async fn run(
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = cobro_app::dunning::sweep(&app, app.now(), None).await {
+                if let Err(e) = cobro_app::usecases::sweep::sweep(&app, app.now(), None).await {
                     tracing::error!(error = %e, "sweep failed; the next one retries");
                 }
-                if let Err(e) = cobro_app::dunning::deposit_check(&app, app.now(), None).await {
+                if let Err(e) =
+                    cobro_app::usecases::sweep::deposit_check(&app, app.now(), None).await
+                {
                     tracing::error!(error = %e, "deposit check failed; the next one retries");
                 }
             }

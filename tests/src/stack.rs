@@ -66,7 +66,7 @@ impl Stack {
             Arc::new(cobro_notify::OutboxMailer::new(scratch.path())),
             config,
         );
-        let (_, key) = cobro_app::keys::create(&app, "lambda")
+        let (_, key) = cobro_app::usecases::keys::create(&app, "lambda")
             .await
             .expect("API key");
         Stack {

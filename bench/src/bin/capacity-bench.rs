@@ -527,9 +527,9 @@ async fn main() {
                 ms => DateTime::from_timestamp_millis(ms).expect("ms"),
             }
         }));
-    let router = cobro_app::finish(
-        cobro_app::invoices_api::router(app.clone())
-            .merge(cobro_app::webhooks::router(app.clone())),
+    let router = cobro_app::http::finish(
+        cobro_app::http::invoices_api(app.clone())
+            .merge(cobro_app::http::payment_webhook(app.clone())),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -603,7 +603,7 @@ async fn main() {
             .expect("an agenda time");
         life.set_now(at);
         let mark = snapshot();
-        let report = cobro_app::dunning::sweep(&app, at, None)
+        let report = cobro_app::usecases::sweep::sweep(&app, at, None)
             .await
             .expect("sweep");
         assert_eq!(report.reminders, n, "reminder {r}: {report:?}");
@@ -646,7 +646,7 @@ async fn main() {
     // What a scheduled sweep costs when nothing is due (once per run, not per invoice).
     let mark = snapshot();
     let idle = app.now() + Duration::days(365);
-    cobro_app::dunning::sweep(&app, idle, None)
+    cobro_app::usecases::sweep::sweep(&app, idle, None)
         .await
         .expect("sweep");
     let idle = snapshot().minus(mark);

@@ -54,7 +54,7 @@ async fn sweep(total: usize, due: usize) {
         config,
     );
     let start = Instant::now();
-    let report = cobro_app::dunning::sweep(&app, now, None)
+    let report = cobro_app::usecases::sweep::sweep(&app, now, None)
         .await
         .expect("sweep");
     let secs = start.elapsed().as_secs_f64();

@@ -9,9 +9,9 @@ async fn main() -> anyhow::Result<()> {
     lambda_http::tracing::init_default_subscriber();
     let app = cobro_app::App::from_env().await?;
     let handler = service_fn(|event: LambdaEvent<serde_json::Value>| {
-        cobro_app::dunning::scheduled(
+        cobro_app::usecases::sweep::scheduled(
             &app,
-            cobro_app::dunning::Lane::Deposits,
+            cobro_app::usecases::sweep::Lane::Deposits,
             event.context.deadline,
         )
     });

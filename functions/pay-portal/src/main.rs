@@ -4,7 +4,7 @@
 async fn main() -> anyhow::Result<()> {
     lambda_http::tracing::init_default_subscriber();
     let app = cobro_app::App::from_env().await?;
-    let router = cobro_app::finish(cobro_app::portal::router(app));
+    let router = cobro_app::http::finish(cobro_app::http::pay_portal(app));
     lambda_http::run(router)
         .await
         .map_err(|e| anyhow::anyhow!(e))

@@ -1,6 +1,9 @@
-//! cobro's use cases: the domain and the ports (store, mailer) wired together, and one
-//! axum Router per HTTP function. Lambda mains and `cobro serve` both build an [`App`] and
-//! mount the same routers, so the local stack runs the code that runs in AWS.
+//! cobro's application: the use cases ([`usecases`]: the domain and the ports, store,
+//! mailer and providers, wired together) and their HTTP adapters ([`http`]: one axum Router
+//! per HTTP function). Lambda mains and `cobro serve` both build an [`App`] and mount the
+//! same routers, so the local stack runs the code that runs in AWS. Data flows one way:
+//! `http` → `usecases` → domain and ports; ARCHITECTURE.md at the repository's root has
+//! the map.
 
 use std::sync::Arc;
 
@@ -8,44 +11,12 @@ use chrono::{DateTime, Utc};
 use cobro_notify::{Mailer, OutboxMailer, SesMailer};
 use cobro_store::{DynamoStore, Store};
 
-pub mod arrangements;
-pub mod auth;
 pub mod config;
-pub mod deposits;
-pub mod dunning;
-pub mod idempotency;
-pub mod invoices_api;
-pub mod json;
-pub mod keys;
-pub mod payments;
-pub mod portal;
-pub mod problem;
-pub mod reports;
+pub mod http;
 pub mod secrets;
-pub mod standing;
-pub mod views;
-pub mod webhooks;
+pub mod usecases;
 
 pub use config::{Config, MailerKind};
-
-/// Finishes a router for serving: problem+json for unknown paths and methods, request
-/// tracing. Applied once, by a Lambda main or by `cobro serve` after merging routers.
-pub fn finish(router: axum::Router) -> axum::Router {
-    use axum::response::IntoResponse;
-    router
-        .fallback(|| async { invoices_api::not_found_fallback().into_response() })
-        .method_not_allowed_fallback(|| async {
-            Problem::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "Method not allowed",
-                "This path does not accept this method.",
-            )
-            .into_response()
-        })
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-}
-pub use problem::Problem;
 
 /// The clock, injected so tests (and `cobro sweep --at`) can fix "now".
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

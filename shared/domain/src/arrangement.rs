@@ -355,8 +355,47 @@ pub fn arrangements(
 pub enum Refusal {
     /// Bad values, by field (422).
     Invalid(FieldErrors),
-    /// Not possible on this invoice now (409): a code and a sentence for people.
-    Conflict(&'static str, String),
+    /// Not possible on this invoice now (409): what stands in the way, and a sentence for
+    /// people.
+    Conflict(Conflict, String),
+}
+
+/// What stands in the way of an arrangement: the API names it (`type`), the pay page
+/// explains it in the client's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// A deposit takes no promises, plans or extensions.
+    Deposit,
+    /// Nothing is owed on the invoice.
+    NotOpen,
+    /// A payment plan is in course.
+    InAPlan,
+    /// As many promises are open as the terms allow.
+    TooManyPromises,
+    /// Everything due is already promised.
+    AlreadyPromised,
+    /// A promise is open: a plan follows once it is judged.
+    PromiseOpen,
+    /// The terms offer no plans.
+    PlansNotOffered,
+    /// The ledger cannot be read as money (a defect, not the caller's).
+    InvalidLedger,
+}
+
+impl Conflict {
+    /// The code the API answers with (`urn:cobro:problem:{code}`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Conflict::Deposit => "deposit",
+            Conflict::NotOpen => "not-open",
+            Conflict::InAPlan => "in-a-plan",
+            Conflict::TooManyPromises => "too-many-promises",
+            Conflict::AlreadyPromised => "already-promised",
+            Conflict::PromiseOpen => "promise-open",
+            Conflict::PlansNotOffered => "plans-not-offered",
+            Conflict::InvalidLedger => "invalid-ledger",
+        }
+    }
 }
 
 impl Refusal {
@@ -373,10 +412,10 @@ fn open_for_arrangements(
     now: DateTime<Utc>,
     in_a_plan: &str,
 ) -> Result<(ledger::Balance, Arrangements), Refusal> {
-    let invalid = |e: MoneyError| Refusal::Conflict("invalid-ledger", e.to_string());
+    let invalid = |e: MoneyError| Refusal::Conflict(Conflict::InvalidLedger, e.to_string());
     if inv.purpose == crate::invoice::Purpose::Deposit {
         return Err(Refusal::Conflict(
-            "deposit",
+            Conflict::Deposit,
             "A deposit is paid before credit is given: it takes no promises, plans or extensions (void it to waive it)."
                 .into(),
         ));
@@ -387,13 +426,13 @@ fn open_for_arrangements(
     {
         let status = format!("{:?}", b.status).to_lowercase();
         return Err(Refusal::Conflict(
-            "not-open",
+            Conflict::NotOpen,
             format!("The invoice is {status}: nothing is owed on it to arrange."),
         ));
     }
     let arr = arrangements(inv, entries, now).map_err(invalid)?;
     if arr.active_plan().is_some() {
-        return Err(Refusal::Conflict("in-a-plan", in_a_plan.into()));
+        return Err(Refusal::Conflict(Conflict::InAPlan, in_a_plan.into()));
     }
     Ok((b, arr))
 }
@@ -428,7 +467,7 @@ pub fn new_promise(
     let max_open = inv.terms.max_open_promises;
     if open.len() as u32 >= max_open {
         return Err(Refusal::Conflict(
-            "too-many-promises",
+            Conflict::TooManyPromises,
             format!(
                 "The invoice already has {} open promise(s); at most {max_open} may be open at once.",
                 open.len()
@@ -483,7 +522,7 @@ pub fn new_promise(
         Some(m) => m,
         None if !available.is_positive() => {
             return Err(Refusal::Conflict(
-                "already-promised",
+                Conflict::AlreadyPromised,
                 "Everything due is already promised.".into(),
             ));
         }
@@ -551,7 +590,7 @@ pub fn new_plan(
     )?;
     if arr.open_promises().next().is_some() {
         return Err(Refusal::Conflict(
-            "promise-open",
+            Conflict::PromiseOpen,
             "A promise to pay is open on the invoice; a plan can follow once it is judged.".into(),
         ));
     }
@@ -561,7 +600,7 @@ pub fn new_plan(
     };
     if max < 2 {
         return Err(Refusal::Conflict(
-            "plans-not-offered",
+            Conflict::PlansNotOffered,
             "Payment plans are not offered on this invoice.".into(),
         ));
     }

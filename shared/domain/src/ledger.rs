@@ -294,13 +294,32 @@ pub struct NewEntry {
     pub key: String,
 }
 
+/// Why a payment waits in the unmatched queue for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmatchedReason {
+    /// It names no invoice we know (yet: a refund may arrive before its payment).
+    UnknownInvoice,
+    /// It is in another currency than the invoice it names.
+    CurrencyMismatch,
+}
+
+impl UnmatchedReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            UnmatchedReason::UnknownInvoice => "unknown_invoice",
+            UnmatchedReason::CurrencyMismatch => "currency_mismatch",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Apply(NewEntry),
     /// Already in the ledger: nothing to do.
     Duplicate,
     /// Cannot go on this invoice (another currency): to the unmatched queue.
-    Unmatched(&'static str),
+    Unmatched(UnmatchedReason),
     /// Nothing to record (a zero amount).
     Ignore(&'static str),
 }
@@ -313,7 +332,7 @@ pub fn reconcile(
     fact: &PaymentFact,
 ) -> Decision {
     if fact.amount.currency() != invoice_currency {
-        return Decision::Unmatched("currency_mismatch");
+        return Decision::Unmatched(UnmatchedReason::CurrencyMismatch);
     }
     let has = |key: &str| entries.iter().any(|e| e.key.as_deref() == Some(key));
     let (source, pid) = (fact.source.as_str(), fact.payment_id.as_str());
@@ -366,7 +385,7 @@ pub fn reconcile(
                     format!("{prefix}-to:{}", fact.amount.amount()),
                 ),
                 Ok(_) => Decision::Duplicate,
-                Err(_) => Decision::Unmatched("currency_mismatch"),
+                Err(_) => Decision::Unmatched(UnmatchedReason::CurrencyMismatch),
             }
         }
         FactKind::DisputeOpened { dispute_id } => entry(
@@ -654,7 +673,7 @@ mod tests {
         };
         assert_eq!(
             reconcile(total.currency(), &e, &usd),
-            Decision::Unmatched("currency_mismatch")
+            Decision::Unmatched(UnmatchedReason::CurrencyMismatch)
         );
         assert_eq!(
             reconcile(total.currency(), &e, &fact("x", "y", FactKind::Received, 0)),

@@ -24,7 +24,7 @@ pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId};
 pub use invoice::{Invoice, Line, NewInvoice, Terms, TermsInput, ValidInvoice};
 pub use ledger::{
     Balance, Decision, EntryKind, FactKind, Instalment, InvoiceStatus, LedgerEntry, NewEntry,
-    Party, PaymentFact, PaymentMethod,
+    Party, PaymentFact, PaymentMethod, UnmatchedReason,
 };
 pub use locale::Locale;
 pub use money::{AmountInput, Currency, Money, MoneyError};

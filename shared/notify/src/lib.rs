@@ -6,14 +6,17 @@
 
 use async_trait::async_trait;
 
+pub mod business;
 pub mod dunning;
 pub mod messages;
 pub mod outbox;
 pub mod ses;
+pub mod words;
 
-pub use dunning::{
-    Arrangement, Broken, DepositOverdue, Escalated, NoticeLine, Reminder, ReminderFacts, Tone,
+pub use business::{
+    About, Agreed, BrokenArrangement, BusinessNotice, Escalation, NoticeLine, OverdueDeposit,
 };
+pub use dunning::{Arrangement, Reminder, ReminderFacts, Tone};
 pub use messages::{InvoiceIssued, PaymentReceived, Rendered};
 pub use outbox::OutboxMailer;
 pub use ses::SesMailer;

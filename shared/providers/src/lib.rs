@@ -23,6 +23,16 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// The provider a webhook path names (`/webhooks/{provider}`).
+    pub fn parse(name: &str) -> Option<Provider> {
+        match name {
+            "stripe" => Some(Provider::Stripe),
+            "mercadopago" => Some(Provider::Mercadopago),
+            "standard" => Some(Provider::Standard),
+            _ => None,
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Provider::Stripe => "stripe",

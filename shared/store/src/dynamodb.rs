@@ -44,8 +44,8 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
 
 use crate::{
-    AgendaItem, ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite, Page,
-    PageRequest, PayToken, Result, StageLog, Store, StoreError, StoredInvoice, Unmatched,
+    Agenda, AgendaItem, ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite,
+    Page, PageRequest, PayToken, Result, StageLog, Store, StoreError, StoredInvoice, Unmatched,
     agenda_sort_key, agenda_until, client_sort_key, invoice_sort_key, log_sort_key, payment_key,
     unmatched_sort_key,
 };
@@ -785,8 +785,12 @@ impl Store for DynamoStore {
         if let Some(r) = &w.stage {
             items.push((Part::Other, put(&self.table, self.stage_item(r)?, None)?));
         }
-        if let Some(at) = w.agenda {
-            items.push((Part::Other, self.agenda_update(&w.invoice_id, at)?));
+        match w.agenda {
+            Agenda::Keep => {}
+            Agenda::At(at) => {
+                items.push((Part::Other, self.agenda_update(&w.invoice_id, Some(at))?))
+            }
+            Agenda::Off => items.push((Part::Other, self.agenda_update(&w.invoice_id, None)?)),
         }
         self.transact(items).await
     }

@@ -2,7 +2,7 @@
 //! one contract test suite (`tests/contract.rs`):
 //!
 //! - [`sqlite::SqliteStore`], the embedded default: one durable file in the data directory.
-//! - [`dynamodb::DynamoStore`], production: one DynamoDB table (keys in `../shared/DESIGN.md`).
+//! - [`dynamodb::DynamoStore`], production: one DynamoDB table (its item layout is in the [`dynamodb`] module's documentation and in ARCHITECTURE.md at the repository's root).
 //!
 //! Writes that must be atomic are single operations of the port: an invoice, its first
 //! ledger entries, its number, payment reference, pay token and the caller's idempotency
@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use cobro_domain::{
     ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentFact, PaymentReference,
-    StageRecord, UnmatchedId,
+    StageRecord, UnmatchedId, UnmatchedReason,
 };
 use serde::{Deserialize, Serialize};
 
@@ -247,8 +247,7 @@ pub struct Unmatched {
     /// Where the event said it belongs (an invoice id or a reference), if anywhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    /// `unknown_invoice`, `currency_mismatch`, …
-    pub reason: String,
+    pub reason: UnmatchedReason,
     pub received_at: DateTime<Utc>,
     /// Set when a person applied it to an invoice; it then leaves the queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -277,11 +276,78 @@ pub struct LedgerWrite {
     /// An unmatched payment this write settles: marked resolved in the same write, and
     /// refused with [`StoreError::AlreadyResolved`] if someone resolved it first.
     pub resolves: Option<Unmatched>,
-    /// The invoice's new place on the agenda (`Some(None)`: off it), computed with these
-    /// entries; `None` leaves it.
-    pub agenda: Option<Option<DateTime<Utc>>>,
+    /// The invoice's new place on the agenda, computed with these entries.
+    pub agenda: Agenda,
     /// A stage done by these entries (a late fee), recorded with them.
     pub stage: Option<StageRecord>,
+}
+
+impl LedgerWrite {
+    /// Entries for an invoice, with nothing beside them: add what goes in the same write
+    /// with the `with_*` methods.
+    pub fn new(invoice_id: InvoiceId, entries: Vec<LedgerEntry>) -> Self {
+        LedgerWrite {
+            invoice_id,
+            entries,
+            event: None,
+            payment_link: None,
+            idempotency: None,
+            resolves: None,
+            agenda: Agenda::Keep,
+            stage: None,
+        }
+    }
+
+    /// The invoice's next action time as the planner sees it with these entries (`None`:
+    /// nothing pending, off the agenda).
+    pub fn with_agenda(mut self, next_action_at: Option<DateTime<Utc>>) -> Self {
+        self.agenda = Agenda::to(next_action_at);
+        self
+    }
+
+    pub fn with_event(mut self, event: Option<EventRecord>) -> Self {
+        self.event = event;
+        self
+    }
+
+    /// Remember the provider payment (`source`, `payment id`) as this invoice's.
+    pub fn with_payment_link(mut self, source: String, payment_id: String) -> Self {
+        self.payment_link = Some((source, payment_id));
+        self
+    }
+
+    pub fn with_idempotency(mut self, record: Option<IdempotencyRecord>) -> Self {
+        self.idempotency = record;
+        self
+    }
+
+    pub fn resolving(mut self, unmatched: Option<Unmatched>) -> Self {
+        self.resolves = unmatched;
+        self
+    }
+
+    pub fn with_stage(mut self, record: StageRecord) -> Self {
+        self.stage = Some(record);
+        self
+    }
+}
+
+/// What a write does to the invoice's place on the agenda.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agenda {
+    /// Leave it where it is.
+    Keep,
+    /// Due for its next action at this time.
+    At(DateTime<Utc>),
+    /// Nothing pending: off the agenda.
+    Off,
+}
+
+impl Agenda {
+    /// `At` the next action time, or `Off` without one.
+    pub fn to(next_action_at: Option<DateTime<Utc>>) -> Agenda {
+        next_action_at.map_or(Agenda::Off, Agenda::At)
+    }
 }
 
 pub const MAX_PAGE: u32 = 100;

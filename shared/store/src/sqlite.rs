@@ -17,8 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    AgendaItem, ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite, Page,
-    PageRequest, PayToken, Result, StageLog, Store, StoreError, StoredInvoice, Unmatched,
+    Agenda, AgendaItem, ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite,
+    Page, PageRequest, PayToken, Result, StageLog, Store, StoreError, StoredInvoice, Unmatched,
     agenda_sort_key, agenda_until, client_sort_key, invoice_sort_key, log_sort_key, payment_key,
     unmatched_sort_key,
 };
@@ -783,8 +783,10 @@ impl Store for SqliteStore {
             if let Some(r) = &w.stage {
                 put_stage(&tx, r)?;
             }
-            if let Some(at) = w.agenda {
-                set_agenda_tx(&tx, &w.invoice_id.to_string(), at)?;
+            match w.agenda {
+                Agenda::Keep => {}
+                Agenda::At(at) => set_agenda_tx(&tx, &w.invoice_id.to_string(), Some(at))?,
+                Agenda::Off => set_agenda_tx(&tx, &w.invoice_id.to_string(), None)?,
             }
             tx.commit().map_err(sql_err)
         })

@@ -12,8 +12,8 @@ use cobro_domain::{
 use cobro_domain::{FactKind, Money, PaymentFact, PaymentMethod, UnmatchedId};
 use cobro_domain::{Stage, StageRecord, StageStatus};
 use cobro_store::{
-    ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite, PageRequest,
-    PayToken, SqliteStore, StageLog, Store, StoreError, Unmatched,
+    Agenda, ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite,
+    PageRequest, PayToken, SqliteStore, StageLog, Store, StoreError, Unmatched,
 };
 use rust_decimal_macros::dec;
 
@@ -463,7 +463,7 @@ async fn events_apply_once_with_their_entries(store: Arc<dyn Store>) {
         payment_link: Some(("stripe".into(), "pi_1".into())),
         idempotency: None,
         resolves: None,
-        agenda: None,
+        agenda: Agenda::Keep,
         stage: None,
     };
     store.append_entries(&write).await.unwrap();
@@ -521,7 +521,7 @@ async fn unmatched_payments_wait_in_the_queue(store: Arc<dyn Store>) {
             method: PaymentMethod::Transfer,
         },
         target: Some("RF18539007547034".into()),
-        reason: "unknown_invoice".into(),
+        reason: cobro_domain::UnmatchedReason::UnknownInvoice,
         received_at: now() + Duration::seconds(i),
         resolved: None,
     };
@@ -584,7 +584,7 @@ async fn unmatched_payments_wait_in_the_queue(store: Arc<dyn Store>) {
         payment_link: None,
         idempotency: None,
         resolves: Some(resolved.clone()),
-        agenda: None,
+        agenda: Agenda::Keep,
         stage: None,
     };
     store.append_entries(&apply(2)).await.unwrap();
@@ -633,7 +633,7 @@ async fn concurrent_appends_lose_no_update(store: Arc<dyn Store>) {
                     payment_link: None,
                     idempotency: None,
                     resolves: None,
-                    agenda: None,
+                    agenda: Agenda::Keep,
                     stage: None,
                 };
                 match store.append_entries(&w).await {
@@ -741,7 +741,7 @@ async fn agenda_lists_only_what_is_due_in_order(store: Arc<dyn Store>) {
             payment_link: None,
             idempotency: None,
             resolves: None,
-            agenda: Some(None),
+            agenda: Agenda::Off,
             stage: None,
         })
         .await
@@ -928,7 +928,7 @@ async fn late_fees_and_escalations_are_logged(store: Arc<dyn Store>) {
                 payment_link: None,
                 idempotency: None,
                 resolves: None,
-                agenda: Some(Some(now() + Duration::days(30))),
+                agenda: Agenda::At(now() + Duration::days(30)),
                 stage: Some(fee.clone()),
             })
             .await

@@ -330,7 +330,7 @@ fn bad_arrangements_are_refused() {
         other => panic!("expected invalid, got {other:?}"),
     };
     let conflict = |r: Result<NewEntry, Refusal>| match r {
-        Err(Refusal::Conflict(code, _)) => code,
+        Err(Refusal::Conflict(code, _)) => code.code(),
         other => panic!("expected a conflict, got {other:?}"),
     };
     // Promises: in the past, beyond the maximum, over the amount due, another currency.

@@ -1,17 +1,20 @@
 //! API keys for the business's API: created (shown once), listed, revoked.
 
-use cobro_domain::{ApiKeyId, Secret, secret};
+use cobro_domain::{ApiKeyId, FieldErrors, Secret, secret};
 use cobro_store::ApiKey;
 
+use super::Error;
 use crate::App;
 
 /// Creates a key named `name`; returns its record and the key itself (shown once).
-pub async fn create(app: &App, name: &str) -> anyhow::Result<(ApiKey, Secret)> {
+pub async fn create(app: &App, name: &str) -> Result<(ApiKey, Secret), Error> {
     let name = name.trim();
-    anyhow::ensure!(
-        !name.is_empty() && name.chars().count() <= 100,
-        "the key name must be 1 to 100 characters"
-    );
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::Invalid(FieldErrors::single(
+            "name",
+            "the key name must be 1 to 100 characters",
+        )));
+    }
     let secret = secret::new_api_key();
     let key = ApiKey {
         id: ApiKeyId::generate(),
@@ -25,12 +28,12 @@ pub async fn create(app: &App, name: &str) -> anyhow::Result<(ApiKey, Secret)> {
     Ok((key, secret))
 }
 
-pub async fn list(app: &App) -> anyhow::Result<Vec<ApiKey>> {
+pub async fn list(app: &App) -> Result<Vec<ApiKey>, Error> {
     Ok(app.store.list_api_keys().await?)
 }
 
 /// Revokes a key by id; `false` when no such key exists.
-pub async fn revoke(app: &App, id: &str) -> anyhow::Result<bool> {
+pub async fn revoke(app: &App, id: &str) -> Result<bool, Error> {
     let Some(id) = ApiKeyId::parse(id) else {
         return Ok(false);
     };

@@ -18,18 +18,21 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use cobro_domain::arrangement::arrangements;
+use cobro_domain::calendar::{local_moment, next_business_moment};
 use cobro_domain::dunning;
-use cobro_domain::ledger::{self, EntryKind, LedgerEntry};
+use cobro_domain::ledger::{EntryKind, LedgerEntry};
 use cobro_domain::stage::{CLAIM_LEASE_MINUTES, Next};
-use cobro_domain::{Client, InvoiceId, Stage, StageRecord, StageStatus};
+use cobro_domain::{Client, InvoiceId, Money, Outcome, Stage, StageRecord, StageStatus, today_in};
 use cobro_notify::{
-    Arrangement, Broken, DepositOverdue, Escalated, NoticeLine, Reminder, ReminderFacts, Tone,
+    About, Agreed, Arrangement, BrokenArrangement, Escalation, NoticeLine, OverdueDeposit, Tone,
 };
 pub use cobro_store::Lane;
 use cobro_store::{LedgerWrite, PageRequest, StoreError, StoredInvoice};
 use futures::StreamExt;
 use tracing::instrument;
 
+use super::ledgers::{agenda_of, plan_instalments};
+use super::mail::{Letter, business_notice, mail_business, mail_client, stage_key};
 use crate::App;
 
 /// Stop starting new work this long before the deadline.
@@ -104,14 +107,6 @@ impl SweepReport {
         self.failed += o.failed;
         self.skipped += o.skipped;
     }
-}
-
-/// When the invoice should next be looked at, as the planner sees it now.
-pub fn agenda_of(
-    stored: &StoredInvoice,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, cobro_domain::MoneyError> {
-    Ok(dunning::plan(&stored.invoice, &stored.entries, &stored.stages, now)?.map(|n| n.at))
 }
 
 /// Runs every action due at `now` on the dunning agenda (the reminder sweep).
@@ -219,7 +214,7 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
             next.stage,
             Stage::DepositOpened | Stage::DepositReminder | Stage::DepositOverdue
         ) {
-            let matched = crate::deposits::rematch(app, &stored).await?;
+            let matched = super::deposits::rematch(app, &stored).await?;
             if matched > 0 {
                 report.deposits_matched += matched;
                 continue;
@@ -300,12 +295,8 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
                 report.deferred += 1;
                 let hours = &stored.invoice.terms.business_hours;
                 let tz = stored.invoice.timezone;
-                let tomorrow = cobro_domain::today_in(tz, now) + chrono::Days::new(1);
-                let at = cobro_domain::calendar::next_business_moment(
-                    hours,
-                    tz,
-                    cobro_domain::calendar::local_moment(tz, tomorrow, hours.start),
-                );
+                let tomorrow = today_in(tz, now) + chrono::Days::new(1);
+                let at = next_business_moment(hours, tz, local_moment(tz, tomorrow, hours.start));
                 match app
                     .store
                     .set_agenda(id, Some(at), stored.ledger_len())
@@ -345,16 +336,11 @@ async fn charge_late_fee(
     after.stages.push(record.clone());
     let agenda = agenda_of(&after, now).map_err(StoreError::backend)?;
     app.store
-        .append_entries(&LedgerWrite {
-            invoice_id: stored.invoice.id.clone(),
-            entries: vec![entry],
-            event: None,
-            payment_link: None,
-            idempotency: None,
-            resolves: None,
-            agenda: Some(agenda),
-            stage: Some(record),
-        })
+        .append_entries(
+            &LedgerWrite::new(stored.invoice.id.clone(), vec![entry])
+                .with_agenda(agenda)
+                .with_stage(record),
+        )
         .await?;
     tracing::info!(period, amount = %amount, "late fee charged");
     Ok(agenda)
@@ -413,7 +399,7 @@ async fn send_stage(
     let client_day = next
         .stage
         .messages_client()
-        .then(|| cobro_domain::today_in(stored.invoice.timezone, now));
+        .then(|| today_in(stored.invoice.timezone, now));
     match app.store.claim_stage(&record, client_day).await {
         Ok(()) => {}
         Err(StoreError::StageTaken) => return Ok(Sent::Taken),
@@ -457,15 +443,6 @@ async fn send_stage(
         Err(StoreError::StageTaken) => Ok(Sent::Taken),
         Err(e) => Err(e),
     }
-}
-
-/// A stage's e-mail key: stable across retries, valid in a Message-ID.
-fn message_key(stored: &StoredInvoice, stage: Stage) -> String {
-    format!(
-        "{}.{}",
-        stored.invoice.id,
-        stage.to_string().replace(':', ".")
-    )
 }
 
 async fn send_reminder(
@@ -525,112 +502,10 @@ async fn send_reminder(
         stored,
         client,
         letter,
-        &message_key(stored, record.stage),
+        &stage_key(&stored.invoice, record.stage),
         now,
     )
     .await
-}
-
-/// What a message to the client says beyond the invoice as it stands.
-pub(crate) struct Letter<'a> {
-    pub tone: Tone,
-    pub arrangement: Option<Arrangement<'a>>,
-    /// A notice's fee and the day it is charged.
-    pub fee: Option<(&'a cobro_domain::Money, chrono::NaiveDate)>,
-    pub escalation_date: Option<chrono::NaiveDate>,
-    /// The due date in force (moved by extensions).
-    pub due_date: chrono::NaiveDate,
-}
-
-/// Mails the client about their invoice as it stands now (amount due, late fees), with a
-/// fresh pay link (only its digest is stored); `key` makes a retry the same message.
-/// The mailer's message id.
-pub(crate) async fn mail_client(
-    app: &App,
-    stored: &StoredInvoice,
-    client: &Client,
-    letter: Letter<'_>,
-    key: &str,
-    now: DateTime<Utc>,
-) -> Result<String, String> {
-    let inv = &stored.invoice;
-    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
-    let (pay_url, token) = crate::portal::new_link(app, &client.id, &inv.id, now);
-    app.store
-        .put_pay_token(&token)
-        .await
-        .map_err(|e| e.to_string())?;
-    let message = Reminder::new(ReminderFacts {
-        business: &app.config.business_name,
-        client,
-        invoice: inv,
-        amount_due: &balance.amount_due,
-        late_fees: &balance.late_fees,
-        today: cobro_domain::today_in(inv.timezone, now),
-        pay_url: &pay_url,
-        tone: letter.tone,
-        fee: letter.fee,
-        escalation_date: letter.escalation_date,
-        arrangement: letter.arrangement,
-        due_date: letter.due_date,
-    });
-    let email = message
-        .email(&app.config.from_email, client, key)
-        .map_err(|e| e.to_string())?;
-    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
-    Ok(sent.id)
-}
-
-/// What each done stage was, for people: "Recordatorio (3 días después del vencimiento)".
-pub fn describe(stage: &StageRecord, locale: cobro_domain::Locale) -> String {
-    let es = locale == cobro_domain::Locale::Es;
-    match stage.stage {
-        Stage::Reminder(o, _) if o < 0 && es => {
-            format!("recordatorio, {} días antes del vencimiento", -o)
-        }
-        Stage::Reminder(o, _) if o < 0 => format!("reminder, {} days before the due date", -o),
-        Stage::Reminder(0, _) if es => "recordatorio, día del vencimiento".into(),
-        Stage::Reminder(0, _) => "reminder, on the due date".into(),
-        Stage::Reminder(o, _) if es => format!("recordatorio, {o} días de atraso"),
-        Stage::Reminder(o, _) => format!("reminder, {o} days overdue"),
-        Stage::FeeNotice(_) => {
-            let fee = stage.amount.map(|m| m.format(locale)).unwrap_or_default();
-            let day = stage.charge_on.map(|d| d.to_string()).unwrap_or_default();
-            if es {
-                format!("aviso de recargo de {fee} a cobrar el {day}")
-            } else {
-                format!("notice of a {fee} late fee charged on {day}")
-            }
-        }
-        Stage::LateFee(_) => {
-            let fee = stage.amount.map(|m| m.format(locale)).unwrap_or_default();
-            if es {
-                format!("recargo por atraso de {fee}")
-            } else {
-                format!("late fee of {fee}")
-            }
-        }
-        Stage::Escalation if es => "escalada a cobranza".into(),
-        Stage::Escalation => "escalated for collection".into(),
-        Stage::PromiseReminder(n) if es => format!("recordatorio del compromiso de pago {n}"),
-        Stage::PromiseReminder(n) => format!("reminder of promise to pay {n}"),
-        Stage::PromiseKept(n) if es => format!("compromiso de pago {n} cumplido"),
-        Stage::PromiseKept(n) => format!("promise to pay {n} kept"),
-        Stage::PromiseBroken(n) if es => format!("compromiso de pago {n} incumplido"),
-        Stage::PromiseBroken(n) => format!("promise to pay {n} broken"),
-        Stage::Instalment(_, k, _) if es => format!("recordatorio de la cuota {k}"),
-        Stage::Instalment(_, k, _) => format!("reminder of instalment {k}"),
-        Stage::PlanBroken(_) if es => "plan de pago anulado por una cuota impaga".into(),
-        Stage::PlanBroken(_) => "payment plan ended by a missed instalment".into(),
-        Stage::DepositOpened if es => "depósito solicitado".into(),
-        Stage::DepositOpened => "deposit asked for".into(),
-        Stage::DepositReminder if es => "recordatorio del depósito vencido".into(),
-        Stage::DepositReminder => "reminder of the overdue deposit".into(),
-        Stage::DepositOverdue if es => "depósito vencido, avisado al negocio".into(),
-        Stage::DepositOverdue => "deposit overdue, business told".into(),
-        Stage::DepositCleared if es => "depósito pagado".into(),
-        Stage::DepositCleared => "deposit paid".into(),
-    }
 }
 
 /// Tells the business a deposit is overdue (the client is now `deposit_overdue`).
@@ -639,38 +514,25 @@ async fn send_deposit_overdue(
     stored: &StoredInvoice,
     client: &Client,
 ) -> Result<String, String> {
-    let inv = &stored.invoice;
     let l = app.config.business_locale;
-    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
-    let message = DepositOverdue {
-        locale: l,
-        business: app.config.business_name.clone(),
-        client_name: client.name.clone(),
-        client_email: client.email.clone(),
-        number: inv.number.clone(),
-        amount_due: balance.amount_due.format(l),
-        due_date: l.long_date(inv.due_date),
-        client_path: format!("{}/v1/clients/{}", app.config.public_url, client.id),
-    };
-    let email = message
-        .email(
-            &app.config.from_email,
-            &app.config.business_email,
-            &message_key(stored, Stage::DepositOverdue),
-        )
-        .map_err(|e| e.to_string())?;
-    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
-    Ok(sent.id)
+    let about = About::DepositOverdue(OverdueDeposit {
+        due_date: l.long_date(stored.invoice.due_date),
+    });
+    let link = format!("/v1/clients/{}", client.id);
+    notify_business(app, stored, client, &link, about, Stage::DepositOverdue).await
 }
 
-/// The instalments of plan `n`, as its ledger entry has them.
-pub fn plan_instalments(stored: &StoredInvoice, n: u32) -> Option<&[cobro_domain::Instalment]> {
-    stored.entries.iter().find_map(|e| match &e.kind {
-        EntryKind::Plan {
-            plan, instalments, ..
-        } if *plan == n => Some(instalments.as_slice()),
-        _ => None,
-    })
+/// Sends the business its notice of `stage` on the invoice.
+async fn notify_business(
+    app: &App,
+    stored: &StoredInvoice,
+    client: &Client,
+    link: &str,
+    about: About,
+    stage: Stage,
+) -> Result<String, String> {
+    let notice = business_notice(app, stored, client, link, about)?;
+    mail_business(app, &notice, &stage_key(&stored.invoice, stage)).await
 }
 
 /// Tells the business a promise or a plan was broken (the chase resumes by itself).
@@ -683,9 +545,7 @@ async fn send_broken(
 ) -> Result<String, String> {
     let inv = &stored.invoice;
     let l = app.config.business_locale;
-    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
     let arr = arrangements(inv, &stored.entries, now).map_err(|e| e.to_string())?;
-    let es = l == cobro_domain::Locale::Es;
     let (agreed, paid) = match stage {
         Stage::PromiseBroken(n) => {
             let p = arr
@@ -693,11 +553,9 @@ async fn send_broken(
                 .iter()
                 .find(|p| p.promise == n)
                 .ok_or("the promise is not in the ledger")?;
-            let (amount, date) = (p.amount.format(l), l.long_date(p.date));
-            let agreed = if es {
-                format!("pagar {amount} a más tardar el {date}")
-            } else {
-                format!("to pay {amount} by {date}")
+            let agreed = Agreed::Promise {
+                amount: p.amount.format(l),
+                date: l.long_date(p.date),
             };
             (agreed, p.paid.format(l))
         }
@@ -710,53 +568,32 @@ async fn send_broken(
             let missed = p
                 .instalments
                 .iter()
-                .find(|i| i.outcome == cobro_domain::Outcome::Broken)
+                .find(|i| i.outcome == Outcome::Broken)
                 .ok_or("the plan has no missed instalment")?;
-            let (k, count) = (missed.number, p.instalments.len());
-            let (amount, date) = (missed.amount.format(l), l.long_date(missed.due_date));
-            let agreed = if es {
-                format!(
-                    "un plan de pago en {count} cuotas; la cuota {k}, de {amount} con vencimiento el {date}, quedó impaga y el plan se anuló"
-                )
-            } else {
-                format!(
-                    "a payment plan in {count} instalments; instalment {k}, {amount} due {date}, was missed and the plan has ended"
-                )
+            let agreed = Agreed::Plan {
+                count: p.instalments.len(),
+                number: missed.number,
+                amount: missed.amount.format(l),
+                date: l.long_date(missed.due_date),
             };
             let paid = p
                 .instalments
                 .iter()
-                .try_fold(cobro_domain::Money::zero(inv.currency), |a, i| {
-                    a.checked_add(&i.paid)
-                })
+                .try_fold(Money::zero(inv.currency), |a, i| a.checked_add(&i.paid))
                 .map_err(|e| e.to_string())?;
             (agreed, paid.format(l))
         }
         other => return Err(format!("{other} is not a broken arrangement")),
     };
-    let message = Broken {
-        locale: l,
-        business: app.config.business_name.clone(),
-        client_name: client.name.clone(),
-        client_email: client.email.clone(),
-        number: inv.number.clone(),
+    let about = About::Broken(BrokenArrangement {
         concept: inv.concept().to_string(),
         agreed,
         paid,
-        amount_due: balance.amount_due.format(l),
-        report_path: format!("{}/v1/reports/promises", app.config.public_url),
-    };
-    let email = message
-        .email(
-            &app.config.from_email,
-            &app.config.business_email,
-            &message_key(stored, stage),
-        )
-        .map_err(|e| e.to_string())?;
-    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
-    Ok(sent.id)
+    });
+    notify_business(app, stored, client, "/v1/reports/promises", about, stage).await
 }
 
+/// Tells the business the invoice was escalated, with every notice the client was sent.
 async fn send_escalation(
     app: &App,
     stored: &StoredInvoice,
@@ -765,19 +602,12 @@ async fn send_escalation(
 ) -> Result<String, String> {
     let inv = &stored.invoice;
     let l = app.config.business_locale;
-    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
-    let today = cobro_domain::today_in(inv.timezone, now);
+    let today = today_in(inv.timezone, now);
     let mut done: Vec<&StageRecord> = stored.stages.iter().filter(|s| s.is_done()).collect();
     done.sort_by_key(|s| s.done_at);
-    let message = Escalated {
-        locale: l,
-        business: app.config.business_name.clone(),
-        client_name: client.name.clone(),
-        client_email: client.email.clone(),
+    let about = About::Escalated(Escalation {
         tax_id: client.tax_id.clone().unwrap_or_else(|| "—".into()),
-        number: inv.number.clone(),
         concept: inv.concept().to_string(),
-        amount_due: balance.amount_due.format(l),
         due_date: l.long_date(inv.due_date),
         days_overdue: (today - inv.due_date).num_days(),
         notices: done
@@ -785,20 +615,12 @@ async fn send_escalation(
             .map(|s| NoticeLine {
                 date: s
                     .done_at
-                    .map(|d| cobro_domain::today_in(inv.timezone, d).to_string())
+                    .map(|d| today_in(inv.timezone, d).to_string())
                     .unwrap_or_default(),
-                what: describe(s, l),
+                what: cobro_notify::words::stage(s, l),
             })
             .collect(),
-        report_path: format!("{}/v1/reports/escalated", app.config.public_url),
-    };
-    let email = message
-        .email(
-            &app.config.from_email,
-            &app.config.business_email,
-            &message_key(stored, Stage::Escalation),
-        )
-        .map_err(|e| e.to_string())?;
-    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
-    Ok(sent.id)
+    });
+    let link = "/v1/reports/escalated";
+    notify_business(app, stored, client, link, about, Stage::Escalation).await
 }

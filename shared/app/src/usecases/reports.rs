@@ -1,19 +1,27 @@
 //! Reports as CSV, fit to open in a spreadsheet or hand to a collection agency.
 //!
-//! - `GET /v1/reports/escalated` (and `cobro export escalated`): every invoice escalated
-//!   and still owed, with the client's tax id, the amounts and every notice sent, dated.
-//! - `GET /v1/reports/late-fees`: the penalty log, every late fee charged.
+//! - [`escalated_csv`] (`GET /v1/reports/escalated`, `cobro export escalated`): every
+//!   invoice escalated and still owed, with the client's tax id, the amounts and every
+//!   notice sent, dated.
+//! - [`late_fees_csv`] (`GET /v1/reports/late-fees`): the penalty log, every late fee charged.
+//! - [`promises`] (`GET /v1/reports/promises`): promises kept and broken (and broken plans),
+//!   overall and per client, with each broken one.
 
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use cobro_domain::{InvoiceStatus, Locale, StageRecord, dunning, ledger};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cobro_domain::{
+    ClientId, InvoiceId, InvoiceStatus, Locale, Money, Stage, StageRecord, dunning, ledger,
+};
 use cobro_store::{PageRequest, StageLog};
+use rust_decimal::Decimal;
+use serde::Serialize;
 
-use crate::{App, Problem};
+use super::Error;
+use crate::App;
 
 /// Every done stage of one log, newest first.
-pub(crate) async fn whole_log(app: &App, log: StageLog) -> Result<Vec<StageRecord>, Problem> {
+pub async fn whole_log(app: &App, log: StageLog) -> Result<Vec<StageRecord>, Error> {
     let mut all = Vec::new();
     let mut page = PageRequest::first(cobro_store::MAX_PAGE);
     loop {
@@ -26,12 +34,12 @@ pub(crate) async fn whole_log(app: &App, log: StageLog) -> Result<Vec<StageRecor
     }
 }
 
-fn csv_error(e: impl std::fmt::Display) -> Problem {
-    Problem::internal(&e.to_string())
+fn csv_error(e: impl std::fmt::Display) -> Error {
+    Error::internal(e)
 }
 
 /// The escalation report: one row per escalated invoice still owed.
-pub async fn escalated_csv(app: &App) -> Result<String, Problem> {
+pub async fn escalated_csv(app: &App) -> Result<String, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "client_id",
@@ -58,8 +66,7 @@ pub async fn escalated_csv(app: &App) -> Result<String, Problem> {
         let Some(stored) = app.store.invoice(&esc.invoice_id).await? else {
             continue;
         };
-        let b = ledger::balance(&stored.invoice.total, &stored.entries)
-            .map_err(|e| Problem::internal(&e))?;
+        let b = ledger::balance(&stored.invoice.total, &stored.entries)?;
         if dunning::status(&b, &stored.stages) != InvoiceStatus::Escalated {
             continue; // paid, voided or disputed since: not the agency's
         }
@@ -72,9 +79,7 @@ pub async fn escalated_csv(app: &App) -> Result<String, Problem> {
         let mut sent: Vec<&StageRecord> = stored
             .stages
             .iter()
-            .filter(|s| {
-                s.is_done() && s.stage.is_message() && s.stage != cobro_domain::Stage::Escalation
-            })
+            .filter(|s| s.is_done() && s.stage.is_message() && s.stage != Stage::Escalation)
             .collect();
         sent.sort_by_key(|s| s.done_at);
         let notices = sent
@@ -83,7 +88,7 @@ pub async fn escalated_csv(app: &App) -> Result<String, Problem> {
                 format!(
                     "{} {}",
                     s.done_at.map(day).unwrap_or_default(),
-                    crate::dunning::describe(s, Locale::En)
+                    cobro_notify::words::stage(s, Locale::En)
                 )
             })
             .collect::<Vec<_>>()
@@ -114,7 +119,7 @@ pub async fn escalated_csv(app: &App) -> Result<String, Problem> {
 }
 
 /// The penalty log: one row per late fee charged.
-pub async fn late_fees_csv(app: &App) -> Result<String, Problem> {
+pub async fn late_fees_csv(app: &App) -> Result<String, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "charged_at",
@@ -135,7 +140,7 @@ pub async fn late_fees_csv(app: &App) -> Result<String, Problem> {
             .map(|s| s.invoice.number)
             .unwrap_or_default();
         let period = match fee.stage {
-            cobro_domain::Stage::LateFee(n) => n,
+            Stage::LateFee(n) => n,
             _ => continue,
         };
         w.write_record([
@@ -157,25 +162,98 @@ pub async fn late_fees_csv(app: &App) -> Result<String, Problem> {
     String::from_utf8(w.into_inner().map_err(csv_error)?).map_err(csv_error)
 }
 
-fn csv_response(name: &str, body: String) -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+/// Kept and broken promises (and broken plans) of a client or overall.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Tally {
+    pub kept: u32,
+    pub broken: u32,
+    pub plans_broken: u32,
+    /// kept / (kept + broken), when any was judged.
+    pub kept_rate: Option<Decimal>,
 }
 
-pub async fn escalated(State(app): State<App>) -> Result<Response, Problem> {
-    Ok(csv_response("escalated.csv", escalated_csv(&app).await?))
+impl Tally {
+    fn count(&mut self, stage: &Stage) {
+        match stage {
+            Stage::PromiseKept(_) => self.kept += 1,
+            Stage::PromiseBroken(_) => self.broken += 1,
+            Stage::PlanBroken(_) => self.plans_broken += 1,
+            _ => {}
+        }
+        let judged = self.kept + self.broken;
+        self.kept_rate =
+            (judged > 0).then(|| (Decimal::from(self.kept) / Decimal::from(judged)).round_dp(4));
+    }
 }
 
-pub async fn late_fees(State(app): State<App>) -> Result<Response, Problem> {
-    Ok(csv_response("late-fees.csv", late_fees_csv(&app).await?))
+/// A broken promise or plan, as the business was told.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokenItem {
+    pub invoice_id: InvoiceId,
+    pub what: Stage,
+    pub amount: Option<Decimal>,
+    pub date: Option<NaiveDate>,
+    pub told_at: Option<DateTime<Utc>>,
+}
+
+/// One client's promises.
+#[derive(Debug, Clone)]
+pub struct ClientPromises {
+    pub client_id: String,
+    /// Their name, when they still exist.
+    pub name: Option<String>,
+    pub tally: Tally,
+    pub broken: Vec<BrokenItem>,
+}
+
+/// The promise report.
+#[derive(Debug, Clone)]
+pub struct PromiseReport {
+    pub overall: Tally,
+    pub clients: Vec<ClientPromises>,
+}
+
+/// Kept and broken promises (and broken plans) overall and per client, with each broken
+/// one, from the promise log; only the client `client_id`'s when given.
+pub async fn promises(app: &App, client_id: Option<&str>) -> Result<PromiseReport, Error> {
+    let only = match client_id {
+        None => None,
+        Some(raw) => Some(super::ledgers::find_client(app, raw).await?.id),
+    };
+    let mut overall = Tally::default();
+    let mut clients: BTreeMap<String, (Tally, Vec<BrokenItem>)> = BTreeMap::new();
+    for r in whole_log(app, StageLog::Promises).await? {
+        if only.as_ref().is_some_and(|c| *c != r.client_id) {
+            continue;
+        }
+        overall.count(&r.stage);
+        let entry = clients.entry(r.client_id.to_string()).or_default();
+        entry.0.count(&r.stage);
+        if matches!(r.stage, Stage::PromiseBroken(_) | Stage::PlanBroken(_)) {
+            entry.1.push(BrokenItem {
+                invoice_id: r.invoice_id,
+                what: r.stage,
+                amount: r.amount.map(|m: Money| m.amount()),
+                date: r.charge_on,
+                told_at: r.done_at,
+            });
+        }
+    }
+    let mut rows = Vec::new();
+    for (id, (tally, broken)) in clients {
+        let name = match ClientId::parse(&id) {
+            Some(cid) => app.store.client(&cid).await?.map(|c| c.name),
+            None => None,
+        };
+        rows.push(ClientPromises {
+            client_id: id,
+            name,
+            tally,
+            broken,
+        });
+    }
+    Ok(PromiseReport {
+        overall,
+        clients: rows,
+    })
 }

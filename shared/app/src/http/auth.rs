@@ -7,7 +7,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cobro_domain::{ApiKeyId, secret};
 
-use crate::{App, Problem};
+use super::problem::Problem;
+use crate::App;
 
 /// The authenticated caller, put in the request's extensions.
 #[derive(Debug, Clone)]

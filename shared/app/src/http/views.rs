@@ -8,7 +8,10 @@ use cobro_domain::{
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::Problem;
+use cobro_domain::standing::Standing;
+use cobro_store::StoredInvoice;
+
+use crate::usecases::Error;
 
 #[derive(Debug, Serialize)]
 pub struct ClientView<'a> {
@@ -99,13 +102,27 @@ pub struct InvoiceView {
 }
 
 impl InvoiceView {
+    /// An invoice as every route that answers one invoice shows it: its balance derived
+    /// from its ledger, the ledger itself, the dunning stages, the arrangements as they
+    /// stand at `now` and the next action.
+    pub fn full(stored: &StoredInvoice, now: DateTime<Utc>) -> Result<Self, Error> {
+        Ok(InvoiceView::new(&stored.invoice, &stored.entries, true)?.with_dunning(stored, now))
+    }
+
+    /// An invoice as lists show it, and as its creation answers it: [`InvoiceView::full`]
+    /// without the ledger and the stages.
+    pub fn summary(stored: &StoredInvoice, now: DateTime<Utc>) -> Result<Self, Error> {
+        Ok(InvoiceView::new(&stored.invoice, &stored.entries, false)?.with_dunning(stored, now))
+    }
+
+    /// With its pay link (shown once, when the invoice is created).
+    pub fn with_pay_url(mut self, pay_url: &str) -> Self {
+        self.pay_url = Some(pay_url.to_string());
+        self
+    }
+
     /// The invoice with its balance derived from its ledger.
-    pub fn new(
-        invoice: &Invoice,
-        entries: &[LedgerEntry],
-        pay_url: Option<String>,
-        with_ledger: bool,
-    ) -> Result<Self, Problem> {
+    fn new(invoice: &Invoice, entries: &[LedgerEntry], with_ledger: bool) -> Result<Self, Error> {
         let Balance {
             late_fees,
             discounted,
@@ -116,7 +133,7 @@ impl InvoiceView {
             credit,
             status,
             ..
-        } = ledger::balance(&invoice.total, entries).map_err(|e| Problem::internal(&e))?;
+        } = ledger::balance(&invoice.total, entries)?;
         Ok(InvoiceView {
             object: "invoice",
             id: invoice.id.clone(),
@@ -151,7 +168,7 @@ impl InvoiceView {
             terms: invoice.terms.clone(),
             payment_reference: invoice.payment_reference.as_str().to_string(),
             payment_reference_display: invoice.payment_reference.grouped(),
-            pay_url,
+            pay_url: None,
             ledger: with_ledger.then(|| entries.to_vec()),
             next_action_at: None,
             dunning: None,
@@ -162,7 +179,7 @@ impl InvoiceView {
 
     /// Adds what the dunning engine did and plans: `escalated` status, next action, stages,
     /// and the arrangements as they stand at `now` (the due date moved by extensions).
-    pub fn with_dunning(mut self, stored: &cobro_store::StoredInvoice, now: DateTime<Utc>) -> Self {
+    fn with_dunning(mut self, stored: &StoredInvoice, now: DateTime<Utc>) -> Self {
         if let Ok(b) = ledger::balance(&stored.invoice.total, &stored.entries) {
             self.status = cobro_domain::dunning::status(&b, &stored.stages);
         }
@@ -186,4 +203,71 @@ pub struct ListView<T> {
     pub object: &'static str,
     pub data: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// Any serializable answer as a JSON value.
+pub fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(v).map_err(Error::internal)
+}
+
+/// How a deposit invoice is shown beside its client or in a refusal; `asked`: the pay
+/// link just made for it and why it is asked for (links are shown once).
+pub fn deposit_json(invoice: &Invoice, asked: Option<(&str, &str)>) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "invoice_id": invoice.id,
+        "number": invoice.number,
+        "amount": invoice.total.amount().to_string(),
+        "currency": invoice.currency,
+        "due_date": invoice.due_date,
+        "payment_reference": invoice.payment_reference.as_str(),
+    });
+    if let (Some((pay_url, reason)), Some(o)) = (asked, v.as_object_mut()) {
+        o.insert("pay_url".into(), pay_url.into());
+        o.insert("reason".into(), reason.into());
+    }
+    v
+}
+
+/// Why the points of a standing were lost, in a sentence each.
+pub fn reasons(s: &Standing) -> Vec<String> {
+    let f = &s.factors;
+    let p = &f.points;
+    let mut r = Vec::new();
+    if !s.history {
+        r.push("no payment history yet".to_string());
+    }
+    if p.not_on_time > 0 {
+        r.push(format!(
+            "{} of {} settled invoices paid after their due date (−{})",
+            f.settled - f.paid_on_time,
+            f.settled,
+            p.not_on_time
+        ));
+    }
+    if p.lateness > 0 {
+        let days = f.avg_days_late.unwrap_or_default();
+        r.push(format!(
+            "{days} days late on average, weighted by amount (−{})",
+            p.lateness
+        ));
+    }
+    if p.broken > 0 {
+        r.push(format!(
+            "{} broken promise(s) and {} broken plan(s) (−{})",
+            f.broken_promises, f.broken_plans, p.broken
+        ));
+    }
+    if p.disputes > 0 {
+        r.push(format!(
+            "{} payment dispute(s) (−{})",
+            f.disputes, p.disputes
+        ));
+    }
+    if p.overdue > 0 {
+        r.push(format!(
+            "{} invoice(s) overdue now (−{})",
+            f.overdue_invoices, p.overdue
+        ));
+    }
+    r
 }

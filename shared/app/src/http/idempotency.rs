@@ -2,14 +2,18 @@
 //! the same key with a different request is a 422. Keys are scoped to the API key that
 //! sent them and remembered for 24 hours, in the same atomic write as the effect.
 
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use cobro_store::IdempotencyRecord;
+use cobro_store::{IdempotencyRecord, StoredInvoice};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Caller;
-use crate::{App, Problem, json};
+use super::auth::Caller;
+use super::json;
+use super::problem::Problem;
+use super::views::{InvoiceView, to_json};
+use crate::App;
 
 pub const HEADER: &str = "idempotency-key";
 pub const TTL_HOURS: i64 = 24;
@@ -95,34 +99,87 @@ impl Key {
     }
 }
 
-/// How an idempotent POST begins.
-pub enum Start {
-    /// A retry of a request already answered: send this again.
-    Replay(Response),
-    /// A new request: its body, and the key to record with its effect (if one was sent).
-    Fresh {
-        body: axum::body::Bytes,
-        key: Option<Key>,
-    },
+/// The opening of every idempotent POST, as an extractor: the body (size-limited) and the
+/// `Idempotency-Key` of the API key that sent it. A retry of a request already answered
+/// never reaches the handler: the extractor answers it from the record of its first
+/// response. Last among a handler's arguments (it reads the body).
+pub struct Idempotent {
+    pub body: axum::body::Bytes,
+    pub headers: HeaderMap,
+    pub key: Option<Key>,
 }
 
-/// Reads the body (size-limited) and the `Idempotency-Key`, and answers a retry from the
-/// record of its first response.
-pub async fn start(
-    app: &App,
-    caller: &Caller,
-    headers: &HeaderMap,
-    path: &str,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Start, Problem> {
-    let body = json::body(body)?;
-    let key = key(caller, headers, "POST", path, &body)?;
-    if let Some(k) = &key
-        && let Some(replayed) = k.replay(app).await?
-    {
-        return Ok(Start::Replay(replayed));
+impl FromRequest<App> for Idempotent {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
+        let path = req.uri().path().to_string();
+        let caller = req.extensions().get::<Caller>().cloned();
+        let (parts, body) = req.into_parts();
+        let bytes =
+            axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), app).await;
+        let opened = async {
+            let caller = caller.ok_or_else(Problem::unauthorized)?;
+            let body = json::body(bytes)?;
+            let key = key(&caller, &parts.headers, "POST", &path, &body)?;
+            if let Some(k) = &key
+                && let Some(replayed) = k.replay(app).await?
+            {
+                return Ok(Err(replayed));
+            }
+            Ok::<_, Problem>(Ok(Idempotent {
+                body,
+                headers: parts.headers.clone(),
+                key,
+            }))
+        };
+        match opened.await {
+            Ok(Ok(fresh)) => Ok(fresh),
+            Ok(Err(replayed)) => Err(replayed),
+            Err(problem) => Err(IntoResponse::into_response(problem)),
+        }
     }
-    Ok(Start::Fresh { body, key })
+}
+
+impl Idempotent {
+    /// The body parsed as JSON (400 for bad JSON, 422 naming a bad field).
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, Problem> {
+        json::parse(&self.headers, &self.body)
+    }
+
+    /// The record of an answer `body` with `status`, to write with the effect.
+    pub fn record(
+        &self,
+        status: StatusCode,
+        body: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Option<IdempotencyRecord> {
+        Some(self.key.as_ref()?.record(status, body, now))
+    }
+
+    /// The record of an answer that shows the invoice as the write leaves it.
+    pub fn invoice_record(
+        &self,
+        status: StatusCode,
+        after: &StoredInvoice,
+        now: DateTime<Utc>,
+    ) -> Option<IdempotencyRecord> {
+        let key = self.key.as_ref()?;
+        let view = to_json(&InvoiceView::full(after, now).ok()?).ok()?;
+        Some(key.record(status, &view, now))
+    }
+
+    /// The answer to a use case's failure: a lost race for the key is answered with what
+    /// the winner answered; anything else as a problem.
+    pub async fn failed(&self, app: &App, e: crate::usecases::Error) -> Response {
+        if e.is_idempotency_race() {
+            return match replay_after_race(app, self.key.as_ref()).await {
+                Ok(r) => r,
+                Err(p) => p.into_response(),
+            };
+        }
+        Problem::from(e).into_response()
+    }
 }
 
 /// After the store refused our write because a concurrent request with the same key won:

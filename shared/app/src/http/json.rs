@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use cobro_domain::FieldErrors;
 use serde::de::DeserializeOwned;
 
-use crate::problem::Problem;
+use super::problem::Problem;
 
 /// Largest request body accepted by the API.
 pub const MAX_BODY: usize = 256 * 1024;

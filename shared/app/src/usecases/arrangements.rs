@@ -1,0 +1,310 @@
+//! Promises to pay, payment plans and due-date extensions, made by the business through
+//! the API or by the client on the pay page: one path that decides (the pure domain),
+//! writes the arrangement into the invoice's ledger with its new place on the agenda (a
+//! lost race re-reads and decides again), and confirms it to the client in writing.
+//!
+//! - a promise: `{"date", "amount"?, "currency"?}` ([`PromiseInput`]);
+//! - a plan: `{"instalments": [{"due_date", "amount"}]}` or `{"count", "first_due_date"}`
+//!   (split exactly, the remainder on the last) ([`PlanInput`]);
+//! - an extension: `{"due_date", "reason"}` ([`ExtensionInput`]).
+
+use chrono::NaiveDate;
+use cobro_domain::arrangement::{
+    self, PlanRequest, PromiseRequest, Refusal, new_extension, new_plan, new_promise, split,
+};
+use cobro_domain::ledger::{EntryKind, next_entry};
+use cobro_domain::{
+    Currency, FieldErrors, Instalment, InvoiceId, LedgerEntry, Money, Party, ledger, today_in,
+};
+use cobro_notify::{Arrangement, Tone};
+use cobro_store::{LedgerWrite, StoreError, StoredInvoice};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use tracing::instrument;
+
+use super::mail::{Letter, key, mail_client};
+use super::{Conflict, Error, Remember, Thing};
+use crate::App;
+
+const MAX_ATTEMPTS: usize = 30;
+
+/// What is asked for.
+#[derive(Debug, Clone)]
+pub enum Ask {
+    Promise(PromiseRequest),
+    Plan(PlanRequest),
+    Extension { to: NaiveDate, reason: String },
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Invalid(errors) => Error::Invalid(errors),
+            Refusal::Conflict(code, detail) => Error::conflict(Conflict::Arrangement(code, detail)),
+        }
+    }
+}
+
+/// Makes the arrangement: decides on the invoice as it is, writes the entry with the
+/// invoice's new place on the agenda (and the idempotency record made from the invoice
+/// as it will be), then confirms it to the client. Returns the invoice as written.
+#[instrument(skip_all, fields(invoice_id = %id))]
+pub async fn make(
+    app: &App,
+    id: &InvoiceId,
+    ask: &Ask,
+    idempotency: Remember<'_>,
+) -> Result<StoredInvoice, Error> {
+    for _ in 0..MAX_ATTEMPTS {
+        let Some(stored) = app.store.invoice(id).await? else {
+            return Err(Error::NotFound(Thing::Invoice));
+        };
+        let now = app.now();
+        let inv = &stored.invoice;
+        let today = today_in(inv.timezone, now);
+        let decided = match ask {
+            Ask::Promise(req) => new_promise(inv, &stored.entries, today, now, req),
+            Ask::Plan(req) => new_plan(inv, &stored.entries, today, now, req),
+            Ask::Extension { to, reason } => {
+                new_extension(inv, &stored.entries, today, now, *to, reason)
+            }
+        };
+        let new = decided?;
+        let entry = next_entry(&stored.entries, new, now);
+        let mut after = stored.clone();
+        after.entries.push(entry.clone());
+        let agenda = super::ledgers::agenda_of(&after, now)?;
+        after.next_action_at = agenda;
+        let write = LedgerWrite::new(id.clone(), vec![entry.clone()])
+            .with_idempotency(idempotency(&after))
+            .with_agenda(agenda);
+        match app.store.append_entries(&write).await {
+            Ok(()) => {
+                tracing::info!(key = ?entry.key, "arrangement recorded");
+                confirm(app, &after, &entry, now).await;
+                return Ok(after);
+            }
+            Err(StoreError::SequenceTaken) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Store(StoreError::Backend(
+        "too many concurrent ledger writes".into(),
+    )))
+}
+
+/// Confirms an arrangement to the client in writing, with a fresh pay link. A failure is
+/// logged: the arrangement stands (it is in the ledger and shown on the pay page).
+async fn confirm(
+    app: &App,
+    stored: &StoredInvoice,
+    entry: &LedgerEntry,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let result = async {
+        let inv = &stored.invoice;
+        let client = app
+            .store
+            .client(&inv.client_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the invoice's client is missing")?;
+        let (tone, arrangement) = match &entry.kind {
+            EntryKind::Promise { date, .. } => (
+                Tone::PromiseConfirmed,
+                Arrangement::Promise {
+                    amount: &entry.amount,
+                    date: *date,
+                },
+            ),
+            EntryKind::Plan { instalments, .. } => (
+                Tone::PlanConfirmed,
+                Arrangement::Plan {
+                    instalments,
+                    current: None,
+                },
+            ),
+            EntryKind::Extension { from, to, reason } => (
+                Tone::Extended,
+                Arrangement::Extension {
+                    from: *from,
+                    to: *to,
+                    reason,
+                },
+            ),
+            _ => return Err("not an arrangement".to_string()),
+        };
+        let arr =
+            arrangement::arrangements(inv, &stored.entries, now).map_err(|e| e.to_string())?;
+        let letter = Letter {
+            tone,
+            arrangement: Some(arrangement),
+            fee: None,
+            escalation_date: None,
+            due_date: arr.due_date,
+        };
+        let key = key(inv, entry.key.as_deref().unwrap_or("arrangement"));
+        mail_client(app, stored, &client, letter, &key, now).await
+    }
+    .await;
+    match result {
+        Ok(id) => tracing::info!(message_id = %id, "arrangement confirmed to the client"),
+        Err(e) => tracing::error!(error = %e, "arrangement confirmation failed"),
+    }
+}
+
+/// An amount in the invoice's currency (or the one named), checked for its decimals.
+fn money(
+    errors: &mut FieldErrors,
+    field: &str,
+    amount: Decimal,
+    currency: Option<&str>,
+    invoice_currency: Currency,
+) -> Option<Money> {
+    let currency = match currency.map(Currency::parse) {
+        None => invoice_currency,
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            errors.add(field.replace("amount", "currency"), e.to_string());
+            return None;
+        }
+    };
+    match Money::new(amount, currency) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            errors.add(field, e.to_string());
+            None
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromiseInput {
+    pub date: NaiveDate,
+    #[serde(default)]
+    pub amount: Option<Decimal>,
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstalmentInput {
+    pub due_date: NaiveDate,
+    pub amount: Decimal,
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanInput {
+    #[serde(default)]
+    pub instalments: Option<Vec<InstalmentInput>>,
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub first_due_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionInput {
+    pub due_date: NaiveDate,
+    pub reason: String,
+}
+
+/// The plan's instalments as asked: listed, or `count` monthly from `first` (split exactly).
+pub fn plan_instalments(
+    amount_due: Money,
+    count: u32,
+    first: NaiveDate,
+) -> Result<Vec<Instalment>, FieldErrors> {
+    split(amount_due, count, first).ok_or_else(|| {
+        FieldErrors::single(
+            "count",
+            format!(
+                "cannot split {} into {count} instalments",
+                amount_due.amount()
+            ),
+        )
+    })
+}
+
+/// A promise, plan or extension as asked for.
+#[derive(Debug)]
+pub enum Input {
+    Promise(PromiseInput),
+    Plan(PlanInput),
+    Extension(ExtensionInput),
+}
+
+/// Makes what the business asked for on the invoice `id` ([`make`]): amounts are in the
+/// invoice's currency unless named, a plan by `count` is split from the amount due now.
+#[instrument(skip_all)]
+pub async fn request(
+    app: &App,
+    id: &str,
+    input: Input,
+    remember: Remember<'_>,
+) -> Result<StoredInvoice, Error> {
+    let stored = super::ledgers::find_invoice(app, id).await?;
+    let c = stored.invoice.currency;
+    let mut errors = FieldErrors::new();
+    let ask = match input {
+        Input::Promise(b) => {
+            let amount = b
+                .amount
+                .and_then(|a| money(&mut errors, "amount", a, b.currency.as_deref(), c));
+            Ask::Promise(PromiseRequest {
+                date: b.date,
+                amount,
+                by: Party::Business,
+            })
+        }
+        Input::Plan(b) => {
+            let instalments = match (b.instalments, b.count, b.first_due_date) {
+                (Some(list), None, None) => list
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(k, i)| {
+                        let field = format!("instalments[{k}].amount");
+                        money(&mut errors, &field, i.amount, i.currency.as_deref(), c).map(
+                            |amount| Instalment {
+                                due_date: i.due_date,
+                                amount,
+                            },
+                        )
+                    })
+                    .collect(),
+                (None, Some(count), Some(first)) => {
+                    let due = ledger::balance(&stored.invoice.total, &stored.entries)?.amount_due;
+                    if due.is_positive() {
+                        plan_instalments(due, count, first).map_err(Error::Invalid)?
+                    } else {
+                        vec![] // nothing owed: the domain says so (409)
+                    }
+                }
+                _ => {
+                    return Err(Error::Invalid(FieldErrors::single(
+                        "instalments",
+                        "give either `instalments` or `count` and `first_due_date`",
+                    )));
+                }
+            };
+            Ask::Plan(PlanRequest {
+                instalments,
+                by: Party::Business,
+            })
+        }
+        Input::Extension(b) => Ask::Extension {
+            to: b.due_date,
+            reason: b.reason,
+        },
+    };
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    make(app, &stored.invoice.id, &ask, remember).await
+}

@@ -1,0 +1,254 @@
+//! Clients and invoices: created (with the checks that decide whether a client is invoiced
+//! on credit: budget, standing, deposit), read, voided.
+//!
+//! Creating an invoice reads the client's ledgers once: their standing decides their
+//! tier's policy and whether they get credit, their budget and deposit are checked, and
+//! their credit is brought onto the invoice in the same write ([`super::issue`]).
+
+use cobro_domain::calendar::DEFAULT_TIMEZONE;
+use cobro_domain::deposit::{ClientStatus, DepositRule};
+use cobro_domain::ledger::EntryKind;
+use cobro_domain::{
+    Client, ClientId, FieldErrors, Invoice, InvoiceStatus, LedgerEntry, Money, NewClient,
+    NewInvoice, ledger, today_in,
+};
+use cobro_store::{IdempotencyRecord, LedgerWrite, Page, PageRequest, StoreError, StoredInvoice};
+use tracing::instrument;
+
+use super::issue::{Issue, Issued, MAX_NUMBER_ATTEMPTS, Recorded};
+use super::ledgers::{client_credit, client_ledgers, find_client, find_invoice, read_all};
+use super::{Conflict, Error, deposits, standing};
+use crate::App;
+
+/// What the answer to a new client is made from: the client, and the deposit invoice
+/// asked for with it (and its pay link), if any.
+pub type RememberClient<'a> = &'a (
+        dyn Fn(&Client, Option<(&StoredInvoice, &str)>) -> Option<IdempotencyRecord> + Send + Sync
+    );
+
+/// A client created, with the deposit asked for at once when their deposit is fixed.
+pub struct NewClientCreated {
+    pub client: Client,
+    pub deposit: Option<Issued>,
+}
+
+/// Creates a client. A fixed deposit is asked for at once: the client is written with its
+/// deposit invoice, which is e-mailed to them.
+#[instrument(skip_all)]
+pub async fn create_client(
+    app: &App,
+    input: &NewClient,
+    remember: RememberClient<'_>,
+) -> Result<NewClientCreated, Error> {
+    let now = app.now();
+    let client = input
+        .validate(ClientId::generate(), now)
+        .map_err(Error::Invalid)?;
+    if let Some(terms) = deposits::terms_for(app, &client)
+        && let DepositRule::Fixed(amount) = terms.rule
+    {
+        let valid = deposits::deposit_invoice(app, &client, &amount, &terms, now)?;
+        let answer =
+            |stored: &StoredInvoice, pay_url: &str| remember(&client, Some((stored, pay_url)));
+        let write = Issue {
+            client: &client,
+            valid,
+            ledgers: None,
+            new_client: true,
+            recorded: Recorded::Answer(&answer),
+            closes_budget: false,
+        };
+        let issued = super::issue::issue(app, write)
+            .await?
+            .ok_or(StoreError::IdempotencyKeyTaken)?;
+        tracing::info!(client_id = %client.id, invoice_id = %issued.invoice.id, "client created with a deposit asked for");
+        super::mail::send_invoice(
+            app,
+            &client,
+            &issued.invoice,
+            &issued.entries,
+            &issued.pay_url,
+        )
+        .await;
+        return Ok(NewClientCreated {
+            client,
+            deposit: Some(issued),
+        });
+    }
+    app.store
+        .create_client(&client, remember(&client, None).as_ref())
+        .await?;
+    tracing::info!(client_id = %client.id, "client created");
+    Ok(NewClientCreated {
+        client,
+        deposit: None,
+    })
+}
+
+/// A client as shown on its own: with their credit per currency, their deposit status and
+/// the deposit invoice waiting to be paid.
+pub struct ClientDetails {
+    pub client: Client,
+    pub credit: Vec<Money>,
+    pub status: ClientStatus,
+    pub open_deposit: Option<Invoice>,
+}
+
+/// The client `id` with what their ledgers say about them.
+pub async fn client_details(app: &App, id: &str) -> Result<ClientDetails, Error> {
+    let client = find_client(app, id).await?;
+    let ledgers = client_ledgers(app, &client.id).await?;
+    Ok(ClientDetails {
+        credit: client_credit(&ledgers)?,
+        status: deposits::status(&ledgers)?,
+        open_deposit: deposits::open_deposit(&ledgers)?.map(|s| s.invoice.clone()),
+        client,
+    })
+}
+
+/// A page of clients, newest first.
+pub async fn list_clients(app: &App, page: &PageRequest) -> Result<Page<Client>, Error> {
+    Ok(app.store.list_clients(page).await?)
+}
+
+/// A page of the client `id`'s invoices with their ledgers, newest first; the cursor of
+/// the next page.
+pub async fn client_invoices(
+    app: &App,
+    id: &str,
+    page: &PageRequest,
+) -> Result<(Vec<StoredInvoice>, Option<String>), Error> {
+    let client = find_client(app, id).await?;
+    let page = app.store.client_invoices(&client.id, page).await?;
+    // Statuses come from each invoice's ledger, read concurrently.
+    let stored = read_all(app, page.items.iter().map(|i| &i.id)).await?;
+    Ok((stored, page.next))
+}
+
+/// Creates an invoice, e-mailing it when it asks to be sent. Refused when the client is
+/// over their budget or credit limit, restricted, or owes a deposit first (which is then
+/// asked for, and named in the refusal).
+#[instrument(skip_all)]
+pub async fn create_invoice(
+    app: &App,
+    input: &NewInvoice,
+    remember: &(dyn Fn(&StoredInvoice, &str) -> Option<IdempotencyRecord> + Send + Sync),
+) -> Result<Issued, Error> {
+    let now = app.now();
+    // The client decides what "today" is (its time zone) and must exist.
+    let mut errors = FieldErrors::new();
+    let client = match ClientId::parse(input.client_id.trim()) {
+        Some(id) => {
+            let found = app.store.client(&id).await?;
+            if found.is_none() {
+                errors.add("client_id", "no client with this id");
+            }
+            found
+        }
+        None => None,
+    };
+    let today = today_in(
+        client.as_ref().map_or(DEFAULT_TIMEZONE, |c| c.timezone),
+        now,
+    );
+    // The client's ledgers, read once: their standing decides their tier's policy and
+    // whether they get credit, and their credit is brought onto the invoice below.
+    let mut ledgers = match &client {
+        Some(c) => Some(client_ledgers(app, &c.id).await?),
+        None => None,
+    };
+    let picture = match (&client, &ledgers) {
+        (Some(c), Some(l)) => Some(standing::picture(app, c, l)?),
+        _ => None,
+    };
+    // The policy: the business default, then the client's overrides, then their tier's,
+    // then the invoice's.
+    let mut base = match client.as_ref().and_then(|c| c.terms.as_ref()) {
+        Some(t) => t.apply(&app.config.default_terms, &mut errors, "client.terms", None),
+        None => app.config.default_terms.clone(),
+    };
+    if let Some(t) = picture
+        .as_ref()
+        .and_then(|p| standing::tier_terms(app, p.standing.tier))
+    {
+        base = t.apply(&base, &mut errors, "credit_policy.tier_terms", None);
+    }
+    let valid = match input.validate(today, &base) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.errors.extend(e.errors);
+            None
+        }
+    };
+    let (Some(client), Some(valid), true) = (client, valid, errors.is_empty()) else {
+        return Err(Error::Invalid(errors));
+    };
+    let ledgers = ledgers.take().unwrap_or_default();
+    let closes_budget = deposits::check_budget(&client, &ledgers, &valid.total)?;
+    if let Some(p) = &picture {
+        standing::check(app, &client, p, &valid.total)?;
+        if let Some(need) = deposits::required(app, &client, p, &ledgers, &valid.total)? {
+            return Err(deposits::ask(app, &client, &ledgers, &need).await);
+        }
+    }
+    let send = valid.send;
+    let write = Issue {
+        client: &client,
+        valid,
+        ledgers: Some(ledgers),
+        new_client: false,
+        recorded: Recorded::Answer(remember),
+        closes_budget,
+    };
+    let issued = super::issue::issue(app, write)
+        .await?
+        .ok_or(StoreError::IdempotencyKeyTaken)?;
+    let invoice = &issued.invoice;
+    tracing::info!(invoice_id = %invoice.id, client_id = %client.id, number = %invoice.number, "invoice created");
+    if send {
+        super::mail::send_invoice(app, &client, invoice, &issued.entries, &issued.pay_url).await;
+    }
+    Ok(issued)
+}
+
+/// The invoice `id` with its ledger and stages.
+pub async fn invoice(app: &App, id: &str) -> Result<StoredInvoice, Error> {
+    find_invoice(app, id).await
+}
+
+/// Cancels what is still owed on the invoice `id`: a `void` entry; the chase stops. Paid
+/// or already void invoices cannot be voided (`NotVoidable`). Returns the invoice as the
+/// write left it.
+#[instrument(skip_all)]
+pub async fn void(app: &App, id: &str, reason: Option<&str>) -> Result<StoredInvoice, Error> {
+    for _ in 0..MAX_NUMBER_ATTEMPTS {
+        let stored = find_invoice(app, id).await?;
+        let b = ledger::balance(&stored.invoice.total, &stored.entries)?;
+        if !matches!(b.status, InvoiceStatus::Open | InvoiceStatus::PartiallyPaid) {
+            return Err(Error::conflict(Conflict::NotVoidable(b.status)));
+        }
+        let now = app.now();
+        let entry = LedgerEntry {
+            seq: stored.ledger_len() + 1,
+            kind: EntryKind::Void {
+                reason: reason.map(|r| r.trim().chars().take(500).collect()),
+            },
+            amount: b.amount_due,
+            at: now,
+            key: Some("void".into()),
+        };
+        let mut after = stored.clone();
+        after.entries.push(entry.clone());
+        after.next_action_at = None;
+        let write = LedgerWrite::new(stored.invoice.id.clone(), vec![entry]).with_agenda(None);
+        match app.store.append_entries(&write).await {
+            Ok(()) => {
+                tracing::info!(invoice_id = %stored.invoice.id, "invoice voided");
+                return Ok(after);
+            }
+            Err(StoreError::SequenceTaken) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::internal("too many concurrent ledger writes"))
+}

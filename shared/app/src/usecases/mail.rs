@@ -1,0 +1,171 @@
+//! Messages, through the Mailer port: the invoice, receipts, reminders and confirmations
+//! to the client (each with a fresh pay link), and notices to the business. Their words
+//! live with the templates in `cobro_notify`; here they are given the facts.
+//!
+//! Each message has a stable key (`inv_….issued`, `inv_….reminder.3`) so a retry is the
+//! same message. A message about something already written is best effort: a failure is
+//! logged and returned, the write stands.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cobro_domain::{Client, Invoice, LedgerEntry, Money, Stage, ledger, today_in};
+use cobro_notify::{Arrangement, BusinessNotice, InvoiceIssued, PaymentReceived, Reminder, Tone};
+use cobro_store::StoredInvoice;
+use tracing::instrument;
+
+use crate::App;
+
+/// A message's stable key for a stage of an invoice: valid in a Message-ID.
+pub fn stage_key(invoice: &Invoice, stage: Stage) -> String {
+    key(invoice, &stage.to_string())
+}
+
+/// A message's stable key for `what` on an invoice (`:` are not valid in a Message-ID).
+pub fn key(invoice: &Invoice, what: &str) -> String {
+    format!("{}.{}", invoice.id, what.replace(':', "."))
+}
+
+/// E-mails the new invoice to the client. A failure is logged, not returned: the invoice
+/// exists either way, and the answer to the request must not depend on the mail server.
+#[instrument(skip_all, fields(invoice_id = %invoice.id, client_id = %client.id))]
+pub async fn send_invoice(
+    app: &App,
+    client: &Client,
+    invoice: &Invoice,
+    entries: &[LedgerEntry],
+    pay_url: &str,
+) {
+    let mut message = InvoiceIssued::new(&app.config.business_name, client, invoice, pay_url);
+    if let Ok(b) = ledger::balance(&invoice.total, entries)
+        && b.paid.is_positive()
+    {
+        message = message.with_credit(&b.paid, &b.amount_due);
+    }
+    let result = match message.email(&app.config.from_email, client, invoice) {
+        Ok(email) => app.mailer.send(&email).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(sent) => tracing::info!(message_id = %sent.id, "invoice e-mailed"),
+        Err(e) => tracing::error!(error = %e, "invoice e-mail failed"),
+    }
+}
+
+/// E-mails the client a receipt. Failures are logged; the payment stands either way.
+pub async fn send_receipt(app: &App, stored: &StoredInvoice, entry: &LedgerEntry) {
+    let result = async {
+        let client = app
+            .store
+            .client(&stored.invoice.client_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("client not found")?;
+        let balance =
+            ledger::balance(&stored.invoice.total, &stored.entries).map_err(|e| e.to_string())?;
+        let date = today_in(client.timezone, entry.at);
+        let message = PaymentReceived::new(
+            &app.config.business_name,
+            &client,
+            &stored.invoice,
+            &entry.amount,
+            &balance,
+            date,
+        );
+        let key = key(&stored.invoice, &format!("receipt.{}", entry.seq));
+        let email = message
+            .email(&app.config.from_email, &client, &key)
+            .map_err(|e| e.to_string())?;
+        app.mailer.send(&email).await.map_err(|e| e.to_string())
+    }
+    .await;
+    match result {
+        Ok(sent) => tracing::info!(message_id = %sent.id, "receipt e-mailed"),
+        Err(e) => tracing::error!(error = %e, "receipt e-mail failed"),
+    }
+}
+
+/// What a message to the client says beyond the invoice as it stands.
+pub struct Letter<'a> {
+    pub tone: Tone,
+    pub arrangement: Option<Arrangement<'a>>,
+    /// A notice's fee and the day it is charged.
+    pub fee: Option<(&'a Money, NaiveDate)>,
+    pub escalation_date: Option<NaiveDate>,
+    /// The due date in force (moved by extensions).
+    pub due_date: NaiveDate,
+}
+
+/// Mails the client about their invoice as it stands now (amount due, late fees), with a
+/// fresh pay link (only its digest is stored); `key` makes a retry the same message.
+/// The mailer's message id.
+pub async fn mail_client(
+    app: &App,
+    stored: &StoredInvoice,
+    client: &Client,
+    letter: Letter<'_>,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let inv = &stored.invoice;
+    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
+    let (pay_url, token) = super::links::new_link(app, &client.id, &inv.id, now);
+    app.store
+        .put_pay_token(&token)
+        .await
+        .map_err(|e| e.to_string())?;
+    let message = Reminder::new(cobro_notify::ReminderFacts {
+        business: &app.config.business_name,
+        client,
+        invoice: inv,
+        amount_due: &balance.amount_due,
+        late_fees: &balance.late_fees,
+        today: today_in(inv.timezone, now),
+        pay_url: &pay_url,
+        tone: letter.tone,
+        fee: letter.fee,
+        escalation_date: letter.escalation_date,
+        arrangement: letter.arrangement,
+        due_date: letter.due_date,
+    });
+    let email = message
+        .email(&app.config.from_email, client, key)
+        .map_err(|e| e.to_string())?;
+    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
+    Ok(sent.id)
+}
+
+/// The business's notice about a client's invoice, in the business's language, with the
+/// facts every notice carries; `about`: what happened, `link`: a path under the public URL.
+pub fn business_notice(
+    app: &App,
+    stored: &StoredInvoice,
+    client: &Client,
+    link: &str,
+    about: cobro_notify::About,
+) -> Result<BusinessNotice, String> {
+    let inv = &stored.invoice;
+    let l = app.config.business_locale;
+    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
+    Ok(BusinessNotice {
+        locale: l,
+        business: app.config.business_name.clone(),
+        client_name: client.name.clone(),
+        client_email: client.email.clone(),
+        number: inv.number.clone(),
+        amount_due: balance.amount_due.format(l),
+        link: format!("{}{link}", app.config.public_url),
+        about,
+    })
+}
+
+/// Sends a notice to the business (`COBRO_BUSINESS_EMAIL`) under `key`: the mailer's id.
+pub async fn mail_business(
+    app: &App,
+    notice: &BusinessNotice,
+    key: &str,
+) -> Result<String, String> {
+    let email = notice
+        .email(&app.config.from_email, &app.config.business_email, key)
+        .map_err(|e| e.to_string())?;
+    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
+    Ok(sent.id)
+}

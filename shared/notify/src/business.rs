@@ -1,0 +1,221 @@
+//! Messages to the business about one client's invoice, all of one shape: who, which
+//! invoice, what is owed, where to look next, and what happened ([`About`]). Plain text in
+//! the business's language, with the same text as HTML.
+
+use askama::Template;
+use cobro_domain::Locale;
+
+use crate::{Email, MailError};
+
+/// A message to the business about one client's invoice.
+#[derive(Debug, Clone)]
+pub struct BusinessNotice {
+    pub locale: Locale,
+    pub business: String,
+    pub client_name: String,
+    pub client_email: String,
+    pub number: String,
+    pub amount_due: String,
+    /// Where to look next: the report, or the client's record.
+    pub link: String,
+    pub about: About,
+}
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub enum About {
+    /// The invoice was escalated for collection.
+    Escalated(Escalation),
+    /// A promise or a payment plan was broken (the chase resumes by itself).
+    Broken(BrokenArrangement),
+    /// A new client's deposit is overdue.
+    DepositOverdue(OverdueDeposit),
+}
+
+#[derive(Debug, Clone)]
+pub struct Escalation {
+    pub tax_id: String,
+    pub concept: String,
+    pub due_date: String,
+    pub days_overdue: i64,
+    pub notices: Vec<NoticeLine>,
+}
+
+/// One notice sent to the client, as the escalation report lists it.
+#[derive(Debug, Clone)]
+pub struct NoticeLine {
+    pub date: String,
+    pub what: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BrokenArrangement {
+    pub concept: String,
+    /// What was agreed.
+    pub agreed: Agreed,
+    /// Received toward it in time.
+    pub paid: String,
+}
+
+/// What a broken arrangement had agreed (amounts and dates already formatted).
+#[derive(Debug, Clone)]
+pub enum Agreed {
+    Promise {
+        amount: String,
+        date: String,
+    },
+    /// Plan of `count` instalments whose instalment `number` was missed.
+    Plan {
+        count: usize,
+        number: u32,
+        amount: String,
+        date: String,
+    },
+}
+
+impl Agreed {
+    /// In a sentence ("pagar $ 60.000 a más tardar el …").
+    pub fn sentence(&self, l: Locale) -> String {
+        match (self, l) {
+            (Agreed::Promise { amount, date }, Locale::Es) => {
+                format!("pagar {amount} a más tardar el {date}")
+            }
+            (Agreed::Promise { amount, date }, Locale::En) => format!("to pay {amount} by {date}"),
+            (
+                Agreed::Plan {
+                    count,
+                    number,
+                    amount,
+                    date,
+                },
+                Locale::Es,
+            ) => format!(
+                "un plan de pago en {count} cuotas; la cuota {number}, de {amount} con vencimiento el {date}, quedó impaga y el plan se anuló"
+            ),
+            (
+                Agreed::Plan {
+                    count,
+                    number,
+                    amount,
+                    date,
+                },
+                Locale::En,
+            ) => format!(
+                "a payment plan in {count} instalments; instalment {number}, {amount} due {date}, was missed and the plan has ended"
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OverdueDeposit {
+    pub due_date: String,
+}
+
+impl BusinessNotice {
+    pub fn subject(&self) -> String {
+        let (n, due, name) = (&self.number, &self.amount_due, &self.client_name);
+        match (&self.about, self.locale) {
+            (About::Escalated(k), Locale::Es) => format!(
+                "Factura {n} escalada a cobranza: {due} ({} días de atraso)",
+                k.days_overdue
+            ),
+            (About::Escalated(k), Locale::En) => format!(
+                "Invoice {n} escalated for collection: {due} ({} days overdue)",
+                k.days_overdue
+            ),
+            (About::Broken(_), Locale::Es) => {
+                format!("Compromiso incumplido: {name} — factura {n} ({due} pendiente)")
+            }
+            (About::Broken(_), Locale::En) => {
+                format!("Broken promise: {name} — invoice {n} ({due} outstanding)")
+            }
+            (About::DepositOverdue(_), Locale::Es) => {
+                format!("Depósito vencido: {name} — {due} (factura {n})")
+            }
+            (About::DepositOverdue(_), Locale::En) => {
+                format!("Deposit overdue: {name} — {due} (invoice {n})")
+            }
+        }
+    }
+
+    /// The message, from `from` to the business at `to`, under its stable `key`.
+    pub fn email(&self, from: &str, to: &str, key: &str) -> Result<Email, MailError> {
+        let m = self;
+        let es = self.locale == Locale::Es;
+        let text = match &self.about {
+            About::Escalated(k) if es => EscalatedEs { m, k }.render()?,
+            About::Escalated(k) => EscalatedEn { m, k }.render()?,
+            About::Broken(k) => {
+                let agreed = k.agreed.sentence(self.locale);
+                if es {
+                    BrokenEs { m, k, agreed }.render()?
+                } else {
+                    BrokenEn { m, k, agreed }.render()?
+                }
+            }
+            About::DepositOverdue(k) if es => DepositOverdueEs { m, k }.render()?,
+            About::DepositOverdue(k) => DepositOverdueEn { m, k }.render()?,
+        };
+        let html = format!(
+            "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"></head><body><pre style=\"font-family:Arial,Helvetica,sans-serif;white-space:pre-wrap;\">{}</pre></body></html>",
+            self.locale.code(),
+            askama::filters::escape(&text, askama::filters::Html)
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        );
+        Ok(Email {
+            from: from.to_string(),
+            to_name: self.business.clone(),
+            to_email: to.to_string(),
+            subject: self.subject(),
+            text,
+            html,
+            key: key.to_string(),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "escalated.es.txt")]
+struct EscalatedEs<'a> {
+    m: &'a BusinessNotice,
+    k: &'a Escalation,
+}
+
+#[derive(Template)]
+#[template(path = "escalated.en.txt")]
+struct EscalatedEn<'a> {
+    m: &'a BusinessNotice,
+    k: &'a Escalation,
+}
+
+#[derive(Template)]
+#[template(path = "broken.es.txt")]
+struct BrokenEs<'a> {
+    m: &'a BusinessNotice,
+    k: &'a BrokenArrangement,
+    agreed: String,
+}
+
+#[derive(Template)]
+#[template(path = "broken.en.txt")]
+struct BrokenEn<'a> {
+    m: &'a BusinessNotice,
+    k: &'a BrokenArrangement,
+    agreed: String,
+}
+
+#[derive(Template)]
+#[template(path = "deposit_overdue.es.txt")]
+struct DepositOverdueEs<'a> {
+    m: &'a BusinessNotice,
+    k: &'a OverdueDeposit,
+}
+
+#[derive(Template)]
+#[template(path = "deposit_overdue.en.txt")]
+struct DepositOverdueEn<'a> {
+    m: &'a BusinessNotice,
+    k: &'a OverdueDeposit,
+}

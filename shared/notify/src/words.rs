@@ -1,0 +1,366 @@
+//! Sentences for people, in Spanish and English, that are not a whole message: what each
+//! dunning stage was, the pay page's words, an invoice's status as a client reads it, an
+//! arrangement in course, why the page could not make one. The use cases and pages pick
+//! them here by locale; no sentence for people lives in a use case.
+
+use chrono::NaiveDate;
+use cobro_domain::arrangement::{Arrangements, Conflict, Outcome};
+use cobro_domain::{InvoiceStatus, Locale, Money, Stage, StageRecord, Terms};
+
+/// Any pay link that opens nothing: no hint why.
+pub const LINK_GONE: &str = "Enlace no válido o vencido. · This link is not valid or has expired.";
+/// A pay-page form whose CSRF value does not match.
+pub const FORM_EXPIRED: &str =
+    "Formulario vencido: vuelve a abrir el enlace. · This form has expired: open the link again.";
+/// A failure of ours on the pay page.
+pub const TRY_LATER: &str =
+    "Error. Intenta de nuevo en unos minutos · Please try again in a few minutes.";
+
+/// What each done stage was, for people: "recordatorio, 3 días de atraso".
+pub fn stage(stage: &StageRecord, locale: Locale) -> String {
+    let es = locale == Locale::Es;
+    match stage.stage {
+        Stage::Reminder(o, _) if o < 0 && es => {
+            format!("recordatorio, {} días antes del vencimiento", -o)
+        }
+        Stage::Reminder(o, _) if o < 0 => format!("reminder, {} days before the due date", -o),
+        Stage::Reminder(0, _) if es => "recordatorio, día del vencimiento".into(),
+        Stage::Reminder(0, _) => "reminder, on the due date".into(),
+        Stage::Reminder(o, _) if es => format!("recordatorio, {o} días de atraso"),
+        Stage::Reminder(o, _) => format!("reminder, {o} days overdue"),
+        Stage::FeeNotice(_) => {
+            let fee = stage.amount.map(|m| m.format(locale)).unwrap_or_default();
+            let day = stage.charge_on.map(|d| d.to_string()).unwrap_or_default();
+            if es {
+                format!("aviso de recargo de {fee} a cobrar el {day}")
+            } else {
+                format!("notice of a {fee} late fee charged on {day}")
+            }
+        }
+        Stage::LateFee(_) => {
+            let fee = stage.amount.map(|m| m.format(locale)).unwrap_or_default();
+            if es {
+                format!("recargo por atraso de {fee}")
+            } else {
+                format!("late fee of {fee}")
+            }
+        }
+        Stage::Escalation if es => "escalada a cobranza".into(),
+        Stage::Escalation => "escalated for collection".into(),
+        Stage::PromiseReminder(n) if es => format!("recordatorio del compromiso de pago {n}"),
+        Stage::PromiseReminder(n) => format!("reminder of promise to pay {n}"),
+        Stage::PromiseKept(n) if es => format!("compromiso de pago {n} cumplido"),
+        Stage::PromiseKept(n) => format!("promise to pay {n} kept"),
+        Stage::PromiseBroken(n) if es => format!("compromiso de pago {n} incumplido"),
+        Stage::PromiseBroken(n) => format!("promise to pay {n} broken"),
+        Stage::Instalment(_, k, _) if es => format!("recordatorio de la cuota {k}"),
+        Stage::Instalment(_, k, _) => format!("reminder of instalment {k}"),
+        Stage::PlanBroken(_) if es => "plan de pago anulado por una cuota impaga".into(),
+        Stage::PlanBroken(_) => "payment plan ended by a missed instalment".into(),
+        Stage::DepositOpened if es => "depósito solicitado".into(),
+        Stage::DepositOpened => "deposit asked for".into(),
+        Stage::DepositReminder if es => "recordatorio del depósito vencido".into(),
+        Stage::DepositReminder => "reminder of the overdue deposit".into(),
+        Stage::DepositOverdue if es => "depósito vencido, avisado al negocio".into(),
+        Stage::DepositOverdue => "deposit overdue, business told".into(),
+        Stage::DepositCleared if es => "depósito pagado".into(),
+        Stage::DepositCleared => "deposit paid".into(),
+    }
+}
+
+/// The one line of a deposit invoice.
+pub fn deposit_line(l: Locale) -> &'static str {
+    match l {
+        Locale::Es => "Depósito previo a facturar a crédito",
+        Locale::En => "Deposit before invoicing on credit",
+    }
+}
+
+/// The label of a hosted checkout's button (`stripe`, `mercadopago`, `sandbox`).
+pub fn pay_button(l: Locale, method: &str) -> &'static str {
+    let es = l == Locale::Es;
+    match method {
+        "stripe" if es => "Pagar con tarjeta",
+        "stripe" => "Pay by card",
+        "mercadopago" if es => "Pagar con Mercado Pago",
+        "mercadopago" => "Pay with Mercado Pago",
+        _ if es => "Pagar en línea (sandbox)",
+        _ => "Pay online (sandbox)",
+    }
+}
+
+/// The status as a client reads it: "Vencida hace 3 días", "Paid", … (`late`: days past
+/// the due date in force, `net_paid`: what was paid so far).
+pub fn invoice_status(l: Locale, status: InvoiceStatus, late: i64, net_paid: &Money) -> String {
+    let es = l == Locale::Es;
+    match status {
+        InvoiceStatus::Paid | InvoiceStatus::Overpaid => if es { "Pagada" } else { "Paid" }.into(),
+        InvoiceStatus::Void => if es { "Anulada" } else { "Void" }.into(),
+        InvoiceStatus::Refunded => if es { "Reembolsada" } else { "Refunded" }.into(),
+        InvoiceStatus::Disputed => if es { "En disputa" } else { "Disputed" }.into(),
+        InvoiceStatus::Draft => if es { "Borrador" } else { "Draft" }.into(),
+        _ if late > 0 => {
+            let s = if late == 1 { "" } else { "s" };
+            if es {
+                format!("Vencida hace {late} día{s}")
+            } else {
+                format!("Overdue by {late} day{s}")
+            }
+        }
+        InvoiceStatus::PartiallyPaid => {
+            let paid = net_paid.format(l);
+            if es {
+                format!("Pagada en parte ({paid})")
+            } else {
+                format!("Partially paid ({paid})")
+            }
+        }
+        _ => if es { "Pendiente" } else { "Open" }.into(),
+    }
+}
+
+/// A plan the page offers: `n` monthly instalments from `first`, their amounts.
+pub fn plan_option(l: Locale, n: u32, first: NaiveDate, amounts: &[String]) -> String {
+    if l == Locale::Es {
+        format!(
+            "{n} cuotas mensuales desde el {}: {}",
+            l.long_date(first),
+            amounts.join(" + ")
+        )
+    } else {
+        format!(
+            "{n} monthly instalments from {}: {}",
+            l.long_date(first),
+            amounts.join(" + ")
+        )
+    }
+}
+
+/// Why the page could not take a promise or plan because of a bad value in `field`.
+pub fn refused_field(
+    l: Locale,
+    field: &str,
+    terms: &Terms,
+    amount_due: &Money,
+    today: NaiveDate,
+) -> String {
+    let es = l == Locale::Es;
+    let latest = l.long_date(today + chrono::Days::new(u64::from(terms.promise_max_days)));
+    let due = amount_due.format(l);
+    match field {
+        "date" if es => format!("Elige una fecha entre hoy y el {latest}."),
+        "date" => format!("Choose a date between today and {latest}."),
+        "amount" | "currency" if es => format!(
+            "El monto debe ser mayor que cero y no superar el saldo por comprometer ({due} en total)."
+        ),
+        "amount" | "currency" => format!(
+            "The amount must be more than zero and at most the balance not yet promised ({due} in all)."
+        ),
+        _ if es => "Ese plan de pago no es posible para esta factura.".into(),
+        _ => "That payment plan is not possible for this invoice.".into(),
+    }
+}
+
+/// Why the page could not take a promise or plan now.
+pub fn refused(l: Locale, conflict: Conflict, terms: &Terms) -> String {
+    let es = l == Locale::Es;
+    match (conflict, es) {
+        (Conflict::TooManyPromises, true) => format!(
+            "Ya tienes {} compromisos abiertos en esta factura.",
+            terms.max_open_promises
+        ),
+        (Conflict::TooManyPromises, false) => format!(
+            "You already have {} open promises on this invoice.",
+            terms.max_open_promises
+        ),
+        (Conflict::InAPlan, true) => "Esta factura ya está en un plan de pago.".into(),
+        (Conflict::InAPlan, false) => "This invoice is already in a payment plan.".into(),
+        (Conflict::PromiseOpen, true) => {
+            "Tienes un compromiso de pago abierto: el plan puede pedirse cuando venza.".into()
+        }
+        (Conflict::PromiseOpen, false) => {
+            "You have an open promise to pay: a plan can follow once its date has passed.".into()
+        }
+        (Conflict::AlreadyPromised, true) => {
+            "Ya comprometiste todo el saldo de esta factura.".into()
+        }
+        (Conflict::AlreadyPromised, false) => "You have already promised the whole balance.".into(),
+        (Conflict::PlansNotOffered, true) => "Esta factura no admite planes de pago.".into(),
+        (Conflict::PlansNotOffered, false) => {
+            "Payment plans are not offered for this invoice.".into()
+        }
+        (Conflict::Deposit | Conflict::NotOpen | Conflict::InvalidLedger, true) => {
+            "Esta factura no tiene saldo pendiente.".into()
+        }
+        (Conflict::Deposit | Conflict::NotOpen | Conflict::InvalidLedger, false) => {
+            "Nothing is due on this invoice.".into()
+        }
+    }
+}
+
+/// A plan's instalment on the page: number, date, amount, state.
+pub type PlanRow = (u32, String, String, String);
+
+/// Words of the pay page in one language.
+pub struct PageWords {
+    pub lang: &'static str,
+    pub invoice: &'static str,
+    pub amount_due: &'static str,
+    pub total: &'static str,
+    pub due: &'static str,
+    pub how_to_pay: &'static str,
+    pub transfer: &'static str,
+    pub reference: &'static str,
+    pub others: &'static str,
+    pub print: &'static str,
+    pub subtotal: &'static str,
+    pub tax: &'static str,
+    pub nothing_due: &'static str,
+    pub paid_thanks: &'static str,
+    pub arranged: &'static str,
+    pub need_time: &'static str,
+    pub promise_intro: &'static str,
+    pub promise_date: &'static str,
+    pub promise_amount: &'static str,
+    pub promise_button: &'static str,
+    pub plan_intro: &'static str,
+    pub plan_button: &'static str,
+    pub plan_title: &'static str,
+}
+
+const ES: PageWords = PageWords {
+    lang: "es",
+    invoice: "Factura",
+    amount_due: "Monto a pagar",
+    total: "Total",
+    due: "Vencimiento",
+    how_to_pay: "Cómo pagar",
+    transfer: "Transferencia bancaria: indica esta referencia en el comentario de la transferencia",
+    reference: "Referencia",
+    others: "Tus otras facturas",
+    print: "Versión para imprimir",
+    subtotal: "Subtotal",
+    tax: "Impuesto",
+    nothing_due: "Esta factura no tiene saldo pendiente: no hay nada que pagar.",
+    paid_thanks: "¡Gracias! Recibimos tu pago.",
+    arranged: "Listo: quedó registrado y te enviamos la confirmación por correo.",
+    need_time: "¿Necesitas más tiempo?",
+    promise_intro: "Comprométete a pagar en una fecha: hasta entonces no te enviaremos recordatorios de cobro.",
+    promise_date: "Pagaré a más tardar el",
+    promise_amount: "Monto (vacío: todo el saldo)",
+    promise_button: "Comprometer el pago",
+    plan_intro: "O paga en cuotas mensuales:",
+    plan_button: "Pedir el plan de pago",
+    plan_title: "Plan de pago",
+};
+
+const EN: PageWords = PageWords {
+    lang: "en",
+    invoice: "Invoice",
+    amount_due: "Amount due",
+    total: "Total",
+    due: "Due date",
+    how_to_pay: "How to pay",
+    transfer: "Bank transfer: quote this reference with your transfer",
+    reference: "Reference",
+    others: "Your other invoices",
+    print: "Printable version",
+    subtotal: "Subtotal",
+    tax: "Tax",
+    nothing_due: "Nothing is due on this invoice.",
+    paid_thanks: "Thank you! We received your payment.",
+    arranged: "Done: it is recorded and we have e-mailed you the confirmation.",
+    need_time: "Need more time?",
+    promise_intro: "Promise to pay by a date: until then we will not send you payment reminders.",
+    promise_date: "I will pay by",
+    promise_amount: "Amount (empty: the whole balance)",
+    promise_button: "Promise to pay",
+    plan_intro: "Or pay in monthly instalments:",
+    plan_button: "Ask for the payment plan",
+    plan_title: "Payment plan",
+};
+
+/// The pay page's words in the client's language.
+pub fn page(l: Locale) -> &'static PageWords {
+    match l {
+        Locale::Es => &ES,
+        Locale::En => &EN,
+    }
+}
+
+/// The arrangement in course, in the client's words, and a plan's rows.
+pub fn arrangement(l: Locale, a: &Arrangements) -> (Option<String>, Vec<PlanRow>) {
+    let es = l == Locale::Es;
+    if let Some(plan) = a.active_plan().or_else(|| a.plans.last()) {
+        let rows = plan
+            .instalments
+            .iter()
+            .map(|i| {
+                let state = match (i.outcome, es) {
+                    (Outcome::Kept, true) => "Pagada",
+                    (Outcome::Kept, false) => "Paid",
+                    (Outcome::Broken, true) => "Impaga",
+                    (Outcome::Broken, false) => "Missed",
+                    (Outcome::Open, true) => "Pendiente",
+                    (Outcome::Open, false) => "Due",
+                };
+                (
+                    i.number,
+                    l.long_date(i.due_date),
+                    i.amount.format(l),
+                    state.to_string(),
+                )
+            })
+            .collect();
+        let text = match (plan.outcome, plan.current()) {
+            (Outcome::Open, Some(i)) if es => Some(format!(
+                "En plan de pago: cuota {} de {}, {}, vence el {}",
+                i.number,
+                plan.instalments.len(),
+                i.amount.format(l),
+                l.long_date(i.due_date)
+            )),
+            (Outcome::Open, Some(i)) => Some(format!(
+                "In a payment plan: instalment {} of {}, {}, due {}",
+                i.number,
+                plan.instalments.len(),
+                i.amount.format(l),
+                l.long_date(i.due_date)
+            )),
+            (Outcome::Broken, _) if es => Some(
+                "El plan de pago se anuló por una cuota impaga: todo el saldo está vencido.".into(),
+            ),
+            (Outcome::Broken, _) => Some(
+                "The payment plan ended with a missed instalment: the whole balance is due.".into(),
+            ),
+            _ => None,
+        };
+        if text.is_some() {
+            return (text, rows);
+        }
+    }
+    let open = a.open_promises().last();
+    let text = match open {
+        Some(p) if es => Some(format!(
+            "Compromiso de pago: {} a más tardar el {}",
+            p.amount.format(l),
+            l.long_date(p.date)
+        )),
+        Some(p) => Some(format!(
+            "Promise to pay: {} by {}",
+            p.amount.format(l),
+            l.long_date(p.date)
+        )),
+        None => match a.promises.last() {
+            Some(p) if p.outcome == Outcome::Broken && es => Some(format!(
+                "Compromiso de pago del {} incumplido.",
+                l.long_date(p.date)
+            )),
+            Some(p) if p.outcome == Outcome::Broken => {
+                Some(format!("Promise to pay by {} broken.", l.long_date(p.date)))
+            }
+            _ => None,
+        },
+    };
+    (text, vec![])
+}

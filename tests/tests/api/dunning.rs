@@ -1,0 +1,450 @@
+//! The reminder sweep: from issue to escalation, discounts, bad policies, retries, deadlines.
+
+use super::helpers::*;
+
+/// An invoice followed from issue to escalation by sweeps twice a day: every reminder on
+/// its day at 09:00 Santiago, one message per client per day, the late fee announced
+/// with its exact amount and date and charged once after the notice, the business told,
+/// the agency's CSV complete; overlapping sweeps never send a stage twice.
+async fn dunning_from_issue_to_escalation(t: TestApp) {
+    t.set_now("2026-11-02T12:00:00Z");
+    let email = unique_email("dunning");
+    let cid = t
+        .client(json!({"name": "Ferretería Los Andes", "email": email, "tax_id": "76.543.210-K", "timezone": "America/Santiago"}))
+        .await;
+    let a = t
+        .post(
+            "/v1/invoices",
+            &json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01",
+                "lines": [{"description": "Mantención de equipos", "quantity": "1", "unit_amount": "100000"}],
+                "terms": {"late_fee": {"kind": "fixed", "value": "5000", "notice_days": 3}}}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        a.body["next_action_at"], "2026-11-24T12:00:00Z",
+        "−7 days, 09:00 Santiago"
+    );
+
+    // A minute early: nothing. On time, three overlapping sweeps: one reminder.
+    assert_eq!(sweep_at(&t.app, "2026-11-24T11:59:00Z").await.due, 0);
+    let sweeps = (0..3).map(|_| {
+        let app = t.app.clone();
+        tokio::spawn(async move { sweep_at(&app, "2026-11-24T12:00:00Z").await })
+    });
+    let mut sent = 0;
+    for s in sweeps.collect::<Vec<_>>() {
+        sent += s.await.unwrap().reminders;
+    }
+    assert_eq!(sent, 1);
+    let mails = t.mails_to(&email).await;
+    assert_eq!(mails.len(), 1);
+    let (subject, text, html) = parsed(&mails[0]);
+    assert_eq!(
+        subject,
+        "Recordatorio: la factura F-000001 vence el martes, 1 de diciembre de 2026"
+    );
+    for want in [
+        "Mantención de equipos",
+        "$100.000",
+        "en 7 días",
+        "/pay/",
+        "RF",
+    ] {
+        assert!(text.contains(want), "{want} missing in\n{text}");
+    }
+    assert!(html.contains("Pagar ahora"));
+    let pay_url = text
+        .lines()
+        .find(|l| l.contains("/pay/"))
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = pay_url.rsplit('/').next().unwrap();
+    let stored = t
+        .store
+        .pay_token(&cobro_domain::secret::digest(token))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.unwrap().invoice_id.as_str(),
+        id,
+        "the reminder's pay link is live"
+    );
+
+    // Twice a day until February: what was sent, charged and escalated, each once.
+    let mut day = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    let mut per_day = std::collections::BTreeMap::new();
+    while day <= chrono::NaiveDate::from_ymd_opt(2027, 2, 5).unwrap() {
+        for hour in ["12:00"] {
+            let r = sweep_at(&t.app, &format!("{day}T{hour}:00Z")).await;
+            assert_eq!((r.failed, r.skipped), (0, 0), "{r:?}");
+            *per_day.entry(day).or_insert(0) += r.reminders + r.notices;
+        }
+        day = day.succ_opt().unwrap();
+    }
+    assert!(
+        per_day.values().all(|n| *n <= 1),
+        "one message per client per day"
+    );
+    let mut subjects: Vec<String> = t
+        .mails_to(&email)
+        .await
+        .iter()
+        .map(|m| parsed(m).0)
+        .collect();
+    subjects.sort();
+    assert_eq!(subjects.len(), 7, "{subjects:#?}");
+    assert!(subjects.contains(&"Aviso de recargo por atraso: factura F-000001".to_string()));
+    assert!(subjects.contains(&"Último aviso: factura F-000001 vencida hace 20 días".to_string()));
+    assert!(subjects.contains(&"Hoy vence la factura F-000001: $100.000".to_string()));
+    let notice = t
+        .mails_to(&email)
+        .await
+        .into_iter()
+        .map(|m| parsed(&m))
+        .find(|m| m.0.starts_with("Aviso de recargo"))
+        .unwrap();
+    assert!(
+        notice.1.contains("si no recibimos el pago a más tardar el domingo, 6 de diciembre de 2026, el lunes, 7 de diciembre de 2026 se agregará a la factura un recargo por atraso de $5.000"),
+        "{}",
+        notice.1
+    );
+
+    let inv = t.get(&format!("/v1/invoices/{id}")).await.body;
+    assert_eq!(inv["status"], "escalated");
+    assert_eq!(inv["late_fees"], "5000");
+    assert_eq!(inv["amount_due"], "105000");
+    assert!(inv.get("next_action_at").is_none(), "the chase stopped");
+    let fees: Vec<&Value> = inv["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "late_fee")
+        .collect();
+    assert_eq!(fees.len(), 1);
+    assert!(
+        fees[0]["at"].as_str().unwrap() >= "2026-12-07T03:00:00Z",
+        "after grace + notice"
+    );
+    let stages: Vec<&str> = inv["dunning"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "reminder:-7",
+            "reminder:-1",
+            "reminder:0",
+            "reminder:3",
+            "reminder:10",
+            "reminder:20",
+            "fee-notice:0",
+            "late-fee:0",
+            "escalation"
+        ]
+    );
+
+    let business = t.mails_to(&t.app.config.business_email).await;
+    assert_eq!(business.len(), 1);
+    let (subject, text, _) = parsed(&business[0]);
+    assert!(
+        subject.starts_with("Factura F-000001 escalada a cobranza: $105.000"),
+        "{subject}"
+    );
+    assert!(
+        text.contains("76.543.210-K") && text.contains("aviso de recargo de $5.000"),
+        "{text}"
+    );
+
+    let csv = t.get("/v1/reports/escalated").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.content_type.starts_with("text/csv"));
+    let rows: Vec<&str> = csv.raw.lines().collect();
+    assert_eq!(rows.len(), 2, "{}", csv.raw);
+    assert!(rows[0].starts_with("client_id,client_name,tax_id"));
+    for want in [
+        "Ferretería Los Andes",
+        "76.543.210-K",
+        "F-000001",
+        "105000",
+        "2026-12-01",
+        "2027-02-01",
+        "2026-11-24 reminder, 7 days before the due date",
+    ] {
+        assert!(rows[1].contains(want), "{want} missing in {}", rows[1]);
+    }
+    let fees = t.get("/v1/reports/late-fees").await;
+    assert_eq!(fees.raw.lines().count(), 2, "{}", fees.raw);
+    assert!(
+        fees.raw.contains(&id) && fees.raw.contains(",CLP,5000,2026-12-07"),
+        "{}",
+        fees.raw
+    );
+
+    // Nothing more, however often it runs.
+    let r = sweep_at(&t.app, "2027-03-01T12:00:00Z").await;
+    assert_eq!(
+        r,
+        cobro_app::usecases::sweep::SweepReport::default(),
+        "nothing on the agenda"
+    );
+    // Paid now: off the agency's list.
+    t.set_now("2027-03-02T12:00:00Z");
+    let paid = t
+        .post(
+            &format!("/v1/invoices/{id}/payments"),
+            &json!({"method": "transfer", "amount": "105000", "currency": "CLP"}),
+            None,
+        )
+        .await;
+    assert_eq!(paid.body["status"], "paid", "{}", paid.raw);
+    assert_eq!(t.get("/v1/reports/escalated").await.raw.lines().count(), 1);
+}
+
+/// Paid inside the window for the discounted amount: settled in full with a discount
+/// entry. After the window the same payment leaves the rest due.
+async fn early_payment_discount(t: TestApp) {
+    t.set_now("2026-11-02T12:00:00Z");
+    let cid = t
+        .client(json!({"name": "Pronto Pago", "email": unique_email("discount")}))
+        .await;
+    let body = json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01",
+        "lines": [{"description": "Asesoría", "quantity": "1", "unit_amount": "100000"}],
+        "terms": {"early_payment_discount": {"percent": "2", "within_days": 10}}});
+    let early = t.post("/v1/invoices", &body, None).await.body;
+    let late = t.post("/v1/invoices", &body, None).await.body;
+    let pay = json!({"method": "transfer", "amount": "98000", "currency": "CLP"});
+    t.set_now("2026-11-13T02:30:00Z"); // Nov 12th, 23:30 in Santiago: the last day
+    let a = t
+        .post(
+            &format!("/v1/invoices/{}/payments", early["id"].as_str().unwrap()),
+            &pay,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    assert_eq!(
+        (
+            &a.body["status"],
+            &a.body["discount"],
+            &a.body["amount_due"]
+        ),
+        (&json!("paid"), &json!("2000"), &json!("0"))
+    );
+    let kinds: Vec<&str> = a.body["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["charge", "payment", "discount"]);
+    assert!(
+        t.get(&format!("/v1/invoices/{}", early["id"].as_str().unwrap()))
+            .await
+            .body
+            .get("next_action_at")
+            .is_none()
+    );
+    t.set_now("2026-11-13T03:00:00Z"); // Nov 13th: too late
+    let b = t
+        .post(
+            &format!("/v1/invoices/{}/payments", late["id"].as_str().unwrap()),
+            &pay,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            &b.body["status"],
+            &b.body["discount"],
+            &b.body["amount_due"]
+        ),
+        (&json!("partially_paid"), &json!("0"), &json!("2000"))
+    );
+}
+
+/// Bad policies are refused with the field named, at the invoice and at the client.
+async fn bad_policies_are_refused(t: TestApp) {
+    let cid = t
+        .client(json!({"name": "Política", "email": unique_email("policy")}))
+        .await;
+    let cases = [
+        (json!({"grace_days": -2}), "terms.grace_days"),
+        (
+            json!({"reminder_offsets": [5, 1]}),
+            "terms.reminder_offsets",
+        ),
+        (
+            json!({"late_fee": {"kind": "percent", "value": "150"}}),
+            "terms.late_fee.value",
+        ),
+        (
+            json!({"early_payment_discount": {"percent": "3", "within_days": 60}}),
+            "terms.early_payment_discount.within_days",
+        ),
+        (
+            json!({"business_hours": {"start": "18:00", "end": "08:00", "days": ["mon"]}}),
+            "terms.business_hours.end",
+        ),
+    ];
+    for (terms, field) in cases {
+        let a = t
+            .post("/v1/invoices", &json!({"client_id": cid, "currency": "CLP", "due_date": "2027-01-05",
+                "lines": [{"description": "X", "quantity": "1", "unit_amount": "1000"}], "terms": terms}), None)
+            .await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.raw);
+        assert_eq!(a.body["errors"][0]["field"], field, "{}", a.raw);
+    }
+    let a = t
+        .post("/v1/clients", &json!({"name": "Mala", "email": unique_email("bad"), "terms": {"escalate_after_days": 0}}), None)
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.raw);
+    assert_eq!(a.body["errors"][0]["field"], "terms.escalate_after_days");
+    assert!(
+        t.get(&format!("/v1/clients/{cid}/invoices")).await.body["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A mailer that refuses while told to.
+struct Flaky {
+    inner: Arc<dyn Mailer>,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Mailer for Flaky {
+    async fn send(
+        &self,
+        e: &cobro_notify::Email,
+    ) -> Result<cobro_notify::Sent, cobro_notify::MailError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(cobro_notify::MailError::Delivery(
+                "refused for the test".into(),
+            ));
+        }
+        self.inner.send(e).await
+    }
+}
+
+/// A message that fails is retried by a later sweep once its claim's lease ends: sent
+/// once, never lost. A client with two invoices due the same day gets one message that
+/// day and the other the next business day.
+async fn failed_messages_are_retried_and_clients_get_one_a_day(t: TestApp) {
+    t.set_now("2026-11-02T12:00:00Z");
+    let email = unique_email("retry");
+    let cid = t
+        .client(json!({"name": "Dos Facturas", "email": email}))
+        .await;
+    let body = json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01",
+        "lines": [{"description": "Arriendo", "quantity": "1", "unit_amount": "50000"}]});
+    let first = t.post("/v1/invoices", &body, None).await.body;
+    let second = t.post("/v1/invoices", &body, None).await.body;
+    let flaky = Arc::new(Flaky {
+        inner: t.app.mailer.clone(),
+        failing: true.into(),
+    });
+    let mut app = t.app.clone();
+    app.mailer = flaky.clone();
+
+    let r = sweep_at(&app, "2026-11-24T12:00:00Z").await;
+    assert_eq!((r.reminders, r.failed, r.deferred), (0, 1, 1), "{r:?}");
+    assert!(t.mails_to(&email).await.is_empty());
+    // Within the lease nobody retries; the other invoice waits for tomorrow.
+    let r = sweep_at(&app, "2026-11-24T12:03:00Z").await;
+    assert_eq!(r.reminders + r.failed, 0, "{r:?}");
+    flaky
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let r = sweep_at(&app, "2026-11-24T12:05:00Z").await;
+    assert_eq!(r.reminders, 1, "{r:?}");
+    let r = sweep_at(&app, "2026-11-24T15:00:00Z").await;
+    assert_eq!(r.reminders, 0, "the client had their message today: {r:?}");
+    let r = sweep_at(&app, "2026-11-25T12:00:00Z").await;
+    assert_eq!(r.reminders, 1, "{r:?}");
+    let mails = t.mails_to(&email).await;
+    assert_eq!(mails.len(), 2);
+    for inv in [&first, &second] {
+        let got = t
+            .get(&format!("/v1/invoices/{}", inv["id"].as_str().unwrap()))
+            .await
+            .body;
+        let stage = &got["dunning"][0];
+        assert_eq!(
+            (&stage["stage"], &stage["status"]),
+            (&json!("reminder:-7"), &json!("done"))
+        );
+    }
+    let retried = t
+        .get(&format!("/v1/invoices/{}", first["id"].as_str().unwrap()))
+        .await
+        .body;
+    let other = t
+        .get(&format!("/v1/invoices/{}", second["id"].as_str().unwrap()))
+        .await
+        .body;
+    let attempts: std::collections::BTreeSet<u64> = [&retried, &other]
+        .iter()
+        .map(|i| i["dunning"][0]["attempts"].as_u64().unwrap())
+        .collect();
+    assert_eq!(attempts, [1, 2].into(), "one was retried once");
+    for inv in [&retried, &other] {
+        assert_eq!(
+            inv["next_action_at"], "2026-11-30T12:00:00Z",
+            "next: the −1 reminder"
+        );
+    }
+}
+
+/// A sweep whose deadline is too near starts nothing and says so; the work waits on the
+/// agenda for the next run, which does it.
+async fn a_sweep_stops_before_its_deadline(t: TestApp) {
+    t.set_now("2026-11-02T12:00:00Z");
+    let email = unique_email("deadline");
+    let cid = t.client(json!({"name": "Plazo", "email": email})).await;
+    let body = json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01",
+        "lines": [{"description": "Servicio", "quantity": "1", "unit_amount": "10000"}]});
+    assert_eq!(
+        t.post("/v1/invoices", &body, None).await.status,
+        StatusCode::CREATED
+    );
+    t.set_now("2026-11-24T12:00:00Z");
+    let soon = chrono::Utc::now().timestamp_millis() as u64 + 5_000; // inside the 10 s margin
+    let r = cobro_app::usecases::sweep::scheduled(
+        &t.app,
+        cobro_app::usecases::sweep::Lane::Dunning,
+        soon,
+    )
+    .await
+    .unwrap();
+    assert!(r.stopped_early && r.reminders == 0, "{r:?}");
+    assert!(t.mails_to(&email).await.is_empty());
+    let later = chrono::Utc::now().timestamp_millis() as u64 + 300_000;
+    let r = cobro_app::usecases::sweep::scheduled(
+        &t.app,
+        cobro_app::usecases::sweep::Lane::Dunning,
+        later,
+    )
+    .await
+    .unwrap();
+    assert!(!r.stopped_early && r.reminders == 1, "{r:?}");
+    assert_eq!(t.mails_to(&email).await.len(), 1);
+}
+
+on_both_stacks!(
+    dunning_from_issue_to_escalation,
+    early_payment_discount,
+    bad_policies_are_refused,
+    failed_messages_are_retried_and_clients_get_one_a_day,
+    a_sweep_stops_before_its_deadline,
+);
