@@ -129,4 +129,4 @@ async fn api_keys_guard_every_route(t: TestApp) {
     );
 }
 
-on_both_stacks!(invoices_and_clients_read_back, api_keys_guard_every_route,);
+on_both_stacks!(invoices_and_clients_read_back, api_keys_guard_every_route);

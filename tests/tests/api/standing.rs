@@ -106,4 +106,4 @@ async fn standing_and_credit_limits(t: TestApp) {
     }
 }
 
-on_both_stacks!(standing_and_credit_limits,);
+on_both_stacks!(standing_and_credit_limits);

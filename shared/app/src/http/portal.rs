@@ -15,8 +15,7 @@
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -115,26 +114,44 @@ async fn open(app: &App, token: &str) -> Result<Opened, Response> {
     }
 }
 
-/// A form post on a token: the invoice it opens, once the form's CSRF value matches the
-/// cookie's (compared in constant time); else a 403.
-async fn open_form(
-    app: &App,
-    token: &str,
-    headers: &HeaderMap,
-    form: Result<Form<PortalForm>, FormRejection>,
-) -> Result<(Opened, PortalForm), Response> {
-    let opened = open(app, token).await?;
-    match (form, csrf_of(headers)) {
-        (Ok(Form(f)), Some(c)) if bool::from(f.csrf.as_bytes().ct_eq(c.as_bytes())) => {
-            Ok((opened, f))
+/// A form posted on a pay link: the invoice its token opens, once the form's CSRF value
+/// matches the cookie's (compared in constant time). Any token that opens nothing gets the
+/// one 404, a form without its CSRF value a 403.
+struct Posted {
+    token: String,
+    headers: HeaderMap,
+    opened: Opened,
+    form: PortalForm,
+}
+
+impl FromRequest<App> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(Path(token)) = Path::<String>::from_request_parts(&mut parts, app).await else {
+            return Err(not_found());
+        };
+        let headers = parts.headers.clone();
+        let form = Form::<PortalForm>::from_request(Request::from_parts(parts, body), app).await;
+        let opened = open(app, &token).await?;
+        match (form, csrf_of(&headers)) {
+            (Ok(Form(form)), Some(c)) if bool::from(form.csrf.as_bytes().ct_eq(c.as_bytes())) => {
+                Ok(Posted {
+                    token,
+                    headers,
+                    opened,
+                    form,
+                })
+            }
+            _ => Err(html(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>403</title></head><body><p>{}</p></body></html>",
+                    words::FORM_EXPIRED
+                ),
+            )),
         }
-        _ => Err(html(
-            StatusCode::FORBIDDEN,
-            format!(
-                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>403</title></head><body><p>{}</p></body></html>",
-                words::FORM_EXPIRED
-            ),
-        )),
     }
 }
 
@@ -371,7 +388,7 @@ async fn page(
     Path(token): Path<String>,
     headers: HeaderMap,
     query: axum::extract::Query<Query>,
-) -> Response {
+) -> Result<Response, Response> {
     let flash = match (&query.paid, &query.arranged) {
         (Some(_), _) => Flash::Paid,
         (None, Some(_)) => Flash::Arranged,
@@ -380,16 +397,23 @@ async fn page(
     show(&app, &token, &headers, false, flash).await
 }
 
-async fn print(State(app): State<App>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+async fn print(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
     show(&app, &token, &headers, true, Flash::None).await
 }
 
-async fn show(app: &App, token: &str, headers: &HeaderMap, print: bool, flash: Flash) -> Response {
-    let opened = match open(app, token).await {
-        Ok(o) => o,
-        Err(answer) => return answer,
-    };
-    respond(app, &opened, token, headers, print, &flash, StatusCode::OK).await
+async fn show(
+    app: &App,
+    token: &str,
+    headers: &HeaderMap,
+    print: bool,
+    flash: Flash,
+) -> Result<Response, Response> {
+    let opened = open(app, token).await?;
+    Ok(respond(app, &opened, token, headers, print, &flash, StatusCode::OK).await)
 }
 
 /// The page for an opened token, with the CSRF cookie.
@@ -450,21 +474,18 @@ fn methods(app: &App, l: Locale) -> Vec<(&'static str, &'static str)> {
 
 /// Starts a checkout for the amount due now. Refused without its CSRF token; an invoice
 /// with nothing due creates no checkout (the page says so).
-async fn checkout(
-    State(app): State<App>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<PortalForm>, FormRejection>,
-) -> Response {
-    let (opened, form) = match open_form(&app, &token, &headers, form).await {
-        Ok(o) => o,
-        Err(answer) => return answer,
-    };
+async fn checkout(State(app): State<App>, posted: Posted) -> Result<Response, Response> {
+    let Posted {
+        token,
+        opened,
+        form,
+        ..
+    } = posted;
     let b = &opened.balance;
     let method = form.method.unwrap_or_else(|| "sandbox".into());
     let l = opened.client.locale;
     if !b.amount_due.is_positive() || !links::checkout_methods(&app).contains(&method.as_str()) {
-        return back_to_page(&token); // nothing due (the page says so), or no such method
+        return Err(back_to_page(&token)); // nothing due (the page says so), or no such method
     }
     let inv = &opened.stored.invoice;
     let description = format!(
@@ -475,10 +496,10 @@ async fn checkout(
     );
     let url = match links::checkout(&app, &opened, &method, &token, description).await {
         Ok(Some(url)) => Ok(url),
-        Ok(None) => return back_to_page(&token),
+        Ok(None) => return Err(back_to_page(&token)),
         Err(e) => Err(e),
     };
-    match url {
+    Ok(match url {
         Ok(url)
             if url.starts_with("https://")
                 || url.starts_with("http://")
@@ -489,20 +510,17 @@ async fn checkout(
         }
         Ok(_) => server_error("the provider answered an unusable checkout URL"),
         Err(e) => server_error(e),
-    }
+    })
 }
 
 /// The client promises to pay by a date (an amount, or all that is due).
-async fn promise(
-    State(app): State<App>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<PortalForm>, FormRejection>,
-) -> Response {
-    let (opened, form) = match open_form(&app, &token, &headers, form).await {
-        Ok(o) => o,
-        Err(answer) => return answer,
-    };
+async fn promise(State(app): State<App>, posted: Posted) -> Result<Response, Response> {
+    let Posted {
+        token,
+        headers,
+        opened,
+        form,
+    } = posted;
     let currency = opened.stored.invoice.currency;
     let date = form
         .date
@@ -531,20 +549,17 @@ async fn promise(
         (None, _) => Err(unreadable("date")),
         (_, Err(field)) => Err(unreadable(field)),
     };
-    arrange(&app, &opened, &token, &headers, ask).await
+    Ok(arrange(&app, &opened, &token, &headers, ask).await)
 }
 
 /// The client chooses a plan among the options the page offered.
-async fn plan(
-    State(app): State<App>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<PortalForm>, FormRejection>,
-) -> Response {
-    let (opened, form) = match open_form(&app, &token, &headers, form).await {
-        Ok(o) => o,
-        Err(answer) => return answer,
-    };
+async fn plan(State(app): State<App>, posted: Posted) -> Result<Response, Response> {
+    let Posted {
+        token,
+        headers,
+        opened,
+        form,
+    } = posted;
     let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());
     let count = form
         .count
@@ -559,7 +574,7 @@ async fn plan(
         })),
         None => Err(unreadable("instalments")),
     };
-    arrange(&app, &opened, &token, &headers, ask).await
+    Ok(arrange(&app, &opened, &token, &headers, ask).await)
 }
 
 /// A field of the page's form that could not be read: refused like a bad value.
@@ -601,16 +616,13 @@ async fn sandbox_page(
     State(app): State<App>,
     Path(token): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let opened = match open(&app, &token).await {
-        Ok(o) => o,
-        Err(answer) => return answer,
-    };
+) -> Result<Response, Response> {
+    let opened = open(&app, &token).await?;
     let Some(csrf) = csrf_of(&headers) else {
-        return back_to_page(&token);
+        return Err(back_to_page(&token));
     };
     let amount = opened.due_now().format(opened.client.locale);
-    html(
+    Ok(html(
         StatusCode::OK,
         format!(
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Sandbox checkout</title></head>\
@@ -626,27 +638,19 @@ async fn sandbox_page(
             amount,
             amount
         ),
-    )
+    ))
 }
 
 /// Pays in the sandbox: a Standard Webhooks event, signed with the configured secret, sent
 /// through the real webhook route; then back to the portal.
-async fn sandbox_pay(
-    State(app): State<App>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<PortalForm>, FormRejection>,
-) -> Response {
-    let (opened, _) = match open_form(&app, &token, &headers, form).await {
-        Ok(o) => o,
-        Err(answer) => return answer,
-    };
+async fn sandbox_pay(State(app): State<App>, posted: Posted) -> Result<Response, Response> {
+    let Posted { token, opened, .. } = posted;
     let (inv, b) = (&opened.stored.invoice, &opened.balance);
     if !b.amount_due.is_positive() {
-        return back_to_page(&token);
+        return Err(back_to_page(&token));
     }
     let Some(secret) = app.config.standard_webhook_secrets.current() else {
-        return server_error("the sandbox needs a Standard Webhooks secret");
+        return Err(server_error("the sandbox needs a Standard Webhooks secret"));
     };
     let event_id = format!("msg_{}", cobro_domain::PaymentId::generate().as_str());
     let body = serde_json::json!({
@@ -663,7 +667,7 @@ async fn sandbox_pay(
     let ts = app.now().timestamp();
     let Some(signature) = cobro_providers::standard::sign(secret, &event_id, ts, body.as_bytes())
     else {
-        return server_error("the Standard Webhooks secret is malformed");
+        return Err(server_error("the Standard Webhooks secret is malformed"));
     };
     let request = axum::http::Request::post("/webhooks/standard")
         .header("content-type", "application/json")
@@ -672,14 +676,16 @@ async fn sandbox_pay(
         .header("webhook-signature", signature)
         .body(Body::from(body));
     let Ok(request) = request else {
-        return server_error("could not build the sandbox event");
+        return Err(server_error("could not build the sandbox event"));
     };
-    match super::payment_webhook(app.clone()).oneshot(request).await {
-        Ok(res) if res.status().is_success() => {
-            tracing::info!(invoice_id = %inv.id, "sandbox payment sent through the webhook");
-            secure(Redirect::to(&format!("/pay/{token}?paid=1")).into_response())
-        }
-        Ok(res) => server_error(format!("the sandbox event was refused: {}", res.status())),
-        Err(e) => server_error(e),
-    }
+    Ok(
+        match super::payment_webhook(app.clone()).oneshot(request).await {
+            Ok(res) if res.status().is_success() => {
+                tracing::info!(invoice_id = %inv.id, "sandbox payment sent through the webhook");
+                secure(Redirect::to(&format!("/pay/{token}?paid=1")).into_response())
+            }
+            Ok(res) => server_error(format!("the sandbox event was refused: {}", res.status())),
+            Err(e) => server_error(e),
+        },
+    )
 }
