@@ -13,7 +13,7 @@ use cobro_app::{App, Config};
 use cobro_domain::deposit::{DepositRule, DepositTerms, Hold};
 use cobro_domain::invoice::{NewLine, Purpose};
 use cobro_domain::standing::{Restricted, Tier};
-use cobro_domain::{AmountInput, Client, Currency, Money, NewClient, NewInvoice};
+use cobro_domain::{AmountInput, Client, Currency, Invoice, Money, NewClient, NewInvoice};
 use cobro_notify::OutboxMailer;
 use cobro_store::{IdempotencyRecord, SqliteStore, StoredInvoice};
 use rust_decimal::Decimal;
@@ -55,7 +55,7 @@ fn new_client(name: &str) -> NewClient {
     }
 }
 
-fn no_record(_: &Client, _: Option<(&StoredInvoice, &str)>) -> Option<IdempotencyRecord> {
+fn no_record(_: &Client, _: Option<(&Invoice, &str)>) -> Option<IdempotencyRecord> {
     None
 }
 
@@ -155,6 +155,11 @@ async fn a_budget_caps_what_is_invoiced_until_it_is_raised() {
     });
     let beto = client(&app, input).await;
     invoice(&app, &beto, 60_000).await.unwrap();
+    // Reaching the budget exactly is allowed; one peso over is not.
+    assert!(matches!(
+        conflict(invoice(&app, &beto, 40_001).await),
+        Conflict::OverBudget { .. }
+    ));
     let Conflict::OverBudget { invoiced, left, .. } = conflict(invoice(&app, &beto, 60_000).await)
     else {
         panic!("expected over budget");
@@ -209,7 +214,11 @@ async fn a_credit_limit_refuses_what_would_exceed_it() {
         panic!("expected over the credit limit");
     };
     assert_eq!((owed, left, total), (clp(80_000), clp(20_000), clp(30_000)));
-    // Exactly what is left is fine.
+    // One peso over what is left is refused; exactly what is left is fine.
+    assert!(matches!(
+        conflict(invoice(&app, &carla, 20_001).await),
+        Conflict::OverCreditLimit { .. }
+    ));
     invoice(&app, &carla, 20_000).await.unwrap();
     // Another currency than the limit's is a bad value.
     let mut usd = order(&carla, 10);

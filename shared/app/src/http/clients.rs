@@ -8,8 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use cobro_domain::deposit::ClientStatus;
-use cobro_domain::{AmountInput, Client, NewClient};
-use cobro_store::StoredInvoice;
+use cobro_domain::{AmountInput, Client, Invoice, NewClient};
 use tracing::instrument;
 
 use super::idempotency::Idempotent;
@@ -32,15 +31,15 @@ pub fn routes() -> Router<App> {
 /// A new client as answered: active, or pending the deposit asked for with it.
 fn new_client_json(
     client: &Client,
-    deposit: Option<(&StoredInvoice, &str)>,
+    deposit: Option<(&Invoice, &str)>,
 ) -> Result<serde_json::Value, Problem> {
     let mut view = ClientView::new(client);
     view.status = Some(match deposit {
         Some(_) => ClientStatus::PendingDeposit,
         None => ClientStatus::Active,
     });
-    view.open_deposit = deposit
-        .map(|(stored, pay_url)| deposit_json(&stored.invoice, Some((pay_url, "new-client"))));
+    view.open_deposit =
+        deposit.map(|(invoice, pay_url)| deposit_json(invoice, Some((pay_url, "new-client"))));
     Ok(to_json(&view)?)
 }
 
@@ -48,7 +47,7 @@ fn new_client_json(
 async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Problem> {
     let input: NewClient = idem.parse()?;
     let now = app.now();
-    let remember = |client: &Client, deposit: Option<(&StoredInvoice, &str)>| {
+    let remember = |client: &Client, deposit: Option<(&Invoice, &str)>| {
         idem.record(
             StatusCode::CREATED,
             &new_client_json(client, deposit).ok()?,
@@ -57,11 +56,9 @@ async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Pr
     };
     match invoicing::create_client(&app, &input, &remember).await {
         Ok(made) => {
-            let deposit = made
-                .deposit
-                .as_ref()
-                .map(|d| (d.stored(), d.pay_url.as_str()));
-            let body = new_client_json(&made.client, deposit.as_ref().map(|(s, u)| (s, *u)))?;
+            let deposit = made.deposit.as_ref();
+            let deposit = deposit.map(|d| (&d.invoice, d.pay_url.as_str()));
+            let body = new_client_json(&made.client, deposit)?;
             Ok(created(format!("/v1/clients/{}", made.client.id), body))
         }
         Err(e) => Ok(idem.failed(&app, e).await),

@@ -118,26 +118,20 @@ impl FromRequest<App> for Idempotent {
         let (parts, body) = req.into_parts();
         let bytes =
             axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), app).await;
-        let opened = async {
-            let caller = caller.ok_or_else(Problem::unauthorized)?;
-            let body = json::body(bytes)?;
-            let key = key(&caller, &parts.headers, "POST", &path, &body)?;
-            if let Some(k) = &key
-                && let Some(replayed) = k.replay(app).await?
-            {
-                return Ok(Err(replayed));
-            }
-            Ok::<_, Problem>(Ok(Idempotent {
-                body,
-                headers: parts.headers.clone(),
-                key,
-            }))
-        };
-        match opened.await {
-            Ok(Ok(fresh)) => Ok(fresh),
-            Ok(Err(replayed)) => Err(replayed),
-            Err(problem) => Err(IntoResponse::into_response(problem)),
+        let problem = |p: Problem| p.into_response();
+        let caller = caller.ok_or_else(Problem::unauthorized).map_err(problem)?;
+        let body = json::body(bytes).map_err(problem)?;
+        let key = key(&caller, &parts.headers, "POST", &path, &body).map_err(problem)?;
+        if let Some(k) = &key
+            && let Some(replayed) = k.replay(app).await.map_err(problem)?
+        {
+            return Err(replayed);
         }
+        Ok(Idempotent {
+            body,
+            headers: parts.headers,
+            key,
+        })
     }
 }
 

@@ -22,9 +22,8 @@ use crate::App;
 
 /// What the answer to a new client is made from: the client, and the deposit invoice
 /// asked for with it (and its pay link), if any.
-pub type RememberClient<'a> = &'a (
-        dyn Fn(&Client, Option<(&StoredInvoice, &str)>) -> Option<IdempotencyRecord> + Send + Sync
-    );
+pub type RememberClient<'a> =
+    &'a (dyn Fn(&Client, Option<(&Invoice, &str)>) -> Option<IdempotencyRecord> + Send + Sync);
 
 /// A client created, with the deposit asked for at once when their deposit is fixed.
 pub struct NewClientCreated {
@@ -48,8 +47,9 @@ pub async fn create_client(
         && let DepositRule::Fixed(amount) = terms.rule
     {
         let valid = deposits::deposit_invoice(app, &client, &amount, &terms, now)?;
-        let answer =
-            |stored: &StoredInvoice, pay_url: &str| remember(&client, Some((stored, pay_url)));
+        let answer = |stored: &StoredInvoice, pay_url: &str| {
+            remember(&client, Some((&stored.invoice, pay_url)))
+        };
         let write = Issue {
             client: &client,
             valid,
