@@ -514,13 +514,8 @@ async fn checkout(State(app): State<App>, posted: Posted) -> Result<Response, Re
 }
 
 /// The client promises to pay by a date (an amount, or all that is due).
-async fn promise(State(app): State<App>, posted: Posted) -> Result<Response, Response> {
-    let Posted {
-        token,
-        headers,
-        opened,
-        form,
-    } = posted;
+async fn promise(State(app): State<App>, posted: Posted) -> Response {
+    let (opened, form) = (&posted.opened, &posted.form);
     let currency = opened.stored.invoice.currency;
     let date = form
         .date
@@ -549,24 +544,19 @@ async fn promise(State(app): State<App>, posted: Posted) -> Result<Response, Res
         (None, _) => Err(unreadable("date")),
         (_, Err(field)) => Err(unreadable(field)),
     };
-    Ok(arrange(&app, &opened, &token, &headers, ask).await)
+    arrange(&app, &posted, ask).await
 }
 
 /// The client chooses a plan among the options the page offered.
-async fn plan(State(app): State<App>, posted: Posted) -> Result<Response, Response> {
-    let Posted {
-        token,
-        headers,
-        opened,
-        form,
-    } = posted;
+async fn plan(State(app): State<App>, posted: Posted) -> Response {
+    let (opened, form) = (&posted.opened, &posted.form);
     let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());
     let count = form
         .count
         .as_deref()
         .and_then(|c| c.trim().parse::<u32>().ok());
     let parts = count
-        .and_then(|n| arrangement::split(opened.balance.amount_due, n, plan_start(&opened, today)));
+        .and_then(|n| arrangement::split(opened.balance.amount_due, n, plan_start(opened, today)));
     let ask = match parts {
         Some(instalments) => Ok(Ask::Plan(PlanRequest {
             instalments,
@@ -574,7 +564,7 @@ async fn plan(State(app): State<App>, posted: Posted) -> Result<Response, Respon
         })),
         None => Err(unreadable("instalments")),
     };
-    Ok(arrange(&app, &opened, &token, &headers, ask).await)
+    arrange(&app, &posted, ask).await
 }
 
 /// A field of the page's form that could not be read: refused like a bad value.
@@ -584,13 +574,8 @@ fn unreadable(field: &str) -> Error {
 
 /// Makes a promise or plan the client asked for; back to the page with a confirmation,
 /// or the page again with why not (422 for bad values, 409 when not possible now).
-async fn arrange(
-    app: &App,
-    opened: &Opened,
-    token: &str,
-    headers: &HeaderMap,
-    ask: Result<Ask, Error>,
-) -> Response {
+async fn arrange(app: &App, posted: &Posted, ask: Result<Ask, Error>) -> Response {
+    let (opened, token, headers) = (&posted.opened, posted.token.as_str(), &posted.headers);
     let l = opened.client.locale;
     let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());
     let made = match ask {

@@ -186,7 +186,7 @@ pub fn deposit_invoice(
 /// The refusal naming a deposit invoice that already exists, with a fresh pay link.
 async fn point_to(app: &App, open: &StoredInvoice, need: &Need) -> Error {
     let inv = &open.invoice;
-    match super::links::issue_link(app, &inv.client_id, &inv.id).await {
+    match super::links::issue_link(app, &inv.client_id, &inv.id, app.now()).await {
         Ok((pay_url, _)) => required_error(inv.clone(), pay_url, need),
         Err(e) => e,
     }

@@ -144,24 +144,25 @@ pub async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Er
             stages: Vec::new(),
             next_action_at,
         };
+        let idempotency = match &issue.recorded {
+            Recorded::Nothing => None,
+            Recorded::Answer(answer) => answer(&written, &pay_url),
+            Recorded::Guard(r) => Some(r.clone()),
+        };
         let write = NewInvoiceWrite {
             next_action_at,
             pay_token,
-            idempotency: match &issue.recorded {
-                Recorded::Nothing => None,
-                Recorded::Answer(answer) => answer(&written, &pay_url),
-                Recorded::Guard(r) => Some(r.clone()),
-            },
-            entries: written.entries.clone(),
-            invoice: written.invoice.clone(),
+            idempotency,
+            entries: written.entries,
+            invoice: written.invoice,
             other_entries,
             new_client: issue.new_client.then(|| client.clone()),
         };
         match app.store.create_invoice(&write).await {
             Ok(()) => {
                 return Ok(Some(Issued {
-                    invoice: written.invoice,
-                    entries: written.entries,
+                    invoice: write.invoice,
+                    entries: write.entries,
                     next_action_at,
                     pay_url,
                 }));

@@ -33,13 +33,14 @@ pub fn new_link(
     (url, record)
 }
 
-/// A new link stored for an invoice: its URL and the stored token.
+/// A new link for an invoice, made at `now` and stored: its URL and the stored token.
 pub async fn issue_link(
     app: &App,
     client_id: &ClientId,
     invoice_id: &InvoiceId,
+    now: DateTime<Utc>,
 ) -> Result<(String, PayToken), Error> {
-    let (url, token) = new_link(app, client_id, invoice_id, app.now());
+    let (url, token) = new_link(app, client_id, invoice_id, now);
     app.store.put_pay_token(&token).await?;
     Ok((url, token))
 }
@@ -49,7 +50,7 @@ pub async fn issue_link(
 pub async fn reissue(app: &App, id: &str) -> Result<(InvoiceId, String, PayToken), Error> {
     let stored = super::ledgers::find_invoice(app, id).await?;
     let inv = &stored.invoice;
-    let (url, token) = issue_link(app, &inv.client_id, &inv.id).await?;
+    let (url, token) = issue_link(app, &inv.client_id, &inv.id, app.now()).await?;
     Ok((stored.invoice.id, url, token))
 }
 
@@ -122,17 +123,8 @@ pub async fn other_invoices(app: &App, opened: &Opened) -> Result<Vec<StoredInvo
         .store
         .client_invoices(&opened.client.id, &cobro_store::PageRequest::first(20))
         .await?;
-    let others = page
-        .items
-        .iter()
-        .filter(|i| i.id != opened.stored.invoice.id);
-    let mut out = Vec::new();
-    for other in others {
-        if let Some(s) = app.store.invoice(&other.id).await? {
-            out.push(s);
-        }
-    }
-    Ok(out)
+    let others = page.items.iter().map(|i| &i.id);
+    super::ledgers::read_all(app, others.filter(|id| **id != opened.stored.invoice.id)).await
 }
 
 /// The hosted checkouts configured: `stripe`, `mercadopago`, and locally `sandbox`.

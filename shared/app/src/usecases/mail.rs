@@ -107,9 +107,7 @@ pub async fn mail_client(
 ) -> Result<String, String> {
     let inv = &stored.invoice;
     let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
-    let (pay_url, token) = super::links::new_link(app, &client.id, &inv.id, now);
-    app.store
-        .put_pay_token(&token)
+    let (pay_url, _) = super::links::issue_link(app, &client.id, &inv.id, now)
         .await
         .map_err(|e| e.to_string())?;
     let message = Reminder::new(cobro_notify::ReminderFacts {
@@ -133,19 +131,21 @@ pub async fn mail_client(
     Ok(sent.id)
 }
 
-/// The business's notice about a client's invoice, in the business's language, with the
-/// facts every notice carries; `about`: what happened, `link`: a path under the public URL.
-pub fn business_notice(
+/// Tells the business (`COBRO_BUSINESS_EMAIL`), in its language, what happened (`about`)
+/// on a client's invoice, with the facts every notice carries; `link`: a path under the
+/// public URL; `key`: the message's stable key. The mailer's message id.
+pub async fn mail_business(
     app: &App,
     stored: &StoredInvoice,
     client: &Client,
     link: &str,
     about: cobro_notify::About,
-) -> Result<BusinessNotice, String> {
+    key: &str,
+) -> Result<String, String> {
     let inv = &stored.invoice;
     let l = app.config.business_locale;
     let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
-    Ok(BusinessNotice {
+    let notice = BusinessNotice {
         locale: l,
         business: app.config.business_name.clone(),
         client_name: client.name.clone(),
@@ -154,15 +154,7 @@ pub fn business_notice(
         amount_due: balance.amount_due.format(l),
         link: format!("{}{link}", app.config.public_url),
         about,
-    })
-}
-
-/// Sends a notice to the business (`COBRO_BUSINESS_EMAIL`) under `key`: the mailer's id.
-pub async fn mail_business(
-    app: &App,
-    notice: &BusinessNotice,
-    key: &str,
-) -> Result<String, String> {
+    };
     let email = notice
         .email(&app.config.from_email, &app.config.business_email, key)
         .map_err(|e| e.to_string())?;

@@ -32,7 +32,7 @@ use futures::StreamExt;
 use tracing::instrument;
 
 use super::ledgers::{agenda_of, plan_instalments};
-use super::mail::{Letter, business_notice, mail_business, mail_client, stage_key};
+use super::mail::{Letter, mail_business, mail_client, stage_key};
 use crate::App;
 
 /// Stop starting new work this long before the deadline.
@@ -519,20 +519,15 @@ async fn send_deposit_overdue(
         due_date: l.long_date(stored.invoice.due_date),
     });
     let link = format!("/v1/clients/{}", client.id);
-    notify_business(app, stored, client, &link, about, Stage::DepositOverdue).await
-}
-
-/// Sends the business its notice of `stage` on the invoice.
-async fn notify_business(
-    app: &App,
-    stored: &StoredInvoice,
-    client: &Client,
-    link: &str,
-    about: About,
-    stage: Stage,
-) -> Result<String, String> {
-    let notice = business_notice(app, stored, client, link, about)?;
-    mail_business(app, &notice, &stage_key(&stored.invoice, stage)).await
+    mail_business(
+        app,
+        stored,
+        client,
+        &link,
+        about,
+        &stage_key(&stored.invoice, Stage::DepositOverdue),
+    )
+    .await
 }
 
 /// Tells the business a promise or a plan was broken (the chase resumes by itself).
@@ -590,7 +585,15 @@ async fn send_broken(
         agreed,
         paid,
     });
-    notify_business(app, stored, client, "/v1/reports/promises", about, stage).await
+    mail_business(
+        app,
+        stored,
+        client,
+        "/v1/reports/promises",
+        about,
+        &stage_key(&stored.invoice, stage),
+    )
+    .await
 }
 
 /// Tells the business the invoice was escalated, with every notice the client was sent.
@@ -622,5 +625,13 @@ async fn send_escalation(
             .collect(),
     });
     let link = "/v1/reports/escalated";
-    notify_business(app, stored, client, link, about, Stage::Escalation).await
+    mail_business(
+        app,
+        stored,
+        client,
+        link,
+        about,
+        &stage_key(&stored.invoice, Stage::Escalation),
+    )
+    .await
 }
