@@ -23,7 +23,7 @@ use crate::calendar::local_moment;
 use crate::invoice::{Invoice, MAX_PLAN_INSTALMENTS, MAX_TERM_DAYS};
 use crate::ledger::{self, EntryKind, Instalment, InvoiceStatus, LedgerEntry, NewEntry, Party};
 use crate::money::{Money, MoneyError};
-use crate::validation::FieldErrors;
+use crate::validation::{FieldErrors, Shape, text};
 
 /// How an arrangement stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -678,12 +678,10 @@ pub fn new_extension(
         "The invoice is in a payment plan: its instalments set the dates.",
     )?;
     let mut errors = FieldErrors::new();
-    let reason = reason.trim();
-    if reason.is_empty() {
+    let reason = text(&mut errors, "reason", reason, 500, Shape::Lines).unwrap_or_else(|| {
         errors.add("reason", "is required: it is kept in the invoice's history");
-    } else if reason.chars().count() > 500 {
-        errors.add("reason", "must be at most 500 characters");
-    }
+        String::new()
+    });
     if to <= arr.due_date {
         errors.add(
             "due_date",
@@ -702,7 +700,7 @@ pub fn new_extension(
         kind: EntryKind::Extension {
             from: arr.due_date,
             to,
-            reason: reason.to_string(),
+            reason,
         },
         amount: Money::zero(inv.currency),
         key: format!("extension:{n}"),

@@ -76,12 +76,13 @@ impl NewClient {
     pub fn validate(&self, id: ClientId, now: DateTime<Utc>) -> Result<Client, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = required_text(&mut errors, "name", &self.name, 200);
-        let email = self.email.trim().to_string();
-        if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) {
+        let email = required_text(&mut errors, "email", &self.email, 254);
+        if !errors.has("email") && !email_address::EmailAddress::is_valid(&email) {
             errors.add("email", "must be a valid e-mail address");
         }
         let phone = optional_text(&mut errors, "phone", self.phone.as_deref(), 40);
         if let Some(p) = &phone
+            && !errors.has("phone")
             && !p
                 .chars()
                 .all(|c| c.is_ascii_digit() || " +-().".contains(c))

@@ -81,6 +81,11 @@ pub fn plan(
     stages: &[StageRecord],
     now: DateTime<Utc>,
 ) -> Result<Option<Next>, MoneyError> {
+    // A stage that failed for good holds the chase for a person: nothing more is planned
+    // (later stages would fail the same way, or build on the message that never went).
+    if stages.iter().any(StageRecord::holds) {
+        return Ok(None);
+    }
     if inv.purpose == crate::invoice::Purpose::Deposit {
         return crate::deposit::plan(inv, entries, stages, now);
     }

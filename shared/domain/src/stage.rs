@@ -174,6 +174,11 @@ pub enum StageStatus {
     Claimed,
     /// Done: the message went out, the fee was charged, the invoice was escalated.
     Done,
+    /// The message could not be built or sent for a reason trying again will not fix (an
+    /// address that does not parse, a template that cannot render): `error` says why. The
+    /// invoice's chase is held for a person ([`StageRecord::holds`]); it is never retried
+    /// by itself.
+    Failed,
 }
 
 /// What was done (or is being done) for one stage of one invoice.
@@ -207,6 +212,12 @@ pub struct StageRecord {
 impl StageRecord {
     pub fn is_done(&self) -> bool {
         self.status == StageStatus::Done
+    }
+
+    /// Whether this record holds its invoice's chase: it failed for good, and sending
+    /// anything more about the invoice would fail the same way or skip what failed.
+    pub fn holds(&self) -> bool {
+        self.status == StageStatus::Failed
     }
 }
 

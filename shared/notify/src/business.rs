@@ -30,6 +30,9 @@ pub enum About {
     Broken(BrokenArrangement),
     /// A new client's deposit is overdue.
     DepositOverdue(OverdueDeposit),
+    /// A message to the client could not be sent for a reason retrying will not fix: the
+    /// invoice's chase is held until a person looks.
+    Undeliverable(Undeliverable),
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +115,14 @@ pub struct OverdueDeposit {
     pub due_date: String,
 }
 
+#[derive(Debug, Clone)]
+pub struct Undeliverable {
+    /// The message that did not go (the stage, in words).
+    pub what: String,
+    /// Why, as the mailer said it.
+    pub why: String,
+}
+
 impl BusinessNotice {
     pub fn subject(&self) -> String {
         let (n, due, name) = (&self.number, &self.amount_due, &self.client_name);
@@ -136,6 +147,12 @@ impl BusinessNotice {
             (About::DepositOverdue(_), Locale::En) => {
                 format!("Deposit overdue: {name} — {due} (invoice {n})")
             }
+            (About::Undeliverable(_), Locale::Es) => {
+                format!("No pudimos enviar el aviso a {name}: factura {n} en espera")
+            }
+            (About::Undeliverable(_), Locale::En) => {
+                format!("We could not send the notice to {name}: invoice {n} on hold")
+            }
         }
     }
 
@@ -156,6 +173,8 @@ impl BusinessNotice {
             }
             About::DepositOverdue(k) if es => DepositOverdueEs { m, k }.render()?,
             About::DepositOverdue(k) => DepositOverdueEn { m, k }.render()?,
+            About::Undeliverable(k) if es => UndeliverableEs { m, k }.render()?,
+            About::Undeliverable(k) => UndeliverableEn { m, k }.render()?,
         };
         let html = format!(
             "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"></head><body><pre style=\"font-family:Arial,Helvetica,sans-serif;white-space:pre-wrap;\">{}</pre></body></html>",
@@ -218,4 +237,18 @@ struct DepositOverdueEs<'a> {
 struct DepositOverdueEn<'a> {
     m: &'a BusinessNotice,
     k: &'a OverdueDeposit,
+}
+
+#[derive(Template)]
+#[template(path = "undeliverable.es.txt")]
+struct UndeliverableEs<'a> {
+    m: &'a BusinessNotice,
+    k: &'a Undeliverable,
+}
+
+#[derive(Template)]
+#[template(path = "undeliverable.en.txt")]
+struct UndeliverableEn<'a> {
+    m: &'a BusinessNotice,
+    k: &'a Undeliverable,
 }

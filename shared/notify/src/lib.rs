@@ -5,6 +5,7 @@
 //! `.eml` file for the local stack, [`ses::SesMailer`] sends the same bytes through SES v2.
 
 use async_trait::async_trait;
+use cobro_domain::validation::one_line;
 
 pub mod business;
 pub mod dunning;
@@ -15,6 +16,7 @@ pub mod words;
 
 pub use business::{
     About, Agreed, BrokenArrangement, BusinessNotice, Escalation, NoticeLine, OverdueDeposit,
+    Undeliverable,
 };
 pub use dunning::{Arrangement, Reminder, ReminderFacts, Tone};
 pub use messages::{InvoiceIssued, PaymentReceived, Rendered};
@@ -68,6 +70,12 @@ impl Email {
     }
 
     /// The RFC 5322 document: headers, then multipart/alternative with text and HTML.
+    ///
+    /// The recipient's display name and the subject come from stored data, which may
+    /// predate the edge's text check or come from a path that forgot it: both are made one
+    /// line here ([`one_line`]) before lettre encodes them, so no stored value can add a
+    /// header or break the message (a CR or LF in a display name made lettre's formatter
+    /// panic). An address that does not parse is an error, never a panic.
     pub fn to_rfc5322(&self) -> Result<Vec<u8>, MailError> {
         use lettre::message::{Mailbox, MultiPart};
         let from: Mailbox = self
@@ -78,12 +86,13 @@ impl Email {
             .to_email
             .parse()
             .map_err(|_| MailError::Address(self.to_email.clone()))?;
-        let to = Mailbox::new(Some(self.to_name.clone()), to_address);
+        let name = one_line(&self.to_name);
+        let to = Mailbox::new((!name.is_empty()).then_some(name), to_address);
         let domain = from.email.domain().to_string();
         let message = lettre::Message::builder()
             .from(from)
             .to(to)
-            .subject(&self.subject)
+            .subject(one_line(&self.subject))
             .message_id(Some(format!("<{}@{}>", self.key, domain)))
             .multipart(MultiPart::alternative_plain_html(
                 self.text.clone(),

@@ -466,3 +466,117 @@ fn arrangement_messages(
         .unwrap();
     assert_eq!(&sum, due);
 }
+
+/// A client as stored before names were checked at the edge: the name holds anything.
+fn stored_client(name: &str) -> Client {
+    let mut c = client("es", "Panadería Sol");
+    c.name = name.to_string();
+    c
+}
+
+/// The headers of a message, by name, in order, and its one recipient.
+fn header_names_and_to(raw: &[u8]) -> (Vec<String>, Vec<(Option<String>, String)>) {
+    let msg = MessageParser::default()
+        .parse(raw)
+        .expect("RFC 5322 message");
+    let names = msg
+        .headers()
+        .iter()
+        .map(|h| h.name().to_ascii_lowercase())
+        .collect();
+    let to = msg
+        .to()
+        .map(|to| {
+            to.iter()
+                .map(|a| {
+                    (
+                        a.name().map(str::to_string),
+                        a.address().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (names, to)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// Whatever a stored name or subject holds (CR, LF, NUL, bidi overrides, `Bcc:`, very
+    /// long), the message builds, parses back with the same headers as a plain one and
+    /// exactly one To, the stored address, under the name made one line.
+    #[test]
+    fn no_stored_name_or_subject_breaks_a_header(
+        name in proptest::string::string_regex("(?s).{0,300}").unwrap(),
+        subject in proptest::prelude::any::<String>(),
+        injected in proptest::prelude::any::<bool>(),
+    ) {
+        let name = if injected { format!("{name}\r\nBcc: x@evil.example\r\n") } else { name };
+        let c = stored_client(&name);
+        let (_, mut email) = issued_email(&c);
+        email.subject = subject.clone();
+        let raw = email.to_rfc5322().expect("every stored name builds a message");
+        let (_, plain) = issued_email(&client("es", "Panadería Sol"));
+        let (expected, _) = header_names_and_to(&plain.to_rfc5322().unwrap());
+        let (names, to) = header_names_and_to(&raw);
+        proptest::prop_assert_eq!(names, expected);
+        proptest::prop_assert_eq!(to.len(), 1);
+        proptest::prop_assert_eq!(to[0].1.as_str(), "pagos@panaderia.cl");
+        let shown = cobro_domain::validation::one_line(&name);
+        proptest::prop_assert_eq!(
+            to[0].0.as_deref().map(str::trim).filter(|n| !n.is_empty()),
+            (!shown.is_empty()).then_some(shown.as_str())
+        );
+        let msg = MessageParser::default().parse(&raw[..]).unwrap();
+        let safe_subject = cobro_domain::validation::one_line(&subject);
+        proptest::prop_assert_eq!(msg.subject().unwrap_or_default().trim(), safe_subject.as_str());
+    }
+}
+
+#[tokio::test]
+async fn a_name_stored_with_a_line_break_is_mailed_safely_by_outbox_and_ses() {
+    let c = stored_client("Evil\r\nBcc: someone@example.com\0");
+    let (_, email) = issued_email(&c);
+    let check = |raw: &[u8]| {
+        let (names, to) = header_names_and_to(raw);
+        assert!(!names.iter().any(|n| n == "bcc"), "{names:?}");
+        assert_eq!(
+            to,
+            vec![(
+                Some("Evil Bcc: someone@example.com".to_string()),
+                "pagos@panaderia.cl".to_string()
+            )]
+        );
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = OutboxMailer::new(dir.path());
+    let sent = outbox.send(&email).await.unwrap();
+    check(&outbox.read(&sent.id).unwrap().unwrap());
+
+    let endpoint = cobro_store::testing::endpoint();
+    let ses_client = aws_sdk_sesv2::Client::new(&cobro_store::testing::sdk_config(&endpoint).await);
+    ses_client
+        .create_email_identity()
+        .email_identity("estudiosur.cl")
+        .send()
+        .await
+        .unwrap();
+    let sent = SesMailer::new(ses_client, None).send(&email).await.unwrap();
+    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let raw = data["ses"]["RawMessage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == sent.id.as_str())
+        .expect("message recorded by SES")["raw_data"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    check(raw.as_bytes());
+}

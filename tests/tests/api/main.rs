@@ -25,4 +25,5 @@ mod dunning;
 mod invoices;
 mod portal;
 mod standing;
+mod text;
 mod webhooks;

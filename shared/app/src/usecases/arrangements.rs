@@ -144,7 +144,9 @@ async fn confirm(
             due_date: arr.due_date,
         };
         let key = key(inv, entry.key.as_deref().unwrap_or("arrangement"));
-        mail_client(app, stored, &client, letter, &key, now).await
+        mail_client(app, stored, &client, letter, &key, now)
+            .await
+            .map_err(|e| e.why)
     }
     .await;
     match result {

@@ -8,6 +8,7 @@
 use cobro_domain::calendar::DEFAULT_TIMEZONE;
 use cobro_domain::deposit::{ClientStatus, DepositRule};
 use cobro_domain::ledger::EntryKind;
+use cobro_domain::validation::{Shape, text};
 use cobro_domain::{
     Client, ClientId, FieldErrors, Invoice, InvoiceStatus, LedgerEntry, Money, NewClient,
     NewInvoice, ledger, today_in,
@@ -221,6 +222,11 @@ pub async fn invoice(app: &App, id: &str) -> Result<StoredInvoice, Error> {
 /// write left it.
 #[instrument(skip_all)]
 pub async fn void(app: &App, id: &str, reason: Option<&str>) -> Result<StoredInvoice, Error> {
+    let mut errors = FieldErrors::new();
+    let reason = reason.and_then(|r| text(&mut errors, "reason", r, 500, Shape::Lines));
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
     for _ in 0..MAX_NUMBER_ATTEMPTS {
         let stored = find_invoice(app, id).await?;
         let b = ledger::balance(&stored.invoice.total, &stored.entries)?;
@@ -231,7 +237,7 @@ pub async fn void(app: &App, id: &str, reason: Option<&str>) -> Result<StoredInv
         let entry = LedgerEntry {
             seq: stored.ledger_len() + 1,
             kind: EntryKind::Void {
-                reason: reason.map(|r| r.trim().chars().take(500).collect()),
+                reason: reason.clone(),
             },
             amount: b.amount_due,
             at: now,

@@ -14,6 +14,66 @@ use tracing::instrument;
 
 use crate::App;
 
+/// Why a message did not go out, and whether trying again could change that: a message
+/// that cannot be built (an address that does not parse, a template that does not render,
+/// a ledger that does not add up) fails the same way every time; a mail server or a store
+/// that did not answer may answer next time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undelivered {
+    pub why: String,
+    pub permanent: bool,
+}
+
+impl Undelivered {
+    pub fn permanent(why: impl std::fmt::Display) -> Self {
+        Undelivered {
+            why: why.to_string(),
+            permanent: true,
+        }
+    }
+
+    pub fn transient(why: impl std::fmt::Display) -> Self {
+        Undelivered {
+            why: why.to_string(),
+            permanent: false,
+        }
+    }
+}
+
+impl std::fmt::Display for Undelivered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+impl From<cobro_notify::MailError> for Undelivered {
+    fn from(e: cobro_notify::MailError) -> Self {
+        match e {
+            cobro_notify::MailError::Delivery(_) => Undelivered::transient(e),
+            _ => Undelivered::permanent(e),
+        }
+    }
+}
+
+impl From<cobro_store::StoreError> for Undelivered {
+    fn from(e: cobro_store::StoreError) -> Self {
+        Undelivered::transient(e)
+    }
+}
+
+impl From<cobro_domain::MoneyError> for Undelivered {
+    fn from(e: cobro_domain::MoneyError) -> Self {
+        Undelivered::permanent(e)
+    }
+}
+
+/// What the stored data says that cannot be (a promise missing from its ledger): permanent.
+impl From<&str> for Undelivered {
+    fn from(why: &str) -> Self {
+        Undelivered::permanent(why)
+    }
+}
+
 /// A message's stable key for a stage of an invoice: valid in a Message-ID.
 pub fn stage_key(invoice: &Invoice, stage: Stage) -> String {
     key(invoice, &stage.to_string())
@@ -104,12 +164,12 @@ pub async fn mail_client(
     letter: Letter<'_>,
     key: &str,
     now: DateTime<Utc>,
-) -> Result<String, String> {
+) -> Result<String, Undelivered> {
     let inv = &stored.invoice;
-    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
+    let balance = ledger::balance(&inv.total, &stored.entries)?;
     let (pay_url, _) = super::links::issue_link(app, &client.id, &inv.id, now)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(Undelivered::transient)?;
     let message = Reminder::new(cobro_notify::ReminderFacts {
         business: &app.config.business_name,
         client,
@@ -124,10 +184,8 @@ pub async fn mail_client(
         arrangement: letter.arrangement,
         due_date: letter.due_date,
     });
-    let email = message
-        .email(&app.config.from_email, client, key)
-        .map_err(|e| e.to_string())?;
-    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
+    let email = message.email(&app.config.from_email, client, key)?;
+    let sent = app.mailer.send(&email).await?;
     Ok(sent.id)
 }
 
@@ -141,10 +199,10 @@ pub async fn mail_business(
     link: &str,
     about: cobro_notify::About,
     key: &str,
-) -> Result<String, String> {
+) -> Result<String, Undelivered> {
     let inv = &stored.invoice;
     let l = app.config.business_locale;
-    let balance = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
+    let balance = ledger::balance(&inv.total, &stored.entries)?;
     let notice = BusinessNotice {
         locale: l,
         business: app.config.business_name.clone(),
@@ -155,9 +213,7 @@ pub async fn mail_business(
         link: format!("{}{link}", app.config.public_url),
         about,
     };
-    let email = notice
-        .email(&app.config.from_email, &app.config.business_email, key)
-        .map_err(|e| e.to_string())?;
-    let sent = app.mailer.send(&email).await.map_err(|e| e.to_string())?;
+    let email = notice.email(&app.config.from_email, &app.config.business_email, key)?;
+    let sent = app.mailer.send(&email).await?;
     Ok(sent.id)
 }

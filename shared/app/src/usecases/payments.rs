@@ -6,6 +6,7 @@
 use chrono::Duration;
 use cobro_domain::dunning::early_payment_discount;
 use cobro_domain::ledger::{next_entry, reconcile};
+use cobro_domain::validation::optional_text;
 use cobro_domain::{
     Currency, Decision, FactKind, FieldErrors, InvoiceId, LedgerEntry, Money, PaymentFact,
     PaymentId, PaymentMethod, PaymentReference, UnmatchedId, UnmatchedReason,
@@ -416,10 +417,7 @@ pub async fn record_manual(
             }
         },
     };
-    let reference = input
-        .reference
-        .map(|r| r.trim().chars().take(200).collect::<String>())
-        .filter(|r| !r.is_empty());
+    let reference = optional_text(&mut errors, "reference", input.reference.as_deref(), 200);
     let (Some(method), Some(amount), true) = (method, amount, errors.is_empty()) else {
         return Err(Error::Invalid(errors));
     };

@@ -25,6 +25,7 @@ use cobro_domain::stage::{CLAIM_LEASE_MINUTES, Next};
 use cobro_domain::{Client, InvoiceId, Money, Outcome, Stage, StageRecord, StageStatus, today_in};
 use cobro_notify::{
     About, Agreed, Arrangement, BrokenArrangement, Escalation, NoticeLine, OverdueDeposit, Tone,
+    Undeliverable,
 };
 pub use cobro_store::Lane;
 use cobro_store::{LedgerWrite, PageRequest, StoreError, StoredInvoice};
@@ -32,7 +33,7 @@ use futures::StreamExt;
 use tracing::instrument;
 
 use super::ledgers::{agenda_of, plan_instalments};
-use super::mail::{Letter, mail_business, mail_client, stage_key};
+use super::mail::{Letter, Undelivered, mail_business, mail_client, stage_key};
 use crate::App;
 
 /// Stop starting new work this long before the deadline.
@@ -69,6 +70,9 @@ pub struct SweepReport {
     pub deferred: usize,
     /// Messages that failed; retried on a later sweep.
     pub failed: usize,
+    /// Messages that failed for a reason retrying will not fix (recorded on the invoice,
+    /// told to the business): the invoice is held for a person.
+    pub held: usize,
     /// Taken by another sweep.
     pub skipped: usize,
     /// The deadline came first; the rest waits for the next sweep.
@@ -105,6 +109,7 @@ impl SweepReport {
         self.deposits_matched += o.deposits_matched;
         self.deferred += o.deferred;
         self.failed += o.failed;
+        self.held += o.held;
         self.skipped += o.skipped;
     }
 }
@@ -287,6 +292,10 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
                 report.failed += 1;
                 return Ok(report);
             }
+            Sent::Held => {
+                report.held += 1;
+                return Ok(report);
+            }
             Sent::Taken => {
                 report.skipped += 1;
                 return Ok(report);
@@ -367,7 +376,10 @@ fn done_record(stored: &StoredInvoice, next: &Next, now: DateTime<Utc>) -> Stage
 enum Sent {
     /// Sent and recorded; the invoice's next action time.
     Done(Option<DateTime<Utc>>),
+    /// Failed; retried after the lease.
     Failed,
+    /// Failed for good: recorded on the invoice, which is held for a person.
+    Held,
     Taken,
     ClientBusy,
 }
@@ -422,9 +434,17 @@ async fn send_stage(
             record.message_id = Some(message_id);
             Sent::Done(None)
         }
+        Err(e) if e.permanent => {
+            tracing::error!(invoice_id = %stored.invoice.id, stage = %record.stage, error = %e,
+                "dunning message cannot be sent; the invoice is held for a person");
+            record.status = StageStatus::Failed;
+            record.error = Some(e.why.chars().take(500).collect());
+            Sent::Held
+        }
         Err(e) => {
-            tracing::error!(stage = %record.stage, error = %e, "dunning message failed; retried after the lease");
-            record.error = Some(e.chars().take(500).collect());
+            tracing::error!(invoice_id = %stored.invoice.id, stage = %record.stage, error = %e,
+                "dunning message failed; retried after the lease");
+            record.error = Some(e.why.chars().take(500).collect());
             Sent::Failed
         }
     };
@@ -434,6 +454,9 @@ async fn send_stage(
     match app.store.finish_stage(&record, agenda).await {
         Ok(()) => {
             tracing::info!(stage = %record.stage, attempts = record.attempts, "dunning stage recorded");
+            if let Sent::Held = outcome {
+                tell_held(app, stored, client, &record).await;
+            }
             Ok(match outcome {
                 Sent::Done(_) => Sent::Done(agenda),
                 other => other,
@@ -445,15 +468,31 @@ async fn send_stage(
     }
 }
 
+/// Tells the business, once (only the sweep that recorded the failure gets here), that a
+/// message about the invoice could not be sent and the chase is held. Best effort: if the
+/// business's own address fails too, the log and the invoice's dunning view keep it.
+async fn tell_held(app: &App, stored: &StoredInvoice, client: &Client, record: &StageRecord) {
+    let about = About::Undeliverable(Undeliverable {
+        what: cobro_notify::words::stage(record, app.config.business_locale),
+        why: record.error.clone().unwrap_or_default(),
+    });
+    let link = format!("/v1/invoices/{}", stored.invoice.id);
+    let key = format!("{}.held", stage_key(&stored.invoice, record.stage));
+    if let Err(e) = mail_business(app, stored, client, &link, about, &key).await {
+        tracing::error!(invoice_id = %stored.invoice.id, error = %e,
+            "the business could not be told that the invoice is held");
+    }
+}
+
 async fn send_reminder(
     app: &App,
     stored: &StoredInvoice,
     client: &Client,
     record: &StageRecord,
     now: DateTime<Utc>,
-) -> Result<String, String> {
+) -> Result<String, Undelivered> {
     let inv = &stored.invoice;
-    let arr = arrangements(inv, &stored.entries, now).map_err(|e| e.to_string())?;
+    let arr = arrangements(inv, &stored.entries, now)?;
     let escalation_day =
         arr.chase_due_date() + Duration::days(i64::from(inv.terms.escalate_after_days));
     let mut arrangement = None;
@@ -513,7 +552,7 @@ async fn send_deposit_overdue(
     app: &App,
     stored: &StoredInvoice,
     client: &Client,
-) -> Result<String, String> {
+) -> Result<String, Undelivered> {
     let l = app.config.business_locale;
     let about = About::DepositOverdue(OverdueDeposit {
         due_date: l.long_date(stored.invoice.due_date),
@@ -537,10 +576,10 @@ async fn send_broken(
     client: &Client,
     stage: Stage,
     now: DateTime<Utc>,
-) -> Result<String, String> {
+) -> Result<String, Undelivered> {
     let inv = &stored.invoice;
     let l = app.config.business_locale;
-    let arr = arrangements(inv, &stored.entries, now).map_err(|e| e.to_string())?;
+    let arr = arrangements(inv, &stored.entries, now)?;
     let (agreed, paid) = match stage {
         Stage::PromiseBroken(n) => {
             let p = arr
@@ -574,11 +613,14 @@ async fn send_broken(
             let paid = p
                 .instalments
                 .iter()
-                .try_fold(Money::zero(inv.currency), |a, i| a.checked_add(&i.paid))
-                .map_err(|e| e.to_string())?;
+                .try_fold(Money::zero(inv.currency), |a, i| a.checked_add(&i.paid))?;
             (agreed, paid.format(l))
         }
-        other => return Err(format!("{other} is not a broken arrangement")),
+        other => {
+            return Err(Undelivered::permanent(format!(
+                "{other} is not a broken arrangement"
+            )));
+        }
     };
     let about = About::Broken(BrokenArrangement {
         concept: inv.concept().to_string(),
@@ -602,7 +644,7 @@ async fn send_escalation(
     stored: &StoredInvoice,
     client: &Client,
     now: DateTime<Utc>,
-) -> Result<String, String> {
+) -> Result<String, Undelivered> {
     let inv = &stored.invoice;
     let l = app.config.business_locale;
     let today = today_in(inv.timezone, now);

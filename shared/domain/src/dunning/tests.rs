@@ -272,6 +272,36 @@ fn a_failed_claim_is_retried_after_its_lease_in_business_hours() {
 }
 
 #[test]
+fn a_stage_failed_for_good_holds_the_chase_for_a_person() {
+    let inv = invoice(Terms::default());
+    let entries = vec![charge(&inv)];
+    let now = t("2026-11-24T12:00:00Z");
+    let next = plan(&inv, &entries, &[], now).unwrap().unwrap();
+    let mut failed = done(&inv, &next, now);
+    failed.status = StageStatus::Failed;
+    failed.error = Some("invalid address".into());
+    // Not retried after its lease, and nothing after it: not the next reminder, not a fee,
+    // not the escalation, however late it gets.
+    for later in [
+        "2026-11-25T12:00:00Z",
+        "2026-12-15T12:00:00Z",
+        "2027-03-01T12:00:00Z",
+    ] {
+        assert_eq!(
+            plan(&inv, &entries, &[failed.clone()], t(later)).unwrap(),
+            None
+        );
+    }
+    // A claimed (transient) failure is retried, as before.
+    failed.status = StageStatus::Claimed;
+    assert!(
+        plan(&inv, &entries, &[failed], t("2026-11-25T12:00:00Z"))
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
 fn business_hours_follow_daylight_saving() {
     // Santiago moves to summer time (UTC−3) in September; in July it is UTC−4.
     let hours = BusinessHours::default();
