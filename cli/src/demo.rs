@@ -4,7 +4,6 @@ use anyhow::Context;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chrono::Duration;
 use cobro_app::App;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -29,7 +28,8 @@ pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
     let (_, key) = cobro_app::usecases::keys::create(app, "demo").await?;
     let key = key.expose();
     let today = app.now().date_naive();
-    let due = |days: i64| (today + Duration::days(days)).to_string();
+    let due = |days: i64| cobro_domain::calendar::add_days(today, days).to_string();
+    let id = |v: &Value| v.get("id").cloned().unwrap_or_default();
 
     let sol = post(
         &router,
@@ -46,16 +46,16 @@ pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
     })).await?;
     let invoices = [
         post(&router, key, "/v1/invoices", json!({
-            "client_id": sol["id"], "currency": "CLP", "tax_rate": "19", "due_date": due(14), "send": true,
+            "client_id": id(&sol), "currency": "CLP", "tax_rate": "19", "due_date": due(14), "send": true,
             "lines": [{"description": "Diseño de logo", "quantity": "3", "unit_amount": "49990"}]
         })).await?,
         post(&router, key, "/v1/invoices", json!({
-            "client_id": sol["id"], "currency": "CLP", "due_date": due(30), "send": true,
+            "client_id": id(&sol), "currency": "CLP", "due_date": due(30), "send": true,
             "terms": {"grace_days": 3, "late_fee": {"kind": "percent", "value": "1.5", "recurrence": "monthly"}},
             "lines": [{"description": "Mantención mensual del sitio", "quantity": "1", "unit_amount": "85000"}]
         })).await?,
         post(&router, key, "/v1/invoices", json!({
-            "client_id": acme["id"], "currency": "USD", "due_date": due(30), "send": true,
+            "client_id": id(&acme), "currency": "USD", "due_date": due(30), "send": true,
             "terms": {"early_payment_discount": {"percent": "2", "within_days": 10}},
             "lines": [
                 {"description": "Consulting (hours)", "quantity": "12.5", "unit_amount": "120.00"},

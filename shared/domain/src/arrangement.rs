@@ -19,7 +19,7 @@
 use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
-use crate::calendar::local_moment;
+use crate::calendar::{add_days, local_moment};
 use crate::invoice::{Invoice, MAX_PLAN_INSTALMENTS, MAX_TERM_DAYS};
 use crate::ledger::{self, EntryKind, Instalment, InvoiceStatus, LedgerEntry, NewEntry, Party};
 use crate::money::{Money, MoneyError};
@@ -146,9 +146,7 @@ impl Arrangements {
 
 /// The end of `date` plus `grace` days in the invoice's zone.
 fn deadline(inv: &Invoice, date: NaiveDate, grace: u32) -> DateTime<Utc> {
-    let day = date
-        .checked_add_signed(Duration::days(i64::from(grace) + 1))
-        .unwrap_or(date);
+    let day = add_days(date, i64::from(grace).saturating_add(1));
     local_moment(inv.timezone, day, NaiveTime::MIN)
 }
 
@@ -262,8 +260,10 @@ pub fn arrangements(
         let mut i = 0;
         for (at, _, amount) in money.iter().filter(|(_, seq, _)| *seq > plan.seq) {
             let mut left = *amount;
-            while left.is_positive() && i < plan.instalments.len() {
-                let inst = &mut plan.instalments[i];
+            while left.is_positive() {
+                let Some(inst) = plan.instalments.get_mut(i) else {
+                    break;
+                };
                 if *at >= inst.deadline {
                     break; // missed before this money came
                 }
@@ -277,14 +277,18 @@ pub fn arrangements(
                 left = left.checked_sub(&take)?;
                 if inst.paid.amount() >= inst.amount.amount() {
                     inst.outcome = Outcome::Kept;
-                    i += 1;
+                    i = i.saturating_add(1);
                     if i == plan.instalments.len() {
                         plan.outcome = Outcome::Kept;
                         plan.ended_at = Some(*at);
                     }
                 }
             }
-            if i < plan.instalments.len() && *at >= plan.instalments[i].deadline {
+            if plan
+                .instalments
+                .get(i)
+                .is_some_and(|inst| *at >= inst.deadline)
+            {
                 break;
             }
         }
@@ -315,14 +319,18 @@ pub fn arrangements(
         current = match current {
             Some((cs, ce)) if s <= ce => Some((cs, ce.max(e))),
             Some((cs, ce)) => {
-                waited += ce - cs;
+                waited = waited
+                    .checked_add(&ce.signed_duration_since(cs))
+                    .unwrap_or(waited);
                 Some((s, e))
             }
             None => Some((s, e)),
         };
     }
     if let Some((cs, ce)) = current {
-        waited += ce - cs;
+        waited = waited
+            .checked_add(&ce.signed_duration_since(cs))
+            .unwrap_or(waited);
     }
     let resumed_at = promises
         .iter()
@@ -475,7 +483,7 @@ pub fn new_promise(
         ));
     }
     let mut errors = FieldErrors::new();
-    let latest = today + Duration::days(i64::from(inv.terms.promise_max_days));
+    let latest = add_days(today, i64::from(inv.terms.promise_max_days));
     if req.date < today {
         errors.add("date", "must not be in the past");
     } else if req.date > latest {
@@ -531,7 +539,7 @@ pub fn new_promise(
     if !errors.is_empty() {
         return Err(Refusal::Invalid(errors));
     }
-    let n = count_of(entries, |k| matches!(k, EntryKind::Promise { .. })) + 1;
+    let n = count_of(entries, |k| matches!(k, EntryKind::Promise { .. })).saturating_add(1);
     Ok(NewEntry {
         kind: EntryKind::Promise {
             promise: n,
@@ -551,11 +559,13 @@ pub fn split(total: Money, count: u32, first: NaiveDate) -> Option<Vec<Instalmen
     if n < 1 || units < n {
         return None;
     }
-    let each = units / n;
+    let each = units.checked_div(n)?;
+    // What the equal shares leave over goes on the last one.
+    let last = units.checked_sub(each.checked_mul(n.checked_sub(1)?)?)?;
     (0..count)
         .map(|k| {
-            let amount = if k + 1 == count {
-                units - each * (n - 1)
+            let amount = if k.saturating_add(1) == count {
+                last
             } else {
                 each
             };
@@ -612,8 +622,9 @@ pub fn new_plan(
         ));
     }
     let mut errors = FieldErrors::new();
-    let latest = today + Duration::days(MAX_TERM_DAYS);
+    let latest = add_days(today, MAX_TERM_DAYS);
     let mut sum = Money::zero(inv.currency);
+    let mut previous: Option<NaiveDate> = None;
     for (k, i) in req.instalments.iter().enumerate() {
         let f = |name: &str| format!("instalments[{k}].{name}");
         if i.amount.currency() != inv.currency {
@@ -630,9 +641,10 @@ pub fn new_plan(
         if k == 0 && i.due_date < today {
             errors.add(f("due_date"), "must not be in the past");
         }
-        if k > 0 && i.due_date <= req.instalments[k - 1].due_date {
+        if previous.is_some_and(|p| i.due_date <= p) {
             errors.add(f("due_date"), "must be after the previous instalment's");
         }
+        previous = Some(i.due_date);
         if i.due_date > latest {
             errors.add(f("due_date"), format!("must be by {latest} at the latest"));
         }
@@ -650,7 +662,7 @@ pub fn new_plan(
     if !errors.is_empty() {
         return Err(Refusal::Invalid(errors));
     }
-    let n = count_of(entries, |k| matches!(k, EntryKind::Plan { .. })) + 1;
+    let n = count_of(entries, |k| matches!(k, EntryKind::Plan { .. })).saturating_add(1);
     Ok(NewEntry {
         kind: EntryKind::Plan {
             plan: n,
@@ -689,13 +701,13 @@ pub fn new_extension(
         );
     } else if to < today {
         errors.add("due_date", "must not be in the past");
-    } else if to > today + Duration::days(MAX_TERM_DAYS) {
+    } else if to > add_days(today, MAX_TERM_DAYS) {
         errors.add("due_date", "is too far in the future");
     }
     if !errors.is_empty() {
         return Err(Refusal::Invalid(errors));
     }
-    let n = count_of(entries, |k| matches!(k, EntryKind::Extension { .. })) + 1;
+    let n = count_of(entries, |k| matches!(k, EntryKind::Extension { .. })).saturating_add(1);
     Ok(NewEntry {
         kind: EntryKind::Extension {
             from: arr.due_date,

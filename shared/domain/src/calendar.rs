@@ -1,7 +1,7 @@
 //! The calendar of a client: what "today" is in their time zone, when a local time
 //! happens (daylight saving included), and the business hours messages may go out in.
 
-use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -28,11 +28,21 @@ pub struct BusinessHours {
     pub days: Vec<Weekday>,
 }
 
+/// 09:00 and 19:00, checked when compiled.
+const OPEN: NaiveTime = match NaiveTime::from_hms_opt(9, 0, 0) {
+    Some(t) => t,
+    None => NaiveTime::MIN,
+};
+const CLOSE: NaiveTime = match NaiveTime::from_hms_opt(19, 0, 0) {
+    Some(t) => t,
+    None => NaiveTime::MIN,
+};
+
 impl Default for BusinessHours {
     fn default() -> Self {
         BusinessHours {
-            start: NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
-            end: NaiveTime::from_hms_opt(19, 0, 0).expect("valid time"),
+            start: OPEN,
+            end: CLOSE,
             days: vec![
                 Weekday::Mon,
                 Weekday::Tue,
@@ -68,7 +78,7 @@ mod weekdays {
     pub fn serialize<S: Serializer>(days: &[Weekday], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(
             days.iter()
-                .map(|d| NAMES[d.num_days_from_monday() as usize]),
+                .filter_map(|d| NAMES.get(d.num_days_from_monday() as usize)),
         )
     }
 
@@ -83,6 +93,34 @@ mod weekdays {
     }
 }
 
+/// `date` moved by `days` (earlier when negative), held at the ends of the calendar
+/// rather than overflowing: a date computed from stored data never panics.
+pub fn add_days(date: NaiveDate, days: i64) -> NaiveDate {
+    Duration::try_days(days)
+        .and_then(|d| date.checked_add_signed(d))
+        .unwrap_or(if days < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        })
+}
+
+/// `t` moved by `by`, held at the ends of time rather than overflowing.
+pub fn later(t: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(by)
+        .unwrap_or(if by < Duration::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
+}
+
+/// Whole days from `from` to `to`, negative when `to` is earlier (never overflows: the
+/// calendar's span fits an `i64` of days many times over).
+pub fn days_between(from: NaiveDate, to: NaiveDate) -> i64 {
+    to.signed_duration_since(from).num_days()
+}
+
 /// The moment a local date and time happen in `tz` (the first one after a DST gap).
 pub fn local_moment(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     let mut naive = date.and_time(time);
@@ -90,7 +128,9 @@ pub fn local_moment(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
         if let Some(t) = tz.from_local_datetime(&naive).earliest() {
             return t.with_timezone(&Utc);
         }
-        naive += Duration::minutes(30);
+        naive = naive
+            .checked_add_signed(Duration::minutes(30))
+            .unwrap_or(naive);
     }
     Utc.from_utc_datetime(&date.and_time(time))
 }
@@ -113,7 +153,7 @@ pub fn next_business_moment(hours: &BusinessHours, tz: Tz, t: DateTime<Utc>) -> 
         if open >= t && in_business_hours(hours, tz, open) {
             return open;
         }
-        date = date + Days::new(1);
+        date = add_days(date, 1);
     }
     t // no business day at all: validation refuses such hours
 }

@@ -16,11 +16,11 @@
 //! Everything here is derived from the deposit invoice's ledger and stage records, so the
 //! client's status does not depend on the order in which payments and checks happened.
 
-use chrono::{DateTime, Days, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::{local_moment, next_business_moment};
+use crate::calendar::{add_days, later, local_moment, next_business_moment};
 use crate::invoice::Invoice;
 use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry};
 use crate::money::{Currency, Money, MoneyError};
@@ -322,7 +322,7 @@ pub fn plan(
         let at = next_business_moment(hours, tz, s.lease_until.max(now));
         return Ok(Some(next(s.stage, at, true)));
     }
-    let past_due = local_moment(tz, inv.due_date + Days::new(1), NaiveTime::MIN);
+    let past_due = local_moment(tz, add_days(inv.due_date, 1), NaiveTime::MIN);
     let Some(reminded) = done(stages, Stage::DepositReminder) else {
         let at = next_business_moment(hours, tz, past_due.max(now));
         return Ok(Some(next(Stage::DepositReminder, at, false)));
@@ -332,10 +332,16 @@ pub fn plan(
     }
     let overdue = local_moment(
         tz,
-        inv.due_date + Days::new(1 + u64::from(inv.terms.escalate_after_days)),
+        add_days(
+            inv.due_date,
+            i64::from(inv.terms.escalate_after_days).saturating_add(1),
+        ),
         NaiveTime::MIN,
     );
-    let after_reminder = reminded.done_at.unwrap_or(reminded.claimed_at) + Duration::days(1);
+    let after_reminder = later(
+        reminded.done_at.unwrap_or(reminded.claimed_at),
+        Duration::days(1),
+    );
     let at = next_business_moment(hours, tz, overdue.max(after_reminder).max(now));
     Ok(Some(next(Stage::DepositOverdue, at, false)))
 }

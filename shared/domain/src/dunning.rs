@@ -13,10 +13,10 @@
 //! - Past `escalate_after_days` the invoice is escalated and the chase stops.
 //! - Paid, overpaid, void, disputed and refunded invoices have no next action.
 
-use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Months, NaiveDate, NaiveTime, Utc};
 
 use crate::arrangement::{self, Outcome};
-use crate::calendar::{local_moment, next_business_moment};
+use crate::calendar::{add_days, local_moment, next_business_moment};
 use crate::invoice::{Invoice, LateFeeKind, Recurrence};
 use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry, NewEntry};
 use crate::money::{Money, MoneyError};
@@ -26,11 +26,6 @@ use crate::stage::{Next, Stage, StageRecord};
 fn open_on(inv: &Invoice, date: NaiveDate) -> DateTime<Utc> {
     let h = &inv.terms.business_hours;
     next_business_moment(h, inv.timezone, local_moment(inv.timezone, date, h.start))
-}
-
-fn add_days(date: NaiveDate, days: i64) -> NaiveDate {
-    date.checked_add_signed(Duration::days(days))
-        .unwrap_or(date)
 }
 
 /// The late fee for a period, as it would be charged now: a fixed amount or a percentage
@@ -303,14 +298,14 @@ fn chase(
     // Late fees and escalation count from the due date moved by the days the chase waited.
     let due = arr.chase_due_date();
     if let Some(fee) = &inv.terms.late_fee {
-        let grace_end = add_days(due, i64::from(inv.terms.grace_days) + 1);
+        let grace_end = add_days(due, i64::from(inv.terms.grace_days).saturating_add(1));
         let charged = |n: u32| {
             let key = format!("late-fee:{n}");
             entries.iter().any(|e| e.key.as_deref() == Some(&key))
         };
         let mut period = 0;
-        while charged(period) {
-            period += 1;
+        while charged(period) && period < u32::MAX {
+            period = period.saturating_add(1);
         }
         let allowed = fee.recurrence == Recurrence::Monthly || period == 0;
         let amount = late_fee_amount(inv, balance)?;
@@ -345,7 +340,8 @@ fn chase(
                 let notice_day = if period == 0 {
                     Some(grace_end)
                 } else {
-                    period_day(period).map(|d| add_days(d, -i64::from(fee.notice_days)))
+                    period_day(period)
+                        .map(|d| add_days(d, i64::from(fee.notice_days).saturating_neg()))
                 };
                 if let Some(notice_day) = notice_day {
                     let at = at_message(open_on(inv, notice_day));

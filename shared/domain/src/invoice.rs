@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::BusinessHours;
+use crate::calendar::{BusinessHours, add_days, days_between};
 use crate::ids::{ClientId, InvoiceId};
 use crate::money::{Currency, Money};
 use crate::payref::PaymentReference;
@@ -306,7 +306,11 @@ impl TermsInput {
                     &field,
                     "each must be between -90 and 365 days from the due date",
                 );
-            } else if offsets.windows(2).any(|w| w[0] >= w[1]) {
+            } else if offsets
+                .iter()
+                .zip(offsets.iter().skip(1))
+                .any(|(a, b)| a >= b)
+            {
                 errors.add(&field, "must be in ascending order, without repeats");
             }
             t.reminder_offsets = offsets
@@ -553,9 +557,12 @@ impl NewInvoice {
             errors.add("tax_rate", "must be a percentage between 0 and 100");
         }
         let issue_date = self.issue_date.unwrap_or(today);
+        if days_between(today, issue_date).abs() > MAX_TERM_DAYS {
+            errors.add("issue_date", "must be within three years of today");
+        }
         if self.due_date < issue_date {
             errors.add("due_date", "must not be before the issue date");
-        } else if (self.due_date - issue_date).num_days() > MAX_TERM_DAYS {
+        } else if days_between(issue_date, self.due_date) > MAX_TERM_DAYS {
             errors.add(
                 "due_date",
                 "must be at most three years after the issue date",
@@ -569,7 +576,7 @@ impl NewInvoice {
             }
         };
         if let Some(d) = &terms.early_payment_discount
-            && issue_date + chrono::Duration::days(i64::from(d.within_days)) > self.due_date
+            && add_days(issue_date, i64::from(d.within_days)) > self.due_date
         {
             errors.add(
                 "terms.early_payment_discount.within_days",

@@ -434,7 +434,12 @@ pub fn plan_credit<K: Clone>(due: &Money, sources: &[(K, Money)]) -> Vec<(K, Mon
 /// Appends an entry at the next position.
 pub fn next_entry(entries: &[LedgerEntry], new: NewEntry, at: DateTime<Utc>) -> LedgerEntry {
     LedgerEntry {
-        seq: entries.iter().map(|e| e.seq).max().unwrap_or(0) + 1,
+        seq: entries
+            .iter()
+            .map(|e| e.seq)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1),
         kind: new.kind,
         amount: new.amount,
         at,

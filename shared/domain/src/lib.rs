@@ -1,6 +1,19 @@
 //! cobro's domain: the pure rules of getting paid. No I/O, no clock (every rule takes
 //! `now` or `today` as an argument), no AWS, no async.
 
+// No panic on data (ARCHITECTURE.md, "No input can crash a function"): outside tests,
+// nothing here unwraps, indexes unchecked or does arithmetic that can overflow.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
 pub mod arrangement;
 pub mod calendar;
 pub mod client;

@@ -199,7 +199,7 @@ impl Money {
         let scale = self.amount.scale();
         let exp = self.currency.exponent();
         if scale < exp {
-            m = m.checked_mul(10i128.pow(exp - scale))?;
+            m = m.checked_mul(10i128.checked_pow(exp.checked_sub(scale)?)?)?;
         }
         i64::try_from(m).ok()
     }
@@ -293,9 +293,9 @@ impl Money {
             Some((i, f)) => (i, Some(f)),
             None => (text.as_str(), None),
         };
-        let mut grouped = String::with_capacity(text.len() + text.len() / 3);
+        let mut grouped = String::with_capacity(text.len().saturating_mul(2));
         for (i, ch) in int_part.chars().enumerate() {
-            if i > 0 && (int_part.len() - i) % 3 == 0 {
+            if i > 0 && int_part.len().saturating_sub(i) % 3 == 0 {
                 grouped.push(thousands);
             }
             grouped.push(ch);

@@ -22,6 +22,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
 use crate::arrangement::{self, Outcome};
+use crate::calendar::days_between;
 use crate::invoice::Invoice;
 use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry};
 use crate::money::{Money, MoneyError};
@@ -98,13 +99,13 @@ pub fn invoice_history(
             // Only a payment can be the one that settles it.
             if e.kind.pays() && ledger::balance(&inv.total, &so_far)?.amount_due.is_zero() {
                 let day = crate::calendar::today_in(tz, e.at);
-                settled = Some((e.at, (day - due).num_days().max(0)));
+                settled = Some((e.at, days_between(due, day).max(0)));
                 break;
             }
         }
     }
     let overdue = (b.amount_due.is_positive() && today > due)
-        .then(|| (b.amount_due, (today - due).num_days()));
+        .then(|| (b.amount_due, days_between(due, today)));
     Ok(Some(InvoiceHistory {
         amount: b.charged,
         settled,
@@ -163,6 +164,11 @@ pub struct Standing {
     pub factors: Factors,
 }
 
+/// `part / whole` as a decimal; 0 when `whole` is 0.
+fn share(part: impl Into<Decimal>, whole: impl Into<Decimal>) -> Decimal {
+    part.into().checked_div(whole.into()).unwrap_or_default()
+}
+
 fn capped(points: Decimal, cap: u32) -> u32 {
     points.round().to_u32().unwrap_or(cap).min(cap)
 }
@@ -182,54 +188,74 @@ pub fn standing(history: &[InvoiceHistory], credit_limit: Option<&Money>) -> Sta
         .collect();
     let mut points = Points::default();
     if !settled.is_empty() {
-        let missed =
-            Decimal::from(settled.len() as u32 - on_time) / Decimal::from(settled.len() as u32);
-        points.not_on_time = capped(missed * Decimal::from(30), 30);
+        let count = settled.len() as u32;
+        let missed = share(count.saturating_sub(on_time), count);
+        points.not_on_time = capped(missed.saturating_mul(Decimal::from(30)), 30);
     }
     let lateness: Decimal = late_days
         .iter()
-        .map(|d| Decimal::from((*d).min(60)) / Decimal::from(60) * Decimal::from(5))
-        .sum();
+        .map(|d| share((*d).min(60), 60).saturating_mul(Decimal::from(5)))
+        .fold(Decimal::ZERO, Decimal::saturating_add);
     points.lateness = capped(lateness, 35);
     let broken_promises: u32 = history.iter().map(|h| h.broken_promises).sum();
     let broken_plans: u32 = history.iter().map(|h| h.broken_plans).sum();
-    points.broken = (7 * (broken_promises + broken_plans)).min(20);
+    points.broken = broken_promises
+        .saturating_add(broken_plans)
+        .saturating_mul(7)
+        .min(20);
     let disputes: u32 = history.iter().map(|h| h.disputes).sum();
-    points.disputes = (8 * disputes).min(15);
+    points.disputes = disputes.saturating_mul(8).min(15);
     let overdue: Vec<&(Money, i64)> = history.iter().filter_map(|h| h.overdue.as_ref()).collect();
     let mut overdue_points = Decimal::ZERO;
     let mut in_limit = Decimal::ZERO;
     for (amount, days) in &overdue {
         match credit_limit {
             Some(limit) if limit.currency() == amount.currency() && limit.is_positive() => {
-                in_limit += amount.amount();
+                in_limit = in_limit.saturating_add(amount.amount());
             }
             _ => {
-                overdue_points +=
-                    Decimal::from((*days).min(90)) / Decimal::from(90) * Decimal::from(10)
+                overdue_points = overdue_points
+                    .saturating_add(share((*days).min(90), 90).saturating_mul(Decimal::from(10)))
             }
         }
     }
     if let Some(limit) = credit_limit.filter(|l| l.is_positive()) {
-        overdue_points += (in_limit / limit.amount()).min(Decimal::ONE) * Decimal::from(30);
+        let used = in_limit
+            .checked_div(limit.amount())
+            .unwrap_or(Decimal::ONE)
+            .min(Decimal::ONE);
+        overdue_points = overdue_points.saturating_add(used.saturating_mul(Decimal::from(30)));
     }
     points.overdue = capped(overdue_points, 30);
     let has_history = !settled.is_empty() || !overdue.is_empty();
-    let lost =
-        points.not_on_time + points.lateness + points.broken + points.disputes + points.overdue;
+    let lost = [
+        points.lateness,
+        points.broken,
+        points.disputes,
+        points.overdue,
+    ]
+    .into_iter()
+    .fold(points.not_on_time, u32::saturating_add);
     let score = if has_history || lost > 0 {
         100u32.saturating_sub(lost)
     } else {
         NEW_CLIENT_SCORE
     };
     // Amount-weighted days late of settled invoices (on time counts as 0), for people.
-    let weight: Decimal = settled.iter().map(|h| h.amount.amount()).sum();
+    let weight = settled
+        .iter()
+        .map(|h| h.amount.amount())
+        .fold(Decimal::ZERO, Decimal::saturating_add);
     let avg_days_late = (weight > Decimal::ZERO).then(|| {
-        let days: Decimal = settled
+        let days = settled
             .iter()
-            .map(|h| h.amount.amount() * Decimal::from(h.settled.map_or(0, |(_, d)| d)))
-            .sum();
-        (days / weight).round_dp(1)
+            .map(|h| {
+                h.amount
+                    .amount()
+                    .saturating_mul(Decimal::from(h.settled.map_or(0, |(_, d)| d)))
+            })
+            .fold(Decimal::ZERO, Decimal::saturating_add);
+        days.checked_div(weight).unwrap_or_default().round_dp(1)
     });
     Standing {
         score,
@@ -239,9 +265,8 @@ pub fn standing(history: &[InvoiceHistory], credit_limit: Option<&Money>) -> Sta
             invoices: history.len() as u32,
             settled: settled.len() as u32,
             paid_on_time: on_time,
-            on_time_share: (!settled.is_empty()).then(|| {
-                (Decimal::from(on_time) / Decimal::from(settled.len() as u32)).round_dp(4)
-            }),
+            on_time_share: (!settled.is_empty())
+                .then(|| share(on_time, settled.len() as u32).round_dp(4)),
             avg_days_late,
             broken_promises,
             broken_plans,

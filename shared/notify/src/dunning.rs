@@ -123,7 +123,7 @@ impl Reminder {
     pub fn new(f: ReminderFacts<'_>) -> Self {
         let l = f.client.locale;
         let es = l == Locale::Es;
-        let days_left = (f.due_date - f.today).num_days();
+        let days_left = cobro_domain::calendar::days_between(f.today, f.due_date);
         let mut amount_label = if es {
             "Monto a pagar hoy"
         } else {
@@ -159,7 +159,10 @@ impl Reminder {
                     })
                     .collect();
                 let shown = current
-                    .and_then(|k| instalments.get(k as usize - 1).map(|i| (k, i)))
+                    .and_then(|k| {
+                        let i = (k as usize).checked_sub(1)?;
+                        instalments.get(i).map(|i| (k, i))
+                    })
                     .or_else(|| instalments.first().map(|i| (1, i)));
                 if let Some((k, i)) = shown {
                     amount_label = if es {

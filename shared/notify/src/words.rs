@@ -21,9 +21,14 @@ pub fn stage(stage: &StageRecord, locale: Locale) -> String {
     let es = locale == Locale::Es;
     match stage.stage {
         Stage::Reminder(o, _) if o < 0 && es => {
-            format!("recordatorio, {} días antes del vencimiento", -o)
+            format!(
+                "recordatorio, {} días antes del vencimiento",
+                o.unsigned_abs()
+            )
         }
-        Stage::Reminder(o, _) if o < 0 => format!("reminder, {} days before the due date", -o),
+        Stage::Reminder(o, _) if o < 0 => {
+            format!("reminder, {} days before the due date", o.unsigned_abs())
+        }
         Stage::Reminder(0, _) if es => "recordatorio, día del vencimiento".into(),
         Stage::Reminder(0, _) => "reminder, on the due date".into(),
         Stage::Reminder(o, _) if es => format!("recordatorio, {o} días de atraso"),
@@ -145,7 +150,10 @@ pub fn refused_field(
     today: NaiveDate,
 ) -> String {
     let es = l == Locale::Es;
-    let latest = l.long_date(today + chrono::Days::new(u64::from(terms.promise_max_days)));
+    let latest = l.long_date(cobro_domain::calendar::add_days(
+        today,
+        i64::from(terms.promise_max_days),
+    ));
     let due = amount_due.format(l);
     match field {
         "date" if es => format!("Elige una fecha entre hoy y el {latest}."),

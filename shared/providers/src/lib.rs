@@ -2,6 +2,19 @@
 //! now)` on the raw bytes, before anything is parsed; its own serde types for the
 //! provider's payloads; and a mapping into our one [`PaymentEvent`].
 
+// No panic on data (ARCHITECTURE.md, "No input can crash a function"): outside tests,
+// nothing here unwraps, indexes unchecked or does arithmetic that can overflow.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
 use chrono::{DateTime, Utc};
 use cobro_domain::Money;
 use serde::Serialize;
@@ -119,7 +132,9 @@ pub(crate) fn check_tolerance(
     now: DateTime<Utc>,
     tolerance: i64,
 ) -> Result<(), VerifyError> {
-    if (now.timestamp() - ts).abs() > tolerance {
+    // `ts` is the sender's, read before the signature is checked: a difference that
+    // cannot overflow (i64::MIN must not wrap into "just now").
+    if now.timestamp().abs_diff(ts) > tolerance.unsigned_abs() {
         return Err(VerifyError::TimestampOutOfTolerance);
     }
     Ok(())

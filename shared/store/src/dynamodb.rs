@@ -347,7 +347,7 @@ impl DynamoStore {
             .expression_attribute_names("#pk", format!("{index}PK"))
             .expression_attribute_values(":pk", s(pk))
             .scan_index_forward(false)
-            .limit(limit as i32 + 1);
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX).saturating_add(1));
         q = match &page.after {
             Some(after) => q
                 .key_condition_expression("#pk = :pk AND #sk < :after")
@@ -726,7 +726,7 @@ impl Store for DynamoStore {
     }
 
     async fn revoke_pay_tokens(&self, invoice: &InvoiceId, at: DateTime<Utc>) -> Result<u32> {
-        let mut revoked = 0;
+        let mut revoked: u32 = 0;
         let mut page = PageRequest::first(crate::MAX_PAGE);
         loop {
             let p: Page<PayToken> = self
@@ -735,7 +735,7 @@ impl Store for DynamoStore {
             for t in p.items.iter().filter(|t| t.revoked_at.is_none()) {
                 self.revoke(format!("PAYTOKEN#{}", t.digest), "PAYTOKEN", at)
                     .await?;
-                revoked += 1;
+                revoked = revoked.saturating_add(1);
             }
             match p.next {
                 Some(n) => page.after = Some(n),
@@ -887,7 +887,7 @@ impl Store for DynamoStore {
             let owner = format!("{}:{}", r.invoice_id, r.stage);
             let mut item = key(format!("CLIENTDAY#{}#{day}", r.client_id), "CLIENTDAY");
             item.insert("owner".into(), s(owner.clone()));
-            let expires = r.claimed_at + chrono::Duration::days(3);
+            let expires = cobro_domain::calendar::later(r.claimed_at, chrono::Duration::days(3));
             item.insert(
                 "ttl".into(),
                 AttributeValue::N(expires.timestamp().to_string()),
@@ -936,7 +936,7 @@ impl Store for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(
                 format!("INVOICE#{invoice}"),
-                &format!("ENTRY#{:010}", ledger_len + 1),
+                &format!("ENTRY#{:010}", ledger_len.saturating_add(1)),
             )))
             .condition_expression(NOT_EXISTS)
             .build()
@@ -974,7 +974,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":pk", s(pk))
                 .expression_attribute_values(":until", s(agenda_until(now)))
                 .projection_expression("GSI2SK")
-                .limit(limit as i32 + 1);
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX).saturating_add(1));
             let q = match &lower {
                 Some(lo) => q
                     .key_condition_expression("GSI2PK = :pk AND GSI2SK BETWEEN :lo AND :until")

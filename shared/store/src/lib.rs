@@ -8,6 +8,19 @@
 //! ledger entries, its number, payment reference, pay token and the caller's idempotency
 //! key are written all together or not at all.
 
+// No panic on data (ARCHITECTURE.md, "No input can crash a function"): outside tests,
+// nothing here unwraps, indexes unchecked or does arithmetic that can overflow.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
@@ -136,6 +149,11 @@ impl StoredInvoice {
     /// How many ledger entries it has: the version the agenda is computed from.
     pub fn ledger_len(&self) -> u32 {
         self.entries.iter().map(|e| e.seq).max().unwrap_or(0)
+    }
+
+    /// The position of the next ledger entry.
+    pub fn next_seq(&self) -> u32 {
+        self.ledger_len().saturating_add(1)
     }
 }
 

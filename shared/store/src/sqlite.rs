@@ -185,7 +185,7 @@ impl SqliteStore {
             .map_err(sql_err)?;
         for (i, m) in MIGRATIONS.iter().enumerate().skip(version) {
             tx.execute_batch(m).map_err(sql_err)?;
-            tx.pragma_update(None, "user_version", i + 1)
+            tx.pragma_update(None, "user_version", i.saturating_add(1))
                 .map_err(sql_err)?;
         }
         tx.commit().map_err(sql_err)
@@ -318,7 +318,7 @@ fn page<T: DeserializeOwned>(
 
 fn page_of<T: DeserializeOwned>(rows: Vec<(String, String)>, limit: u32) -> Result<Page<T>> {
     let more = rows.len() > limit as usize;
-    let rows = &rows[..rows.len().min(limit as usize)];
+    let rows = rows.get(..limit as usize).unwrap_or(&rows);
     let next = if more {
         rows.last().map(|(k, _)| k.clone())
     } else {
@@ -399,7 +399,7 @@ fn insert_invoice(tx: &rusqlite::Transaction<'_>, w: &NewInvoiceWrite) -> Result
         .optional()
         .map_err(sql_err)?
         .unwrap_or(0);
-    if current as u64 + 1 != inv.seq {
+    if (current as u64).checked_add(1) != Some(inv.seq) {
         return Err(StoreError::SequenceTaken);
     }
     if let Some(rec) = &w.idempotency {
@@ -580,7 +580,7 @@ impl Store for SqliteStore {
                 c,
                 "SELECT sort_key, body FROM clients WHERE (?1 IS NULL OR sort_key < ?1)
                  ORDER BY sort_key DESC LIMIT ?2",
-                params![after, limit + 1],
+                params![after, limit.saturating_add(1)],
                 limit,
             )
         })
@@ -673,7 +673,7 @@ impl Store for SqliteStore {
                 c,
                 "SELECT sort_key, body FROM invoices WHERE client_id = ?1 AND (?2 IS NULL OR sort_key < ?2)
                  ORDER BY sort_key DESC LIMIT ?3",
-                params![client, after, limit + 1],
+                params![client, after, limit.saturating_add(1)],
                 limit,
             )
         })
@@ -726,7 +726,7 @@ impl Store for SqliteStore {
                 rows.map(|r| from_json(&r.map_err(sql_err)?))
                     .collect::<Result<Vec<_>>>()?
             };
-            let mut revoked = 0;
+            let mut revoked: u32 = 0;
             for mut t in tokens.into_iter().filter(|t| t.revoked_at.is_none()) {
                 t.revoked_at = Some(at);
                 tx.execute_cached(
@@ -734,7 +734,7 @@ impl Store for SqliteStore {
                     params![t.digest, to_json(&t)?],
                 )
                 .map_err(sql_err)?;
-                revoked += 1;
+                revoked = revoked.saturating_add(1);
             }
             tx.commit().map_err(sql_err)?;
             Ok(revoked)
@@ -874,7 +874,7 @@ impl Store for SqliteStore {
                 c,
                 "SELECT sort_key, body FROM unmatched WHERE resolved = 0 AND (?1 IS NULL OR sort_key < ?1)
                  ORDER BY sort_key DESC LIMIT ?2",
-                params![after, limit + 1],
+                params![after, limit.saturating_add(1)],
                 limit,
             )
         })
@@ -889,7 +889,7 @@ impl Store for SqliteStore {
                 .map_err(sql_err)?;
             if let Some(old) = stage_of(&tx, &r)? {
                 let expired = !old.is_done() && old.lease_until <= r.claimed_at;
-                if !expired || r.attempts != old.attempts + 1 {
+                if !expired || old.attempts.checked_add(1) != Some(r.attempts) {
                     return Err(StoreError::StageTaken);
                 }
             }
@@ -981,9 +981,10 @@ impl Store for SqliteStore {
                 )
                 .map_err(sql_err)?;
             let rows = stmt
-                .query_map(params![until, after, limit + 1, lane.name()], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })
+                .query_map(
+                    params![until, after, limit.saturating_add(1), lane.name()],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )
                 .map_err(sql_err)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sql_err)?;
@@ -1012,7 +1013,7 @@ impl Store for SqliteStore {
                 c,
                 "SELECT log_key, body FROM stages WHERE log = ?1 AND (?2 IS NULL OR log_key < ?2)
                  ORDER BY log_key DESC LIMIT ?3",
-                params![log.name(), after, limit + 1],
+                params![log.name(), after, limit.saturating_add(1)],
                 limit,
             )
         })

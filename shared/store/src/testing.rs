@@ -1,6 +1,10 @@
 //! Helpers for tests that run against a local DynamoDB-compatible server (moto's server,
 //! started by the test command, which exports its URL as `COBRO_TEST_AWS_ENDPOINT`).
 
+// Test support only (the tests of every crate use it; no function calls it): a missing
+// server or template must stop the test loudly.
+#![allow(clippy::panic, clippy::expect_used)]
+
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
 use crate::dynamodb::{DynamoStore, TableDefinition};

@@ -173,6 +173,16 @@ async fn bad_input_is_refused_and_writes_nothing(t: TestApp) {
             422,
             "lines[0].unit_amount",
         ),
+        (
+            // Dates at the end of the calendar once crashed the date arithmetic.
+            "issued in a far year",
+            with(&|v| {
+                v["issue_date"] = json!("+262000-01-01");
+                v["due_date"] = json!("+262000-01-05");
+            }),
+            422,
+            "issue_date",
+        ),
     ];
     for (name, body, status, field) in cases {
         let a = t

@@ -66,7 +66,7 @@ impl Key {
             status: status.as_u16(),
             body: body.to_string(),
             created_at: now,
-            expires_at: now + Duration::hours(TTL_HOURS),
+            expires_at: cobro_domain::calendar::later(now, Duration::hours(TTL_HOURS)),
         }
     }
 

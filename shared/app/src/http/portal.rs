@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use cobro_domain::arrangement::{self, PlanRequest, PromiseRequest, Refusal};
+use cobro_domain::calendar::{add_days, days_between};
 use cobro_domain::ledger::{self, Balance};
 use cobro_domain::{Invoice, InvoiceStatus, Locale, Money, Party, secret};
 use cobro_notify::words::{self, PageWords, PlanRow};
@@ -183,7 +184,7 @@ fn status_text(
     status: InvoiceStatus,
     now: chrono::DateTime<chrono::Utc>,
 ) -> String {
-    let late = (cobro_domain::today_in(inv.timezone, now) - due_date).num_days();
+    let late = days_between(due_date, cobro_domain::today_in(inv.timezone, now));
     words::invoice_status(l, status, late, &b.net_paid)
 }
 
@@ -234,7 +235,7 @@ enum Flash {
 /// The first instalment of a plan the client asks for: a week from today, or the due date
 /// when that is later; then monthly.
 fn plan_start(o: &Opened, today: NaiveDate) -> NaiveDate {
-    (today + chrono::Days::new(7)).max(o.arrangements.due_date)
+    add_days(today, 7).max(o.arrangements.due_date)
 }
 
 /// Why a promise or plan asked on the page was not made, in the client's language.
@@ -280,7 +281,7 @@ async fn render(
         && a.active_plan().is_none()
         && inv.purpose.is_order();
     let promise_form = (can_arrange && inv.terms.max_open_promises > 0).then(|| {
-        let latest = today + chrono::Days::new(u64::from(inv.terms.promise_max_days));
+        let latest = add_days(today, i64::from(inv.terms.promise_max_days));
         let step = Decimal::new(1, inv.currency.exponent()).to_string();
         (
             today.to_string(),

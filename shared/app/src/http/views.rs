@@ -239,7 +239,7 @@ pub fn reasons(s: &Standing) -> Vec<String> {
     if p.not_on_time > 0 {
         r.push(format!(
             "{} of {} settled invoices paid after their due date (−{})",
-            f.settled - f.paid_on_time,
+            f.settled.saturating_sub(f.paid_on_time),
             f.settled,
             p.not_on_time
         ));

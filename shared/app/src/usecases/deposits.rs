@@ -15,7 +15,8 @@
 //!   deposit it looks for a payment that reached the unmatched queue before the deposit
 //!   existed, and applies it.
 
-use chrono::{DateTime, Days, Utc};
+use chrono::{DateTime, Utc};
+use cobro_domain::calendar::{add_days, later};
 use cobro_domain::deposit::{self, ClientStatus, DepositRule, DepositTerms, Hold};
 use cobro_domain::invoice::{NewLine, Purpose};
 use cobro_domain::standing::Restricted;
@@ -173,7 +174,7 @@ pub fn deposit_invoice(
         }],
         tax_rate: None,
         issue_date: None,
-        due_date: today + Days::new(u64::from(terms.due_days)),
+        due_date: add_days(today, i64::from(terms.due_days)),
         terms: None,
         send: true,
     }
@@ -228,7 +229,7 @@ async fn asked(
         status: 409,
         body: String::new(),
         created_at: now,
-        expires_at: now + chrono::Duration::hours(GUARD_HOURS),
+        expires_at: later(now, chrono::Duration::hours(GUARD_HOURS)),
     };
     let valid = deposit_invoice(app, client, &need.amount, &need.terms, now)?;
     let issue = Issue {
@@ -376,7 +377,7 @@ pub async fn rematch(app: &App, stored: &StoredInvoice) -> Result<usize, StoreEr
             None => break,
         }
     }
-    let mut applied = 0;
+    let mut applied: usize = 0;
     for mut u in found {
         u.resolved = Some(cobro_store::Resolution {
             invoice_id: inv.id.clone(),
@@ -385,7 +386,7 @@ pub async fn rematch(app: &App, stored: &StoredInvoice) -> Result<usize, StoreEr
         match super::payments::apply_fact(app, &inv.id, &u.fact, None, &nothing, Some(&u)).await {
             Ok(Some(super::payments::Applied::Entry(..))) => {
                 tracing::info!(unmatched_id = %u.id, invoice_id = %inv.id, "early payment matched to its deposit");
-                applied += 1;
+                applied = applied.saturating_add(1);
             }
             Ok(_) | Err(StoreError::AlreadyResolved) => {}
             Err(e) => return Err(e),

@@ -235,7 +235,7 @@ pub async fn void(app: &App, id: &str, reason: Option<&str>) -> Result<StoredInv
         }
         let now = app.now();
         let entry = LedgerEntry {
-            seq: stored.ledger_len() + 1,
+            seq: stored.next_seq(),
             kind: EntryKind::Void {
                 reason: reason.clone(),
             },

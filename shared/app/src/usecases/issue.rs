@@ -76,7 +76,7 @@ pub async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Er
     let order = issue.valid.purpose == Purpose::Order;
     let with_deposits = deposits_apply(app, client, issue.closes_budget);
     for _ in 0..MAX_NUMBER_ATTEMPTS {
-        let seq = app.store.last_invoice_seq().await? + 1;
+        let seq = app.store.last_invoice_seq().await?.saturating_add(1);
         let invoice = issue.valid.clone().issue(
             InvoiceId::generate(),
             seq,
@@ -130,7 +130,7 @@ pub async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Er
                 },
             ));
             entries.push(LedgerEntry {
-                seq: entries.len() as u32 + 1,
+                seq: (entries.len() as u32).saturating_add(1),
                 kind: EntryKind::CreditIn,
                 amount,
                 at: now,

@@ -90,7 +90,7 @@ pub fn credit_sources(
         if credit.is_positive() {
             sources.push(CreditSource {
                 id: s.invoice.id.clone(),
-                next_seq: s.ledger_len() + 1,
+                next_seq: s.next_seq(),
                 credit,
                 deposit,
             });

@@ -27,7 +27,10 @@ pub fn new_link(
         client_id: client_id.clone(),
         invoice_id: invoice_id.clone(),
         created_at: now,
-        expires_at: now + chrono::Duration::days(i64::from(app.config.pay_token_days)),
+        expires_at: cobro_domain::calendar::later(
+            now,
+            chrono::Duration::days(i64::from(app.config.pay_token_days)),
+        ),
         revoked_at: None,
     };
     (url, record)

@@ -4,6 +4,7 @@
 //! decides again, so concurrent events never lose an update and redeliveries add nothing.
 
 use chrono::Duration;
+use cobro_domain::calendar::later;
 use cobro_domain::dunning::early_payment_discount;
 use cobro_domain::ledger::{next_entry, reconcile};
 use cobro_domain::validation::optional_text;
@@ -43,7 +44,7 @@ pub fn event_record(app: &App, provider: &str, event_id: &str, outcome: &str) ->
         event_id: event_id.to_string(),
         outcome: outcome.to_string(),
         received_at: now,
-        expires_at: now + Duration::days(EVENT_MEMORY_DAYS),
+        expires_at: later(now, Duration::days(EVENT_MEMORY_DAYS)),
     }
 }
 
@@ -287,14 +288,14 @@ async fn settle(
     if let Some(id) = &invoice_id {
         let mut outcome = Outcome::Duplicate;
         let mut recorded = false;
-        let last = facts.len() - 1;
+        let last = facts.len().checked_sub(1);
         for (i, fact) in facts.iter().enumerate() {
-            let event = (i == last).then_some((provider, event_id));
+            let event = (Some(i) == last).then_some((provider, event_id));
             match apply_fact(app, id, fact, event, &nothing, None).await? {
                 Some(Applied::Entry(..)) => {
                     outcome = Outcome::Applied;
                     // The last fact's write carried the event record.
-                    recorded = i == last;
+                    recorded = Some(i) == last;
                 }
                 Some(Applied::Duplicate(_)) => {}
                 Some(Applied::Ignored(_)) if outcome == Outcome::Duplicate => {

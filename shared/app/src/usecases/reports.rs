@@ -109,7 +109,7 @@ pub async fn escalated_csv(app: &App) -> Result<String, Error> {
             b.amount_due.amount().to_string(),
             inv.issue_date.to_string(),
             inv.due_date.to_string(),
-            (escalated_on - inv.due_date).num_days().to_string(),
+            cobro_domain::calendar::days_between(inv.due_date, escalated_on).to_string(),
             escalated_on.to_string(),
             notices,
         ])
@@ -175,14 +175,15 @@ pub struct Tally {
 impl Tally {
     fn count(&mut self, stage: &Stage) {
         match stage {
-            Stage::PromiseKept(_) => self.kept += 1,
-            Stage::PromiseBroken(_) => self.broken += 1,
-            Stage::PlanBroken(_) => self.plans_broken += 1,
+            Stage::PromiseKept(_) => self.kept = self.kept.saturating_add(1),
+            Stage::PromiseBroken(_) => self.broken = self.broken.saturating_add(1),
+            Stage::PlanBroken(_) => self.plans_broken = self.plans_broken.saturating_add(1),
             _ => {}
         }
-        let judged = self.kept + self.broken;
-        self.kept_rate =
-            (judged > 0).then(|| (Decimal::from(self.kept) / Decimal::from(judged)).round_dp(4));
+        let judged = self.kept.saturating_add(self.broken);
+        self.kept_rate = Decimal::from(self.kept)
+            .checked_div(Decimal::from(judged))
+            .map(|r| r.round_dp(4));
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use cobro_domain::arrangement::arrangements;
-use cobro_domain::calendar::{local_moment, next_business_moment};
+use cobro_domain::calendar::{add_days, days_between, later, local_moment, next_business_moment};
 use cobro_domain::dunning;
 use cobro_domain::ledger::{EntryKind, LedgerEntry};
 use cobro_domain::stage::{CLAIM_LEASE_MINUTES, Next};
@@ -81,37 +81,46 @@ pub struct SweepReport {
 
 impl SweepReport {
     fn actions(&self) -> usize {
-        self.reminders
-            + self.notices
-            + self.late_fees
-            + self.escalations
-            + self.arrangement_reminders
-            + self.promises_kept
-            + self.broken
-            + self.deposits_cleared
-            + self.deposit_reminders
-            + self.deposits_overdue
-            + self.deposits_matched
+        [
+            self.reminders,
+            self.notices,
+            self.late_fees,
+            self.escalations,
+            self.arrangement_reminders,
+            self.promises_kept,
+            self.broken,
+            self.deposits_cleared,
+            self.deposit_reminders,
+            self.deposits_overdue,
+            self.deposits_matched,
+        ]
+        .into_iter()
+        .fold(0, usize::saturating_add)
     }
 
     fn add(&mut self, o: &SweepReport) {
-        self.invoices_read += o.invoices_read;
-        self.reminders += o.reminders;
-        self.notices += o.notices;
-        self.late_fees += o.late_fees;
-        self.escalations += o.escalations;
-        self.arrangement_reminders += o.arrangement_reminders;
-        self.promises_kept += o.promises_kept;
-        self.broken += o.broken;
-        self.deposits_cleared += o.deposits_cleared;
-        self.deposit_reminders += o.deposit_reminders;
-        self.deposits_overdue += o.deposits_overdue;
-        self.deposits_matched += o.deposits_matched;
-        self.deferred += o.deferred;
-        self.failed += o.failed;
-        self.held += o.held;
-        self.skipped += o.skipped;
+        tally(&mut self.invoices_read, o.invoices_read);
+        tally(&mut self.reminders, o.reminders);
+        tally(&mut self.notices, o.notices);
+        tally(&mut self.late_fees, o.late_fees);
+        tally(&mut self.escalations, o.escalations);
+        tally(&mut self.arrangement_reminders, o.arrangement_reminders);
+        tally(&mut self.promises_kept, o.promises_kept);
+        tally(&mut self.broken, o.broken);
+        tally(&mut self.deposits_cleared, o.deposits_cleared);
+        tally(&mut self.deposit_reminders, o.deposit_reminders);
+        tally(&mut self.deposits_overdue, o.deposits_overdue);
+        tally(&mut self.deposits_matched, o.deposits_matched);
+        tally(&mut self.deferred, o.deferred);
+        tally(&mut self.failed, o.failed);
+        tally(&mut self.held, o.held);
+        tally(&mut self.skipped, o.skipped);
     }
+}
+
+/// Adds `by` to a report's counter.
+fn tally(counter: &mut usize, by: usize) {
+    *counter = counter.saturating_add(by);
 }
 
 /// Runs every action due at `now` on the dunning agenda (the reminder sweep).
@@ -146,7 +155,9 @@ async fn run_lane(
         let due = app.store.due_agenda(lane, now, &page).await?;
         let ids: Vec<InvoiceId> = due.items.into_iter().map(|i| i.invoice_id).collect();
         let mut results = futures::stream::iter(ids.into_iter().map(|id| async move {
-            if deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d) {
+            if deadline
+                .is_some_and(|d| d.saturating_duration_since(Instant::now()) <= DEADLINE_MARGIN)
+            {
                 return None;
             }
             Some(work_on(app, &id, now).await)
@@ -156,12 +167,12 @@ async fn run_lane(
             match r {
                 None => report.stopped_early = true,
                 Some(Ok(o)) => {
-                    report.due += 1;
+                    tally(&mut report.due, 1);
                     report.add(&o);
                 }
                 Some(Err(e)) => {
-                    report.due += 1;
-                    report.failed += 1;
+                    tally(&mut report.due, 1);
+                    tally(&mut report.failed, 1);
                     tracing::error!(error = %e, "dunning failed on an invoice; it stays on the agenda");
                 }
             }
@@ -184,8 +195,12 @@ pub async fn scheduled(
     deadline_ms: u64,
 ) -> Result<SweepReport, Box<dyn std::error::Error + Send + Sync>> {
     let now = app.now();
-    let left = (deadline_ms as i64 - Utc::now().timestamp_millis()).max(0) as u64;
-    let deadline = Instant::now() + std::time::Duration::from_millis(left);
+    let left =
+        deadline_ms.saturating_sub(u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0));
+    let start = Instant::now();
+    let deadline = start
+        .checked_add(std::time::Duration::from_millis(left))
+        .unwrap_or(start);
     Ok(run_lane(app, lane, now, Some(deadline)).await?)
 }
 
@@ -195,7 +210,7 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
     let mut report = SweepReport::default();
     let mut client: Option<Client> = None;
     for _ in 0..MAX_ACTIONS_PER_INVOICE * 4 {
-        report.invoices_read += 1;
+        tally(&mut report.invoices_read, 1);
         let Some(stored) = app.store.invoice(id).await? else {
             return Ok(report);
         };
@@ -221,7 +236,7 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
         ) {
             let matched = super::deposits::rematch(app, &stored).await?;
             if matched > 0 {
-                report.deposits_matched += matched;
+                tally(&mut report.deposits_matched, matched);
                 continue;
             }
         }
@@ -234,14 +249,14 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
                 .await
             {
                 Ok(()) => match next.stage {
-                    Stage::PromiseKept(_) => report.promises_kept += 1,
+                    Stage::PromiseKept(_) => tally(&mut report.promises_kept, 1),
                     Stage::DepositCleared => {
                         tracing::info!(client_id = %stored.invoice.client_id, "deposit cleared: client active");
-                        report.deposits_cleared += 1
+                        tally(&mut report.deposits_cleared, 1)
                     }
                     _ => {}
                 },
-                Err(StoreError::StageTaken) => report.skipped += 1,
+                Err(StoreError::StageTaken) => tally(&mut report.skipped, 1),
                 Err(e) => return Err(e),
             }
             continue;
@@ -249,7 +264,7 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
         if let Stage::LateFee(period) = next.stage {
             match charge_late_fee(app, &stored, &next, period, now).await {
                 Ok(agenda) => {
-                    report.late_fees += 1;
+                    tally(&mut report.late_fees, 1);
                     if agenda.is_none_or(|a| a > now) {
                         return Ok(report); // nothing else due: no need to read it again
                     }
@@ -274,37 +289,37 @@ async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepR
         match send_stage(app, &stored, &client, &next, now).await? {
             Sent::Done(agenda) => {
                 match next.stage {
-                    Stage::Reminder(..) => report.reminders += 1,
-                    Stage::FeeNotice(_) => report.notices += 1,
+                    Stage::Reminder(..) => tally(&mut report.reminders, 1),
+                    Stage::FeeNotice(_) => tally(&mut report.notices, 1),
                     Stage::PromiseReminder(_) | Stage::Instalment(..) => {
-                        report.arrangement_reminders += 1
+                        tally(&mut report.arrangement_reminders, 1)
                     }
-                    Stage::PromiseBroken(_) | Stage::PlanBroken(_) => report.broken += 1,
-                    Stage::DepositReminder => report.deposit_reminders += 1,
-                    Stage::DepositOverdue => report.deposits_overdue += 1,
-                    _ => report.escalations += 1,
+                    Stage::PromiseBroken(_) | Stage::PlanBroken(_) => tally(&mut report.broken, 1),
+                    Stage::DepositReminder => tally(&mut report.deposit_reminders, 1),
+                    Stage::DepositOverdue => tally(&mut report.deposits_overdue, 1),
+                    _ => tally(&mut report.escalations, 1),
                 }
                 if agenda.is_none_or(|a| a > now) {
                     return Ok(report); // nothing else due: no need to read it again
                 }
             }
             Sent::Failed => {
-                report.failed += 1;
+                tally(&mut report.failed, 1);
                 return Ok(report);
             }
             Sent::Held => {
-                report.held += 1;
+                tally(&mut report.held, 1);
                 return Ok(report);
             }
             Sent::Taken => {
-                report.skipped += 1;
+                tally(&mut report.skipped, 1);
                 return Ok(report);
             }
             Sent::ClientBusy => {
-                report.deferred += 1;
+                tally(&mut report.deferred, 1);
                 let hours = &stored.invoice.terms.business_hours;
                 let tz = stored.invoice.timezone;
-                let tomorrow = today_in(tz, now) + chrono::Days::new(1);
+                let tomorrow = add_days(today_in(tz, now), 1);
                 let at = next_business_moment(hours, tz, local_moment(tz, tomorrow, hours.start));
                 match app
                     .store
@@ -333,7 +348,7 @@ async fn charge_late_fee(
         .amount
         .ok_or_else(|| StoreError::Backend("a late fee without an amount".into()))?;
     let entry = LedgerEntry {
-        seq: stored.ledger_len() + 1,
+        seq: stored.next_seq(),
         kind: EntryKind::LateFee { period },
         amount,
         at: now,
@@ -398,9 +413,9 @@ async fn send_stage(
         client_id: stored.invoice.client_id.clone(),
         stage: next.stage,
         status: StageStatus::Claimed,
-        attempts: previous.map_or(1, |p| p.attempts + 1),
+        attempts: previous.map_or(1, |p| p.attempts.saturating_add(1)),
         claimed_at: now,
-        lease_until: now + Duration::minutes(CLAIM_LEASE_MINUTES),
+        lease_until: later(now, Duration::minutes(CLAIM_LEASE_MINUTES)),
         done_at: None,
         message_id: None,
         // A retried notice keeps what it announced.
@@ -493,8 +508,10 @@ async fn send_reminder(
 ) -> Result<String, Undelivered> {
     let inv = &stored.invoice;
     let arr = arrangements(inv, &stored.entries, now)?;
-    let escalation_day =
-        arr.chase_due_date() + Duration::days(i64::from(inv.terms.escalate_after_days));
+    let escalation_day = add_days(
+        arr.chase_due_date(),
+        i64::from(inv.terms.escalate_after_days),
+    );
     let mut arrangement = None;
     let tone = match record.stage {
         Stage::FeeNotice(_) => Tone::FeeNotice,
@@ -654,7 +671,7 @@ async fn send_escalation(
         tax_id: client.tax_id.clone().unwrap_or_else(|| "—".into()),
         concept: inv.concept().to_string(),
         due_date: l.long_date(inv.due_date),
-        days_overdue: (today - inv.due_date).num_days(),
+        days_overdue: days_between(inv.due_date, today),
         notices: done
             .iter()
             .map(|s| NoticeLine {

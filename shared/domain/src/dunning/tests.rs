@@ -5,7 +5,7 @@ use crate::invoice::{EarlyPaymentDiscount, LateFee, Terms};
 use crate::money::Currency;
 use crate::payref::PaymentReference;
 use crate::stage::{CLAIM_LEASE_MINUTES, StageStatus};
-use chrono::{Timelike, Weekday};
+use chrono::{Duration, Timelike, Weekday};
 use chrono_tz::Tz;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
