@@ -13,6 +13,15 @@ ensure_venv() {
   fi
 }
 
+# Schemathesis (the API fuzzer) in a venv of its own, so its pins never move moto's.
+ensure_fuzz_venv() {
+  if [ ! -x .venv-fuzz/bin/schemathesis ]; then
+    python3 -m venv .venv-fuzz
+    .venv-fuzz/bin/pip install --quiet --upgrade pip
+    .venv-fuzz/bin/pip install --quiet 'schemathesis>=4.3,<5'
+  fi
+}
+
 # Starts moto (DynamoDB, SES, SSM) on a free port, stopped when the shell exits; exports
 # COBRO_TEST_AWS_ENDPOINT.
 start_moto() {

@@ -73,6 +73,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Print the API's OpenAPI 3.1 description (what `GET /v1/openapi.json` serves).
+    Openapi,
     /// API keys for the business's API.
     Keys {
         #[command(subcommand)]
@@ -165,6 +167,10 @@ async fn main() -> anyhow::Result<()> {
         } => serve::run(config(cli.data_dir).await?, addr, demo, sweep_every).await,
         Command::Sweep { at } => scheduled(cli.data_dir, at, Lane::Dunning).await,
         Command::DepositCheck { at } => scheduled(cli.data_dir, at, Lane::Deposits).await,
+        Command::Openapi => {
+            println!("{}", cobro_app::http::openapi::json());
+            Ok(())
+        }
         Command::Export { report, out } => {
             let app = App::from_config(config(cli.data_dir).await?).await?;
             let csv = match report {

@@ -117,6 +117,13 @@ async fn every_packaged_function_handles_its_events_on_the_production_configurat
         .await;
     assert_eq!(a.status, 401, "{}", a.body);
     assert_eq!(a.header("content-type"), Some("application/problem+json"));
+    // Its description, without a key, as the function ships it.
+    let doc = api
+        .http(json_request("GET", "/v1/openapi.json", None, None))
+        .await;
+    assert_eq!(doc.status, 200, "{}", doc.body);
+    assert_eq!(doc.json()["openapi"], "3.1.0");
+    assert!(doc.json()["paths"]["/v1/invoices"]["post"].is_object());
     let email = format!(
         "pagos-{}@cliente.cl",
         cobro_domain::ClientId::generate().as_str()

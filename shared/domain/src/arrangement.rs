@@ -26,7 +26,7 @@ use crate::money::{Money, MoneyError};
 use crate::validation::{FieldErrors, Shape, text};
 
 /// How an arrangement stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Its date has not passed and it is not yet covered.
@@ -37,7 +37,7 @@ pub enum Outcome {
     Broken,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PromiseState {
     pub promise: u32,
     #[serde(skip)]
@@ -58,7 +58,7 @@ pub struct PromiseState {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct InstalmentState {
     /// From 1.
     pub number: u32,
@@ -72,7 +72,7 @@ pub struct InstalmentState {
     pub outcome: Outcome,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PlanState {
     pub plan: u32,
     #[serde(skip)]
@@ -94,7 +94,7 @@ impl PlanState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ExtensionState {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -103,7 +103,7 @@ pub struct ExtensionState {
 }
 
 /// Every arrangement on an invoice, judged at `now`, and what they mean for the chase.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Arrangements {
     /// The due date after extensions.
     pub due_date: NaiveDate,

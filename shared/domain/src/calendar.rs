@@ -14,17 +14,20 @@ pub fn today_in(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
 }
 
 /// The business hours in which messages may go out, in the client's time zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessHours {
     /// First minute messages may go out ("09:00").
     #[serde(with = "hhmm")]
+    #[schema(value_type = String, pattern = "^[0-2][0-9]:[0-5][0-9]$", example = "09:00")]
     pub start: NaiveTime,
     /// When messages stop ("19:00", exclusive).
     #[serde(with = "hhmm")]
+    #[schema(value_type = String, pattern = "^[0-2][0-9]:[0-5][0-9]$", example = "19:00")]
     pub end: NaiveTime,
     /// The days messages may go out: `mon` … `sun`.
     #[serde(with = "weekdays")]
+    #[schema(value_type = Vec<String>, example = json!(["mon", "tue", "wed", "thu", "fri"]))]
     pub days: Vec<Weekday>,
 }
 

@@ -11,7 +11,7 @@ use crate::validation::{FieldErrors, optional_text, required_text};
 
 use crate::calendar::DEFAULT_TIMEZONE;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Client {
     pub id: ClientId,
     pub name: String,
@@ -19,6 +19,7 @@ pub struct Client {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     pub locale: Locale,
+    #[schema(value_type = String, example = "America/Santiago")]
     pub timezone: Tz,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_id: Option<String>,
@@ -49,7 +50,7 @@ impl Client {
 
 /// What a caller asks for, before validation. Strings stay strings here so every problem
 /// can be reported against its field.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
     pub name: String,

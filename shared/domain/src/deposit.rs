@@ -32,7 +32,7 @@ pub const DEFAULT_OVERDUE_AFTER_DAYS: u32 = 3;
 const MAX_DAYS: i64 = 90;
 
 /// How much deposit is asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DepositRule {
     /// A fixed amount, asked for as soon as the client exists.
@@ -42,7 +42,7 @@ pub enum DepositRule {
 }
 
 /// What the deposit's money does once it has cleared.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Hold {
     /// Client credit, brought onto their next invoice.
@@ -54,7 +54,7 @@ pub enum Hold {
 }
 
 /// A deposit policy: the business's default or one client's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DepositTerms {
     pub rule: DepositRule,
     pub due_days: u32,
@@ -95,7 +95,7 @@ impl DepositTerms {
 /// A deposit policy as typed: `{"percent": "30"}` or `{"amount": "200000", "currency":
 /// "CLP"}`, with optional `due_days`, `overdue_after_days` and `hold` (`credit` or
 /// `retainer`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepositInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,7 +215,7 @@ impl Default for DepositPolicy {
 }
 
 /// Where a client stands with their deposits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientStatus {
     /// Nothing asked for is unpaid.

@@ -16,7 +16,7 @@ pub const DEFAULT_NOTICE_DAYS: u32 = 3;
 /// Longest payment term accepted between issue and due date (guards typos like 2206).
 pub const MAX_TERM_DAYS: i64 = 3 * 365;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Line {
     pub description: String,
     pub quantity: Decimal,
@@ -25,7 +25,7 @@ pub struct Line {
     pub amount: Money,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LateFeeKind {
     /// A fixed amount in the invoice's currency.
@@ -34,14 +34,14 @@ pub enum LateFeeKind {
     Percent,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Recurrence {
     Once,
     Monthly,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LateFee {
     pub kind: LateFeeKind,
@@ -65,7 +65,7 @@ fn default_notice_days() -> u32 {
     DEFAULT_NOTICE_DAYS
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EarlyPaymentDiscount {
     /// Percentage off when paid within `within_days` of the issue date.
@@ -74,7 +74,7 @@ pub struct EarlyPaymentDiscount {
 }
 
 /// What an invoice is for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// A sale: goods or services billed.
@@ -107,7 +107,7 @@ pub const MAX_REMINDERS: usize = 12;
 /// and how it is chased (reminders, business hours, escalation). Resolved when the invoice
 /// is issued (business default, then the client's overrides, then the invoice's) and
 /// stored with it, so what was promised is what is enforced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Terms {
     #[serde(default = "default_grace_days")]
     pub grace_days: u32,
@@ -178,7 +178,7 @@ impl Default for Terms {
 /// Overrides of a policy, as the business default, a client or an invoice gives them:
 /// every field is optional; `late_fee: null` and `early_payment_discount: null` remove one.
 /// Days are signed here so a negative one is reported against its field.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TermsInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -209,7 +209,7 @@ pub struct TermsInput {
     pub plan_max_instalments: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LateFeeInput {
     pub kind: LateFeeKind,
@@ -222,7 +222,7 @@ pub struct LateFeeInput {
     pub notice_days: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscountInput {
     pub percent: Decimal,
@@ -453,7 +453,7 @@ pub fn format_number(prefix: &str, seq: u64) -> String {
 }
 
 /// An invoice as asked for by the caller, before validation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvoice {
     pub client_id: String,
@@ -471,7 +471,7 @@ pub struct NewInvoice {
     pub send: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLine {
     pub description: String,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::money::{Money, MoneyError};
 
 /// Who made an arrangement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     Business,
@@ -15,13 +15,13 @@ pub enum Party {
 }
 
 /// One instalment of a payment plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Instalment {
     pub due_date: NaiveDate,
     pub amount: Money,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Cash,
@@ -31,7 +31,7 @@ pub enum PaymentMethod {
     Provider,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EntryKind {
     /// The invoice was issued for its total: the client owes it from now on.
@@ -98,7 +98,7 @@ impl EntryKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LedgerEntry {
     /// Position in the invoice's ledger, from 1.
     pub seq: u32,
@@ -113,7 +113,7 @@ pub struct LedgerEntry {
     pub key: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InvoiceStatus {
     /// Not issued yet: nothing is owed.
@@ -255,7 +255,7 @@ fn dispute_of(key: &str) -> Option<&str> {
 
 /// A movement of money reported by a payment provider, a bank or a person, before it is
 /// matched to an invoice's ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaymentFact {
     /// Who reports it: `stripe`, `mercadopago`, `standard`, `manual`.
     pub source: String,
@@ -266,7 +266,7 @@ pub struct PaymentFact {
     pub method: PaymentMethod,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FactKind {
     Received,
@@ -295,7 +295,7 @@ pub struct NewEntry {
 }
 
 /// Why a payment waits in the unmatched queue for a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnmatchedReason {
     /// It names no invoice we know (yet: a refund may arrive before its payment).

@@ -119,6 +119,19 @@ pub fn as_decimal<S: Serializer>(m: &Money, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&m.amount())
 }
 
+/// In the API's description: an ISO 4217 code.
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("ISO 4217 currency code"))
+            .pattern(Some("^[A-Z]{3}$"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Currency {}
+
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let code = String::deserialize(d)?;
@@ -128,7 +141,7 @@ impl<'de> Deserialize<'de> for Currency {
 
 /// An exact amount of money. Its amount always fits its currency's exponent and is kept
 /// at exactly that scale (CLP "150000", USD "19.90").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "MoneyRepr", into = "MoneyRepr")]
 pub struct Money {
     amount: Decimal,
@@ -320,7 +333,7 @@ impl fmt::Display for Money {
 }
 
 /// An amount as typed: a decimal and a currency code.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmountInput {
     pub amount: rust_decimal::Decimal,

@@ -159,6 +159,18 @@ impl Serialize for Stage {
     }
 }
 
+/// In the API's description: the stage's name (`reminder:-7:0`, `fee-notice:0`, …).
+impl utoipa::PartialSchema for Stage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("The dunning stage, as `reminder:-7:0`, `fee-notice:0`, `late-fee:0`, `escalation`, …"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Stage {}
+
 impl<'de> Deserialize<'de> for Stage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d)?
@@ -167,7 +179,7 @@ impl<'de> Deserialize<'de> for Stage {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StageStatus {
     /// Claimed by a sweep; not known to be done. Retried once the lease ends.
@@ -182,7 +194,7 @@ pub enum StageStatus {
 }
 
 /// What was done (or is being done) for one stage of one invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StageRecord {
     pub invoice_id: InvoiceId,
     pub client_id: ClientId,

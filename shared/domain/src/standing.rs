@@ -30,7 +30,18 @@ use crate::money::{Money, MoneyError};
 /// Score of a client with no history yet.
 pub const NEW_CLIENT_SCORE: u32 = 75;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum Tier {
     A,
     B,
@@ -129,7 +140,7 @@ pub fn invoice_history(
 }
 
 /// The factors behind a score, as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Factors {
     pub invoices: u32,
     pub settled: u32,
@@ -146,7 +157,7 @@ pub struct Factors {
     pub points: Points,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Points {
     pub not_on_time: u32,
     pub lateness: u32,
@@ -155,7 +166,7 @@ pub struct Points {
     pub overdue: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Standing {
     pub score: u32,
     pub tier: Tier,

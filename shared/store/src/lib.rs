@@ -256,7 +256,7 @@ pub struct EventRecord {
 }
 
 /// A payment that could not be put on an invoice, waiting for a person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unmatched {
     pub id: UnmatchedId,
     pub provider: String,
@@ -272,7 +272,7 @@ pub struct Unmatched {
     pub resolved: Option<Resolution>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Resolution {
     pub invoice_id: InvoiceId,
     pub at: DateTime<Utc>,

@@ -23,6 +23,7 @@ mod clients;
 mod deposits;
 mod dunning;
 mod invoices;
+mod openapi;
 mod portal;
 mod standing;
 mod text;

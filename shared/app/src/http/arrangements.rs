@@ -1,42 +1,55 @@
 //! `/v1/invoices/{id}/promises`, `/plans`, `/extensions`: the business makes an
 //! arrangement for a client; 201 with the invoice as it now is.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
 use cobro_store::StoredInvoice;
 use tracing::instrument;
 
 use super::created;
 use super::idempotency::Idempotent;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemBody};
 use super::views::{InvoiceView, to_json};
 use crate::App;
-use crate::usecases::arrangements::{self, Input};
+use crate::usecases::arrangements::{self, ExtensionInput, Input, PlanInput, PromiseInput};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/invoices/{id}/promises", post(promise))
-        .route("/v1/invoices/{id}/plans", post(plan))
-        .route("/v1/invoices/{id}/extensions", post(extension))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(promise))
+        .routes(routes!(plan))
+        .routes(routes!(extension))
 }
 
-/// `POST /v1/invoices/{id}/promises` `{"date", "amount"?, "currency"?}`.
+/// The client promises to pay (all that is due, or `amount`) by `date`: reminders pause
+/// until then; kept or broken, it is judged by itself.
+#[utoipa::path(post, operation_id = "make_promise", path = "/v1/invoices/{id}/promises", tag = "arrangements",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    request_body = PromiseInput,
+    responses((status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice cannot take this arrangement now (paid, void, escalated, in a plan, too many promises; `code` says which), or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json")))]
 async fn promise(app: State<App>, id: Path<String>, idem: Idempotent) -> Result<Response, Problem> {
     let input = Input::Promise(idem.parse()?);
     make(app, id, idem, input).await
 }
 
-/// `POST /v1/invoices/{id}/plans` `{"instalments": [{"due_date", "amount"}]}` or
-/// `{"count", "first_due_date"}`.
+/// A payment plan: `instalments` listed, or `count` monthly from `first_due_date` (split
+/// exactly).
+#[utoipa::path(post, operation_id = "make_plan", path = "/v1/invoices/{id}/plans", tag = "arrangements",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    request_body = PlanInput,
+    responses((status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice cannot take this arrangement now (paid, void, escalated, in a plan, too many promises; `code` says which), or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json")))]
 async fn plan(app: State<App>, id: Path<String>, idem: Idempotent) -> Result<Response, Problem> {
     let input = Input::Plan(idem.parse()?);
     make(app, id, idem, input).await
 }
 
-/// `POST /v1/invoices/{id}/extensions` `{"due_date", "reason"}`.
+/// Moves the due date, with a reason kept in the invoice's history; reminders restart.
+#[utoipa::path(post, operation_id = "extend_due_date", path = "/v1/invoices/{id}/extensions", tag = "arrangements",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    request_body = ExtensionInput,
+    responses((status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice cannot take this arrangement now (paid, void, escalated, in a plan, too many promises; `code` says which), or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json")))]
 async fn extension(
     app: State<App>,
     id: Path<String>,

@@ -1,31 +1,34 @@
 //! `/v1/clients`: create, list and read clients, their invoices, their standing, their
 //! budget.
 
+use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use cobro_domain::deposit::ClientStatus;
 use cobro_domain::{AmountInput, Client, Invoice, NewClient};
 use tracing::instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::idempotency::Idempotent;
 use super::paging::{ListParams, list, page_request};
-use super::problem::Problem;
-use super::views::{ClientView, InvoiceView, deposit_json, reasons, to_json};
+use super::problem::{Problem, ProblemBody};
+use super::views::{
+    ClientView, InvoiceView, ListView, StandingView, deposit_json, reasons, to_json,
+};
 use super::{created, json};
 use crate::App;
 use crate::usecases::{deposits, invoicing, standing};
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/clients", axum::routing::post(create).get(list_clients))
-        .route("/v1/clients/{id}", get(get_client))
-        .route("/v1/clients/{id}/invoices", get(client_invoices))
-        .route("/v1/clients/{id}/standing", get(get_standing))
-        .route("/v1/clients/{id}/budget", put(set_budget))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list_clients))
+        .routes(routes!(get_client))
+        .routes(routes!(client_invoices))
+        .routes(routes!(get_standing))
+        .routes(routes!(set_budget))
 }
 
 /// A new client as answered: active, or pending the deposit asked for with it.
@@ -43,6 +46,16 @@ fn new_client_json(
     Ok(to_json(&view)?)
 }
 
+/// Creates a client. When the business asks new clients for a deposit, the answer carries
+/// the deposit invoice (`open_deposit`, with its pay link, shown this once) and the client
+/// is `pending_deposit` until it is paid.
+#[utoipa::path(post, operation_id = "create_client", path = "/v1/clients", tag = "clients",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    request_body = NewClient,
+    responses(
+        (status = 201, description = "Created", body = ClientView),
+        (status = 409, description = "The Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Problem> {
     let input: NewClient = idem.parse()?;
@@ -65,6 +78,13 @@ async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Pr
     }
 }
 
+/// Clients, newest first, a page at a time.
+#[utoipa::path(get, operation_id = "list_clients", path = "/v1/clients", tag = "clients",
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page (20 by default)"), ("after" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "A page of clients", body = ListView<ClientView>),
+        (status = 422, description = "`limit` or `after` is not valid", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 async fn list_clients(
     State(app): State<App>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -73,6 +93,10 @@ async fn list_clients(
     list(page.items.iter().map(ClientView::new).collect(), page.next)
 }
 
+/// A client with their credit per currency, their status and any deposit waiting.
+#[utoipa::path(get, operation_id = "get_client", path = "/v1/clients/{id}", tag = "clients",
+    params(("id" = String, Path, description = "The client's id (`cli_…`)")),
+    responses((status = 200, description = "The client", body = ClientView)))]
 async fn get_client(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
     let d = invoicing::client_details(&app, &id).await?;
     let mut view = ClientView::new(&d.client);
@@ -82,6 +106,13 @@ async fn get_client(State(app): State<App>, Path(id): Path<String>) -> Result<Re
     Ok(Json(to_json(&view)?).into_response())
 }
 
+/// A client's invoices, newest first, a page at a time.
+#[utoipa::path(get, operation_id = "client_invoices", path = "/v1/clients/{id}/invoices", tag = "clients",
+    params(("id" = String, Path, description = "The client's id (`cli_…`)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page (20 by default)"), ("after" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "A page of invoices", body = ListView<InvoiceView>),
+        (status = 422, description = "`limit` or `after` is not valid", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 async fn client_invoices(
     State(app): State<App>,
     Path(id): Path<String>,
@@ -99,27 +130,33 @@ async fn client_invoices(
 
 /// `GET /v1/clients/{id}/standing`: score, tier, the factors and points that made it and
 /// why, what is outstanding per currency, and the credit still available under the limit.
+#[utoipa::path(get, operation_id = "get_standing", path = "/v1/clients/{id}/standing", tag = "clients",
+    params(("id" = String, Path, description = "The client's id (`cli_…`)")),
+    responses((status = 200, description = "The client's standing now", body = StandingView)))]
 async fn get_standing(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
     let r = standing::of(&app, &id).await?;
-    let s = &r.picture.standing;
-    Ok(Json(serde_json::json!({
-        "object": "standing",
-        "client_id": r.client.id,
-        "score": s.score,
-        "tier": s.tier,
-        "history": s.history,
-        "factors": s.factors,
-        "reasons": reasons(s),
-        "outstanding": r.picture.outstanding,
-        "credit_limit": r.client.credit_limit,
-        "available_credit": r.available,
-        "computed_at": app.now(),
-    }))
-    .into_response())
+    let view = StandingView {
+        object: "standing",
+        client_id: r.client.id.clone(),
+        reasons: reasons(&r.picture.standing),
+        standing: r.picture.standing,
+        outstanding: r.picture.outstanding,
+        credit_limit: r.client.credit_limit,
+        available_credit: r.available,
+        computed_at: app.now(),
+    };
+    Ok(Json(to_json(&view)?).into_response())
 }
 
 /// `PUT /v1/clients/{id}/budget` `{amount, currency}`: sets or raises the budget. Not
 /// below what was already invoiced (409), and in the client's currency (422).
+#[utoipa::path(put, operation_id = "set_budget", path = "/v1/clients/{id}/budget", tag = "clients",
+    params(("id" = String, Path, description = "The client's id (`cli_…`)")),
+    request_body = AmountInput,
+    responses(
+        (status = 200, description = "The client with the new budget", body = ClientView),
+        (status = 409, description = "Below what was already invoiced", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 async fn set_budget(
     State(app): State<App>,
     Path(id): Path<String>,

@@ -1,33 +1,34 @@
 //! `/v1/invoices`: create and read invoices, record manual payments, reissue or revoke pay
 //! links, void.
 
+use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use cobro_domain::NewInvoice;
 use cobro_store::StoredInvoice;
 use serde::Deserialize;
 use tracing::instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::idempotency::Idempotent;
-use super::problem::Problem;
-use super::views::{InvoiceView, to_json};
+use super::problem::{Problem, ProblemBody};
+use super::views::{InvoiceView, PayLinkView, RevokedView, to_json};
 use super::{created, json};
 use crate::App;
 use crate::usecases::payments::{self, ManualPayment};
 use crate::usecases::{invoicing, links};
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/invoices", post(create))
-        .route("/v1/invoices/{id}", get(get_invoice))
-        .route("/v1/invoices/{id}/payments", post(record_payment))
-        .route("/v1/invoices/{id}/pay-links", post(new_pay_link))
-        .route("/v1/invoices/{id}/pay-links/revoke", post(revoke_pay_links))
-        .route("/v1/invoices/{id}/void", post(void))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(get_invoice))
+        .routes(routes!(record_payment))
+        .routes(routes!(new_pay_link))
+        .routes(routes!(revoke_pay_links))
+        .routes(routes!(void))
 }
 
 /// A new invoice as answered: without its ledger, with its pay link (shown this once).
@@ -41,6 +42,15 @@ fn new_invoice_json(
     )?)
 }
 
+/// Creates an invoice, numbered, with its payment reference and a pay link (shown this
+/// once); `send: true` e-mails it to the client.
+#[utoipa::path(post, operation_id = "create_invoice", path = "/v1/invoices", tag = "invoices",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    request_body = NewInvoice,
+    responses(
+        (status = 201, description = "Created; `pay_url` is shown this once", body = InvoiceView),
+        (status = 409, description = "A deposit is required first, the budget or the credit limit would be exceeded, the client's tier is restricted, or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Problem> {
     let input: NewInvoice = idem.parse()?;
@@ -61,6 +71,10 @@ async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Pr
     }
 }
 
+/// The invoice with its ledger, dunning stages and arrangements.
+#[utoipa::path(get, operation_id = "get_invoice", path = "/v1/invoices/{id}", tag = "invoices",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)")),
+    responses((status = 200, description = "The invoice", body = InvoiceView)))]
 async fn get_invoice(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
     let stored = invoicing::invoice(&app, &id).await?;
     Ok(Json(to_json(&InvoiceView::full(&stored, app.now())?)?).into_response())
@@ -68,6 +82,13 @@ async fn get_invoice(State(app): State<App>, Path(id): Path<String>) -> Result<R
 
 /// A payment the business received by hand (cash, cheque, transfer, card terminal): the
 /// same ledger path as provider events.
+#[utoipa::path(post, operation_id = "record_payment", path = "/v1/invoices/{id}/payments", tag = "invoices",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    request_body = ManualPayment,
+    responses(
+        (status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView),
+        (status = 409, description = "This payment (its reference) was already recorded, or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn record_payment(
     State(app): State<App>,
@@ -87,36 +108,56 @@ async fn record_payment(
 }
 
 /// A new pay link for the invoice (the one in the invoice e-mail is shown only once).
+#[utoipa::path(post, operation_id = "new_pay_link", path = "/v1/invoices/{id}/pay-links", tag = "invoices",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)")),
+    responses((status = 201, description = "A new link; earlier ones still work", body = PayLinkView)))]
 #[instrument(skip_all)]
 async fn new_pay_link(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
     let (invoice_id, url, token) = links::reissue(&app, &id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({"object": "pay_link", "invoice_id": invoice_id, "url": url, "expires_at": token.expires_at})),
-    )
-        .into_response())
+    let view = PayLinkView {
+        object: "pay_link",
+        invoice_id,
+        url,
+        expires_at: token.expires_at,
+    };
+    Ok((StatusCode::CREATED, Json(to_json(&view)?)).into_response())
 }
 
 /// Revokes every pay link of the invoice (a link sent to the wrong person): they open the
 /// portal's 404 from now on.
+#[utoipa::path(post, operation_id = "revoke_pay_links", path = "/v1/invoices/{id}/pay-links/revoke", tag = "invoices",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)")),
+    responses((status = 200, description = "How many links were revoked", body = RevokedView)))]
 #[instrument(skip_all)]
 async fn revoke_pay_links(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let (invoice_id, n) = links::revoke(&app, &id).await?;
-    Ok(Json(serde_json::json!({"invoice_id": invoice_id, "revoked": n})).into_response())
+    let (invoice_id, revoked) = links::revoke(&app, &id).await?;
+    Ok(Json(to_json(&RevokedView {
+        invoice_id,
+        revoked,
+    })?)
+    .into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VoidRequest {
+    /// Kept in the invoice's history (a note: line breaks are kept).
     #[serde(default)]
     reason: Option<String>,
 }
 
 /// Cancels what is still owed: a `void` entry; the chase stops. Paid or already void
 /// invoices cannot be voided (409).
+#[utoipa::path(post, operation_id = "void_invoice", path = "/v1/invoices/{id}/void", tag = "invoices",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)")),
+    request_body(content = Option<VoidRequest>, description = "Optional: the body may be empty"),
+    responses(
+        (status = 200, description = "Voided; the invoice as it now is", body = InvoiceView),
+        (status = 409, description = "Paid or already void", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn void(
     State(app): State<App>,

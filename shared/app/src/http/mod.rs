@@ -17,6 +17,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, middleware};
 
+use utoipa_axum::router::OpenApiRouter;
+
 use crate::App;
 
 pub mod arrangements;
@@ -25,6 +27,7 @@ pub mod clients;
 pub mod idempotency;
 pub mod invoices;
 pub mod json;
+pub mod openapi;
 pub mod paging;
 pub mod portal;
 pub mod problem;
@@ -35,32 +38,41 @@ pub mod webhooks;
 
 pub use problem::Problem;
 
-/// The invoices-api function: the business's API, every route under `/v1`, behind API keys.
-pub fn invoices_api(app: App) -> Router {
-    Router::new()
+/// The business's API, every route under `/v1`, each described ([`openapi`]).
+fn api_routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
         .merge(clients::routes())
         .merge(invoices::routes())
         .merge(unmatched::routes())
         .merge(arrangements::routes())
         .merge(reports::routes())
-        .route_layer(middleware::from_fn_with_state(
-            app.clone(),
-            auth::require_api_key,
-        ))
-        .layer(DefaultBodyLimit::max(json::MAX_BODY))
-        .with_state(app)
+}
+
+/// The invoices-api function: the business's API, every route under `/v1`, behind API
+/// keys; and its description at `GET /v1/openapi.json`, public.
+pub fn invoices_api(app: App) -> Router {
+    let (api, _) = api_routes().split_for_parts();
+    api.route_layer(middleware::from_fn_with_state(
+        app.clone(),
+        auth::require_api_key,
+    ))
+    .route("/v1/openapi.json", axum::routing::get(openapi::serve))
+    .layer(DefaultBodyLimit::max(json::MAX_BODY))
+    .with_state(app)
 }
 
 /// The payment-webhook function: `POST /webhooks/{provider}`, public and verified.
 pub fn payment_webhook(app: App) -> Router {
-    webhooks::routes()
+    let (router, _) = webhooks::routes().split_for_parts();
+    router
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
         .with_state(app)
 }
 
 /// The pay-portal function: `/pay/{token}` and its forms.
 pub fn pay_portal(app: App) -> Router {
-    portal::routes().with_state(app)
+    let (router, _) = portal::routes().split_for_parts();
+    router.with_state(app)
 }
 
 /// The local stand-in for a provider's hosted checkout (only `cobro serve` mounts it).

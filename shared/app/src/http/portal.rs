@@ -18,7 +18,7 @@ use axum::body::Body;
 use axum::extract::{Form, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use chrono::NaiveDate;
 use cobro_domain::arrangement::{self, PlanRequest, PromiseRequest, Refusal};
 use cobro_domain::calendar::{add_days, days_between};
@@ -29,19 +29,21 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tower::ServiceExt;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::usecases::arrangements::{Ask, make};
 use crate::usecases::links::{self, Opened};
 use crate::usecases::{Conflict, Error, nothing};
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/pay/{token}", get(page))
-        .route("/pay/{token}/print", get(print))
-        .route("/pay/{token}/checkout", post(checkout))
-        .route("/pay/{token}/promise", post(promise))
-        .route("/pay/{token}/plan", post(plan))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(page))
+        .routes(routes!(print))
+        .routes(routes!(checkout))
+        .routes(routes!(promise))
+        .routes(routes!(plan))
 }
 
 /// The local stand-in for a provider's hosted checkout (only `cobro serve` mounts it).
@@ -384,6 +386,13 @@ struct Query {
     arranged: Option<String>,
 }
 
+/// The pay page: the invoice, what is due now, how to pay, the client's other invoices,
+/// and the forms to promise or choose a plan. In the client's language; no JavaScript.
+#[utoipa::path(get, operation_id = "pay_page", path = "/pay/{token}", tag = "pay page",
+    params(("token" = String, Path, description = "The pay link's token (192 random bits, base64url)"),
+        ("paid" = Option<String>, Query, description = "Back from a checkout: says the payment is being confirmed"),
+        ("arranged" = Option<String>, Query, description = "After a promise or plan: says it was recorded")),
+    responses((status = 200, description = "The page (sets the CSRF cookie)", body = String, content_type = "text/html"), (status = 404, description = "The one answer for any token that opens nothing: unknown, expired or revoked", body = String, content_type = "text/html")))]
 async fn page(
     State(app): State<App>,
     Path(token): Path<String>,
@@ -398,6 +407,10 @@ async fn page(
     show(&app, &token, &headers, false, flash).await
 }
 
+/// The invoice to print or save as PDF.
+#[utoipa::path(get, operation_id = "print_page", path = "/pay/{token}/print", tag = "pay page",
+    params(("token" = String, Path, description = "The pay link's token (192 random bits, base64url)")),
+    responses((status = 200, description = "The printable invoice", body = String, content_type = "text/html"), (status = 404, description = "The one answer for any token that opens nothing: unknown, expired or revoked", body = String, content_type = "text/html")))]
 async fn print(
     State(app): State<App>,
     Path(token): Path<String>,
@@ -450,7 +463,7 @@ async fn respond(
 }
 
 /// Every form of the page: the CSRF value and what that form asks.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PortalForm {
     csrf: String,
     #[serde(default)]
@@ -475,6 +488,14 @@ fn methods(app: &App, l: Locale) -> Vec<(&'static str, &'static str)> {
 
 /// Starts a checkout for the amount due now. Refused without its CSRF token; an invoice
 /// with nothing due creates no checkout (the page says so).
+#[utoipa::path(post, operation_id = "pay_checkout", path = "/pay/{token}/checkout", tag = "pay page",
+    params(("token" = String, Path, description = "The pay link's token (192 random bits, base64url)")), request_body(content = PortalForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "To the provider's hosted checkout, or back to the page when nothing is due"),
+        (status = 403, description = "The form's CSRF value does not match its cookie", body = String, content_type = "text/html"),
+        (status = 404, description = "The one answer for any token that opens nothing: unknown, expired or revoked", body = String, content_type = "text/html"),
+        (status = 503, description = "The provider did not answer", body = String, content_type = "text/html"),
+    ))]
 async fn checkout(State(app): State<App>, posted: Posted) -> Result<Response, Response> {
     let Posted {
         token,
@@ -515,6 +536,15 @@ async fn checkout(State(app): State<App>, posted: Posted) -> Result<Response, Re
 }
 
 /// The client promises to pay by a date (an amount, or all that is due).
+#[utoipa::path(post, operation_id = "pay_page_promise", path = "/pay/{token}/promise", tag = "pay page",
+    params(("token" = String, Path, description = "The pay link's token (192 random bits, base64url)")), request_body(content = PortalForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Recorded: back to the page"),
+        (status = 403, description = "The form's CSRF value does not match its cookie", body = String, content_type = "text/html"),
+        (status = 404, description = "The one answer for any token that opens nothing: unknown, expired or revoked", body = String, content_type = "text/html"),
+        (status = 409, description = "Not possible now: the page again, saying why", body = String, content_type = "text/html"),
+        (status = 422, description = "A value the page cannot take: the page again, saying why", body = String, content_type = "text/html"),
+    ))]
 async fn promise(State(app): State<App>, posted: Posted) -> Response {
     let (opened, form) = (&posted.opened, &posted.form);
     let currency = opened.stored.invoice.currency;
@@ -549,6 +579,15 @@ async fn promise(State(app): State<App>, posted: Posted) -> Response {
 }
 
 /// The client chooses a plan among the options the page offered.
+#[utoipa::path(post, operation_id = "pay_page_plan", path = "/pay/{token}/plan", tag = "pay page",
+    params(("token" = String, Path, description = "The pay link's token (192 random bits, base64url)")), request_body(content = PortalForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Recorded: back to the page"),
+        (status = 403, description = "The form's CSRF value does not match its cookie", body = String, content_type = "text/html"),
+        (status = 404, description = "The one answer for any token that opens nothing: unknown, expired or revoked", body = String, content_type = "text/html"),
+        (status = 409, description = "Not possible now: the page again, saying why", body = String, content_type = "text/html"),
+        (status = 422, description = "A value the page cannot take: the page again, saying why", body = String, content_type = "text/html"),
+    ))]
 async fn plan(State(app): State<App>, posted: Posted) -> Response {
     let (opened, form) = (&posted.opened, &posted.form);
     let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());

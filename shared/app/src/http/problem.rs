@@ -16,8 +16,11 @@ pub const CONTENT_TYPE: &str = "application/problem+json";
 #[serde(transparent)]
 pub struct Problem(Box<ProblemBody>);
 
-#[derive(Debug, Clone, Serialize)]
+/// RFC 9457 problem details; a kind of problem may add members of its own.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
 pub struct ProblemBody {
+    /// `urn:cobro:problem:{slug}`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
@@ -29,6 +32,7 @@ pub struct ProblemBody {
     pub correlation_id: Option<String>,
     /// Members this kind of problem adds (RFC 9457 extensions).
     #[serde(flatten)]
+    #[schema(ignore)]
     pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -1,23 +1,25 @@
 //! `/v1/reports/…`: the escalation report and the penalty log as CSV, fit to open in a
 //! spreadsheet or hand to a collection agency; the promise report as JSON.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::problem::Problem;
+use super::problem::{Problem, ProblemBody};
+use super::views::{ClientPromisesView, PromiseReportView, to_json};
 use crate::App;
 use crate::usecases::reports;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/reports/escalated", get(escalated))
-        .route("/v1/reports/late-fees", get(late_fees))
-        .route("/v1/reports/promises", get(promises))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(escalated))
+        .routes(routes!(late_fees))
+        .routes(routes!(promises))
 }
 
 fn csv_response(name: &str, body: String) -> Response {
@@ -35,6 +37,9 @@ fn csv_response(name: &str, body: String) -> Response {
         .into_response()
 }
 
+/// Invoices handed over for collection, with every notice sent: CSV for an agency.
+#[utoipa::path(get, operation_id = "escalated_report", path = "/v1/reports/escalated", tag = "reports",
+    responses((status = 200, description = "One row per escalated invoice", body = String, content_type = "text/csv")))]
 async fn escalated(State(app): State<App>) -> Result<Response, Problem> {
     Ok(csv_response(
         "escalated.csv",
@@ -42,6 +47,9 @@ async fn escalated(State(app): State<App>) -> Result<Response, Problem> {
     ))
 }
 
+/// Every late fee charged, with the notice that announced it: CSV.
+#[utoipa::path(get, operation_id = "late_fees_report", path = "/v1/reports/late-fees", tag = "reports",
+    responses((status = 200, description = "One row per fee", body = String, content_type = "text/csv")))]
 async fn late_fees(State(app): State<App>) -> Result<Response, Problem> {
     Ok(csv_response(
         "late-fees.csv",
@@ -49,40 +57,43 @@ async fn late_fees(State(app): State<App>) -> Result<Response, Problem> {
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PromiseParams {
+    /// Only this client (`cli_…`).
     #[serde(default)]
     client_id: Option<String>,
 }
 
 /// `GET /v1/reports/promises[?client_id=]`: kept and broken promises (and broken plans)
 /// overall and per client, with each broken one.
+#[utoipa::path(get, operation_id = "promise_report", path = "/v1/reports/promises", tag = "reports",
+    params(PromiseParams),
+    responses(
+        (status = 200, description = "The promise report", body = PromiseReportView),
+        (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 async fn promises(
     State(app): State<App>,
     params: Result<Query<PromiseParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let Query(params) = params.map_err(|e| Problem::malformed(e.body_text()))?;
     let report = reports::promises(&app, params.client_id.as_deref()).await?;
-    let clients: Vec<serde_json::Value> = report
-        .clients
-        .iter()
-        .map(|c| {
-            serde_json::json!({
-                "client_id": c.client_id,
-                "name": c.name,
-                "kept": c.tally.kept,
-                "broken": c.tally.broken,
-                "plans_broken": c.tally.plans_broken,
-                "kept_rate": c.tally.kept_rate,
-                "broken_items": c.broken,
+    let view = PromiseReportView {
+        object: "promise_report",
+        overall: report.overall,
+        clients: report
+            .clients
+            .into_iter()
+            .map(|c| ClientPromisesView {
+                client_id: c.client_id,
+                name: c.name,
+                tally: c.tally,
+                broken_items: c.broken,
             })
-        })
-        .collect();
-    Ok(Json(serde_json::json!({
-        "object": "promise_report",
-        "overall": report.overall,
-        "clients": clients,
-    }))
-    .into_response())
+            .collect(),
+    };
+    Ok(Json(to_json(&view)?).into_response())
 }

@@ -1,29 +1,38 @@
 //! `/v1/unmatched`: the queue of payments that matched no invoice, and a person applying
 //! one to the invoice it belongs to.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use cobro_store::StoredInvoice;
+use cobro_store::Unmatched;
 use serde::Deserialize;
 use tracing::instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::idempotency::Idempotent;
 use super::paging::{ListParams, list, page_request};
-use super::problem::Problem;
-use super::views::{InvoiceView, to_json};
+use super::problem::{Problem, ProblemBody};
+use super::views::{InvoiceView, ListView, to_json};
 use crate::App;
 use crate::usecases::payments;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/unmatched", get(list_unmatched))
-        .route("/v1/unmatched/{id}/apply", post(apply))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_unmatched))
+        .routes(routes!(apply))
 }
 
+/// Payments waiting for a person: they named no invoice, or one that could not take them.
+#[utoipa::path(get, operation_id = "list_unmatched", path = "/v1/unmatched", tag = "unmatched",
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page (20 by default)"), ("after" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "A page of the queue", body = ListView<Unmatched>),
+        (status = 422, description = "`limit` or `after` is not valid", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 async fn list_unmatched(
     State(app): State<App>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -32,14 +41,22 @@ async fn list_unmatched(
     list(page.items, page.next)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ApplyUnmatched {
+    /// The invoice the payment belongs to (`inv_…`).
     invoice_id: String,
 }
 
 /// A person puts a queued payment on the invoice it belongs to: the ledger entry and the
 /// resolution are one write, so two people cannot apply it twice.
+#[utoipa::path(post, operation_id = "apply_unmatched", path = "/v1/unmatched/{id}/apply", tag = "unmatched",
+    params(("id" = String, Path, description = "The queued payment's id (`unm_…`)"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    request_body = ApplyUnmatched,
+    responses(
+        (status = 200, description = "Applied; the invoice as it now is", body = InvoiceView),
+        (status = 409, description = "Already applied, or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn apply(
     State(app): State<App>,

@@ -13,8 +13,9 @@ use cobro_store::StoredInvoice;
 
 use crate::usecases::Error;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClientView<'a> {
+    /// `client`.
     pub object: &'static str,
     #[serde(flatten)]
     pub client: &'a Client,
@@ -27,7 +28,77 @@ pub struct ClientView<'a> {
     pub status: Option<cobro_domain::deposit::ClientStatus>,
     /// The deposit invoice waiting to be paid.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<DepositView>)]
     pub open_deposit: Option<serde_json::Value>,
+}
+
+/// A deposit invoice beside its client or in a refusal; `pay_url` and `reason` only when
+/// its link was just made (links are shown once).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DepositView {
+    pub invoice_id: InvoiceId,
+    pub number: String,
+    pub amount: Decimal,
+    pub currency: Currency,
+    pub due_date: NaiveDate,
+    pub payment_reference: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `GET /v1/clients/{id}/standing`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StandingView {
+    /// `standing`.
+    pub object: &'static str,
+    pub client_id: ClientId,
+    #[serde(flatten)]
+    pub standing: Standing,
+    /// Why points were lost, a sentence each.
+    pub reasons: Vec<String>,
+    /// What is owed now, per currency.
+    pub outstanding: Vec<cobro_domain::Money>,
+    pub credit_limit: Option<cobro_domain::Money>,
+    /// The credit limit less what is outstanding in its currency.
+    pub available_credit: Option<cobro_domain::Money>,
+    pub computed_at: DateTime<Utc>,
+}
+
+/// A new pay link (`POST /v1/invoices/{id}/pay-links`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PayLinkView {
+    /// `pay_link`.
+    pub object: &'static str,
+    pub invoice_id: InvoiceId,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Pay links revoked (`POST /v1/invoices/{id}/pay-links/revoke`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RevokedView {
+    pub invoice_id: InvoiceId,
+    pub revoked: u32,
+}
+
+/// `GET /v1/reports/promises`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PromiseReportView {
+    /// `promise_report`.
+    pub object: &'static str,
+    pub overall: crate::usecases::reports::Tally,
+    pub clients: Vec<ClientPromisesView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClientPromisesView {
+    pub client_id: String,
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub tally: crate::usecases::reports::Tally,
+    pub broken_items: Vec<crate::usecases::reports::BrokenItem>,
 }
 
 impl<'a> ClientView<'a> {
@@ -42,7 +113,7 @@ impl<'a> ClientView<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LineView {
     pub description: String,
     pub quantity: Decimal,
@@ -50,8 +121,9 @@ pub struct LineView {
     pub amount: Decimal,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InvoiceView {
+    /// `invoice`.
     pub object: &'static str,
     pub id: InvoiceId,
     pub number: String,
@@ -198,7 +270,7 @@ impl InvoiceView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListView<T> {
     pub object: &'static str,
     pub data: Vec<T>,
@@ -213,19 +285,17 @@ pub fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value, Error> {
 /// How a deposit invoice is shown beside its client or in a refusal; `asked`: the pay
 /// link just made for it and why it is asked for (links are shown once).
 pub fn deposit_json(invoice: &Invoice, asked: Option<(&str, &str)>) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "invoice_id": invoice.id,
-        "number": invoice.number,
-        "amount": invoice.total.amount().to_string(),
-        "currency": invoice.currency,
-        "due_date": invoice.due_date,
-        "payment_reference": invoice.payment_reference.as_str(),
-    });
-    if let (Some((pay_url, reason)), Some(o)) = (asked, v.as_object_mut()) {
-        o.insert("pay_url".into(), pay_url.into());
-        o.insert("reason".into(), reason.into());
-    }
-    v
+    let view = DepositView {
+        invoice_id: invoice.id.clone(),
+        number: invoice.number.clone(),
+        amount: invoice.total.amount(),
+        currency: invoice.currency,
+        due_date: invoice.due_date,
+        payment_reference: invoice.payment_reference.as_str().to_string(),
+        pay_url: asked.map(|(url, _)| url.to_string()),
+        reason: asked.map(|(_, reason)| reason.to_string()),
+    };
+    serde_json::to_value(view).unwrap_or_default()
 }
 
 /// Why the points of a standing were lost, in a sentence each.

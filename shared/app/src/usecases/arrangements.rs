@@ -180,7 +180,7 @@ fn money(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromiseInput {
     pub date: NaiveDate,
@@ -190,7 +190,7 @@ pub struct PromiseInput {
     pub currency: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstalmentInput {
     pub due_date: NaiveDate,
@@ -199,7 +199,7 @@ pub struct InstalmentInput {
     pub currency: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     #[serde(default)]
@@ -210,7 +210,7 @@ pub struct PlanInput {
     pub first_due_date: Option<NaiveDate>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtensionInput {
     pub due_date: NaiveDate,

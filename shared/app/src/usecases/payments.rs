@@ -368,10 +368,11 @@ fn remembered(result: Result<(), StoreError>, outcome: Outcome) -> Result<Outcom
 }
 
 /// A payment the business received by hand, as asked.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManualPayment {
     /// `cash`, `cheque`, `transfer` or `card_terminal`.
+    #[schema(example = "transfer")]
     pub method: String,
     pub amount: Decimal,
     pub currency: String,

@@ -163,7 +163,7 @@ pub async fn late_fees_csv(app: &App) -> Result<String, Error> {
 }
 
 /// Kept and broken promises (and broken plans) of a client or overall.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tally {
     pub kept: u32,
     pub broken: u32,
@@ -188,7 +188,7 @@ impl Tally {
 }
 
 /// A broken promise or plan, as the business was told.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BrokenItem {
     pub invoice_id: InvoiceId,
     pub what: Stage,
