@@ -1,18 +1,5 @@
 //! `cobro`: run everything locally, manage API keys, prepare a DynamoDB table.
 
-// No panic on data (ARCHITECTURE.md, "No input can crash a function"): outside tests,
-// nothing here unwraps, indexes unchecked or does arithmetic that can overflow.
-#![cfg_attr(
-    not(test),
-    warn(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -2,19 +2,6 @@
 //! matches early payments, records cleared deposits (their clients are active), reminds
 //! clients of overdue deposits and tells the business; stops before the deadline.
 
-// No panic on data (ARCHITECTURE.md, "No input can crash a function"): outside tests,
-// nothing here unwraps, indexes unchecked or does arithmetic that can overflow.
-#![cfg_attr(
-    not(test),
-    warn(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
-
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 
 #[tokio::main]

@@ -1,19 +1,6 @@
 //! Lambda: the business's HTTP API. Reads configuration, builds the store and mailer once,
 //! and hands the app's router to the Lambda runtime.
 
-// No panic on data (ARCHITECTURE.md, "No input can crash a function"): outside tests,
-// nothing here unwraps, indexes unchecked or does arithmetic that can overflow.
-#![cfg_attr(
-    not(test),
-    warn(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     lambda_http::tracing::init_default_subscriber();

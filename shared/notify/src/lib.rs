@@ -4,19 +4,6 @@
 //! built with lettre) and handed to a [`Mailer`]: [`outbox::OutboxMailer`] writes it as an
 //! `.eml` file for the local stack, [`ses::SesMailer`] sends the same bytes through SES v2.
 
-// No panic on data (ARCHITECTURE.md, "No input can crash a function"): outside tests,
-// nothing here unwraps, indexes unchecked or does arithmetic that can overflow.
-#![cfg_attr(
-    not(test),
-    warn(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
-
 use async_trait::async_trait;
 use cobro_domain::validation::one_line;
 

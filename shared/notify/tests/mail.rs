@@ -1,5 +1,14 @@
 //! Messages rendered, written to the outbox and sent through SES (moto), then read back.
 
+// A test: it may unwrap, index and count freely (the workspace lints are for code data reaches).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use chrono::{NaiveDate, Utc};
 use cobro_domain::invoice::NewLine;
 use cobro_domain::{Client, ClientId, Invoice, InvoiceId, NewClient, NewInvoice};
@@ -195,6 +204,38 @@ async fn outbox_sends_a_key_once_under_simultaneous_sends_and_after_an_upgrade()
     assert_eq!(outbox.list().unwrap().len(), 1);
 }
 
+/// SES on moto's server, with the business's domain verified; and the server's URL.
+async fn ses_on_moto() -> (SesMailer, String) {
+    let endpoint = cobro_store::testing::endpoint();
+    let ses_client = aws_sdk_sesv2::Client::new(&cobro_store::testing::sdk_config(&endpoint).await);
+    ses_client
+        .create_email_identity()
+        .email_identity("estudiosur.cl")
+        .send()
+        .await
+        .unwrap();
+    (SesMailer::new(ses_client, None), endpoint)
+}
+
+/// The raw message SES sent as `id`, from moto's own record of sent messages.
+async fn ses_raw(endpoint: &str, id: &str) -> String {
+    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    data["ses"]["RawMessage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .expect("message recorded by SES")["raw_data"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn futures_names(
     sends: impl Iterator<Item = tokio::task::JoinHandle<cobro_notify::Sent>>,
 ) -> std::collections::BTreeSet<String> {
@@ -207,15 +248,7 @@ async fn futures_names(
 
 #[tokio::test]
 async fn ses_sends_the_same_message_and_moto_has_it() {
-    let endpoint = cobro_store::testing::endpoint();
-    let ses_client = aws_sdk_sesv2::Client::new(&cobro_store::testing::sdk_config(&endpoint).await);
-    ses_client
-        .create_email_identity()
-        .email_identity("estudiosur.cl")
-        .send()
-        .await
-        .unwrap();
-    let ses = SesMailer::new(ses_client, None);
+    let (ses, endpoint) = ses_on_moto().await;
 
     let c = client("es", "Panadería Sol");
     let (_, email) = issued_email(&c);
@@ -223,21 +256,7 @@ async fn ses_sends_the_same_message_and_moto_has_it() {
     assert!(!sent.id.is_empty());
 
     // Read it back from moto's own record of sent messages.
-    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let raw = data["ses"]["RawMessage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == sent.id.as_str())
-        .expect("message recorded by SES")["raw_data"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let raw = ses_raw(&endpoint, &sent.id).await;
     let parsed = MessageParser::default().parse(raw.as_bytes()).unwrap();
     assert_eq!(
         parsed.message_id(),
@@ -554,29 +573,8 @@ async fn a_name_stored_with_a_line_break_is_mailed_safely_by_outbox_and_ses() {
     let sent = outbox.send(&email).await.unwrap();
     check(&outbox.read(&sent.id).unwrap().unwrap());
 
-    let endpoint = cobro_store::testing::endpoint();
-    let ses_client = aws_sdk_sesv2::Client::new(&cobro_store::testing::sdk_config(&endpoint).await);
-    ses_client
-        .create_email_identity()
-        .email_identity("estudiosur.cl")
-        .send()
-        .await
-        .unwrap();
-    let sent = SesMailer::new(ses_client, None).send(&email).await.unwrap();
-    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let raw = data["ses"]["RawMessage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == sent.id.as_str())
-        .expect("message recorded by SES")["raw_data"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (ses, endpoint) = ses_on_moto().await;
+    let sent = ses.send(&email).await.unwrap();
+    let raw = ses_raw(&endpoint, &sent.id).await;
     check(raw.as_bytes());
 }

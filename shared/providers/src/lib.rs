@@ -2,19 +2,6 @@
 //! now)` on the raw bytes, before anything is parsed; its own serde types for the
 //! provider's payloads; and a mapping into our one [`PaymentEvent`].
 
-// No panic on data (ARCHITECTURE.md, "No input can crash a function"): outside tests,
-// nothing here unwraps, indexes unchecked or does arithmetic that can overflow.
-#![cfg_attr(
-    not(test),
-    warn(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
-
 use chrono::{DateTime, Utc};
 use cobro_domain::Money;
 use serde::Serialize;

@@ -160,8 +160,15 @@ async fn a_client_stored_before_the_check_is_still_mailed_safely(t: TestApp) {
     let read = t.get(&format!("/v1/clients/{cid}")).await;
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.body["name"], "Evil\r\nBcc: someone@example.com\0");
-    let a = t.post("/v1/invoices", &clp_invoice(&cid, true), None).await;
+    let mut invoice = clp_invoice(&cid, true);
+    invoice["lines"][0]["description"] = json!("<script>alert(1)</script> Diseño");
+    let a = t.post("/v1/invoices", &invoice, None).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    // Markup people type is text: the pay page shows it escaped.
+    let page = visit(a.body["pay_url"].as_str().unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(page.body.contains("&#60;script&#62;"), "{}", page.body);
     let mails = t.mails_to(&email).await;
     assert_eq!(mails.len(), 1);
     assert_well_formed(&mails[0], &email);
@@ -226,8 +233,9 @@ async fn one_message_that_cannot_be_built_never_stops_a_sweep(t: TestApp) {
     assert_eq!(held["dunning"].as_array().unwrap().len(), 1, "{held}");
 }
 
-/// Text of every kind in a client's name and tax id and an invoice line: a 422 naming a
-/// field, or a message that parses back with one To and no extra header; never a 5xx.
+/// Text of every kind in a client's name, tax id and phone and an invoice line: a 422
+/// naming a field, or a message that parses back with one To and no extra header; never a
+/// 5xx.
 async fn any_text_is_refused_by_name_or_mailed_safely(t: TestApp) {
     use proptest::prelude::*;
     use proptest::strategy::ValueTree;
@@ -239,22 +247,22 @@ async fn any_text_is_refused_by_name_or_mailed_safely(t: TestApp) {
             Just("Evil\r\nBcc: someone@example.com".to_string()),
         ]
     };
-    let cases = (text(), text(), text());
+    let cases = (text(), text(), proptest::option::of(text()), text());
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     for _ in 0..24 {
-        let (name, tax_id, description) = cases.new_tree(&mut runner).unwrap().current();
+        let (name, tax_id, phone, description) = cases.new_tree(&mut runner).unwrap().current();
         let email = unique_email("prop");
         let a = t
             .post(
                 "/v1/clients",
-                &json!({"name": name, "email": email, "tax_id": tax_id}),
+                &json!({"name": name, "email": email, "tax_id": tax_id, "phone": phone}),
                 None,
             )
             .await;
         assert!(!a.status.is_server_error(), "{}", a.raw);
         if a.status == StatusCode::UNPROCESSABLE_ENTITY {
             for f in refused_fields(&a) {
-                assert!(["name", "tax_id"].contains(&f.as_str()), "{f}");
+                assert!(["name", "tax_id", "phone"].contains(&f.as_str()), "{f}");
             }
             continue;
         }

@@ -8,7 +8,7 @@ use cobro_store::StoredInvoice;
 use tracing::instrument;
 
 use super::created;
-use super::idempotency::Idempotent;
+use super::idempotency::{IdempotencyKeyHeader, Idempotent};
 use super::problem::{Problem, ProblemBody};
 use super::views::{InvoiceView, to_json};
 use crate::App;
@@ -26,9 +26,9 @@ pub fn routes() -> OpenApiRouter<App> {
 /// The client promises to pay (all that is due, or `amount`) by `date`: reminders pause
 /// until then; kept or broken, it is judged by itself.
 #[utoipa::path(post, operation_id = "make_promise", path = "/v1/invoices/{id}/promises", tag = "arrangements",
-    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), IdempotencyKeyHeader),
     request_body = PromiseInput,
-    responses((status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice cannot take this arrangement now (paid, void, escalated, in a plan, too many promises; `code` says which), or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice cannot take this arrangement now (paid, void, escalated, in a plan, too many promises; `code` says which)", body = ProblemBody, content_type = "application/problem+json")))]
 async fn promise(app: State<App>, id: Path<String>, idem: Idempotent) -> Result<Response, Problem> {
     let input = Input::Promise(idem.parse()?);
     make(app, id, idem, input).await
@@ -37,9 +37,9 @@ async fn promise(app: State<App>, id: Path<String>, idem: Idempotent) -> Result<
 /// A payment plan: `instalments` listed, or `count` monthly from `first_due_date` (split
 /// exactly).
 #[utoipa::path(post, operation_id = "make_plan", path = "/v1/invoices/{id}/plans", tag = "arrangements",
-    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), IdempotencyKeyHeader),
     request_body = PlanInput,
-    responses((status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice cannot take this arrangement now (paid, void, escalated, in a plan, too many promises; `code` says which), or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice cannot take this arrangement now (paid, void, escalated, in a plan, too many promises; `code` says which)", body = ProblemBody, content_type = "application/problem+json")))]
 async fn plan(app: State<App>, id: Path<String>, idem: Idempotent) -> Result<Response, Problem> {
     let input = Input::Plan(idem.parse()?);
     make(app, id, idem, input).await
@@ -47,9 +47,9 @@ async fn plan(app: State<App>, id: Path<String>, idem: Idempotent) -> Result<Res
 
 /// Moves the due date, with a reason kept in the invoice's history; reminders restart.
 #[utoipa::path(post, operation_id = "extend_due_date", path = "/v1/invoices/{id}/extensions", tag = "arrangements",
-    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), IdempotencyKeyHeader),
     request_body = ExtensionInput,
-    responses((status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice cannot take this arrangement now (paid, void, escalated, in a plan, too many promises; `code` says which), or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice cannot take this arrangement now (paid, void, escalated, in a plan, too many promises; `code` says which)", body = ProblemBody, content_type = "application/problem+json")))]
 async fn extension(
     app: State<App>,
     id: Path<String>,

@@ -12,7 +12,7 @@ use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::idempotency::Idempotent;
+use super::idempotency::{IdempotencyKeyHeader, Idempotent};
 use super::paging::{ListParams, list, page_request};
 use super::problem::{Problem, ProblemBody};
 use super::views::{
@@ -50,11 +50,10 @@ fn new_client_json(
 /// the deposit invoice (`open_deposit`, with its pay link, shown this once) and the client
 /// is `pending_deposit` until it is paid.
 #[utoipa::path(post, operation_id = "create_client", path = "/v1/clients", tag = "clients",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    params(IdempotencyKeyHeader),
     request_body = NewClient,
     responses(
         (status = 201, description = "Created", body = ClientView),
-        (status = 409, description = "The Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
 async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Problem> {

@@ -25,6 +25,17 @@ pub struct Key {
     fingerprint: String,
 }
 
+/// The header as the API's description shows it, on every POST that takes one.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // only described: the `Idempotent` extractor reads the header
+pub struct IdempotencyKeyHeader {
+    /// 1 to 255 visible ASCII characters: a retry with the same key and body gets the first
+    /// answer and creates nothing; the same key with another body is a 422.
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+}
+
 /// Reads the header; `None` without one. A malformed key is a 400.
 pub fn key(
     caller: &Caller,

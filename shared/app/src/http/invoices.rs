@@ -13,7 +13,7 @@ use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::idempotency::Idempotent;
+use super::idempotency::{IdempotencyKeyHeader, Idempotent};
 use super::problem::{Problem, ProblemBody};
 use super::views::{InvoiceView, PayLinkView, RevokedView, to_json};
 use super::{created, json};
@@ -45,11 +45,11 @@ fn new_invoice_json(
 /// Creates an invoice, numbered, with its payment reference and a pay link (shown this
 /// once); `send: true` e-mails it to the client.
 #[utoipa::path(post, operation_id = "create_invoice", path = "/v1/invoices", tag = "invoices",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    params(IdempotencyKeyHeader),
     request_body = NewInvoice,
     responses(
         (status = 201, description = "Created; `pay_url` is shown this once", body = InvoiceView),
-        (status = 409, description = "A deposit is required first, the budget or the credit limit would be exceeded, the client's tier is restricted, or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "A deposit is required first, the budget or the credit limit would be exceeded, the client's tier is restricted", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
 async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Problem> {
@@ -83,11 +83,11 @@ async fn get_invoice(State(app): State<App>, Path(id): Path<String>) -> Result<R
 /// A payment the business received by hand (cash, cheque, transfer, card terminal): the
 /// same ledger path as provider events.
 #[utoipa::path(post, operation_id = "record_payment", path = "/v1/invoices/{id}/payments", tag = "invoices",
-    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), IdempotencyKeyHeader),
     request_body = ManualPayment,
     responses(
         (status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView),
-        (status = 409, description = "This payment (its reference) was already recorded, or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "This payment (its reference) was already recorded", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
 async fn record_payment(

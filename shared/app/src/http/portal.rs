@@ -462,6 +462,27 @@ async fn respond(
     }
 }
 
+/// What a promise or a plan asked on the page gets back (for the API's description).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only described, never built: the handlers answer pages
+enum Arranged {
+    /// Recorded: back to the page.
+    #[response(status = 303)]
+    Recorded,
+    /// The form's CSRF value does not match its cookie.
+    #[response(status = 403, content_type = "text/html")]
+    Forbidden(String),
+    /// The one answer for any token that opens nothing: unknown, expired or revoked.
+    #[response(status = 404, content_type = "text/html")]
+    NotFound(String),
+    /// Not possible now: the page again, saying why.
+    #[response(status = 409, content_type = "text/html")]
+    NotNow(String),
+    /// A value the page cannot take: the page again, saying why.
+    #[response(status = 422, content_type = "text/html")]
+    Refused(String),
+}
+
 /// Every form of the page: the CSRF value and what that form asks.
 #[derive(Deserialize, utoipa::ToSchema)]
 struct PortalForm {
@@ -538,13 +559,7 @@ async fn checkout(State(app): State<App>, posted: Posted) -> Result<Response, Re
 /// The client promises to pay by a date (an amount, or all that is due).
 #[utoipa::path(post, operation_id = "pay_page_promise", path = "/pay/{token}/promise", tag = "pay page",
     params(("token" = String, Path, description = "The pay link's token (192 random bits, base64url)")), request_body(content = PortalForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 303, description = "Recorded: back to the page"),
-        (status = 403, description = "The form's CSRF value does not match its cookie", body = String, content_type = "text/html"),
-        (status = 404, description = "The one answer for any token that opens nothing: unknown, expired or revoked", body = String, content_type = "text/html"),
-        (status = 409, description = "Not possible now: the page again, saying why", body = String, content_type = "text/html"),
-        (status = 422, description = "A value the page cannot take: the page again, saying why", body = String, content_type = "text/html"),
-    ))]
+    responses(Arranged))]
 async fn promise(State(app): State<App>, posted: Posted) -> Response {
     let (opened, form) = (&posted.opened, &posted.form);
     let currency = opened.stored.invoice.currency;
@@ -581,13 +596,7 @@ async fn promise(State(app): State<App>, posted: Posted) -> Response {
 /// The client chooses a plan among the options the page offered.
 #[utoipa::path(post, operation_id = "pay_page_plan", path = "/pay/{token}/plan", tag = "pay page",
     params(("token" = String, Path, description = "The pay link's token (192 random bits, base64url)")), request_body(content = PortalForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 303, description = "Recorded: back to the page"),
-        (status = 403, description = "The form's CSRF value does not match its cookie", body = String, content_type = "text/html"),
-        (status = 404, description = "The one answer for any token that opens nothing: unknown, expired or revoked", body = String, content_type = "text/html"),
-        (status = 409, description = "Not possible now: the page again, saying why", body = String, content_type = "text/html"),
-        (status = 422, description = "A value the page cannot take: the page again, saying why", body = String, content_type = "text/html"),
-    ))]
+    responses(Arranged))]
 async fn plan(State(app): State<App>, posted: Posted) -> Response {
     let (opened, form) = (&posted.opened, &posted.form);
     let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());

@@ -13,7 +13,7 @@ use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::idempotency::Idempotent;
+use super::idempotency::{IdempotencyKeyHeader, Idempotent};
 use super::paging::{ListParams, list, page_request};
 use super::problem::{Problem, ProblemBody};
 use super::views::{InvoiceView, ListView, to_json};
@@ -51,11 +51,11 @@ struct ApplyUnmatched {
 /// A person puts a queued payment on the invoice it belongs to: the ledger entry and the
 /// resolution are one write, so two people cannot apply it twice.
 #[utoipa::path(post, operation_id = "apply_unmatched", path = "/v1/unmatched/{id}/apply", tag = "unmatched",
-    params(("id" = String, Path, description = "The queued payment's id (`unm_…`)"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and body gets the first answer")),
+    params(("id" = String, Path, description = "The queued payment's id (`unm_…`)"), IdempotencyKeyHeader),
     request_body = ApplyUnmatched,
     responses(
         (status = 200, description = "Applied; the invoice as it now is", body = InvoiceView),
-        (status = 409, description = "Already applied, or the Idempotency-Key was used with another body", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Already applied", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
 async fn apply(
