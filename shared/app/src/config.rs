@@ -133,15 +133,14 @@ impl Config {
             )));
         }
         let from_email = required("COBRO_FROM_EMAIL", "cobro <cobro@localhost.localdomain>")?;
-        let address = from_email
-            .rsplit_once('<')
-            .map(|(_, a)| a.trim_end_matches('>'))
-            .unwrap_or(&from_email);
-        if !email_address::EmailAddress::is_valid(address) {
-            return Err(ConfigError(format!(
-                "COBRO_FROM_EMAIL is not an e-mail address: `{from_email}`"
-            )));
-        }
+        let address = match cobro_notify::sender(&from_email) {
+            Ok(mailbox) => mailbox.email.to_string(),
+            Err(_) => {
+                return Err(ConfigError(format!(
+                    "COBRO_FROM_EMAIL is not an e-mail address: `{from_email}`"
+                )));
+            }
+        };
         let mailer = match get("COBRO_MAILER").as_deref() {
             None if production => MailerKind::Ses,
             None | Some("outbox") => MailerKind::Outbox,
@@ -233,7 +232,7 @@ impl Config {
                 ConfigError(format!("COBRO_DEPOSIT_POLICY is not a valid policy: {e}"))
             })?,
         };
-        let business_email = get("COBRO_BUSINESS_EMAIL").unwrap_or_else(|| address.to_string());
+        let business_email = get("COBRO_BUSINESS_EMAIL").unwrap_or(address);
         if !email_address::EmailAddress::is_valid(&business_email) {
             return Err(ConfigError(format!(
                 "COBRO_BUSINESS_EMAIL is not an e-mail address: `{business_email}`"

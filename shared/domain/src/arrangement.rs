@@ -46,11 +46,13 @@ pub struct PromiseState {
     pub made_at: DateTime<Utc>,
     pub date: NaiveDate,
     #[serde(serialize_with = "crate::money::as_decimal")]
+    #[schema(value_type = String)]
     pub amount: Money,
     /// The end of the promised date plus the grace days, in the client's zone.
     pub deadline: DateTime<Utc>,
     /// Received toward it in time.
     #[serde(serialize_with = "crate::money::as_decimal")]
+    #[schema(value_type = String)]
     pub paid: Money,
     pub outcome: Outcome,
     /// When it was kept (the payment that covered it) or broken (its deadline).
@@ -64,8 +66,10 @@ pub struct InstalmentState {
     pub number: u32,
     pub due_date: NaiveDate,
     #[serde(serialize_with = "crate::money::as_decimal")]
+    #[schema(value_type = String)]
     pub amount: Money,
     #[serde(serialize_with = "crate::money::as_decimal")]
+    #[schema(value_type = String)]
     pub paid: Money,
     #[serde(skip)]
     pub deadline: DateTime<Utc>,
@@ -80,6 +84,7 @@ pub struct PlanState {
     pub by: Party,
     pub made_at: DateTime<Utc>,
     #[serde(serialize_with = "crate::money::as_decimal")]
+    #[schema(value_type = String)]
     pub total: Money,
     pub instalments: Vec<InstalmentState>,
     pub outcome: Outcome,

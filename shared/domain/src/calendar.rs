@@ -96,26 +96,34 @@ mod weekdays {
     }
 }
 
-/// `date` moved by `days` (earlier when negative), held at the ends of the calendar
-/// rather than overflowing: a date computed from stored data never panics.
+/// The first and last days computed dates are held to: far enough for any invoice, and
+/// far from chrono's own ends, where converting to a time zone east or west of UTC would
+/// leave its range.
+pub const FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(1, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+pub const LAST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(d) => d,
+    None => NaiveDate::MAX,
+};
+
+/// `date` moved by `days` (earlier when negative), held within [`FIRST_DAY`] and
+/// [`LAST_DAY`] rather than overflowing: a date computed from stored data never panics.
 pub fn add_days(date: NaiveDate, days: i64) -> NaiveDate {
     Duration::try_days(days)
         .and_then(|d| date.checked_add_signed(d))
-        .unwrap_or(if days < 0 {
-            NaiveDate::MIN
-        } else {
-            NaiveDate::MAX
-        })
+        .unwrap_or(if days < 0 { FIRST_DAY } else { LAST_DAY })
+        .clamp(FIRST_DAY, LAST_DAY)
 }
 
-/// `t` moved by `by`, held at the ends of time rather than overflowing.
+/// `t` moved by `by`, held within the days of [`add_days`] rather than overflowing.
 pub fn later(t: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    let first = FIRST_DAY.and_time(NaiveTime::MIN).and_utc();
+    let last = LAST_DAY.and_time(NaiveTime::MIN).and_utc();
     t.checked_add_signed(by)
-        .unwrap_or(if by < Duration::zero() {
-            DateTime::<Utc>::MIN_UTC
-        } else {
-            DateTime::<Utc>::MAX_UTC
-        })
+        .unwrap_or(if by < Duration::zero() { first } else { last })
+        .clamp(first, last)
 }
 
 /// Whole days from `from` to `to`, negative when `to` is earlier (never overflows: the
@@ -159,4 +167,40 @@ pub fn next_business_moment(hours: &BusinessHours, tz: Tz, t: DateTime<Utc>) -> 
         date = add_days(date, 1);
     }
     t // no business day at all: validation refuses such hours
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_from_data_stay_in_the_calendar_and_convert_to_any_zone() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(add_days(day, i64::MAX), LAST_DAY);
+        assert_eq!(add_days(day, i64::MIN), FIRST_DAY);
+        assert_eq!(add_days(LAST_DAY, 1), LAST_DAY);
+        assert_eq!(
+            add_days(day, 30),
+            NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()
+        );
+        let now = day.and_time(NaiveTime::MIN).and_utc();
+        for t in [
+            later(now, Duration::MAX),
+            later(now, Duration::MIN),
+            later(
+                LAST_DAY.and_time(NaiveTime::MIN).and_utc(),
+                Duration::days(2),
+            ),
+        ] {
+            // The zones furthest east and west of UTC: no conversion leaves chrono's range.
+            for tz in [
+                chrono_tz::Pacific::Kiritimati,
+                chrono_tz::Pacific::Pago_Pago,
+            ] {
+                let _ = today_in(tz, t);
+                let _ = next_business_moment(&BusinessHours::default(), tz, t);
+                let _ = local_moment(tz, today_in(tz, t), NaiveTime::MIN);
+            }
+        }
+    }
 }

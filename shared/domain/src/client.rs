@@ -78,7 +78,15 @@ impl NewClient {
         let mut errors = FieldErrors::new();
         let name = required_text(&mut errors, "name", &self.name, 200);
         let email = required_text(&mut errors, "email", &self.email, 254);
-        if !errors.has("email") && !email_address::EmailAddress::is_valid(&email) {
+        // An address alone (no display text, no domain literal), at most 254 bytes (RFC
+        // 5321): what every mail server takes.
+        let strict = email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal();
+        if !errors.has("email")
+            && (email.len() > 254
+                || email_address::EmailAddress::parse_with_options(&email, strict).is_err())
+        {
             errors.add("email", "must be a valid e-mail address");
         }
         let phone = optional_text(&mut errors, "phone", self.phone.as_deref(), 40);

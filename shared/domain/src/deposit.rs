@@ -24,7 +24,7 @@ use crate::calendar::{add_days, later, local_moment, next_business_moment};
 use crate::invoice::Invoice;
 use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry};
 use crate::money::{Currency, Money, MoneyError};
-use crate::stage::{Next, Stage, StageRecord};
+use crate::stage::{Next, Stage, StageRecord, StageStatus};
 use crate::validation::FieldErrors;
 
 pub const DEFAULT_DUE_DAYS: u32 = 3;
@@ -318,7 +318,7 @@ pub fn plan(
         return Ok(Some(next(Stage::DepositOpened, inv.created_at, false)));
     }
     // A claimed message whose sending is not known to be done: retried after its lease.
-    if let Some(s) = stages.iter().find(|s| !s.is_done()) {
+    if let Some(s) = stages.iter().find(|s| s.status == StageStatus::Claimed) {
         let at = next_business_moment(hours, tz, s.lease_until.max(now));
         return Ok(Some(next(s.stage, at, true)));
     }

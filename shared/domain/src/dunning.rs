@@ -20,7 +20,7 @@ use crate::calendar::{add_days, local_moment, next_business_moment};
 use crate::invoice::{Invoice, LateFeeKind, Recurrence};
 use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry, NewEntry};
 use crate::money::{Money, MoneyError};
-use crate::stage::{Next, Stage, StageRecord};
+use crate::stage::{Next, Stage, StageRecord, StageStatus};
 
 /// The opening of business on `date`, or the next open day.
 fn open_on(inv: &Invoice, date: NaiveDate) -> DateTime<Utc> {
@@ -76,14 +76,27 @@ pub fn plan(
     stages: &[StageRecord],
     now: DateTime<Utc>,
 ) -> Result<Option<Next>, MoneyError> {
-    // A stage that failed for good holds the chase for a person: nothing more is planned
-    // (later stages would fail the same way, or build on the message that never went).
+    let next = if inv.purpose == crate::invoice::Purpose::Deposit {
+        crate::deposit::plan(inv, entries, stages, now)?
+    } else {
+        next_in_chase(inv, entries, stages, now)?
+    };
+    // A message that failed for good holds the chase for a person: nothing is sent or
+    // charged any more (later stages would fail the same way, or build on the message that
+    // never went); what is only recorded (a kept promise, a deposit cleared) still is.
     if stages.iter().any(StageRecord::holds) {
-        return Ok(None);
+        return Ok(next.filter(|n| n.stage.is_record()));
     }
-    if inv.purpose == crate::invoice::Purpose::Deposit {
-        return crate::deposit::plan(inv, entries, stages, now);
-    }
+    Ok(next)
+}
+
+/// The next action of an order invoice's chase.
+fn next_in_chase(
+    inv: &Invoice,
+    entries: &[LedgerEntry],
+    stages: &[StageRecord],
+    now: DateTime<Utc>,
+) -> Result<Option<Next>, MoneyError> {
     let balance = ledger::balance(&inv.total, entries)?;
     let arr = arrangement::arrangements(inv, entries, now)?;
     let record = |stage: Stage| stages.iter().find(|s| s.stage == stage);
@@ -105,7 +118,7 @@ pub fn plan(
 
     // Claimed but not known to be done: retried when the lease ends (outcomes are told
     // even once nothing is owed any more).
-    for s in stages.iter().filter(|s| !s.is_done()) {
+    for s in stages.iter().filter(|s| s.status == StageStatus::Claimed) {
         if !chasing && !s.stage.is_outcome() {
             continue;
         }

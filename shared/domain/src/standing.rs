@@ -208,13 +208,22 @@ pub fn standing(history: &[InvoiceHistory], credit_limit: Option<&Money>) -> Sta
         .map(|d| share((*d).min(60), 60).saturating_mul(Decimal::from(5)))
         .fold(Decimal::ZERO, Decimal::saturating_add);
     points.lateness = capped(lateness, 35);
-    let broken_promises: u32 = history.iter().map(|h| h.broken_promises).sum();
-    let broken_plans: u32 = history.iter().map(|h| h.broken_plans).sum();
+    let broken_promises: u32 = history
+        .iter()
+        .map(|h| h.broken_promises)
+        .fold(0, u32::saturating_add);
+    let broken_plans: u32 = history
+        .iter()
+        .map(|h| h.broken_plans)
+        .fold(0, u32::saturating_add);
     points.broken = broken_promises
         .saturating_add(broken_plans)
         .saturating_mul(7)
         .min(20);
-    let disputes: u32 = history.iter().map(|h| h.disputes).sum();
+    let disputes: u32 = history
+        .iter()
+        .map(|h| h.disputes)
+        .fold(0, u32::saturating_add);
     points.disputes = disputes.saturating_mul(8).min(15);
     let overdue: Vec<&(Money, i64)> = history.iter().filter_map(|h| h.overdue.as_ref()).collect();
     let mut overdue_points = Decimal::ZERO;

@@ -27,6 +27,10 @@ pub use ses::SesMailer;
 pub enum MailError {
     #[error("invalid address `{0}`")]
     Address(String),
+    /// The business's own sender (`COBRO_FROM_EMAIL`) does not parse: configuration, not
+    /// the client's data.
+    #[error("invalid sender `{0}`")]
+    Sender(String),
     #[error("could not build the message: {0}")]
     Build(String),
     #[error("could not render the template: {0}")]
@@ -78,10 +82,7 @@ impl Email {
     /// panic). An address that does not parse is an error, never a panic.
     pub fn to_rfc5322(&self) -> Result<Vec<u8>, MailError> {
         use lettre::message::{Mailbox, MultiPart};
-        let from: Mailbox = self
-            .from
-            .parse()
-            .map_err(|_| MailError::Address(self.from.clone()))?;
+        let from = sender(&self.from)?;
         let to_address = self
             .to_email
             .parse()
@@ -101,6 +102,12 @@ impl Email {
             .map_err(|e| MailError::Build(e.to_string()))?;
         Ok(message.formatted())
     }
+}
+
+/// The sender `from` (`Name <address>` or an address) as the mail builder reads it.
+pub fn sender(from: &str) -> Result<lettre::message::Mailbox, MailError> {
+    from.parse()
+        .map_err(|_| MailError::Sender(from.to_string()))
 }
 
 /// Where a message went: the adapter's id for it (a file name, an SES message id).

@@ -23,7 +23,7 @@ use crate::{
     unmatched_sort_key,
 };
 use chrono::NaiveDate;
-use cobro_domain::StageRecord;
+use cobro_domain::{StageRecord, StageStatus};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -888,7 +888,7 @@ impl Store for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_err)?;
             if let Some(old) = stage_of(&tx, &r)? {
-                let expired = !old.is_done() && old.lease_until <= r.claimed_at;
+                let expired = old.status == StageStatus::Claimed && old.lease_until <= r.claimed_at;
                 if !expired || old.attempts.checked_add(1) != Some(r.attempts) {
                     return Err(StoreError::StageTaken);
                 }
@@ -924,7 +924,7 @@ impl Store for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_err)?;
             match stage_of(&tx, &r)? {
-                Some(old) if !old.is_done() && old.attempts == r.attempts => {}
+                Some(old) if old.status == StageStatus::Claimed && old.attempts == r.attempts => {}
                 _ => return Err(StoreError::StageTaken),
             }
             put_stage(&tx, &r)?;

@@ -78,6 +78,26 @@ async fn the_api_serves_its_own_description(t: TestApp) {
     let new_client = &doc["components"]["schemas"]["NewClient"];
     assert_eq!(new_client["additionalProperties"], false);
     assert_eq!(new_client["required"], json!(["name", "email"]));
+    // Amounts shown beside their currency are decimal strings, as the views send them.
+    for (schema, field) in [
+        ("PromiseState", "amount"),
+        ("InstalmentState", "paid"),
+        ("InvoiceView", "amount_due"),
+    ] {
+        assert_eq!(
+            doc["components"]["schemas"][schema]["properties"][field]["type"], "string",
+            "{schema}.{field}"
+        );
+    }
+    // Every pay-page operation documents the page it answers when something fails.
+    for (path, item) in paths.iter().filter(|(p, _)| p.starts_with("/pay/")) {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["responses"]["500"]["content"]["text/html"].is_object(),
+                "{method} {path}"
+            );
+        }
+    }
 }
 
 on_both_stacks!(the_api_serves_its_own_description);

@@ -78,6 +78,12 @@ async fn text_fields_refuse_control_characters_naming_the_field(t: TestApp) {
             json!({"name": "Ok", "email": "a\r\nbcc: x@evil.example@cliente.cl"}),
             "email",
         ),
+        // What a mail server would not take: display text, a domain literal.
+        (
+            json!({"name": "Ok", "email": "Evil <a@cliente.cl>"}),
+            "email",
+        ),
+        (json!({"name": "Ok", "email": "pagos@[10.0.0.1]"}), "email"),
     ] {
         let a = t.post("/v1/clients", &body, None).await;
         assert_eq!(refused_fields(&a), vec![field], "{body}");

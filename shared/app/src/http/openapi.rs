@@ -81,6 +81,7 @@ fn shared_answers(doc: &mut utoipa::openapi::OpenApi) {
     );
     for (path, item) in doc.paths.paths.iter_mut() {
         let api = path.starts_with("/v1/") && path != "/v1/openapi.json";
+        let page = path.starts_with("/pay/");
         let has_id = path.contains('{');
         for op in [
             &mut item.get,
@@ -92,6 +93,17 @@ fn shared_answers(doc: &mut utoipa::openapi::OpenApi) {
         .into_iter()
         .flatten()
         {
+            if page {
+                let html = utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String);
+                answer(
+                    op,
+                    "500",
+                    "Our store or a provider failed: a page asking to try again later",
+                    "text/html",
+                    Content::new(Some(html)),
+                );
+            }
             if api {
                 op.security = Some(vec![SecurityRequirement::new(
                     API_KEY,
@@ -124,16 +136,19 @@ fn shared_answers(doc: &mut utoipa::openapi::OpenApi) {
 
 /// Adds a problem answer to `op` unless the operation describes that status itself.
 fn problem(op: &mut Operation, status: &str, description: &str) {
+    let content = Content::new(Some(Ref::from_schema_name("Problem")));
+    answer(op, status, description, PROBLEM, content);
+}
+
+/// Adds an answer to `op` unless the operation describes that status itself.
+fn answer(op: &mut Operation, status: &str, description: &str, media: &str, content: Content) {
     op.responses
         .responses
         .entry(status.to_string())
         .or_insert_with(|| {
             ResponseBuilder::new()
                 .description(description)
-                .content(
-                    PROBLEM,
-                    Content::new(Some(Ref::from_schema_name("Problem"))),
-                )
+                .content(media, content)
                 .build()
                 .into()
         });

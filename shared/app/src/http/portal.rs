@@ -515,7 +515,6 @@ fn methods(app: &App, l: Locale) -> Vec<(&'static str, &'static str)> {
         (status = 303, description = "To the provider's hosted checkout, or back to the page when nothing is due"),
         (status = 403, description = "The form's CSRF value does not match its cookie", body = String, content_type = "text/html"),
         (status = 404, description = "The one answer for any token that opens nothing: unknown, expired or revoked", body = String, content_type = "text/html"),
-        (status = 503, description = "The provider did not answer", body = String, content_type = "text/html"),
     ))]
 async fn checkout(State(app): State<App>, posted: Posted) -> Result<Response, Response> {
     let Posted {

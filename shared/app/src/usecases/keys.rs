@@ -1,5 +1,6 @@
 //! API keys for the business's API: created (shown once), listed, revoked.
 
+use cobro_domain::validation::required_text;
 use cobro_domain::{ApiKeyId, FieldErrors, Secret, secret};
 use cobro_store::ApiKey;
 
@@ -8,17 +9,15 @@ use crate::App;
 
 /// Creates a key named `name`; returns its record and the key itself (shown once).
 pub async fn create(app: &App, name: &str) -> Result<(ApiKey, Secret), Error> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::Invalid(FieldErrors::single(
-            "name",
-            "the key name must be 1 to 100 characters",
-        )));
+    let mut errors = FieldErrors::new();
+    let name = required_text(&mut errors, "name", name, 100);
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
     }
     let secret = secret::new_api_key();
     let key = ApiKey {
         id: ApiKeyId::generate(),
-        name: name.to_string(),
+        name,
         digest: secret.digest(),
         created_at: app.now(),
         revoked_at: None,

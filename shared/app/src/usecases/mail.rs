@@ -49,7 +49,11 @@ impl std::fmt::Display for Undelivered {
 impl From<cobro_notify::MailError> for Undelivered {
     fn from(e: cobro_notify::MailError) -> Self {
         match e {
-            cobro_notify::MailError::Delivery(_) => Undelivered::transient(e),
+            // The mail server, or the business's own sender setting: nothing about this
+            // invoice; retried once that is fixed.
+            cobro_notify::MailError::Delivery(_) | cobro_notify::MailError::Sender(_) => {
+                Undelivered::transient(e)
+            }
             _ => Undelivered::permanent(e),
         }
     }

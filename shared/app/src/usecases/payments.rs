@@ -7,7 +7,7 @@ use chrono::Duration;
 use cobro_domain::calendar::later;
 use cobro_domain::dunning::early_payment_discount;
 use cobro_domain::ledger::{next_entry, reconcile};
-use cobro_domain::validation::optional_text;
+use cobro_domain::validation::{one_line, optional_text};
 use cobro_domain::{
     Currency, Decision, FactKind, FieldErrors, InvoiceId, LedgerEntry, Money, PaymentFact,
     PaymentId, PaymentMethod, PaymentReference, UnmatchedId, UnmatchedReason,
@@ -321,8 +321,12 @@ async fn settle(
             return remembered(app.store.record_event(&record, None).await, outcome);
         }
     }
+    // What the sender wrote (a reference a client typed into a transfer): kept for the
+    // person who reads the queue, as one line of at most 200 characters.
     let target = match target {
-        Target::Invoice(v) | Target::PaymentReference(v) => Some(v.clone()),
+        Target::Invoice(v) | Target::PaymentReference(v) => {
+            Some(one_line(v).chars().take(200).collect::<String>())
+        }
         Target::Unknown => None,
     };
     let unmatched = Unmatched {
