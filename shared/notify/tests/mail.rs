@@ -1,10 +1,9 @@
 //! Messages rendered, written to the outbox and sent through SES (moto), then read back.
 
-// A test: it may unwrap, index and count freely (the workspace lints are for code data reaches).
+// A test fails loudly, and reads what it wrote by position.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::panic,
     clippy::indexing_slicing,
     clippy::arithmetic_side_effects
 )]

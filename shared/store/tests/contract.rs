@@ -1,9 +1,8 @@
 //! One contract, two adapters: every test here runs on SQLite and on DynamoDB (moto).
 
-// A test: it may unwrap, index and count freely (the workspace lints are for code data reaches).
+// A test fails loudly, and counts and reads by position freely.
 #![allow(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
     clippy::arithmetic_side_effects
