@@ -79,7 +79,7 @@ async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Pr
 
 /// Clients, newest first, a page at a time.
 #[utoipa::path(get, operation_id = "list_clients", path = "/v1/clients", tag = "clients",
-    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page (20 by default)"), ("after" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    params(ListParams),
     responses(
         (status = 200, description = "A page of clients", body = ListView<ClientView>),
         (status = 422, description = "`limit` or `after` is not valid", body = ProblemBody, content_type = "application/problem+json"),
@@ -107,7 +107,7 @@ async fn get_client(State(app): State<App>, Path(id): Path<String>) -> Result<Re
 
 /// A client's invoices, newest first, a page at a time.
 #[utoipa::path(get, operation_id = "client_invoices", path = "/v1/clients/{id}/invoices", tag = "clients",
-    params(("id" = String, Path, description = "The client's id (`cli_…`)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page (20 by default)"), ("after" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    params(("id" = String, Path, description = "The client's id (`cli_…`)"), ListParams),
     responses(
         (status = 200, description = "A page of invoices", body = ListView<InvoiceView>),
         (status = 422, description = "`limit` or `after` is not valid", body = ProblemBody, content_type = "application/problem+json"),

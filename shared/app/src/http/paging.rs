@@ -13,9 +13,14 @@ use serde::{Deserialize, Serialize};
 use super::problem::Problem;
 use super::views::{ListView, to_json};
 
-#[derive(Debug, Deserialize)]
+/// Read as text, so a bad value is a 422 naming it rather than a rejection.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Items per page (20 by default).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     after: Option<String>,
 }
 

@@ -28,7 +28,7 @@ pub fn routes() -> OpenApiRouter<App> {
 
 /// Payments waiting for a person: they named no invoice, or one that could not take them.
 #[utoipa::path(get, operation_id = "list_unmatched", path = "/v1/unmatched", tag = "unmatched",
-    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Items per page (20 by default)"), ("after" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    params(ListParams),
     responses(
         (status = 200, description = "A page of the queue", body = ListView<Unmatched>),
         (status = 422, description = "`limit` or `after` is not valid", body = ProblemBody, content_type = "application/problem+json"),
