@@ -385,12 +385,17 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
     assert_eq!(res.status(), 401);
 
     // The sweep as of five months on (a Wednesday, 10:00 in Santiago): the open demo
-    // invoices are escalated once, and the agency's CSV lists them.
+    // invoices get their final notice (nothing is escalated without it), and a week later
+    // they are escalated once, and the agency's CSV lists them.
     let mut day = chrono::Utc::now().date_naive() + chrono::Days::new(150);
     while chrono::Datelike::weekday(&day) != chrono::Weekday::Wed {
         day = day.succ_opt().unwrap();
     }
     let at = format!("{day}T10:00:00-03:00");
+    let report: Value = serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at])).unwrap();
+    assert_eq!(report["escalations"], 0, "{report}");
+    assert!(report["reminders"].as_u64().unwrap() >= 1, "{report}");
+    let at = format!("{}T10:00:00-03:00", day + chrono::Days::new(7));
     let report: Value = serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at])).unwrap();
     let escalated = report["escalations"].as_u64().unwrap();
     assert!(escalated >= 1, "{report}");

@@ -309,11 +309,25 @@ async fn a_retried_request_creates_nothing_twice() {
         reference: Some("recibo-17".into()),
     };
     let id = first.invoice.id.as_str();
-    let paid = payments::record_manual(&app, id, cash(), &cobro_app::usecases::nothing)
-        .await
-        .unwrap();
+    let paid = payments::record_manual(
+        &app,
+        id,
+        cash(),
+        payments::Direction::Received,
+        &cobro_app::usecases::nothing,
+    )
+    .await
+    .unwrap();
     assert_eq!(paid.entries.len(), 2);
-    match payments::record_manual(&app, id, cash(), &cobro_app::usecases::nothing).await {
+    match payments::record_manual(
+        &app,
+        id,
+        cash(),
+        payments::Direction::Received,
+        &cobro_app::usecases::nothing,
+    )
+    .await
+    {
         Err(Error::Conflict(c)) => assert!(matches!(*c, Conflict::DuplicatePayment)),
         other => panic!("expected a duplicate, got {other:?}"),
     }

@@ -391,6 +391,9 @@ pub enum Conflict {
     PromiseOpen,
     /// The terms offer no plans.
     PlansNotOffered,
+    /// The invoice was handed over for collection: arrangements are made with whoever
+    /// collects it now, not here.
+    Escalated,
     /// The ledger cannot be read as money (a defect, not the caller's).
     InvalidLedger,
 }
@@ -406,6 +409,7 @@ impl Conflict {
             Conflict::AlreadyPromised => "already-promised",
             Conflict::PromiseOpen => "promise-open",
             Conflict::PlansNotOffered => "plans-not-offered",
+            Conflict::Escalated => "escalated",
             Conflict::InvalidLedger => "invalid-ledger",
         }
     }

@@ -257,12 +257,12 @@ pub fn client_status<'a>(
     Ok(status)
 }
 
-/// What a cleared deposit still holds for the client: what it received, less what was
-/// given back or lost in a dispute, less what was already brought onto their invoices.
-/// Zero while it is unpaid.
+/// What a cleared (or void) deposit still holds for the client: what it received, less
+/// what was given back or lost in a dispute, less what was already brought onto their
+/// invoices. Zero while it is unpaid.
 pub fn held(inv: &Invoice, entries: &[LedgerEntry]) -> Result<Money, MoneyError> {
     let b = ledger::balance(&inv.total, entries)?;
-    if !is_cleared(b.status) {
+    if !is_cleared(b.status) && b.status != InvoiceStatus::Void {
         return Ok(Money::zero(inv.currency));
     }
     let applied = Money::sum(

@@ -10,8 +10,17 @@
 //! - The late-fee notice goes out on the first business moment after grace; the fee is
 //!   charged `notice_days` after the notice was sent (and, monthly, once a month after
 //!   that, each period with its own notice), never more than announced, within the cap.
-//! - Past `escalate_after_days` the invoice is escalated and the chase stops.
+//! - The final notice is the last reminder after the due date (or, when the policy has
+//!   none, one [`ESCALATION_NOTICE_DAYS`] before the escalation day). It announces the escalation date: `escalate_after_days`
+//!   past the due date, and never fewer than [`ESCALATION_NOTICE_DAYS`] after it is sent.
+//!   Once it is sent, no new late fee is announced (a fee already announced is charged).
+//! - The invoice is escalated only after the final notice was sent and the date it
+//!   announced has come; then the chase stops. A sweep that runs late sends the final
+//!   notice first, never the escalation straight away.
 //! - Paid, overpaid, void, disputed and refunded invoices have no next action.
+//! - An invoice created without being e-mailed is not chased until it is sent: then its
+//!   reminders start as if it had been issued that moment (none of those before the due
+//!   date that fell before it), and none goes out before the next day.
 
 use chrono::{DateTime, Months, NaiveDate, NaiveTime, Utc};
 
@@ -21,6 +30,9 @@ use crate::invoice::{Invoice, LateFeeKind, Recurrence};
 use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry, NewEntry};
 use crate::money::{Money, MoneyError};
 use crate::stage::{Next, Stage, StageRecord, StageStatus};
+
+/// The fewest days the final notice gives before the escalation it announces.
+pub const ESCALATION_NOTICE_DAYS: i64 = 7;
 
 /// The opening of business on `date`, or the next open day.
 fn open_on(inv: &Invoice, date: NaiveDate) -> DateTime<Utc> {
@@ -103,7 +115,9 @@ fn next_in_chase(
     // Still owed: a broken promise or plan is only worth telling while money is due (a
     // voided or since-paid invoice is not chased for it).
     let owed = chased(balance.status) && balance.amount_due.is_positive();
-    let chasing = owed && !record(Stage::Escalation).is_some_and(StageRecord::is_done);
+    let sent = sent_at(inv, stages);
+    let chasing =
+        owed && sent.is_some() && !record(Stage::Escalation).is_some_and(StageRecord::is_done);
     let tz = inv.timezone;
     let hours = &inv.terms.business_hours;
     let at_message = |t: DateTime<Utc>| next_business_moment(hours, tz, t.max(now));
@@ -192,6 +206,18 @@ fn next_in_chase(
         .map(|(n, _)| n))
 }
 
+/// When the client was sent the invoice: when it was created, or, for one created without
+/// being e-mailed, when it was first sent (`None`: not yet).
+pub fn sent_at(inv: &Invoice, stages: &[StageRecord]) -> Option<DateTime<Utc>> {
+    if !inv.held_until_sent {
+        return Some(inv.created_at);
+    }
+    stages
+        .iter()
+        .find(|s| s.stage == Stage::Sent && s.is_done())
+        .map(|s| s.done_at.unwrap_or(s.claimed_at))
+}
+
 /// Of reminders at `(offset, when)` not yet taken, in order: the latest already due
 /// (reminders missed while no sweep ran are not all sent), else the first to come.
 fn reminder_due(
@@ -218,9 +244,16 @@ fn chase(
     candidates: &mut Vec<(Next, u8)>,
 ) -> Result<(), MoneyError> {
     let record = |stage: Stage| stages.iter().find(|s| s.stage == stage);
+    let sent = sent_at(inv, stages).unwrap_or(inv.created_at);
     let tz = inv.timezone;
     let hours = &inv.terms.business_hours;
-    let at_message = |t: DateTime<Utc>| next_business_moment(hours, tz, t.max(now));
+    // Sent late: nothing more on the day the invoice went.
+    let not_before = if inv.held_until_sent {
+        open_on(inv, add_days(sent.with_timezone(&tz).date_naive(), 1))
+    } else {
+        now
+    };
+    let at_message = |t: DateTime<Utc>| next_business_moment(hours, tz, t.max(now).max(not_before));
     let simple = |stage, at| Next {
         stage,
         at,
@@ -279,7 +312,11 @@ fn chase(
     // only, the latest of those already due; after a broken promise or plan, the next
     // one goes out at once.
     let round = arr.round;
-    let started = arr.round_started.unwrap_or(inv.created_at);
+    let started = arr.round_started.unwrap_or(inv.created_at).max(sent);
+    let final_offset = inv.terms.final_notice_offset();
+    let final_notice = record(Stage::Reminder(final_offset, round)).filter(|r| r.is_done());
+    let due = arr.chase_due_date();
+    let escalation_day = add_days(due, i64::from(inv.terms.escalate_after_days));
     let last_taken = stages
         .iter()
         .filter_map(|s| match s.stage {
@@ -289,7 +326,7 @@ fn chase(
         .max();
     let pending: Vec<(i32, DateTime<Utc>)> = inv
         .terms
-        .reminder_offsets
+        .reminder_schedule()
         .iter()
         .filter(|o| last_taken.is_none_or(|t| **o > t))
         .map(|o| (*o, open_on(inv, add_days(arr.due_date, i64::from(*o)))))
@@ -305,11 +342,15 @@ fn chase(
                 at = at.min(at_message(resumed));
             }
         }
-        candidates.push((simple(Stage::Reminder(offset, round), at), 4));
+        let mut next = simple(Stage::Reminder(offset, round), at);
+        if offset == final_offset {
+            let sent_on = at.with_timezone(&tz).date_naive();
+            next.charge_on = Some(escalation_day.max(add_days(sent_on, ESCALATION_NOTICE_DAYS)));
+        }
+        candidates.push((next, 4));
     }
 
     // Late fees and escalation count from the due date moved by the days the chase waited.
-    let due = arr.chase_due_date();
     if let Some(fee) = &inv.terms.late_fee {
         let grace_end = add_days(due, i64::from(inv.terms.grace_days).saturating_add(1));
         let charged = |n: u32| {
@@ -349,6 +390,8 @@ fn chase(
                 }
             }
             Some(_) => {} // claimed: retried above
+            // After the final notice nothing more is announced.
+            None if final_notice.is_some() => {}
             None => {
                 let notice_day = if period == 0 {
                     Some(grace_end)
@@ -372,8 +415,8 @@ fn chase(
         }
     }
 
-    if record(Stage::Escalation).is_none() {
-        let day = add_days(due, i64::from(inv.terms.escalate_after_days));
+    if let (None, Some(notice)) = (record(Stage::Escalation), final_notice) {
+        let day = escalation_day.max(notice.charge_on.unwrap_or(escalation_day));
         candidates.push((simple(Stage::Escalation, at_message(open_on(inv, day))), 1));
     }
     Ok(())

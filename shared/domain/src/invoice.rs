@@ -159,6 +159,32 @@ fn default_escalate() -> u32 {
     DEFAULT_ESCALATE_AFTER_DAYS
 }
 
+impl Terms {
+    /// The reminder that is the final notice (it announces the escalation date): the last
+    /// one after the due date, or, when the policy has none, one the notice's days before
+    /// the escalation day (the day after the due date at the earliest).
+    pub fn final_notice_offset(&self) -> i32 {
+        match self.reminder_offsets.last() {
+            Some(o) if *o > 0 => *o,
+            _ => {
+                let notice = u32::try_from(crate::dunning::ESCALATION_NOTICE_DAYS).unwrap_or(0);
+                let day = self.escalate_after_days.saturating_sub(notice).max(1);
+                i32::try_from(day).unwrap_or(i32::MAX)
+            }
+        }
+    }
+
+    /// The reminders' offsets with the final notice among them, ascending.
+    pub fn reminder_schedule(&self) -> Vec<i32> {
+        let mut offsets = self.reminder_offsets.clone();
+        let last = self.final_notice_offset();
+        if !offsets.contains(&last) {
+            offsets.push(last);
+        }
+        offsets
+    }
+}
+
 impl Default for Terms {
     fn default() -> Self {
         Terms {
@@ -431,6 +457,11 @@ pub struct Invoice {
     /// A sale, or a deposit asked for before credit is given.
     #[serde(default, skip_serializing_if = "Purpose::is_order")]
     pub purpose: Purpose,
+    /// Created without being e-mailed: nothing is sent or charged until it is sent
+    /// ([`Stage::Sent`](crate::Stage::Sent)), so a client's first word of it is never a
+    /// reminder. (Invoices stored before this field were e-mailed or chased as they were.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held_until_sent: bool,
 }
 
 fn default_timezone() -> chrono_tz::Tz {
@@ -648,6 +679,7 @@ impl ValidInvoice {
             timezone,
             payment_reference: PaymentReference::generate(seq),
             created_at: now,
+            held_until_sent: !self.send && self.purpose.is_order(),
             purpose: self.purpose,
         }
     }

@@ -148,7 +148,8 @@ pub struct Balance {
     /// paid − refunded − lost.
     pub net_paid: Money,
     pub amount_due: Money,
-    /// What was received beyond the charge: the client's credit.
+    /// What was received beyond the charge: the client's credit. On a void invoice nothing
+    /// is owed, so everything it still holds (received, less refunded, lost or moved) is.
     pub credit: Money,
     pub status: InvoiceStatus,
 }
@@ -210,7 +211,13 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
     } else {
         owed
     };
-    let credit = if owed.is_negative() {
+    let credit = if void {
+        if net_paid.is_positive() {
+            net_paid
+        } else {
+            zero
+        }
+    } else if owed.is_negative() {
         zero.checked_sub(&owed)?
     } else {
         zero
@@ -771,6 +778,31 @@ mod tests {
             prop_assert!(b.amount_due.is_zero() || b.credit.is_zero());
             let keys: std::collections::HashSet<_> = entries.iter().map(|e| e.key.clone()).collect();
             prop_assert_eq!(keys.len(), entries.len());
+        }
+    }
+
+    proptest! {
+        /// Nothing received goes nowhere: what an invoice holds (received, less refunded,
+        /// lost or moved) is applied to its charge or is the client's credit, and a void
+        /// invoice applies nothing, so all it holds is credit.
+        #[test]
+        fn what_an_invoice_holds_is_applied_or_credit(facts in facts(), total in 1i64..200_000, void_at in prop::option::of(0usize..12)) {
+            let t = clp(total);
+            let (mut entries, _) = fold(&t, &facts);
+            if let Some(at) = void_at {
+                let void = entry(0, EntryKind::Void { reason: None }, clp(0));
+                entries.insert(at.min(entries.len()), void);
+            }
+            let b = balance(&t, &entries).unwrap();
+            let applied = if void_at.is_some() {
+                clp(0)
+            } else {
+                b.charged.checked_sub(&b.discounted).unwrap().checked_sub(&b.amount_due).unwrap()
+            };
+            if !b.net_paid.is_negative() {
+                prop_assert_eq!(applied.checked_add(&b.credit).unwrap(), b.net_paid);
+            }
+            prop_assert!(!b.credit.is_negative());
         }
     }
 

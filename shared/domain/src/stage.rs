@@ -43,6 +43,9 @@ pub enum Stage {
     DepositOverdue,
     /// A deposit was paid: its client is active (a record).
     DepositCleared,
+    /// An invoice created without being e-mailed was sent to the client (recorded by the
+    /// send; never planned): its chase starts.
+    Sent,
 }
 
 impl Stage {
@@ -76,7 +79,7 @@ impl Stage {
     pub fn is_record(&self) -> bool {
         matches!(
             self,
-            Stage::PromiseKept(_) | Stage::DepositOpened | Stage::DepositCleared
+            Stage::PromiseKept(_) | Stage::DepositOpened | Stage::DepositCleared | Stage::Sent
         )
     }
 
@@ -106,6 +109,7 @@ impl fmt::Display for Stage {
             Stage::DepositReminder => f.write_str("deposit-reminder"),
             Stage::DepositOverdue => f.write_str("deposit-overdue"),
             Stage::DepositCleared => f.write_str("deposit-cleared"),
+            Stage::Sent => f.write_str("sent"),
         }
     }
 }
@@ -122,6 +126,7 @@ impl FromStr for Stage {
                 "deposit-reminder" => Ok(Stage::DepositReminder),
                 "deposit-overdue" => Ok(Stage::DepositOverdue),
                 "deposit-cleared" => Ok(Stage::DepositCleared),
+                "sent" => Ok(Stage::Sent),
                 _ => Err(bad()),
             },
             Some(("reminder", o)) => o.parse().map(|o| Stage::Reminder(o, 0)).map_err(|_| bad()),

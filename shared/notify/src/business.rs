@@ -33,6 +33,9 @@ pub enum About {
     /// A message to the client could not be sent for a reason retrying will not fix: the
     /// invoice's chase is held until a person looks.
     Undeliverable(Undeliverable),
+    /// A payment arrived that the invoice did not need (it was void, or paid already): what
+    /// it left is the client's credit.
+    CreditReceived(CreditReceived),
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +126,16 @@ pub struct Undeliverable {
     pub why: String,
 }
 
+#[derive(Debug, Clone)]
+pub struct CreditReceived {
+    /// This payment.
+    pub received: String,
+    /// The invoice's credit after it.
+    pub credit: String,
+    /// The invoice was void.
+    pub void: bool,
+}
+
 impl BusinessNotice {
     pub fn subject(&self) -> String {
         let (n, due, name) = (&self.number, &self.amount_due, &self.client_name);
@@ -153,6 +166,20 @@ impl BusinessNotice {
             (About::Undeliverable(_), Locale::En) => {
                 format!("We could not send the notice to {name}: invoice {n} on hold")
             }
+            (About::CreditReceived(k), Locale::Es) => format!(
+                "Pago de {} en la factura {n}{}: queda a favor de {name}",
+                k.received,
+                if k.void { ", anulada" } else { ", ya pagada" }
+            ),
+            (About::CreditReceived(k), Locale::En) => format!(
+                "Payment of {} on invoice {n}{}: credit for {name}",
+                k.received,
+                if k.void {
+                    ", which is void"
+                } else {
+                    ", already paid"
+                }
+            ),
         }
     }
 
@@ -175,6 +202,8 @@ impl BusinessNotice {
             About::DepositOverdue(k) => DepositOverdueEn { m, k }.render()?,
             About::Undeliverable(k) if es => UndeliverableEs { m, k }.render()?,
             About::Undeliverable(k) => UndeliverableEn { m, k }.render()?,
+            About::CreditReceived(k) if es => CreditEs { m, k }.render()?,
+            About::CreditReceived(k) => CreditEn { m, k }.render()?,
         };
         let html = format!(
             "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"></head><body><pre style=\"font-family:Arial,Helvetica,sans-serif;white-space:pre-wrap;\">{}</pre></body></html>",
@@ -251,4 +280,18 @@ struct UndeliverableEs<'a> {
 struct UndeliverableEn<'a> {
     m: &'a BusinessNotice,
     k: &'a Undeliverable,
+}
+
+#[derive(Template)]
+#[template(path = "credit_received.es.txt")]
+struct CreditEs<'a> {
+    m: &'a BusinessNotice,
+    k: &'a CreditReceived,
+}
+
+#[derive(Template)]
+#[template(path = "credit_received.en.txt")]
+struct CreditEn<'a> {
+    m: &'a BusinessNotice,
+    k: &'a CreditReceived,
 }

@@ -15,11 +15,11 @@ pub mod ses;
 pub mod words;
 
 pub use business::{
-    About, Agreed, BrokenArrangement, BusinessNotice, Escalation, NoticeLine, OverdueDeposit,
-    Undeliverable,
+    About, Agreed, BrokenArrangement, BusinessNotice, CreditReceived, Escalation, NoticeLine,
+    OverdueDeposit, Undeliverable,
 };
 pub use dunning::{Arrangement, Reminder, ReminderFacts, Tone};
-pub use messages::{InvoiceIssued, PaymentReceived, Rendered};
+pub use messages::{InvoiceIssued, InvoiceUpdate, News, PaymentReceived, Rendered};
 pub use outbox::OutboxMailer;
 pub use ses::SesMailer;
 

@@ -119,20 +119,15 @@ impl InvoiceIssued {
         })
     }
 
-    /// The message addressed to the client, keyed so it is delivered once per invoice.
-    pub fn email(
-        &self,
-        from: &str,
-        client: &Client,
-        invoice: &Invoice,
-    ) -> Result<Email, MailError> {
+    /// The message addressed to the client under its stable `key` (one per sending).
+    pub fn email(&self, from: &str, client: &Client, key: &str) -> Result<Email, MailError> {
         let r = self.render()?;
         Ok(Email::to_client(
             from,
             client,
             r.subject,
             (r.text, r.html),
-            format!("{}.issued", invoice.id),
+            key.to_string(),
         ))
     }
 }
@@ -179,6 +174,8 @@ pub struct PaymentReceived {
     pub received: String,
     pub amount_due: String,
     pub paid_in_full: bool,
+    /// The invoice was cancelled: nothing was owed on it, the payment is the client's credit.
+    pub void: bool,
     pub credit: Option<String>,
     pub date: String,
     pub reference: String,
@@ -203,7 +200,9 @@ impl PaymentReceived {
             concept: invoice.concept().to_string(),
             received: received.format(l),
             amount_due: balance.amount_due.format(l),
-            paid_in_full: balance.amount_due.is_zero(),
+            paid_in_full: balance.amount_due.is_zero()
+                && balance.status != cobro_domain::InvoiceStatus::Void,
+            void: balance.status == cobro_domain::InvoiceStatus::Void,
             credit: balance
                 .credit
                 .is_positive()
@@ -215,8 +214,16 @@ impl PaymentReceived {
 
     pub fn subject(&self) -> String {
         match self.locale {
+            Locale::Es if self.void => format!(
+                "Recibimos tu pago de {} — la factura {} está anulada: queda a tu favor",
+                self.received, self.number
+            ),
             Locale::Es => format!(
                 "Recibimos tu pago de {} — factura {}",
+                self.received, self.number
+            ),
+            Locale::En if self.void => format!(
+                "We received your payment of {} — invoice {} is void: it is your credit",
                 self.received, self.number
             ),
             Locale::En => format!(
@@ -270,4 +277,111 @@ struct ReceiptEnText<'a> {
 #[template(path = "payment_received.en.html")]
 struct ReceiptEnHtml<'a> {
     m: &'a PaymentReceived,
+}
+
+/// What changed on an invoice that the client should hear of.
+#[derive(Debug, Clone)]
+pub enum News {
+    /// The invoice was cancelled: nothing more is owed on it.
+    Voided {
+        /// What the business chose to tell the client (its internal reason is not sent).
+        message: Option<String>,
+        /// What the client had paid on it, now their credit.
+        credit: Option<String>,
+    },
+    /// Money went back to the client.
+    Refunded {
+        amount: String,
+        /// Still owed after it (when anything is).
+        amount_due: Option<String>,
+        /// Still the client's credit after it (when anything is).
+        credit: Option<String>,
+    },
+}
+
+/// A message about an invoice the client already has: it was voided, or money went back.
+#[derive(Debug, Clone)]
+pub struct InvoiceUpdate {
+    pub locale: Locale,
+    pub business: String,
+    pub client_name: String,
+    pub number: String,
+    pub concept: String,
+    pub news: News,
+}
+
+impl InvoiceUpdate {
+    pub fn new(business: &str, client: &Client, invoice: &Invoice, news: News) -> Self {
+        InvoiceUpdate {
+            locale: client.locale,
+            business: business.to_string(),
+            client_name: client.name.clone(),
+            number: invoice.number.clone(),
+            concept: invoice.concept().to_string(),
+            news,
+        }
+    }
+
+    pub fn subject(&self) -> String {
+        let n = &self.number;
+        match (&self.news, self.locale) {
+            (News::Voided { .. }, Locale::Es) => format!("Factura {n} anulada — {}", self.business),
+            (News::Voided { .. }, Locale::En) => {
+                format!("Invoice {n} cancelled — {}", self.business)
+            }
+            (News::Refunded { amount, .. }, Locale::Es) => {
+                format!("Te devolvimos {amount} — factura {n}")
+            }
+            (News::Refunded { amount, .. }, Locale::En) => {
+                format!("We refunded you {amount} — invoice {n}")
+            }
+        }
+    }
+
+    /// The message addressed to the client under its stable `key`. The HTML is the text's
+    /// paragraphs, escaped, so both always say the same.
+    pub fn email(&self, from: &str, client: &Client, key: &str) -> Result<Email, MailError> {
+        let text = match self.locale {
+            Locale::Es => UpdateEs { m: self }.render()?,
+            Locale::En => UpdateEn { m: self }.render()?,
+        };
+        let paragraphs: Vec<&str> = text
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let html = UpdateHtml {
+            lang: self.locale.code(),
+            title: self.subject(),
+            paragraphs,
+        }
+        .render()?;
+        Ok(Email::to_client(
+            from,
+            client,
+            self.subject(),
+            (text, html),
+            key.to_string(),
+        ))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "update.es.txt")]
+struct UpdateEs<'a> {
+    m: &'a InvoiceUpdate,
+}
+
+#[derive(Template)]
+#[template(path = "update.en.txt")]
+struct UpdateEn<'a> {
+    m: &'a InvoiceUpdate,
+}
+
+#[derive(Template)]
+#[template(path = "update.html")]
+struct UpdateHtml<'a> {
+    lang: &'a str,
+    title: String,
+    paragraphs: Vec<&'a str>,
 }

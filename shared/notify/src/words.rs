@@ -70,6 +70,8 @@ pub fn stage(stage: &StageRecord, locale: Locale) -> String {
         Stage::DepositOverdue => "deposit overdue, business told".into(),
         Stage::DepositCleared if es => "depósito pagado".into(),
         Stage::DepositCleared => "deposit paid".into(),
+        Stage::Sent if es => "factura enviada al cliente".into(),
+        Stage::Sent => "invoice sent to the client".into(),
     }
 }
 
@@ -193,6 +195,12 @@ pub fn refused(l: Locale, conflict: Conflict, terms: &Terms) -> String {
             "Ya comprometiste todo el saldo de esta factura.".into()
         }
         (Conflict::AlreadyPromised, false) => "You have already promised the whole balance.".into(),
+        (Conflict::Escalated, true) => {
+            "Esta factura fue derivada a cobranza: para acordar el pago, escríbenos.".into()
+        }
+        (Conflict::Escalated, false) => {
+            "This invoice was passed on for collection: to agree on payment, write to us.".into()
+        }
         (Conflict::PlansNotOffered, true) => "Esta factura no admite planes de pago.".into(),
         (Conflict::PlansNotOffered, false) => {
             "Payment plans are not offered for this invoice.".into()

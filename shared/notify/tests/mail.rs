@@ -60,7 +60,11 @@ const PAY_URL: &str = "https://pagar.example.cl/pay/AbCdEfGhIjKlMnOpQrStUvWxYz01
 fn issued_email(c: &Client) -> (Invoice, Email) {
     let inv = invoice(c);
     let email = InvoiceIssued::new("Estudio Sur", c, &inv, PAY_URL)
-        .email("Estudio Sur <cobros@estudiosur.cl>", c, &inv)
+        .email(
+            "Estudio Sur <cobros@estudiosur.cl>",
+            c,
+            &format!("{}.issued", inv.id),
+        )
         .unwrap();
     (inv, email)
 }

@@ -38,7 +38,7 @@ async fn a_promise_kept_end_to_end(t: TestApp) {
         again.replayed && again.body == a.body,
         "the same promise, once"
     );
-    let confirmation = t.mails_to(&email).await;
+    let confirmation = t.chase_mails(&email).await;
     assert_eq!(confirmation.len(), 1, "one written confirmation");
     let (subject, text, _) = parsed(&confirmation[0]);
     assert!(
@@ -51,7 +51,7 @@ async fn a_promise_kept_end_to_end(t: TestApp) {
     // The chase waits: reminders of the 3rd/10th day are not sent; the day before, one.
     let r = daily_sweeps(&t, "2026-12-05", "2026-12-09").await;
     assert_eq!((r.reminders, r.arrangement_reminders), (0, 1), "{r:?}");
-    let mails = t.mails_to(&email).await;
+    let mails = t.chase_mails(&email).await;
     assert!(
         subjects(&mails)
             .iter()
@@ -130,7 +130,7 @@ async fn a_promise_broken_end_to_end(t: TestApp) {
     ] {
         assert!(told[0].1.contains(want), "{want} missing in {}", told[0].1);
     }
-    let client_mails = subjects(&t.mails_to(&email).await);
+    let client_mails = subjects(&t.chase_mails(&email).await);
     assert!(
         client_mails
             .iter()
@@ -199,7 +199,7 @@ async fn a_payment_plan_with_a_missed_instalment(t: TestApp) {
         .await;
     assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.raw);
     assert!(twice.raw.contains("in-a-plan"));
-    let (subject, text, _) = parsed(&t.mails_to(&email).await[0]);
+    let (subject, text, _) = parsed(&t.chase_mails(&email).await[0]);
     assert!(
         subject.contains("plan de pago") && subject.contains("3 cuotas"),
         "{subject}"
@@ -293,7 +293,7 @@ async fn an_extension_moves_the_due_date(t: TestApp) {
             Some("Espera el pago de su propio cliente")
         )
     );
-    let (subject, text, _) = parsed(&t.mails_to(&email).await[0]);
+    let (subject, text, _) = parsed(&t.chase_mails(&email).await[0]);
     assert!(
         subject.starts_with("Nueva fecha de vencimiento de la factura"),
         "{subject}"
@@ -305,7 +305,7 @@ async fn an_extension_moves_the_due_date(t: TestApp) {
     );
     let r = daily_sweeps(&t, "2026-12-05", "2026-12-22").await;
     assert_eq!(r.reminders, 3, "−7, −1 and 0 of the new date: {r:?}");
-    let subjects = subjects(&t.mails_to(&email).await);
+    let subjects = subjects(&t.chase_mails(&email).await);
     assert!(
         subjects
             .iter()

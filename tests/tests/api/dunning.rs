@@ -15,7 +15,7 @@ async fn dunning_from_issue_to_escalation(t: TestApp) {
     let a = t
         .post(
             "/v1/invoices",
-            &json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01",
+            &json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01", "send": true,
                 "lines": [{"description": "Mantención de equipos", "quantity": "1", "unit_amount": "100000"}],
                 "terms": {"late_fee": {"kind": "fixed", "value": "5000", "notice_days": 3}}}),
             None,
@@ -39,7 +39,7 @@ async fn dunning_from_issue_to_escalation(t: TestApp) {
         sent += s.await.unwrap().reminders;
     }
     assert_eq!(sent, 1);
-    let mails = t.mails_to(&email).await;
+    let mails = t.chase_mails(&email).await;
     assert_eq!(mails.len(), 1);
     let (subject, text, html) = parsed(&mails[0]);
     assert_eq!(
@@ -92,7 +92,7 @@ async fn dunning_from_issue_to_escalation(t: TestApp) {
         "one message per client per day"
     );
     let mut subjects: Vec<String> = t
-        .mails_to(&email)
+        .chase_mails(&email)
         .await
         .iter()
         .map(|m| parsed(m).0)
@@ -103,7 +103,7 @@ async fn dunning_from_issue_to_escalation(t: TestApp) {
     assert!(subjects.contains(&"Último aviso: factura F-000001 vencida hace 20 días".to_string()));
     assert!(subjects.contains(&"Hoy vence la factura F-000001: $100.000".to_string()));
     let notice = t
-        .mails_to(&email)
+        .chase_mails(&email)
         .await
         .into_iter()
         .map(|m| parsed(&m))
@@ -196,6 +196,23 @@ async fn dunning_from_issue_to_escalation(t: TestApp) {
         cobro_app::usecases::sweep::SweepReport::default(),
         "nothing on the agenda"
     );
+    // Escalated: no promise, plan or extension re-arms the chase behind the agency's back.
+    t.set_now("2027-03-01T13:00:00Z");
+    for (path, body) in [
+        ("promises", json!({"date": "2027-03-10"})),
+        ("plans", json!({"count": 3, "first_due_date": "2027-03-15"})),
+        (
+            "extensions",
+            json!({"due_date": "2027-04-01", "reason": "pidió más plazo"}),
+        ),
+    ] {
+        let a = t
+            .post(&format!("/v1/invoices/{id}/{path}"), &body, None)
+            .await;
+        assert_eq!(a.status, StatusCode::CONFLICT, "{path}: {}", a.raw);
+        assert!(a.raw.contains("urn:cobro:problem:escalated"), "{}", a.raw);
+    }
+    assert!(t.invoice(&id).await.get("next_action_at").is_none());
     // Paid now: off the agency's list.
     t.set_now("2027-03-02T12:00:00Z");
     let paid = t
@@ -346,7 +363,7 @@ async fn failed_messages_are_retried_and_clients_get_one_a_day(t: TestApp) {
     let cid = t
         .client(json!({"name": "Dos Facturas", "email": email}))
         .await;
-    let body = json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01",
+    let body = json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01", "send": true,
         "lines": [{"description": "Arriendo", "quantity": "1", "unit_amount": "50000"}]});
     let first = t.post("/v1/invoices", &body, None).await.body;
     let second = t.post("/v1/invoices", &body, None).await.body;
@@ -359,7 +376,7 @@ async fn failed_messages_are_retried_and_clients_get_one_a_day(t: TestApp) {
 
     let r = sweep_at(&app, "2026-11-24T12:00:00Z").await;
     assert_eq!((r.reminders, r.failed, r.deferred), (0, 1, 1), "{r:?}");
-    assert!(t.mails_to(&email).await.is_empty());
+    assert!(t.chase_mails(&email).await.is_empty());
     // Within the lease nobody retries; the other invoice waits for tomorrow.
     let r = sweep_at(&app, "2026-11-24T12:03:00Z").await;
     assert_eq!(r.reminders + r.failed, 0, "{r:?}");
@@ -372,7 +389,7 @@ async fn failed_messages_are_retried_and_clients_get_one_a_day(t: TestApp) {
     assert_eq!(r.reminders, 0, "the client had their message today: {r:?}");
     let r = sweep_at(&app, "2026-11-25T12:00:00Z").await;
     assert_eq!(r.reminders, 1, "{r:?}");
-    let mails = t.mails_to(&email).await;
+    let mails = t.chase_mails(&email).await;
     assert_eq!(mails.len(), 2);
     for inv in [&first, &second] {
         let got = t
@@ -412,7 +429,7 @@ async fn a_sweep_stops_before_its_deadline(t: TestApp) {
     t.set_now("2026-11-02T12:00:00Z");
     let email = unique_email("deadline");
     let cid = t.client(json!({"name": "Plazo", "email": email})).await;
-    let body = json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01",
+    let body = json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01", "send": true,
         "lines": [{"description": "Servicio", "quantity": "1", "unit_amount": "10000"}]});
     assert_eq!(
         t.post("/v1/invoices", &body, None).await.status,
@@ -428,7 +445,7 @@ async fn a_sweep_stops_before_its_deadline(t: TestApp) {
     .await
     .unwrap();
     assert!(r.stopped_early && r.reminders == 0, "{r:?}");
-    assert!(t.mails_to(&email).await.is_empty());
+    assert!(t.chase_mails(&email).await.is_empty());
     let later = chrono::Utc::now().timestamp_millis() as u64 + 300_000;
     let r = cobro_app::usecases::sweep::scheduled(
         &t.app,
@@ -438,10 +455,56 @@ async fn a_sweep_stops_before_its_deadline(t: TestApp) {
     .await
     .unwrap();
     assert!(!r.stopped_early && r.reminders == 1, "{r:?}");
-    assert_eq!(t.mails_to(&email).await.len(), 1);
+    assert_eq!(t.chase_mails(&email).await.len(), 1);
+}
+
+/// After a gap (an outage, or `sweep --at` far ahead) the client gets the final notice,
+/// with a date at least a week away, before anything is escalated.
+async fn a_late_sweep_gives_the_final_word_first(t: TestApp) {
+    t.set_now("2026-11-02T12:00:00Z");
+    let email = unique_email("late");
+    let cid = t
+        .client(json!({"name": "Ferretería Los Andes", "email": email}))
+        .await;
+    let a = t
+        .post(
+            "/v1/invoices",
+            &json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01", "send": true,
+                "lines": [{"description": "Mantención de equipos", "quantity": "1", "unit_amount": "100000"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(sweep_at(&t.app, "2026-11-24T12:00:00Z").await.reminders, 1);
+    // Ninety days without a sweep.
+    let r = sweep_at(&t.app, "2027-03-01T13:00:00Z").await;
+    assert_eq!(r.reminders, 1, "{r:?}");
+    let inv = t.invoice(&id).await;
+    assert_ne!(inv["status"], "escalated");
+    let last = t
+        .chase_mails(&email)
+        .await
+        .iter()
+        .map(|m| parsed(m))
+        .find(|m| m.0.starts_with("Último aviso"))
+        .expect("the final notice");
+    assert!(
+        last.1
+            .contains("Si la factura sigue impaga el lunes, 8 de marzo de 2027"),
+        "{}",
+        last.1
+    );
+    let business = t.app.config.business_email.clone();
+    assert!(t.mails_to(&business).await.is_empty());
+    assert_eq!(sweep_at(&t.app, "2027-03-05T13:00:00Z").await.due, 0);
+    sweep_at(&t.app, "2027-03-08T13:00:00Z").await;
+    assert_eq!(t.invoice(&id).await["status"], "escalated");
+    assert_eq!(t.mails_to(&business).await.len(), 1);
 }
 
 on_both_stacks!(
+    a_late_sweep_gives_the_final_word_first,
     dunning_from_issue_to_escalation,
     early_payment_discount,
     bad_policies_are_refused,

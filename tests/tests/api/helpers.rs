@@ -206,6 +206,21 @@ impl TestApp {
         a.body["id"].as_str().unwrap().to_string()
     }
 
+    /// Every message to `to` but the invoice itself ("Factura F-… de Estudio Sur: …"): what
+    /// the chase sent, as the dunning tests count it.
+    pub(crate) async fn chase_mails(&self, to: &str) -> Vec<String> {
+        self.mails_to(to)
+            .await
+            .into_iter()
+            .filter(|m| {
+                let s = parsed(m).0;
+                let invoice = (s.starts_with("Factura F-") && s.contains(" de Estudio Sur: "))
+                    || (s.starts_with("Invoice F-") && s.contains(" from Estudio Sur: "));
+                !invoice
+            })
+            .collect()
+    }
+
     /// Every message sent to `to`, as raw RFC 5322 text.
     pub(crate) async fn mails_to(&self, to: &str) -> Vec<String> {
         match &self.mail {
@@ -481,7 +496,7 @@ pub(crate) async fn arranged_invoice(t: &TestApp, tag: &str) -> (String, String,
     let a = t
         .post(
             "/v1/invoices",
-            &json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01",
+            &json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-01", "send": true,
                 "lines": [{"description": "Mantención de equipos", "quantity": "1", "unit_amount": "100000"}]}),
             None,
         )

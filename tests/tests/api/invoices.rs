@@ -531,7 +531,83 @@ async fn manual_payments(t: TestApp) {
     );
 }
 
+/// An invoice created without `send` is not chased: the client's first word of it is the
+/// invoice, sent when the business says so (again with a fresh link each time), never a
+/// reminder.
+async fn an_unsent_invoice_waits_to_be_sent(t: TestApp) {
+    t.set_now("2026-11-23T12:00:00Z");
+    let (email, inv) = new_clp_invoice(&t, "unsent").await;
+    let id = inv["id"].as_str().unwrap().to_string();
+    assert!(inv.get("next_action_at").is_none(), "{inv}");
+    for at in [
+        "2026-11-30T12:00:00Z",
+        "2026-12-07T12:00:00Z",
+        "2026-12-10T12:00:00Z",
+    ] {
+        let r = sweep_at(&t.app, at).await;
+        assert_eq!(r.reminders + r.notices, 0, "{at}: {r:?}");
+    }
+    assert!(
+        t.mails_to(&email).await.is_empty(),
+        "no reminder before the invoice"
+    );
+
+    // Sent on Dec 10th (three days overdue), with an Idempotency-Key retried: one e-mail.
+    t.set_now("2026-12-10T15:00:00Z");
+    let path = format!("/v1/invoices/{id}/send");
+    let a = t.post(&path, &json!({}), Some("send-1")).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    let link = a.body["pay_url"].as_str().unwrap().to_string();
+    assert!(
+        a.body["next_action_at"].as_str().unwrap() >= "2026-12-11",
+        "{}",
+        a.raw
+    );
+    let again = t.post(&path, &json!({}), Some("send-1")).await;
+    assert!(again.replayed);
+    assert_eq!(again.body["pay_url"], link.as_str());
+    let mails = t.mails_to(&email).await;
+    assert_eq!(mails.len(), 1);
+    let (subject, text, _) = parsed(&mails[0]);
+    assert!(
+        subject.starts_with("Factura F-000001 de Estudio Sur"),
+        "{subject}"
+    );
+    assert!(text.contains(&link), "{text}");
+    assert_eq!(visit(&link).await.status, StatusCode::OK);
+    // Sent again: another message with another live link.
+    let resent = t.post(&path, &json!({}), None).await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.raw);
+    assert_ne!(resent.body["pay_url"], link.as_str());
+    assert_eq!(t.mails_to(&email).await.len(), 2);
+    let stages: Vec<String> = t.invoice(&id).await["dunning"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(stages, ["sent"]);
+
+    // Nothing more that day; the chase starts the next.
+    assert_eq!(sweep_at(&t.app, "2026-12-10T20:00:00Z").await.reminders, 0);
+    let r = sweep_at(&t.app, "2026-12-11T12:00:00Z").await;
+    assert_eq!(r.reminders, 1, "{r:?}");
+
+    // Nothing due: nothing to send; an unknown invoice is a 404.
+    let (_, other) = new_clp_invoice(&t, "unsent-void").await;
+    let other = other["id"].as_str().unwrap();
+    t.post(&format!("/v1/invoices/{other}/void"), &json!({}), None)
+        .await;
+    let a = t
+        .post(&format!("/v1/invoices/{other}/send"), &json!({}), None)
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.raw);
+    let a = t.post("/v1/invoices/inv_nope/send", &json!({}), None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.raw);
+}
+
 on_both_stacks!(
+    an_unsent_invoice_waits_to_be_sent,
     clp_invoice_is_exact_emailed_and_idempotent,
     bad_input_is_refused_and_writes_nothing,
     simultaneous_requests,

@@ -211,7 +211,7 @@ async fn one_message_that_cannot_be_built_never_stops_a_sweep(t: TestApp) {
     assert_eq!((r.reminders, r.held, r.failed), (19, 1, 0), "{r:?}");
     for (_, id, email) in &invoices {
         if id != bad_id {
-            let mails = t.mails_to(email).await;
+            let mails = t.chase_mails(email).await;
             assert_eq!(mails.len(), 1, "{id}");
             assert_well_formed(&mails[0], email);
         }
@@ -283,7 +283,7 @@ async fn any_text_is_refused_by_name_or_mailed_safely(t: TestApp) {
             continue;
         }
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
-        let mails = t.mails_to(&email).await;
+        let mails = t.chase_mails(&email).await;
         assert_eq!(mails.len(), 1, "{name:?}");
         assert_well_formed(&mails[0], &email);
     }

@@ -18,7 +18,7 @@ use super::problem::{Problem, ProblemBody};
 use super::views::{InvoiceView, PayLinkView, RevokedView, to_json};
 use super::{created, json};
 use crate::App;
-use crate::usecases::payments::{self, ManualPayment};
+use crate::usecases::payments::{self, Direction, ManualPayment};
 use crate::usecases::{invoicing, links};
 
 pub fn routes() -> OpenApiRouter<App> {
@@ -26,9 +26,11 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(create))
         .routes(routes!(get_invoice))
         .routes(routes!(record_payment))
+        .routes(routes!(record_refund))
         .routes(routes!(new_pay_link))
         .routes(routes!(revoke_pay_links))
         .routes(routes!(void))
+        .routes(routes!(send))
 }
 
 /// A new invoice as answered: without its ledger, with its pay link (shown this once).
@@ -95,16 +97,45 @@ async fn record_payment(
     Path(id): Path<String>,
     idem: Idempotent,
 ) -> Result<Response, Problem> {
+    record_manual(app, id, idem, Direction::Received).await
+}
+
+/// Both ways money is moved by hand, answered alike.
+async fn record_manual(
+    app: App,
+    id: String,
+    idem: Idempotent,
+    direction: Direction,
+) -> Result<Response, Problem> {
     let input: ManualPayment = idem.parse()?;
     let now = app.now();
     let remember = |after: &StoredInvoice| idem.invoice_record(StatusCode::CREATED, after, now);
-    match payments::record_manual(&app, &id, input, &remember).await {
+    match payments::record_manual(&app, &id, input, direction, &remember).await {
         Ok(after) => {
             let view = to_json(&InvoiceView::full(&after, now)?)?;
             Ok(created(format!("/v1/invoices/{}", after.invoice.id), view))
         }
         Err(e) => Ok(idem.failed(&app, e).await),
     }
+}
+
+/// Money the business gave back to the client by hand (cash, transfer…): a refund entry,
+/// the same ledger path as a provider's refund; the client is told. At most what the
+/// invoice holds of the client's money.
+#[utoipa::path(post, operation_id = "record_refund", path = "/v1/invoices/{id}/refunds", tag = "invoices",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), IdempotencyKeyHeader),
+    request_body = ManualPayment,
+    responses(
+        (status = 201, description = "Recorded; the invoice as it now is", body = InvoiceView),
+        (status = 409, description = "This refund (its reference) was already recorded", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all)]
+async fn record_refund(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    idem: Idempotent,
+) -> Result<Response, Problem> {
+    record_manual(app, id, idem, Direction::Refunded).await
 }
 
 /// A new pay link for the invoice (the one in the invoice e-mail is shown only once).
@@ -144,9 +175,42 @@ async fn revoke_pay_links(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VoidRequest {
-    /// Kept in the invoice's history (a note: line breaks are kept).
+    /// An internal note kept in the invoice's history (line breaks are kept); never sent
+    /// to the client.
     #[serde(default)]
     reason: Option<String>,
+    /// What the client is told in the message that the invoice was cancelled (optional).
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// E-mails the invoice to the client with a fresh pay link: the first time for one
+/// created without `send` (its reminders start only now), or again. Each call sends once;
+/// with an `Idempotency-Key`, a retry answers the first call again and sends nothing.
+#[utoipa::path(post, operation_id = "send_invoice", path = "/v1/invoices/{id}/send", tag = "invoices",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), IdempotencyKeyHeader),
+    responses(
+        (status = 200, description = "Sent; the invoice as it now is, with the new `pay_url`", body = InvoiceView),
+        (status = 409, description = "Nothing is due on it (paid, void…)", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+#[instrument(skip_all)]
+async fn send(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    idem: Idempotent,
+) -> Result<Response, Problem> {
+    let now = app.now();
+    let remember = |stored: &StoredInvoice, pay_url: &str| {
+        idem.record(
+            StatusCode::OK,
+            &new_invoice_json(stored, pay_url, now).ok()?,
+            now,
+        )
+    };
+    match invoicing::send(&app, &id, &remember).await {
+        Ok((after, pay_url)) => Ok(Json(new_invoice_json(&after, &pay_url, now)?).into_response()),
+        Err(e) => Ok(idem.failed(&app, e).await),
+    }
 }
 
 /// Cancels what is still owed: a `void` entry; the chase stops. Paid or already void
@@ -171,6 +235,7 @@ async fn void(
     } else {
         json::parse(&headers, &body)?
     };
-    let after = invoicing::void(&app, &id, input.reason.as_deref()).await?;
+    let after =
+        invoicing::void(&app, &id, input.reason.as_deref(), input.message.as_deref()).await?;
     Ok(Json(to_json(&InvoiceView::full(&after, app.now())?)?).into_response())
 }

@@ -245,6 +245,13 @@ fn conflict(c: Conflict) -> Problem {
             )
             .to_lowercase(),
         ),
+        Conflict::NothingToSend(status) => problem(
+            "not-open",
+            "Nothing to send",
+            format!(
+                "The invoice is {status:?}: nothing is due on it, so it is not sent. A receipt or a notice already told the client what changed."
+            ),
+        ),
         Conflict::DuplicatePayment => problem(
             "duplicate-payment",
             "Payment already recorded",

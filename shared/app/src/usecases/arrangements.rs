@@ -14,7 +14,8 @@ use cobro_domain::arrangement::{
 };
 use cobro_domain::ledger::{EntryKind, next_entry};
 use cobro_domain::{
-    Currency, FieldErrors, Instalment, InvoiceId, LedgerEntry, Money, Party, ledger, today_in,
+    Currency, FieldErrors, Instalment, InvoiceId, InvoiceStatus, LedgerEntry, Money, Party, ledger,
+    today_in,
 };
 use cobro_notify::{Arrangement, Tone};
 use cobro_store::{LedgerWrite, StoreError, StoredInvoice};
@@ -62,6 +63,16 @@ pub async fn make(
         let now = app.now();
         let inv = &stored.invoice;
         let today = today_in(inv.timezone, now);
+        // Handed over for collection: the chase here has ended, and a promise would re-arm
+        // it behind the collector's back. Payments are still recorded.
+        let balance = ledger::balance(&inv.total, &stored.entries)?;
+        if cobro_domain::dunning::status(&balance, &stored.stages) == InvoiceStatus::Escalated {
+            return Err(Refusal::Conflict(
+                arrangement::Conflict::Escalated,
+                "The invoice was escalated for collection: promises, plans and extensions are no longer made here (payments are still recorded).".into(),
+            )
+            .into());
+        }
         let decided = match ask {
             Ask::Promise(req) => new_promise(inv, &stored.entries, today, now, req),
             Ask::Plan(req) => new_plan(inv, &stored.entries, today, now, req),

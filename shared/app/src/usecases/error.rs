@@ -110,6 +110,8 @@ pub enum Conflict {
     },
     /// Only open or partially paid invoices can be voided.
     NotVoidable(InvoiceStatus),
+    /// Only invoices with money due can be sent.
+    NothingToSend(InvoiceStatus),
     /// A manual payment with this reference is already on the invoice.
     DuplicatePayment,
     /// This queued payment is already in the invoice's ledger.

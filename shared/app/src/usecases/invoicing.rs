@@ -11,14 +11,14 @@ use cobro_domain::ledger::EntryKind;
 use cobro_domain::validation::{Shape, text};
 use cobro_domain::{
     Client, ClientId, FieldErrors, Invoice, InvoiceStatus, LedgerEntry, Money, NewClient,
-    NewInvoice, ledger, today_in,
+    NewInvoice, Stage, StageRecord, StageStatus, ledger, today_in,
 };
 use cobro_store::{IdempotencyRecord, LedgerWrite, Page, PageRequest, StoreError, StoredInvoice};
 use tracing::instrument;
 
 use super::issue::{Issue, Issued, MAX_NUMBER_ATTEMPTS, Recorded};
 use super::ledgers::{client_credit, client_ledgers, find_client, find_invoice, read_all};
-use super::{Conflict, Error, deposits, standing};
+use super::{Conflict, Error, RememberLink, deposits, standing};
 use crate::App;
 
 /// What the answer to a new client is made from: the client, and the deposit invoice
@@ -212,18 +212,87 @@ pub async fn create_invoice(
     Ok(issued)
 }
 
+/// E-mails the invoice `id` to its client with a fresh pay link: the first time for one
+/// created without `send` (its chase starts: reminders, fees and escalation were held until
+/// now), or again. Each call sends one message (an `Idempotency-Key` makes a retry the same
+/// call); nothing is recorded unless the mailer took the message. Only invoices with money
+/// due can be sent (`NothingToSend`). Returns the invoice as it is now and the new link.
+#[instrument(skip_all)]
+pub async fn send(
+    app: &App,
+    id: &str,
+    remember: RememberLink<'_>,
+) -> Result<(StoredInvoice, String), Error> {
+    let stored = find_invoice(app, id).await?;
+    let inv = &stored.invoice;
+    let b = ledger::balance(&inv.total, &stored.entries)?;
+    let status = cobro_domain::dunning::status(&b, &stored.stages);
+    if !matches!(
+        status,
+        InvoiceStatus::Open | InvoiceStatus::PartiallyPaid | InvoiceStatus::Escalated
+    ) {
+        return Err(Error::conflict(Conflict::NothingToSend(status)));
+    }
+    let client = find_client(app, inv.client_id.as_str()).await?;
+    let now = app.now();
+    let (pay_url, token) = super::links::issue_link(app, &client.id, &inv.id, now).await?;
+    // One message per sending: named by its new link.
+    let sending: String = token.digest.chars().take(16).collect();
+    let key = super::mail::key(inv, &format!("issued.{sending}"));
+    let message_id = super::mail::mail_invoice(app, &client, inv, &stored.entries, &pay_url, &key)
+        .await
+        .map_err(|e| Error::Unavailable(format!("the e-mail could not be sent: {}", e.why)))?;
+    tracing::info!(invoice_id = %inv.id, message_id = %message_id, "invoice sent");
+    // The first sending starts the chase: recorded with the invoice's place on the agenda
+    // and the answer to remember, in one write.
+    let mut after = stored.clone();
+    let mut write = LedgerWrite::new(inv.id.clone(), vec![]);
+    if !stored.stages.iter().any(|s| s.stage == Stage::Sent) {
+        let record = StageRecord {
+            invoice_id: inv.id.clone(),
+            client_id: inv.client_id.clone(),
+            stage: Stage::Sent,
+            status: StageStatus::Done,
+            attempts: 1,
+            claimed_at: now,
+            lease_until: now,
+            done_at: Some(now),
+            message_id: Some(message_id),
+            amount: None,
+            charge_on: None,
+            error: None,
+        };
+        after.stages.push(record.clone());
+        after.next_action_at = super::ledgers::agenda_of(&after, now)?;
+        write = write.with_stage(record).with_agenda(after.next_action_at);
+    }
+    write = write.with_idempotency(remember(&after, &pay_url));
+    if write.stage.is_some() || write.idempotency.is_some() {
+        app.store.append_entries(&write).await?;
+    }
+    Ok((after, pay_url))
+}
+
 /// The invoice `id` with its ledger and stages.
 pub async fn invoice(app: &App, id: &str) -> Result<StoredInvoice, Error> {
     find_invoice(app, id).await
 }
 
-/// Cancels what is still owed on the invoice `id`: a `void` entry; the chase stops. Paid
-/// or already void invoices cannot be voided (`NotVoidable`). Returns the invoice as the
-/// write left it.
+/// Cancels what is still owed on the invoice `id`: a `void` entry; the chase stops, and
+/// the client is told (with `message`, when the business wrote one for them; the `reason`
+/// is an internal note and is never sent). What they had paid on it becomes their credit.
+/// Paid or already void invoices cannot be voided (`NotVoidable`). Returns the invoice as
+/// the write left it.
 #[instrument(skip_all)]
-pub async fn void(app: &App, id: &str, reason: Option<&str>) -> Result<StoredInvoice, Error> {
+pub async fn void(
+    app: &App,
+    id: &str,
+    reason: Option<&str>,
+    message: Option<&str>,
+) -> Result<StoredInvoice, Error> {
     let mut errors = FieldErrors::new();
     let reason = reason.and_then(|r| text(&mut errors, "reason", r, 500, Shape::Lines));
+    let message = message.and_then(|m| text(&mut errors, "message", m, 1000, Shape::Lines));
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
@@ -250,6 +319,13 @@ pub async fn void(app: &App, id: &str, reason: Option<&str>) -> Result<StoredInv
         match app.store.append_entries(&write).await {
             Ok(()) => {
                 tracing::info!(invoice_id = %stored.invoice.id, "invoice voided");
+                // A client never sent the invoice is not told it was cancelled.
+                if cobro_domain::dunning::sent_at(&after.invoice, &after.stages).is_some() {
+                    let change = super::mail::Change::Voided {
+                        message: message.as_deref(),
+                    };
+                    super::mail::send_update(app, &after, "void", change).await;
+                }
                 return Ok(after);
             }
             Err(StoreError::SequenceTaken) => continue,

@@ -20,7 +20,7 @@ pub const MAX_NUMBER_ATTEMPTS: usize = 50;
 pub enum Recorded<'a> {
     Nothing,
     /// The caller's answer, made from the invoice as written and its pay link.
-    Answer(&'a (dyn Fn(&StoredInvoice, &str) -> Option<IdempotencyRecord> + Send + Sync)),
+    Answer(super::RememberLink<'a>),
     /// A record that only guards against a second, concurrent write of the same thing.
     Guard(IdempotencyRecord),
 }

@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use cobro_domain::invoice::Purpose;
 use cobro_domain::ledger::EntryKind;
 use cobro_domain::{
-    Client, ClientId, Currency, Instalment, InvoiceId, InvoiceStatus, Money, MoneyError, deposit,
-    dunning, ledger,
+    Client, ClientId, Currency, Instalment, InvoiceId, Money, MoneyError, deposit, dunning, ledger,
 };
 use cobro_store::{PageRequest, StoredInvoice};
 
@@ -81,11 +80,7 @@ pub fn credit_sources(
             }
             deposit::held(&s.invoice, &s.entries)?
         } else {
-            let b = ledger::balance(&s.invoice.total, &s.entries)?;
-            if b.status == InvoiceStatus::Void {
-                continue;
-            }
-            b.credit
+            ledger::balance(&s.invoice.total, &s.entries)?.credit
         };
         if credit.is_positive() {
             sources.push(CreditSource {

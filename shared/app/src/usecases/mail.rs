@@ -98,24 +98,42 @@ pub async fn send_invoice(
     entries: &[LedgerEntry],
     pay_url: &str,
 ) {
-    let mut message = InvoiceIssued::new(&app.config.business_name, client, invoice, pay_url);
-    if let Ok(b) = ledger::balance(&invoice.total, entries)
-        && b.paid.is_positive()
-    {
-        message = message.with_credit(&b.paid, &b.amount_due);
-    }
-    let result = match message.email(&app.config.from_email, client, invoice) {
-        Ok(email) => app.mailer.send(&email).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(sent) => tracing::info!(message_id = %sent.id, "invoice e-mailed"),
-        Err(e) => tracing::error!(error = %e, "invoice e-mail failed"),
+    let key = key(invoice, "issued");
+    match mail_invoice(app, client, invoice, entries, pay_url, &key).await {
+        Ok(id) => tracing::info!(message_id = %id, "invoice e-mailed"),
+        Err(e) => tracing::error!(error = %e.why, "invoice e-mail failed"),
     }
 }
 
-/// E-mails the client a receipt. Failures are logged; the payment stands either way.
-pub async fn send_receipt(app: &App, stored: &StoredInvoice, entry: &LedgerEntry) {
+/// E-mails the invoice (as it stands: with any credit already applied) and its pay link
+/// to the client under the message key `key`. The mailer's message id.
+pub async fn mail_invoice(
+    app: &App,
+    client: &Client,
+    invoice: &Invoice,
+    entries: &[LedgerEntry],
+    pay_url: &str,
+    key: &str,
+) -> Result<String, Undelivered> {
+    let mut message = InvoiceIssued::new(&app.config.business_name, client, invoice, pay_url);
+    let b = ledger::balance(&invoice.total, entries)?;
+    if b.paid.is_positive() {
+        message = message.with_credit(&b.paid, &b.amount_due);
+    }
+    let email = message.email(&app.config.from_email, client, key)?;
+    Ok(app.mailer.send(&email).await?.id)
+}
+
+/// E-mails the client a receipt for the payment `entry` that turned `before` into
+/// `stored`; when the invoice did not need it (void, or paid already) and it became the
+/// client's credit, the receipt says so and the business is told too. Failures are logged;
+/// the payment stands either way.
+pub async fn send_receipt(
+    app: &App,
+    before: &StoredInvoice,
+    stored: &StoredInvoice,
+    entry: &LedgerEntry,
+) {
     let result = async {
         let client = app
             .store
@@ -134,17 +152,86 @@ pub async fn send_receipt(app: &App, stored: &StoredInvoice, entry: &LedgerEntry
             &balance,
             date,
         );
-        let key = key(&stored.invoice, &format!("receipt.{}", entry.seq));
+        let receipt = key(&stored.invoice, &format!("receipt.{}", entry.seq));
         let email = message
-            .email(&app.config.from_email, &client, &key)
+            .email(&app.config.from_email, &client, &receipt)
             .map_err(|e| e.to_string())?;
-        app.mailer.send(&email).await.map_err(|e| e.to_string())
+        let sent = app.mailer.send(&email).await.map_err(|e| e.to_string());
+        let was =
+            ledger::balance(&before.invoice.total, &before.entries).map_err(|e| e.to_string())?;
+        if balance.credit.amount() > was.credit.amount() {
+            let l = app.config.business_locale;
+            let about = cobro_notify::About::CreditReceived(cobro_notify::CreditReceived {
+                received: entry.amount.format(l),
+                credit: balance.credit.format(l),
+                void: balance.status == cobro_domain::InvoiceStatus::Void,
+            });
+            let link = format!("/v1/invoices/{}", stored.invoice.id);
+            let told = key(&stored.invoice, &format!("receipt.{}.credit", entry.seq));
+            if let Err(e) = mail_business(app, stored, &client, &link, about, &told).await {
+                tracing::error!(error = %e.why, "the business could not be told of the credit");
+            }
+            tracing::warn!(invoice_id = %stored.invoice.id, status = ?balance.status,
+                "a payment the invoice did not need is the client's credit");
+        }
+        sent
     }
     .await;
     match result {
         Ok(sent) => tracing::info!(message_id = %sent.id, "receipt e-mailed"),
         Err(e) => tracing::error!(error = %e, "receipt e-mail failed"),
     }
+}
+
+/// What changed on the invoice `stored` (as the change left it) that the client hears of:
+/// it was voided (`message`: what the business chose to tell them), or `refunded` went
+/// back to them. Sent once per `what` (`void`, `refund.{seq}`). Failures are logged; the
+/// change stands either way.
+pub async fn send_update(app: &App, stored: &StoredInvoice, what: &str, change: Change<'_>) {
+    let result = async {
+        let inv = &stored.invoice;
+        let client = app
+            .store
+            .client(&inv.client_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("client not found")?;
+        let b = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
+        let l = client.locale;
+        let some = |m: &cobro_domain::Money| m.is_positive().then(|| m.format(l));
+        let news = match change {
+            Change::Voided { message } => cobro_notify::News::Voided {
+                message: message.map(str::to_string),
+                credit: some(&b.credit),
+            },
+            Change::Refunded(amount) => cobro_notify::News::Refunded {
+                amount: amount.format(l),
+                amount_due: some(&b.amount_due),
+                credit: some(&b.credit),
+            },
+        };
+        let update =
+            cobro_notify::InvoiceUpdate::new(&app.config.business_name, &client, inv, news);
+        let email = update
+            .email(&app.config.from_email, &client, &key(inv, what))
+            .map_err(|e| e.to_string())?;
+        app.mailer.send(&email).await.map_err(|e| e.to_string())
+    }
+    .await;
+    match result {
+        Ok(sent) => {
+            tracing::info!(invoice_id = %stored.invoice.id, message_id = %sent.id, what, "client told of the change")
+        }
+        Err(e) => {
+            tracing::error!(invoice_id = %stored.invoice.id, error = %e, what, "the client could not be told of the change")
+        }
+    }
+}
+
+/// A change to an invoice the client is told of ([`send_update`]).
+pub enum Change<'a> {
+    Voided { message: Option<&'a str> },
+    Refunded(&'a cobro_domain::Money),
 }
 
 /// What a message to the client says beyond the invoice as it stands.

@@ -44,6 +44,13 @@ pub type Remember<'a> = &'a (
         dyn Fn(&cobro_store::StoredInvoice) -> Option<cobro_store::IdempotencyRecord> + Send + Sync
     );
 
+/// [`Remember`] for an answer that also shows a new pay link.
+pub type RememberLink<'a> = &'a (
+        dyn Fn(&cobro_store::StoredInvoice, &str) -> Option<cobro_store::IdempotencyRecord>
+            + Send
+            + Sync
+    );
+
 /// Nothing to remember (the pay page, the sweep, a parked event).
 pub fn nothing(_: &cobro_store::StoredInvoice) -> Option<cobro_store::IdempotencyRecord> {
     None

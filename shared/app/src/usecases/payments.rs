@@ -94,8 +94,12 @@ pub async fn apply_fact(
                     Ok(()) => {
                         tracing::info!(entry = ?entry.key, "ledger entry appended");
                         if fact.kind == FactKind::Received {
-                            super::mail::send_receipt(app, &after, &entry).await;
+                            super::mail::send_receipt(app, &stored, &after, &entry).await;
                             settle_parked(app, invoice_id, fact).await;
+                        } else if entry.kind == cobro_domain::EntryKind::Refund {
+                            let what = format!("refund.{}", entry.seq);
+                            let change = super::mail::Change::Refunded(&entry.amount);
+                            super::mail::send_update(app, &after, &what, change).await;
                         }
                         return Ok(Some(Applied::Entry(after, entry)));
                     }
@@ -384,17 +388,82 @@ pub struct ManualPayment {
     pub reference: Option<String>,
 }
 
-/// Records a payment the business received by hand (cash, cheque, transfer, card
-/// terminal) on the invoice `id`: the same ledger path as provider events. Returns the
-/// invoice as the write left it.
+/// Which way money moved by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The business received it (cash, cheque, transfer, card terminal).
+    Received,
+    /// The business gave it back: a refund, on the same path as a provider's refund, and
+    /// the client is told. At most what the invoice holds (received, less refunded, lost or
+    /// moved) can go back; more is a 422 naming that amount.
+    Refunded,
+}
+
+/// Records money the business moved by hand on the invoice `id`: the same ledger path as
+/// provider events. Returns the invoice as the write left it.
 #[instrument(skip_all)]
 pub async fn record_manual(
     app: &App,
     id: &str,
     input: ManualPayment,
+    direction: Direction,
     remember: Remember<'_>,
 ) -> Result<StoredInvoice, Error> {
     let invoice_id = InvoiceId::parse(id).ok_or(Error::NotFound(Thing::Invoice))?;
+    let (method, amount, reference) = manual(input)?;
+    let payment_id = reference.unwrap_or_else(|| PaymentId::generate().to_string());
+    let kind = match direction {
+        Direction::Received => FactKind::Received,
+        Direction::Refunded => {
+            let stored = app
+                .store
+                .invoice(&invoice_id)
+                .await?
+                .ok_or(Error::NotFound(Thing::Invoice))?;
+            if amount.currency() != stored.invoice.currency {
+                return Err(wrong_currency(&stored));
+            }
+            let b = cobro_domain::ledger::balance(&stored.invoice.total, &stored.entries)?;
+            if amount.amount() > b.net_paid.amount() {
+                let holds = b.net_paid.format(app.config.business_locale);
+                return Err(Error::Invalid(FieldErrors::single(
+                    "amount",
+                    format!(
+                        "the invoice holds {holds} of the client's money; no more can be given back"
+                    ),
+                )));
+            }
+            FactKind::Refunded {
+                cumulative: false,
+                refund_id: Some(payment_id.clone()),
+            }
+        }
+    };
+    let fact = PaymentFact {
+        source: "manual".into(),
+        payment_id,
+        kind,
+        amount,
+        method,
+    };
+    match apply_fact(app, &invoice_id, &fact, None, remember, None).await? {
+        None => Err(Error::NotFound(Thing::Invoice)),
+        Some(Applied::Entry(after, _)) => Ok(after),
+        Some(Applied::Refused(_, stored)) => Err(wrong_currency(&stored)),
+        Some(Applied::Duplicate(_)) => Err(Error::conflict(Conflict::DuplicatePayment)),
+        Some(Applied::Ignored(why)) => Err(Error::Unreadable(why.into())),
+    }
+}
+
+fn wrong_currency(stored: &StoredInvoice) -> Error {
+    Error::Invalid(FieldErrors::single(
+        "currency",
+        format!("the invoice is in {}", stored.invoice.currency),
+    ))
+}
+
+/// A hand-recorded movement's method, amount (positive) and reference, checked.
+fn manual(input: ManualPayment) -> Result<(PaymentMethod, Money, Option<String>), Error> {
     let mut errors = FieldErrors::new();
     let method = match input.method.as_str() {
         "cash" => Some(PaymentMethod::Cash),
@@ -424,25 +493,9 @@ pub async fn record_manual(
         },
     };
     let reference = optional_text(&mut errors, "reference", input.reference.as_deref(), 200);
-    let (Some(method), Some(amount), true) = (method, amount, errors.is_empty()) else {
-        return Err(Error::Invalid(errors));
-    };
-    let fact = PaymentFact {
-        source: "manual".into(),
-        payment_id: reference.unwrap_or_else(|| PaymentId::generate().to_string()),
-        kind: FactKind::Received,
-        amount,
-        method,
-    };
-    match apply_fact(app, &invoice_id, &fact, None, remember, None).await? {
-        None => Err(Error::NotFound(Thing::Invoice)),
-        Some(Applied::Entry(after, _)) => Ok(after),
-        Some(Applied::Refused(_, stored)) => Err(Error::Invalid(FieldErrors::single(
-            "currency",
-            format!("the invoice is in {}", stored.invoice.currency),
-        ))),
-        Some(Applied::Duplicate(_)) => Err(Error::conflict(Conflict::DuplicatePayment)),
-        Some(Applied::Ignored(why)) => Err(Error::Unreadable(why.into())),
+    match (method, amount, errors.is_empty()) {
+        (Some(method), Some(amount), true) => Ok((method, amount, reference)),
+        _ => Err(Error::Invalid(errors)),
     }
 }
 

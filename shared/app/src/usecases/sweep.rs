@@ -517,7 +517,7 @@ async fn send_reminder(
         Stage::FeeNotice(_) => Tone::FeeNotice,
         Stage::Reminder(o, _) if o < 0 => Tone::Upcoming,
         Stage::Reminder(0, _) => Tone::DueToday,
-        Stage::Reminder(o, _) if inv.terms.reminder_offsets.last() == Some(&o) => Tone::Final,
+        Stage::Reminder(o, _) if o > 0 && o == inv.terms.final_notice_offset() => Tone::Final,
         Stage::DepositReminder => Tone::DepositDue,
         Stage::PromiseReminder(n) => {
             let p = arr
@@ -550,7 +550,12 @@ async fn send_reminder(
         tone,
         arrangement,
         fee,
-        escalation_date: (tone == Tone::Final).then_some(escalation_day),
+        escalation_date: (tone == Tone::Final).then_some(
+            record
+                .charge_on
+                .unwrap_or(escalation_day)
+                .max(escalation_day),
+        ),
         due_date: arr.due_date,
     };
     mail_client(

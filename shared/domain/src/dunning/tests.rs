@@ -44,6 +44,7 @@ pub(crate) fn invoice(terms: Terms) -> Invoice {
         payment_reference: PaymentReference::generate(1),
         created_at: t("2026-11-02T12:00:00Z"),
         purpose: Default::default(),
+        held_until_sent: false,
     }
 }
 
@@ -153,11 +154,10 @@ fn default_schedule_in_santiago() {
         ("reminder:3", "Fri 2026-12-04 09:00"),
         ("late-fee:0", "Mon 2026-12-07 00:00"),
         ("reminder:10", "Fri 2026-12-11 09:00"),
+        // The final notice (it announces the escalation): no fee is announced after it,
+        // so the monthly fee's second period is not.
         ("reminder:20", "Mon 2026-12-21 09:00"),
-        ("fee-notice:1", "Mon 2027-01-04 09:00"),
-        ("late-fee:1", "Thu 2027-01-07 00:00"),
-        // Escalation on day 60 (Saturday 30th): the next business day. The cap (2.500)
-        // was reached by two fees of 1.500 and 1.000.
+        // Escalation on day 60 (Saturday 30th): the next business day.
         ("escalation", "Mon 2027-02-01 09:00"),
     ];
     let want: Vec<(String, String)> = want
@@ -170,7 +170,7 @@ fn default_schedule_in_santiago() {
         .filter(|e| matches!(e.kind, EntryKind::LateFee { .. }))
         .map(|e| e.amount.amount())
         .collect();
-    assert_eq!(fees, [dec!(1500), dec!(1000)]);
+    assert_eq!(fees, [dec!(1500)]);
     let b = ledger::balance(&inv.total, &entries).unwrap();
     assert_eq!(status(&b, &stages), InvoiceStatus::Escalated);
     assert_eq!(
@@ -487,6 +487,13 @@ proptest! {
                     Stage::Reminder(o, _) => {
                         prop_assert!(o > last_reminder, "reminders out of order");
                         last_reminder = o;
+                        if o == inv.terms.final_notice_offset() {
+                            // The final notice gives its days, and not before the policy's.
+                            let announced = next.charge_on.unwrap();
+                            let local_now = now.with_timezone(&inv.timezone).date_naive();
+                            prop_assert!(announced >= add_days(local_now, ESCALATION_NOTICE_DAYS));
+                            prop_assert!(announced >= add_days(inv.due_date, i64::from(inv.terms.escalate_after_days)));
+                        }
                     }
                     Stage::LateFee(n) => {
                         let notice = stages.iter().find(|s| s.stage == Stage::FeeNotice(n));
@@ -512,8 +519,19 @@ proptest! {
                             prop_assert!(b.late_fees.amount() <= cap, "over the cap");
                         }
                     }
-                    Stage::FeeNotice(_) => prop_assert!(next.charge_on.is_some()),
-                    Stage::Escalation => {}
+                    Stage::FeeNotice(_) => {
+                        prop_assert!(next.charge_on.is_some());
+                        let final_notice = Stage::Reminder(inv.terms.final_notice_offset(), 0);
+                        prop_assert!(!seen.contains(&final_notice), "a fee announced after the final notice");
+                    }
+                    Stage::Escalation => {
+                        // Only after the final notice went and the date it announced came.
+                        let final_notice = Stage::Reminder(inv.terms.final_notice_offset(), 0);
+                        let notice = stages.iter().find(|s| s.stage == final_notice);
+                        prop_assert!(notice.is_some_and(|s| s.is_done()), "escalated without the final notice");
+                        let local_now = now.with_timezone(&inv.timezone).date_naive();
+                        prop_assert!(local_now >= notice.unwrap().charge_on.unwrap(), "escalated before the announced day");
+                    }
                     other => prop_assert!(false, "{other} without any promise or plan"),
                 }
                 stages.retain(|s| s.stage != next.stage);
@@ -539,4 +557,133 @@ proptest! {
             let _ = now.minute();
         }
     }
+}
+
+/// After an outage (or `sweep --at` far ahead) with one reminder sent, the next sweep sends
+/// the fee notice and the final notice, never the escalation: that comes on the day the
+/// final notice announced, at least ESCALATION_NOTICE_DAYS later.
+#[test]
+fn a_late_sweep_sends_the_final_notice_before_escalating() {
+    let inv = invoice(fee_terms());
+    let mut entries = vec![charge(&inv)];
+    let mut stages = vec![];
+    let first = run(
+        &inv,
+        &mut entries,
+        &mut stages,
+        t("2026-11-24T12:00:00Z"),
+        t("2026-11-24T13:00:00Z"),
+        Duration::minutes(30),
+    );
+    assert_eq!(first[0].0, Stage::Reminder(-7, 0));
+    // Nothing runs until 90 days after the due date (Tue 2026-12-01).
+    let late = run(
+        &inv,
+        &mut entries,
+        &mut stages,
+        t("2027-03-01T13:00:00Z"),
+        t("2027-03-20T13:00:00Z"),
+        Duration::hours(6),
+    );
+    let order: Vec<Stage> = late.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        order,
+        [
+            Stage::FeeNotice(0),
+            Stage::Reminder(20, 0),
+            Stage::LateFee(0),
+            Stage::Escalation
+        ],
+        "{late:?}"
+    );
+    let final_notice = stages
+        .iter()
+        .find(|s| s.stage == Stage::Reminder(20, 0))
+        .unwrap();
+    assert_eq!(final_notice.charge_on, Some(date("2027-03-08")));
+    let escalated = late[3].1.with_timezone(&inv.timezone).date_naive();
+    assert_eq!(escalated, date("2027-03-08"));
+}
+
+/// A policy without a reminder after the due date still sends a final notice, a week
+/// before the escalation day, before escalating.
+#[test]
+fn no_escalation_without_a_final_notice() {
+    let inv = invoice(Terms {
+        reminder_offsets: vec![-1, 0],
+        escalate_after_days: 30,
+        ..Terms::default()
+    });
+    let mut entries = vec![charge(&inv)];
+    let mut stages = vec![];
+    let log = run(
+        &inv,
+        &mut entries,
+        &mut stages,
+        t("2026-11-29T12:00:00Z"),
+        t("2027-01-31T12:00:00Z"),
+        Duration::hours(3),
+    );
+    let order: Vec<Stage> = log.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        order,
+        [
+            Stage::Reminder(-1, 0),
+            Stage::Reminder(0, 0),
+            Stage::Reminder(23, 0),
+            Stage::Escalation
+        ]
+    );
+    let local = |i: usize| log[i].1.with_timezone(&inv.timezone).date_naive();
+    assert_eq!(local(2), date("2026-12-24"));
+    assert_eq!(local(3), date("2026-12-31"));
+}
+
+/// An invoice created without being e-mailed is not chased: no reminder, fee or
+/// escalation, however late. Once sent, the chase starts the next business day with the
+/// latest reminder due, as for an invoice issued that moment.
+#[test]
+fn an_unsent_invoice_is_not_chased_until_sent() {
+    let mut inv = invoice(fee_terms());
+    inv.held_until_sent = true;
+    let entries = vec![charge(&inv)];
+    for at in [
+        "2026-11-24T12:00:00Z",
+        "2026-12-04T12:00:00Z",
+        "2027-03-01T12:00:00Z",
+    ] {
+        assert_eq!(plan(&inv, &entries, &[], t(at)).unwrap(), None, "{at}");
+    }
+    // Sent on Mon 2026-12-14 at 16:00 Santiago, 13 days overdue.
+    let sent_at = t("2026-12-14T19:00:00Z");
+    let sent = StageRecord {
+        stage: Stage::Sent,
+        ..done(
+            &inv,
+            &Next {
+                stage: Stage::Sent,
+                at: sent_at,
+                amount: None,
+                charge_on: None,
+                retry: false,
+            },
+            sent_at,
+        )
+    };
+    let next = plan(&inv, &entries, std::slice::from_ref(&sent), sent_at)
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.stage, Stage::FeeNotice(0));
+    assert_eq!(next.at, t("2026-12-15T12:00:00Z"), "the next day, 09:00");
+    let (mut entries, mut stages) = (entries, vec![sent]);
+    let log = run(
+        &inv,
+        &mut entries,
+        &mut stages,
+        sent_at,
+        t("2026-12-16T00:00:00Z"),
+        Duration::minutes(30),
+    );
+    let order: Vec<Stage> = log.iter().map(|(s, _)| *s).collect();
+    assert_eq!(order, [Stage::FeeNotice(0), Stage::Reminder(10, 0)]);
 }
