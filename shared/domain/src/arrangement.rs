@@ -103,7 +103,11 @@ impl PlanState {
 pub struct ExtensionState {
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// The business's note (never sent to the client).
     pub reason: String,
+    /// What the client was told with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -218,10 +222,16 @@ pub fn arrangements(
                 outcome: Outcome::Open,
                 ended_at: None,
             }),
-            EntryKind::Extension { from, to, reason } => extensions.push(ExtensionState {
+            EntryKind::Extension {
+                from,
+                to,
+                reason,
+                message,
+            } => extensions.push(ExtensionState {
                 from: *from,
                 to: *to,
                 reason: reason.clone(),
+                message: message.clone(),
                 at: e.at,
             }),
             _ => {}
@@ -683,14 +693,15 @@ pub fn new_plan(
     })
 }
 
-/// The ledger entry moving the due date to `to`, or why it cannot be moved.
+/// The ledger entry moving the due date to `to`, with the business's own `reason` (kept,
+/// never sent) and an optional `message` for the client, or why it cannot be moved.
 pub fn new_extension(
     inv: &Invoice,
     entries: &[LedgerEntry],
     today: NaiveDate,
     now: DateTime<Utc>,
     to: NaiveDate,
-    reason: &str,
+    (reason, message): (&str, Option<&str>),
 ) -> Result<NewEntry, Refusal> {
     let (_, arr) = open_for_arrangements(
         inv,
@@ -703,6 +714,7 @@ pub fn new_extension(
         errors.add("reason", "is required: it is kept in the invoice's history");
         String::new()
     });
+    let message = message.and_then(|m| text(&mut errors, "message", m, 1000, Shape::Lines));
     if to <= arr.due_date {
         errors.add(
             "due_date",
@@ -722,6 +734,7 @@ pub fn new_extension(
             from: arr.due_date,
             to,
             reason,
+            message,
         },
         amount: Money::zero(inv.currency),
         key: format!("extension:{n}"),

@@ -80,11 +80,14 @@ pub enum EntryKind {
         instalments: Vec<Instalment>,
         by: Party,
     },
-    /// The due date moved, and why (the amount is zero).
+    /// The due date moved, and why (the amount is zero). `reason` is the business's own
+    /// note, never sent; `message` what the client was told with it, if anything.
     Extension {
         from: NaiveDate,
         to: NaiveDate,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
     },
 }
 

@@ -49,10 +49,11 @@ pub enum Arrangement<'a> {
         instalments: &'a [Instalment],
         current: Option<u32>,
     },
+    /// `message`: what the business wrote for the client (its own reason is never sent).
     Extension {
         from: NaiveDate,
         to: NaiveDate,
-        reason: &'a str,
+        message: Option<&'a str>,
     },
 }
 
@@ -175,11 +176,7 @@ impl Reminder {
                     detail = Some((k.to_string(), instalments.len().to_string()));
                 }
             }
-            Some(Arrangement::Extension {
-                from,
-                to,
-                reason: why,
-            }) => {
+            Some(Arrangement::Extension { from, to, message }) => {
                 date_label = if es {
                     "Nueva fecha de vencimiento"
                 } else {
@@ -187,7 +184,7 @@ impl Reminder {
                 }
                 .into();
                 headline_date = l.long_date(to);
-                reason = Some(why.to_string());
+                reason = message.map(str::to_string);
                 detail = Some((l.long_date(from), String::new()));
             }
             None => {}
@@ -359,7 +356,7 @@ impl Reminder {
                     Tone::DepositDue => format!("El depósito que {b} te pidió antes de empezar a trabajar a crédito (factura {n}) venció el {due} y aún no lo recibimos. Apenas llegue, tu cuenta queda activa y el monto se descuenta de tus próximas facturas."),
                 });
                 if let Some(r) = &self.reason {
-                    p.push(format!("Motivo: {r}"));
+                    p.push(r.clone());
                 }
                 if let Some(fees) = &self.late_fees {
                     p.push(format!("El monto incluye recargos por atraso de {fees}."));
@@ -380,7 +377,7 @@ impl Reminder {
                     Tone::DepositDue => format!("The deposit {b} asked for before working with you on credit (invoice {n}) was due on {due} and we have not received it yet. As soon as it arrives your account is active, and the amount is taken off your next invoices."),
                 });
                 if let Some(r) = &self.reason {
-                    p.push(format!("Reason: {r}"));
+                    p.push(r.clone());
                 }
                 if let Some(fees) = &self.late_fees {
                     p.push(format!("The amount includes late fees of {fees}."));

@@ -419,7 +419,7 @@ fn arrangement_messages(
             Arrangement::Extension {
                 from: inv.due_date,
                 to: day("2026-12-22"),
-                reason: "espera de pago de su cliente",
+                message: Some("Como conversamos, esperamos el pago de tu cliente."),
             },
         ),
     ];
@@ -461,8 +461,10 @@ fn arrangement_messages(
                 let i = &instalments[k as usize - 1];
                 vec![i.amount.format(l), l.long_date(i.due_date)]
             }
-            Arrangement::Extension { from, to, reason } => {
-                vec![l.long_date(from), l.long_date(to), reason.to_string()]
+            Arrangement::Extension { from, to, message } => {
+                let mut wants = vec![l.long_date(from), l.long_date(to)];
+                wants.extend(message.map(str::to_string));
+                wants
             }
         };
         for text in [&e.text, &e.html] {

@@ -260,6 +260,10 @@ async fn an_extension_moves_the_due_date(t: TestApp) {
     for (body, field) in [
         (json!({"due_date": "2026-12-22", "reason": " "}), "reason"),
         (json!({"due_date": "2026-11-30", "reason": "x"}), "due_date"),
+        (
+            json!({"due_date": "2026-12-22", "reason": "x", "message": "a\u{0}b"}),
+            "message",
+        ),
     ] {
         let a = t.post(&path, &body, None).await;
         assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.raw);
@@ -268,7 +272,8 @@ async fn an_extension_moves_the_due_date(t: TestApp) {
     let a = t
         .post(
             &path,
-            &json!({"due_date": "2026-12-22", "reason": "Espera el pago de su propio cliente"}),
+            &json!({"due_date": "2026-12-22", "reason": "Espera el pago de su propio cliente",
+                "message": "Como conversamos por teléfono, te damos plazo hasta el 22."}),
             None,
         )
         .await;
@@ -298,9 +303,11 @@ async fn an_extension_moves_the_due_date(t: TestApp) {
         subject.starts_with("Nueva fecha de vencimiento de la factura"),
         "{subject}"
     );
+    // The business's own reason stays in the history; the client reads the message.
     assert!(
         text.contains("martes, 22 de diciembre de 2026")
-            && text.contains("Espera el pago de su propio cliente"),
+            && text.contains("Como conversamos por teléfono, te damos plazo hasta el 22.")
+            && !text.contains("Espera el pago de su propio cliente"),
         "{text}"
     );
     let r = daily_sweeps(&t, "2026-12-05", "2026-12-22").await;

@@ -36,7 +36,10 @@ async fn mail_about(t: &TestApp, to: &str, needle: &str) -> (String, String, Str
 async fn money_for_a_void_invoice_is_credit(t: TestApp) {
     let email = unique_email("void");
     let cid = t.client(json!({"name": "Pagadora", "email": email})).await;
-    let inv = t.post("/v1/invoices", &clp_invoice(&cid, true), None).await.body;
+    let inv = t
+        .post("/v1/invoices", &clp_invoice(&cid, true), None)
+        .await
+        .body;
     let id = inv["id"].as_str().unwrap();
     let cid = inv["client_id"].as_str().unwrap();
     let pay = |amount: &str, reference: &str| json!({"method": "transfer", "amount": amount, "currency": "CLP", "reference": reference});

@@ -34,7 +34,12 @@ const MAX_ATTEMPTS: usize = 30;
 pub enum Ask {
     Promise(PromiseRequest),
     Plan(PlanRequest),
-    Extension { to: NaiveDate, reason: String },
+    /// `reason`: the business's note (kept, never sent); `message`: for the client.
+    Extension {
+        to: NaiveDate,
+        reason: String,
+        message: Option<String>,
+    },
 }
 
 impl From<Refusal> for Error {
@@ -76,9 +81,18 @@ pub async fn make(
         let decided = match ask {
             Ask::Promise(req) => new_promise(inv, &stored.entries, today, now, req),
             Ask::Plan(req) => new_plan(inv, &stored.entries, today, now, req),
-            Ask::Extension { to, reason } => {
-                new_extension(inv, &stored.entries, today, now, *to, reason)
-            }
+            Ask::Extension {
+                to,
+                reason,
+                message,
+            } => new_extension(
+                inv,
+                &stored.entries,
+                today,
+                now,
+                *to,
+                (reason, message.as_deref()),
+            ),
         };
         let new = decided?;
         let entry = next_entry(&stored.entries, new, now);
@@ -135,12 +149,14 @@ async fn confirm(
                     current: None,
                 },
             ),
-            EntryKind::Extension { from, to, reason } => (
+            EntryKind::Extension {
+                from, to, message, ..
+            } => (
                 Tone::Extended,
                 Arrangement::Extension {
                     from: *from,
                     to: *to,
-                    reason,
+                    message: message.as_deref(),
                 },
             ),
             _ => return Err("not an arrangement".to_string()),
@@ -225,7 +241,11 @@ pub struct PlanInput {
 #[serde(deny_unknown_fields)]
 pub struct ExtensionInput {
     pub due_date: NaiveDate,
+    /// Why, for the business: kept in the invoice's history, never sent to the client.
     pub reason: String,
+    /// What the client is told with the new date (optional).
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// The plan's instalments as asked: listed, or `count` monthly from `first` (split exactly).
@@ -314,6 +334,7 @@ pub async fn request(
         Input::Extension(b) => Ask::Extension {
             to: b.due_date,
             reason: b.reason,
+            message: b.message,
         },
     };
     if !errors.is_empty() {

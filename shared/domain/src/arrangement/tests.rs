@@ -282,7 +282,10 @@ fn an_extension_restarts_the_reminders_for_the_new_date() {
         today,
         friday,
         date("2026-12-22"),
-        "cliente espera pago de su cliente",
+        (
+            "cliente espera pago de su cliente",
+            Some("Como acordamos por teléfono."),
+        ),
     )
     .unwrap();
     assert_eq!(
@@ -290,7 +293,8 @@ fn an_extension_restarts_the_reminders_for_the_new_date() {
         EntryKind::Extension {
             from: date("2026-12-01"),
             to: date("2026-12-22"),
-            reason: "cliente espera pago de su cliente".into()
+            reason: "cliente espera pago de su cliente".into(),
+            message: Some("Como acordamos por teléfono.".into()),
         }
     );
     push(&mut entries, ext, friday);
@@ -431,8 +435,9 @@ fn bad_arrangements_are_refused() {
         "instalments"
     );
     // Extensions: no reason, not later than the due date.
-    let ext =
-        |to: &str, reason: &str| new_extension(&inv2, &entries2, today, friday, date(to), reason);
+    let ext = |to: &str, reason: &str| {
+        new_extension(&inv2, &entries2, today, friday, date(to), (reason, None))
+    };
     assert_eq!(field(ext("2026-12-22", "  ")), "reason");
     assert_eq!(field(ext("2026-11-30", "x")), "due_date");
     // Nothing on a paid invoice.
@@ -449,7 +454,7 @@ fn bad_arrangements_are_refused() {
             today,
             friday,
             date("2026-12-22"),
-            "x"
+            ("x", None)
         )),
         "not-open"
     );
