@@ -170,6 +170,12 @@ fn receipts(entries: &[LedgerEntry]) -> Vec<(DateTime<Utc>, u32, Money)> {
     r
 }
 
+/// How many days the invoice is overdue on `today`: money is owed and its due date in force
+/// (`due`, as extensions moved it) has passed. `None` while it is not.
+pub fn days_overdue(amount_due: &Money, due: NaiveDate, today: NaiveDate) -> Option<i64> {
+    (amount_due.is_positive() && today > due).then(|| crate::calendar::days_between(due, today))
+}
+
 /// Judges every arrangement on the invoice at `now`.
 pub fn arrangements(
     inv: &Invoice,

@@ -29,6 +29,8 @@ use crate::money::{Money, MoneyError};
 
 /// Score of a client with no history yet.
 pub const NEW_CLIENT_SCORE: u32 = 75;
+/// Most points money overdue now can take.
+pub const MAX_OVERDUE_POINTS: u32 = 50;
 
 #[derive(
     Debug,
@@ -115,8 +117,7 @@ pub fn invoice_history(
             }
         }
     }
-    let overdue = (b.amount_due.is_positive() && today > due)
-        .then(|| (b.amount_due, days_between(due, today)));
+    let overdue = arrangement::days_overdue(&b.amount_due, due, today).map(|d| (b.amount_due, d));
     Ok(Some(InvoiceHistory {
         amount: b.charged,
         settled,
@@ -153,6 +154,8 @@ pub struct Factors {
     pub broken_plans: u32,
     pub disputes: u32,
     pub overdue_invoices: u32,
+    /// Days the oldest overdue invoice has waited (absent when none is overdue).
+    pub oldest_overdue_days: Option<i64>,
     /// The points each factor took, for the reasons shown.
     pub points: Points,
 }
@@ -225,7 +228,12 @@ pub fn standing(history: &[InvoiceHistory], credit_limit: Option<&Money>) -> Sta
         .map(|h| h.disputes)
         .fold(0, u32::saturating_add);
     points.disputes = disputes.saturating_mul(8).min(15);
+    // Money overdue now: against the credit limit in its currency, by the share of the limit
+    // it takes (up to 30); otherwise by invoice, 10 points from its first day overdue and
+    // one more for every 3 days, up to 40 at 90 days. And however it scores, money long
+    // overdue caps the score (below).
     let overdue: Vec<&(Money, i64)> = history.iter().filter_map(|h| h.overdue.as_ref()).collect();
+    let oldest = overdue.iter().map(|(_, d)| *d).max();
     let mut overdue_points = Decimal::ZERO;
     let mut in_limit = Decimal::ZERO;
     for (amount, days) in &overdue {
@@ -234,8 +242,10 @@ pub fn standing(history: &[InvoiceHistory], credit_limit: Option<&Money>) -> Sta
                 in_limit = in_limit.saturating_add(amount.amount());
             }
             _ => {
+                let age = share((*days).clamp(0, 90), 3);
                 overdue_points = overdue_points
-                    .saturating_add(share((*days).min(90), 90).saturating_mul(Decimal::from(10)))
+                    .saturating_add(Decimal::from(10))
+                    .saturating_add(age);
             }
         }
     }
@@ -246,7 +256,7 @@ pub fn standing(history: &[InvoiceHistory], credit_limit: Option<&Money>) -> Sta
             .min(Decimal::ONE);
         overdue_points = overdue_points.saturating_add(used.saturating_mul(Decimal::from(30)));
     }
-    points.overdue = capped(overdue_points, 30);
+    points.overdue = capped(overdue_points, MAX_OVERDUE_POINTS);
     let has_history = !settled.is_empty() || !overdue.is_empty();
     let lost = [
         points.lateness,
@@ -260,6 +270,14 @@ pub fn standing(history: &[InvoiceHistory], credit_limit: Option<&Money>) -> Sta
         100u32.saturating_sub(lost)
     } else {
         NEW_CLIENT_SCORE
+    };
+    // Whatever the rest of the history, money long overdue caps the score: over 30 days,
+    // below a new client's; over 60, tier C at best; over 90, tier D.
+    let score = match oldest {
+        Some(d) if d > 90 => score.min(49),
+        Some(d) if d > 60 => score.min(69),
+        Some(d) if d > 30 => score.min(NEW_CLIENT_SCORE.saturating_sub(1)),
+        _ => score,
     };
     // Amount-weighted days late of settled invoices (on time counts as 0), for people.
     let weight = settled
@@ -292,6 +310,7 @@ pub fn standing(history: &[InvoiceHistory], credit_limit: Option<&Money>) -> Sta
             broken_plans,
             disputes,
             overdue_invoices: overdue.len() as u32,
+            oldest_overdue_days: oldest,
             points,
         },
     }

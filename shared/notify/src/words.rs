@@ -380,3 +380,112 @@ pub fn arrangement(l: Locale, a: &Arrangements) -> (Option<String>, Vec<PlanRow>
     };
     (text, vec![])
 }
+
+/// Why a client's standing lost its points, a sentence each in the business's language,
+/// each with the points it took.
+pub fn standing_reasons(s: &cobro_domain::standing::Standing, l: Locale) -> Vec<String> {
+    let es = l == Locale::Es;
+    let f = &s.factors;
+    let p = &f.points;
+    let mut r = Vec::new();
+    if !s.history {
+        r.push(
+            if es {
+                "aún sin historial de pagos"
+            } else {
+                "no payment history yet"
+            }
+            .to_string(),
+        );
+    }
+    if p.not_on_time > 0 {
+        let (late, of) = (f.settled.saturating_sub(f.paid_on_time), f.settled);
+        r.push(if es {
+            format!(
+                "{late} de {of} facturas saldadas se pagaron después del vencimiento (−{})",
+                p.not_on_time
+            )
+        } else {
+            format!(
+                "{late} of {of} settled invoices paid after their due date (−{})",
+                p.not_on_time
+            )
+        });
+    }
+    if p.lateness > 0 {
+        let days = f.avg_days_late.unwrap_or_default();
+        r.push(if es {
+            format!(
+                "paga en promedio {days} días tarde, ponderado por monto (−{})",
+                p.lateness
+            )
+        } else {
+            format!(
+                "{days} days late on average, weighted by amount (−{})",
+                p.lateness
+            )
+        });
+    }
+    if p.broken > 0 {
+        r.push(if es {
+            format!(
+                "{} compromiso(s) de pago y {} plan(es) incumplidos (−{})",
+                f.broken_promises, f.broken_plans, p.broken
+            )
+        } else {
+            format!(
+                "{} broken promise(s) and {} broken plan(s) (−{})",
+                f.broken_promises, f.broken_plans, p.broken
+            )
+        });
+    }
+    if p.disputes > 0 {
+        r.push(if es {
+            format!(
+                "{} contracargo(s) o disputa(s) de pago (−{})",
+                f.disputes, p.disputes
+            )
+        } else {
+            format!("{} payment dispute(s) (−{})", f.disputes, p.disputes)
+        });
+    }
+    if p.overdue > 0 {
+        let days = f.oldest_overdue_days.unwrap_or_default();
+        let n = f.overdue_invoices;
+        r.push(if es {
+            format!(
+                "{n} factura(s) vencida(s) hoy, la más antigua hace {days} días (−{})",
+                p.overdue
+            )
+        } else {
+            format!(
+                "{n} invoice(s) overdue now, the oldest by {days} days (−{})",
+                p.overdue
+            )
+        });
+    }
+    match f.oldest_overdue_days {
+        Some(d) if d > 30 => r.push(if es {
+            format!(
+                "con dinero vencido hace más de {} días, el puntaje tiene un tope",
+                cap_days(d)
+            )
+        } else {
+            format!(
+                "with money overdue more than {} days, the score is capped",
+                cap_days(d)
+            )
+        }),
+        _ => {}
+    }
+    r
+}
+
+/// The threshold of the overdue cap that applies (30, 60 or 90 days).
+fn cap_days(oldest: i64) -> i64 {
+    match oldest {
+        d if d > 90 => 90,
+        d if d > 60 => 60,
+        _ => 30,
+    }
+}

@@ -606,7 +606,110 @@ async fn an_unsent_invoice_waits_to_be_sent(t: TestApp) {
     assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.raw);
 }
 
+/// Overdue is derived on every read: the invoice says how many days, the client what they
+/// owe and what of it is overdue per currency, in the list too; the ledger's status stays.
+async fn overdue_is_derived_for_invoices_and_clients(t: TestApp) {
+    t.set_now("2026-11-23T12:00:00Z");
+    let email = unique_email("overdue");
+    let cid = t.client(json!({"name": "Atrasada", "email": email})).await;
+    let clp = t
+        .post("/v1/invoices", &clp_invoice(&cid, false), None)
+        .await
+        .body;
+    let usd = t
+        .post(
+            "/v1/invoices",
+            &json!({"client_id": cid, "currency": "USD", "due_date": "2027-01-15",
+                "lines": [{"description": "Hosting", "quantity": 1, "unit_amount": "120.50"}]}),
+            None,
+        )
+        .await
+        .body;
+    let id = clp["id"].as_str().unwrap();
+    assert_eq!(
+        (clp["overdue"].as_bool(), clp["days_overdue"].as_i64()),
+        (Some(false), Some(0))
+    );
+
+    // Due 2026-12-07 (Santiago): 31 days later, still `open` in the ledger, and overdue.
+    t.set_now("2027-01-07T15:00:00Z");
+    let inv = t.invoice(id).await;
+    assert_eq!(
+        (
+            inv["status"].as_str(),
+            inv["overdue"].as_bool(),
+            inv["days_overdue"].as_i64()
+        ),
+        (Some("open"), Some(true), Some(31))
+    );
+    let client = t.get(&format!("/v1/clients/{cid}")).await.body;
+    assert_eq!(client["status"], "active", "{client}");
+    let amounts = |v: &Value| -> Vec<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["currency"].as_str().unwrap().into(),
+                    m["amount"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let pair = |c: &str, a: &str| (c.to_string(), a.to_string());
+    assert_eq!(
+        amounts(&client["balance"]),
+        [pair("CLP", "178464"), pair("USD", "120.50")]
+    );
+    assert_eq!(amounts(&client["overdue"]), [pair("CLP", "178464")]);
+    let listed = t.get("/v1/clients?limit=100").await.body;
+    let mine = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == cid.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (mine["status"].as_str(), amounts(&mine["overdue"])),
+        (Some("active"), vec![pair("CLP", "178464")])
+    );
+
+    // Partly paid: still overdue for the rest; an extension moves the date in force.
+    t.post(
+        &format!("/v1/invoices/{id}/payments"),
+        &json!({"method": "cash", "amount": "78464", "currency": "CLP"}),
+        None,
+    )
+    .await;
+    let inv = t.invoice(id).await;
+    assert_eq!(
+        (inv["status"].as_str(), inv["days_overdue"].as_i64()),
+        (Some("partially_paid"), Some(31))
+    );
+    let a = t
+        .post(
+            &format!("/v1/invoices/{id}/extensions"),
+            &json!({"due_date": "2027-01-31", "reason": "acuerdo"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    assert_eq!(
+        (a.body["overdue"].as_bool(), a.body["due_date"].as_str()),
+        (Some(false), Some("2027-01-31"))
+    );
+    let client = t.get(&format!("/v1/clients/{cid}")).await.body;
+    assert_eq!(
+        amounts(&client["balance"]),
+        [pair("CLP", "100000"), pair("USD", "120.50")]
+    );
+    assert!(amounts(&client["overdue"]).is_empty(), "{client}");
+    assert!(usd["overdue"] == false);
+}
+
 on_both_stacks!(
+    overdue_is_derived_for_invoices_and_clients,
     an_unsent_invoice_waits_to_be_sent,
     clp_invoice_is_exact_emailed_and_idempotent,
     bad_input_is_refused_and_writes_nothing,

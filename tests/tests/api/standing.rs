@@ -70,7 +70,7 @@ async fn standing_and_credit_limits(t: TestApp) {
         s["reasons"].as_array().unwrap().iter().any(|r| r
             .as_str()
             .unwrap()
-            .contains("1 of 1 settled invoices paid after their due date")),
+            .contains("1 de 1 facturas saldadas se pagaron después del vencimiento")),
         "{s}"
     );
     // Over the limit: refused with why; in another currency: 422; nothing written.

@@ -15,9 +15,7 @@ use utoipa_axum::routes;
 use super::idempotency::{IdempotencyKeyHeader, Idempotent};
 use super::paging::{ListParams, list, page_request};
 use super::problem::{Problem, ProblemBody};
-use super::views::{
-    ClientView, InvoiceView, ListView, StandingView, deposit_json, reasons, to_json,
-};
+use super::views::{ClientView, InvoiceView, ListView, StandingView, deposit_json, to_json};
 use super::{created, json};
 use crate::App;
 use crate::usecases::{deposits, invoicing, standing};
@@ -77,7 +75,8 @@ async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Pr
     }
 }
 
-/// Clients, newest first, a page at a time.
+/// Clients, newest first, a page at a time, each with its balance, overdue and credit per
+/// currency and its status.
 #[utoipa::path(get, operation_id = "list_clients", path = "/v1/clients", tag = "clients",
     params(ListParams),
     responses(
@@ -88,21 +87,30 @@ async fn list_clients(
     State(app): State<App>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    let page = invoicing::list_clients(&app, &page_request(params)?).await?;
-    list(page.items.iter().map(ClientView::new).collect(), page.next)
+    let (details, next) = invoicing::list_clients(&app, &page_request(params)?).await?;
+    list(details.iter().map(client_view).collect(), next)
 }
 
-/// A client with their credit per currency, their status and any deposit waiting.
+/// A client with what their ledgers say: credit, balance and overdue per currency, status,
+/// the deposit waiting.
+fn client_view(d: &invoicing::ClientDetails) -> ClientView<'_> {
+    let mut view = ClientView::new(&d.client);
+    view.credit = Some(d.credit.clone());
+    view.balance = Some(d.balance.clone());
+    view.overdue = Some(d.overdue.clone());
+    view.status = Some(d.status);
+    view.open_deposit = d.open_deposit.as_ref().map(|inv| deposit_json(inv, None));
+    view
+}
+
+/// A client with their balance, overdue and credit per currency, their status and any
+/// deposit waiting.
 #[utoipa::path(get, operation_id = "get_client", path = "/v1/clients/{id}", tag = "clients",
     params(("id" = String, Path, description = "The client's id (`cli_…`)")),
     responses((status = 200, description = "The client", body = ClientView)))]
 async fn get_client(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
     let d = invoicing::client_details(&app, &id).await?;
-    let mut view = ClientView::new(&d.client);
-    view.credit = Some(d.credit);
-    view.status = Some(d.status);
-    view.open_deposit = d.open_deposit.map(|inv| deposit_json(&inv, None));
-    Ok(Json(to_json(&view)?).into_response())
+    Ok(Json(to_json(&client_view(&d))?).into_response())
 }
 
 /// A client's invoices, newest first, a page at a time.
@@ -137,7 +145,10 @@ async fn get_standing(State(app): State<App>, Path(id): Path<String>) -> Result<
     let view = StandingView {
         object: "standing",
         client_id: r.client.id.clone(),
-        reasons: reasons(&r.picture.standing),
+        reasons: cobro_notify::words::standing_reasons(
+            &r.picture.standing,
+            app.config.business_locale,
+        ),
         standing: r.picture.standing,
         outstanding: r.picture.outstanding,
         credit_limit: r.client.credit_limit,

@@ -217,7 +217,7 @@ fn conflict(c: Conflict) -> Problem {
                 "The client is in tier {:?} (score {}), which the credit policy does not invoice on credit: {}.",
                 standing.tier,
                 standing.score,
-                super::views::reasons(&standing).join("; ")
+                cobro_notify::words::standing_reasons(&standing, cobro_domain::Locale::En).join("; ")
             ),
         ),
         Conflict::OverCreditLimit {

@@ -23,9 +23,15 @@ pub struct ClientView<'a> {
     /// itself, not in listings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credit: Option<Vec<cobro_domain::Money>>,
-    /// `active`, `pending_deposit` or `deposit_overdue` (not in listings).
+    /// `active`, `pending_deposit` or `deposit_overdue`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<cobro_domain::deposit::ClientStatus>,
+    /// What the client owes now, per currency (never summed across currencies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<Vec<cobro_domain::Money>>,
+    /// Of it, what is past its due date, per currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<Vec<cobro_domain::Money>>,
     /// The deposit invoice waiting to be paid.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<DepositView>)]
@@ -108,6 +114,8 @@ impl<'a> ClientView<'a> {
             client,
             credit: None,
             status: None,
+            balance: None,
+            overdue: None,
             open_deposit: None,
         }
     }
@@ -150,7 +158,13 @@ pub struct InvoiceView {
     /// Received beyond the total: the client's credit.
     pub credit: Decimal,
     pub issue_date: NaiveDate,
+    /// The due date in force (moved by extensions).
     pub due_date: NaiveDate,
+    /// Money is owed and the due date has passed (in the client's time zone), whatever
+    /// the ledger's `status` (`open`, `partially_paid`, `escalated`…) says.
+    pub overdue: bool,
+    /// Days since the due date while `overdue`; 0 otherwise.
+    pub days_overdue: i64,
     pub terms: Terms,
     /// ISO 11649 reference for bank transfers, compact ("RF41000001371")…
     pub payment_reference: String,
@@ -236,6 +250,8 @@ impl InvoiceView {
             credit: credit.amount(),
             issue_date: invoice.issue_date,
             due_date: invoice.due_date,
+            overdue: false,
+            days_overdue: 0,
             purpose: invoice.purpose,
             terms: invoice.terms.clone(),
             payment_reference: invoice.payment_reference.as_str().to_string(),
@@ -252,15 +268,22 @@ impl InvoiceView {
     /// Adds what the dunning engine did and plans: `escalated` status, next action, stages,
     /// and the arrangements as they stand at `now` (the due date moved by extensions).
     fn with_dunning(mut self, stored: &StoredInvoice, now: DateTime<Utc>) -> Self {
-        if let Ok(b) = ledger::balance(&stored.invoice.total, &stored.entries) {
-            self.status = cobro_domain::dunning::status(&b, &stored.stages);
+        let inv = &stored.invoice;
+        let b = ledger::balance(&inv.total, &stored.entries);
+        if let Ok(b) = &b {
+            self.status = cobro_domain::dunning::status(b, &stored.stages);
         }
-        if let Ok(arr) =
-            cobro_domain::arrangement::arrangements(&stored.invoice, &stored.entries, now)
-            && !(arr.promises.is_empty() && arr.plans.is_empty() && arr.extensions.is_empty())
-        {
+        if let Ok(arr) = cobro_domain::arrangement::arrangements(inv, &stored.entries, now) {
             self.due_date = arr.due_date;
-            self.arrangements = Some(arr);
+            let today = cobro_domain::today_in(inv.timezone, now);
+            let days = b.ok().and_then(|b| {
+                cobro_domain::arrangement::days_overdue(&b.amount_due, arr.due_date, today)
+            });
+            self.overdue = days.is_some();
+            self.days_overdue = days.unwrap_or(0);
+            if !(arr.promises.is_empty() && arr.plans.is_empty() && arr.extensions.is_empty()) {
+                self.arrangements = Some(arr);
+            }
         }
         self.next_action_at = stored.next_action_at;
         if self.ledger.is_some() {
@@ -296,48 +319,4 @@ pub fn deposit_json(invoice: &Invoice, asked: Option<(&str, &str)>) -> serde_jso
         reason: asked.map(|(_, reason)| reason.to_string()),
     };
     serde_json::to_value(view).unwrap_or_default()
-}
-
-/// Why the points of a standing were lost, in a sentence each.
-pub fn reasons(s: &Standing) -> Vec<String> {
-    let f = &s.factors;
-    let p = &f.points;
-    let mut r = Vec::new();
-    if !s.history {
-        r.push("no payment history yet".to_string());
-    }
-    if p.not_on_time > 0 {
-        r.push(format!(
-            "{} of {} settled invoices paid after their due date (−{})",
-            f.settled.saturating_sub(f.paid_on_time),
-            f.settled,
-            p.not_on_time
-        ));
-    }
-    if p.lateness > 0 {
-        let days = f.avg_days_late.unwrap_or_default();
-        r.push(format!(
-            "{days} days late on average, weighted by amount (−{})",
-            p.lateness
-        ));
-    }
-    if p.broken > 0 {
-        r.push(format!(
-            "{} broken promise(s) and {} broken plan(s) (−{})",
-            f.broken_promises, f.broken_plans, p.broken
-        ));
-    }
-    if p.disputes > 0 {
-        r.push(format!(
-            "{} payment dispute(s) (−{})",
-            f.disputes, p.disputes
-        ));
-    }
-    if p.overdue > 0 {
-        r.push(format!(
-            "{} invoice(s) overdue now (−{})",
-            f.overdue_invoices, p.overdue
-        ));
-    }
-    r
 }

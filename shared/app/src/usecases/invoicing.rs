@@ -13,11 +13,13 @@ use cobro_domain::{
     Client, ClientId, FieldErrors, Invoice, InvoiceStatus, LedgerEntry, Money, NewClient,
     NewInvoice, Stage, StageRecord, StageStatus, ledger, today_in,
 };
-use cobro_store::{IdempotencyRecord, LedgerWrite, Page, PageRequest, StoreError, StoredInvoice};
+use cobro_store::{IdempotencyRecord, LedgerWrite, PageRequest, StoreError, StoredInvoice};
 use tracing::instrument;
 
 use super::issue::{Issue, Issued, MAX_NUMBER_ATTEMPTS, Recorded};
-use super::ledgers::{client_credit, client_ledgers, find_client, find_invoice, read_all};
+use super::ledgers::{
+    client_balance, client_credit, client_ledgers, find_client, find_invoice, read_all,
+};
 use super::{Conflict, Error, RememberLink, deposits, standing};
 use crate::App;
 
@@ -91,6 +93,9 @@ pub async fn create_client(
 pub struct ClientDetails {
     pub client: Client,
     pub credit: Vec<Money>,
+    /// Owed now, and of it overdue, per currency.
+    pub balance: Vec<Money>,
+    pub overdue: Vec<Money>,
     pub status: ClientStatus,
     pub open_deposit: Option<Invoice>,
 }
@@ -98,18 +103,32 @@ pub struct ClientDetails {
 /// The client `id` with what their ledgers say about them.
 pub async fn client_details(app: &App, id: &str) -> Result<ClientDetails, Error> {
     let client = find_client(app, id).await?;
+    details(app, client).await
+}
+
+async fn details(app: &App, client: Client) -> Result<ClientDetails, Error> {
     let ledgers = client_ledgers(app, &client.id).await?;
+    let (balance, overdue) = client_balance(&ledgers, app.now())?;
     Ok(ClientDetails {
         credit: client_credit(&ledgers)?,
+        balance,
+        overdue,
         status: deposits::status(&ledgers)?,
         open_deposit: deposits::open_deposit(&ledgers)?.map(|s| s.invoice.clone()),
         client,
     })
 }
 
-/// A page of clients, newest first.
-pub async fn list_clients(app: &App, page: &PageRequest) -> Result<Page<Client>, Error> {
-    Ok(app.store.list_clients(page).await?)
+/// A page of clients, newest first, each with what their ledgers say about them (read
+/// concurrently); the cursor of the next page.
+pub async fn list_clients(
+    app: &App,
+    page: &PageRequest,
+) -> Result<(Vec<ClientDetails>, Option<String>), Error> {
+    let page = app.store.list_clients(page).await?;
+    let details =
+        futures::future::try_join_all(page.items.into_iter().map(|c| details(app, c))).await?;
+    Ok((details, page.next))
 }
 
 /// A page of the client `id`'s invoices with their ledgers, newest first; the cursor of

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use cobro_domain::arrangement;
 use cobro_domain::invoice::Purpose;
 use cobro_domain::ledger::EntryKind;
 use cobro_domain::{
@@ -106,6 +107,38 @@ pub fn client_credit(ledgers: &[StoredInvoice]) -> Result<Vec<Money>, MoneyError
         *sum = sum.checked_add(&c)?;
     }
     Ok(credit.into_values().collect())
+}
+
+/// What the client owes now and, of it, what is overdue, per currency (each currency on
+/// its own, never summed across), from their orders' ledgers (deposits and void invoices
+/// aside).
+pub fn client_balance(
+    ledgers: &[StoredInvoice],
+    now: DateTime<Utc>,
+) -> Result<(Vec<Money>, Vec<Money>), MoneyError> {
+    let mut owed: BTreeMap<Currency, Money> = Default::default();
+    let mut late: BTreeMap<Currency, Money> = Default::default();
+    let add = |map: &mut BTreeMap<Currency, Money>, m: &Money| -> Result<(), MoneyError> {
+        let sum = map
+            .entry(m.currency())
+            .or_insert_with(|| Money::zero(m.currency()));
+        *sum = sum.checked_add(m)?;
+        Ok(())
+    };
+    for s in ledgers.iter().filter(|s| s.invoice.purpose.is_order()) {
+        let inv = &s.invoice;
+        let b = ledger::balance(&inv.total, &s.entries)?;
+        if !b.amount_due.is_positive() {
+            continue;
+        }
+        add(&mut owed, &b.amount_due)?;
+        let due = arrangement::arrangements(inv, &s.entries, now)?.due_date;
+        let today = cobro_domain::today_in(inv.timezone, now);
+        if arrangement::days_overdue(&b.amount_due, due, today).is_some() {
+            add(&mut late, &b.amount_due)?;
+        }
+    }
+    Ok((owed.into_values().collect(), late.into_values().collect()))
 }
 
 /// When the invoice should next be looked at, as the planner sees it now.

@@ -62,7 +62,7 @@ fn histories_from_ledgers() {
         .map(|e| invoice_history(&inv, e, now).unwrap().unwrap())
         .collect();
     let s = standing(&all, None);
-    // 1 of 2 settled late → 15; 10 days late → 1 (0.83); 45 days overdue → 5.
+    // 1 of 2 settled late → 15; 10 days late → 1 (0.83); 45 days overdue → 10 + 15.
     assert_eq!(
         s.factors.points,
         Points {
@@ -70,14 +70,16 @@ fn histories_from_ledgers() {
             lateness: 1,
             broken: 0,
             disputes: 0,
-            overdue: 5
+            overdue: 25
         }
     );
-    assert_eq!((s.score, s.tier), (79, Tier::B));
+    assert_eq!((s.score, s.tier), (59, Tier::C));
     assert_eq!(s.factors.avg_days_late, Some(Decimal::from(5)));
-    // Against a limit of 100.000, 50.000 overdue is half of the 30 points.
+    assert_eq!(s.factors.oldest_overdue_days, Some(45));
+    // Against a limit of 100.000, 50.000 overdue is half of 30 points; 45 days still caps.
     let limited = standing(&all, Some(&clp(100_000)));
     assert_eq!(limited.factors.points.overdue, 15);
+    assert_eq!((limited.score, limited.tier), (69, Tier::C));
     assert_eq!(outstanding(&all).unwrap(), vec![clp(50_000)]);
     // Nothing yet: a new client.
     let new = standing(&[], None);
@@ -112,7 +114,50 @@ fn history() -> impl Strategy<Value = InvoiceHistory> {
         })
 }
 
+/// The report's case: a client whose only history is CLP 357.000 31 days overdue scored
+/// 97/A. Money overdue now weighs more than having no history at all.
+#[test]
+fn money_long_overdue_is_never_tier_a() {
+    let one = |days| InvoiceHistory {
+        amount: clp(357_000),
+        settled: None,
+        overdue: Some((clp(357_000), days)),
+        outstanding: clp(357_000),
+        broken_promises: 0,
+        broken_plans: 0,
+        disputes: 0,
+    };
+    let new = standing(&[], None).score;
+    let s = standing(&[one(31)], None);
+    assert_eq!((s.score, s.tier), (74, Tier::B));
+    assert!(s.score < new);
+    assert_eq!(
+        standing(&[one(5)], None).tier,
+        Tier::A,
+        "a few days late is not a verdict"
+    );
+    assert_eq!(standing(&[one(61)], None).tier, Tier::C);
+    assert_eq!(standing(&[one(91)], None).tier, Tier::D);
+}
+
 proptest! {
+    /// Whatever else the history says, money more than 30 days overdue keeps a client out
+    /// of tier A and below a new client; more than 60, out of B; more than 90, in D.
+    #[test]
+    fn overdue_money_caps_the_tier(
+        histories in prop::collection::vec(history(), 0..30),
+        limit in prop::option::of(1i64..5_000_000),
+    ) {
+        let s = standing(&histories, limit.map(clp).as_ref());
+        let oldest = histories.iter().filter_map(|h| h.overdue.map(|(_, d)| d)).max();
+        match oldest {
+            Some(d) if d > 90 => prop_assert_eq!(s.tier, Tier::D),
+            Some(d) if d > 60 => prop_assert!(s.tier >= Tier::C),
+            Some(d) if d > 30 => prop_assert!(s.tier >= Tier::B && s.score < NEW_CLIENT_SCORE),
+            _ => {}
+        }
+    }
+
     /// One more invoice paid late never raises the score; nor does paying any settled
     /// invoice later than it was. With or without a credit limit.
     #[test]
