@@ -24,9 +24,17 @@ async fn post(router: &Router, key: &str, path: &str, body: Value) -> anyhow::Re
     Ok(value)
 }
 
+/// Seeds the demo data once: a data directory that already has clients is left as it is
+/// (a second `serve --demo` prints a fresh key and says so). Dates are relative to today.
 pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
     let (_, key) = cobro_app::usecases::keys::create(app, "demo").await?;
     let key = key.expose();
+    let first = cobro_store::PageRequest::first(1);
+    if !app.store.list_clients(&first).await?.items.is_empty() {
+        println!("demo: API key (shown once)  {key}");
+        println!("demo: the data directory already has clients; nothing seeded again");
+        return Ok(());
+    }
     let today = app.now().date_naive();
     let due = |days: i64| cobro_domain::calendar::add_days(today, days).to_string();
     let id = |v: &Value| v.get("id").cloned().unwrap_or_default();
@@ -37,7 +45,7 @@ pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
         "/v1/clients",
         json!({
             "name": "Panadería Sol", "email": "pagos@panaderiasol.cl", "locale": "es",
-            "timezone": "America/Santiago", "tax_id": "76.123.456-7"
+            "timezone": "America/Santiago", "country": "CL", "tax_id": "76.123.456-0"
         }),
     )
     .await?;

@@ -410,4 +410,49 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
     assert!(csv.starts_with("client_id,client_name,tax_id"), "{csv}");
     assert_eq!(csv.lines().count() as u64, escalated + 1, "{csv}");
     assert!(cobro(dir.path(), &["export", "late-fees"]).starts_with("charged_at,"));
+
+    // `serve --demo` again on the same data: nothing seeded twice.
+    drop(_server);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cobro"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--addr", "127.0.0.1:0", "--demo"])
+        .env_remove("COBRO_TABLE")
+        .env_remove("COBRO_PUBLIC_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _again = Server(child);
+    let base = lines.next().unwrap().unwrap();
+    let base = base
+        .strip_prefix("cobro listening on ")
+        .unwrap()
+        .to_string();
+    let said: Vec<String> = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .skip_while(|l| !l.starts_with("demo: "))
+        .take(2)
+        .collect();
+    assert!(said[1].contains("nothing seeded again"), "{said:?}");
+    let second = said[0].rsplit(' ').next().unwrap().to_string();
+    let clients: Value = reqwest::Client::new()
+        .get(format!("{base}/v1/clients?limit=100"))
+        .bearer_auth(&second)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = clients["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .filter(|n| *n == "Panadería Sol")
+        .collect();
+    assert_eq!(names.len(), 1, "{clients}");
 }

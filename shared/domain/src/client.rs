@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::ClientId;
 use crate::locale::Locale;
 use crate::money::{AmountInput, Currency, Money};
+use crate::taxid::{self, Country};
 use crate::validation::{FieldErrors, optional_text, required_text};
 
 use crate::calendar::DEFAULT_TIMEZONE;
@@ -21,8 +22,18 @@ pub struct Client {
     pub locale: Locale,
     #[schema(value_type = String, example = "America/Santiago")]
     pub timezone: Tz,
+    /// As its country writes it (`76.543.210-3`), checked by its check digits when the
+    /// `country` is one cobro knows (CL, MX, CO, AR, BR).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_id: Option<String>,
+    /// ISO 3166-1 alpha-2 (`CL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "CL")]
+    pub country: Option<Country>,
+    /// Created knowing that this client has the same tax id as that one (a branch, a
+    /// second contact): the tax id stays the first client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares_tax_id_with: Option<ClientId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credit_limit: Option<Money>,
     /// This client's overrides of the business's dunning policy.
@@ -38,6 +49,26 @@ pub struct Client {
 }
 
 impl Client {
+    /// What identifies the client's tax id across clients: `{country}:{compact}` (`-` for
+    /// no country), e.g. `CL:765432103`.
+    pub fn tax_key(&self) -> Option<String> {
+        let raw = self.tax_id.as_deref()?;
+        let compact = taxid::parse(self.country, raw)
+            .or_else(|_| taxid::parse(None, raw))
+            .ok()?
+            .compact;
+        let country = self.country.as_ref().map_or("-", |c| c.code());
+        (!compact.is_empty()).then(|| format!("{country}:{compact}"))
+    }
+
+    /// The tax id this client claims as theirs alone (none when it shares another's).
+    pub fn tax_claim(&self) -> Option<String> {
+        self.shares_tax_id_with
+            .is_none()
+            .then(|| self.tax_key())
+            .flatten()
+    }
+
     /// The one currency of what is asked of this client (credit limit, budget, fixed
     /// deposit), if any of them is set.
     pub fn currency(&self) -> Option<Currency> {
@@ -63,6 +94,13 @@ pub struct NewClient {
     pub timezone: Option<String>,
     #[serde(default)]
     pub tax_id: Option<String>,
+    /// ISO 3166-1 alpha-2: with CL, MX, CO, AR or BR the tax id's check digits are checked.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// This client is meant to have the same tax id as an existing one (else that is a 409
+    /// naming the first).
+    #[serde(default)]
+    pub duplicate_tax_id: bool,
     #[serde(default)]
     pub credit_limit: Option<AmountInput>,
     #[serde(default)]
@@ -115,7 +153,26 @@ impl NewClient {
                 DEFAULT_TIMEZONE
             }),
         };
-        let tax_id = optional_text(&mut errors, "tax_id", self.tax_id.as_deref(), 40);
+        let country = match self.country.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => Country::parse(c).or_else(|| {
+                errors.add(
+                    "country",
+                    "must be a two-letter country code (ISO 3166-1) such as CL, MX, CO, AR or BR",
+                );
+                None
+            }),
+        };
+        let tax_id =
+            optional_text(&mut errors, "tax_id", self.tax_id.as_deref(), 40).and_then(|raw| {
+                match taxid::parse(country, &raw) {
+                    Ok(t) => Some(t.display),
+                    Err(why) => {
+                        errors.add("tax_id", why);
+                        None
+                    }
+                }
+            });
         let credit_limit = self
             .credit_limit
             .as_ref()
@@ -166,6 +223,8 @@ impl NewClient {
             locale,
             timezone,
             tax_id,
+            country,
+            shares_tax_id_with: None,
             credit_limit,
             terms: self.terms.clone(),
             deposit,
@@ -210,7 +269,9 @@ mod tests {
             phone: Some("call me".into()),
             locale: Some("pt".into()),
             timezone: Some("Mars/Olympus".into()),
-            tax_id: None,
+            tax_id: Some("76.543.210-K".into()),
+            country: Some("CL".into()),
+            duplicate_tax_id: false,
             credit_limit: Some(AmountInput {
                 amount: dec!(10.5),
                 currency: "CLP".into(),
@@ -235,6 +296,7 @@ mod tests {
                 "phone",
                 "locale",
                 "timezone",
+                "tax_id",
                 "credit_limit.amount",
                 "deposit.percent",
                 "terms.grace_days"

@@ -18,6 +18,7 @@ pub mod payref;
 pub mod secret;
 pub mod stage;
 pub mod standing;
+pub mod taxid;
 pub mod validation;
 
 pub use arrangement::Outcome;

@@ -185,6 +185,7 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWrite
 /// What each item of a transaction stands for, to explain a cancellation.
 #[derive(Clone, Copy, PartialEq)]
 enum Part {
+    TaxId,
     Stage,
     ClientDay,
     Resolve,
@@ -193,6 +194,12 @@ enum Part {
     Event,
     Entry,
     Other,
+}
+
+/// Who claimed a tax id.
+#[derive(Serialize, Deserialize)]
+struct TaxClaim {
+    client_id: ClientId,
 }
 
 #[derive(Clone)]
@@ -266,6 +273,38 @@ impl DynamoStore {
         put(&self.table, row.item()?, Some(condition))
     }
 
+    /// A new client's items: the client, and the claim of its tax id (`TAXID#{key}`, only
+    /// if nobody has it).
+    fn new_client_items(&self, client: &Client) -> Result<Vec<(Part, TransactWriteItem)>> {
+        let mut items = vec![(Part::Other, self.client_put(client, NOT_EXISTS)?)];
+        if let Some(key) = client.tax_claim() {
+            let claim = TaxClaim {
+                client_id: client.id.clone(),
+            };
+            let row = Row::new(format!("TAXID#{key}"), "TAXID", &claim);
+            items.push((
+                Part::TaxId,
+                put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+            ));
+        }
+        Ok(items)
+    }
+
+    /// A write of a new client that failed on its tax id: who has it.
+    async fn tax_owner(&self, client: &Client, e: StoreError) -> StoreError {
+        let StoreError::TaxIdTaken(_) = e else {
+            return e;
+        };
+        let Some(key) = client.tax_key() else {
+            return e;
+        };
+        match self.client_by_tax_key(&key).await {
+            Ok(Some(owner)) => StoreError::TaxIdTaken(owner),
+            Ok(None) => StoreError::Backend("a tax id claim vanished".into()),
+            Err(e) => e,
+        }
+    }
+
     fn idempotency_put(&self, rec: &IdempotencyRecord) -> Result<TransactWriteItem> {
         let row =
             Row::new(format!("IDEMPOTENCY#{}", rec.key), "IDEMPOTENCY", rec).ttl(rec.expires_at);
@@ -298,7 +337,9 @@ impl DynamoStore {
                         .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
                         .map(|(_, p)| *p)
                         .collect();
-                    if failed.contains(&Part::Stage) {
+                    if failed.contains(&Part::TaxId) {
+                        Err(StoreError::TaxIdTaken(ClientId::generate()))
+                    } else if failed.contains(&Part::Stage) {
                         Err(StoreError::StageTaken)
                     } else if failed.contains(&Part::ClientDay) {
                         Err(StoreError::ClientBusy)
@@ -529,11 +570,14 @@ impl Store for DynamoStore {
         client: &Client,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<()> {
-        let mut items = vec![(Part::Other, self.client_put(client, NOT_EXISTS)?)];
+        let mut items = self.new_client_items(client)?;
         if let Some(rec) = idempotency {
             items.push((Part::Idempotency, self.idempotency_put(rec)?));
         }
-        self.transact(items).await
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.tax_owner(client, e).await),
+        }
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool> {
@@ -552,6 +596,15 @@ impl Store for DynamoStore {
             .await?
             .map(parse)
             .transpose()
+    }
+
+    async fn client_by_tax_key(&self, key: &str) -> Result<Option<ClientId>> {
+        let claim: Option<TaxClaim> = self
+            .get(format!("TAXID#{key}"), "TAXID")
+            .await?
+            .map(parse)
+            .transpose()?;
+        Ok(claim.map(|c| c.client_id))
     }
 
     async fn list_clients(&self, page: &PageRequest) -> Result<Page<Client>> {
@@ -646,12 +699,16 @@ impl Store for DynamoStore {
             ));
         }
         if let Some(client) = &w.new_client {
-            items.push((Part::Other, self.client_put(client, NOT_EXISTS)?));
+            items.extend(self.new_client_items(client)?);
         }
         if let Some(rec) = &w.idempotency {
             items.push((Part::Idempotency, self.idempotency_put(rec)?));
         }
-        self.transact(items).await
+        match (self.transact(items).await, &w.new_client) {
+            (Ok(()), _) => Ok(()),
+            (Err(e), Some(client)) => Err(self.tax_owner(client, e).await),
+            (Err(e), None) => Err(e),
+        }
     }
 
     async fn invoice(&self, id: &InvoiceId) -> Result<Option<StoredInvoice>> {

@@ -49,6 +49,9 @@ pub enum StoreError {
     /// The client already got a message today.
     #[error("the client was already messaged today")]
     ClientBusy,
+    /// Another client already has this tax id (see [`Client::tax_claim`]): that one.
+    #[error("another client ({0}) already has this tax id")]
+    TaxIdTaken(ClientId),
     #[error("storage backend error: {0}")]
     Backend(String),
 }
@@ -427,12 +430,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<IdempotencyRecord>>;
 
     // Clients
+    /// Writes a new client; with its tax id claimed ([`Client::tax_claim`]) in the same
+    /// write, else [`StoreError::TaxIdTaken`] naming the client who has it.
     async fn create_client(
         &self,
         client: &Client,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<()>;
     async fn client(&self, id: &ClientId) -> Result<Option<Client>>;
+    /// The client whose tax id this is ([`Client::tax_key`]), if one claimed it.
+    async fn client_by_tax_key(&self, key: &str) -> Result<Option<ClientId>>;
     /// Replaces an existing client (its budget raised, …); `false` when there is none.
     async fn update_client(&self, client: &Client) -> Result<bool>;
     async fn list_clients(&self, page: &PageRequest) -> Result<Page<Client>>;

@@ -119,6 +119,12 @@ ALTER TABLE invoices ADD COLUMN lane TEXT NOT NULL DEFAULT 'dunning';
 DROP INDEX invoices_agenda;
 CREATE INDEX invoices_agenda ON invoices (lane, next_action_at, id) WHERE next_action_at IS NOT NULL;
 "#,
+    r#"
+CREATE TABLE tax_ids (
+    key TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL
+);
+"#,
 ];
 
 const INVOICE_COUNTER: &str = "invoice";
@@ -384,6 +390,24 @@ fn insert_client(tx: &rusqlite::Transaction<'_>, client: &Client) -> Result<()> 
         ],
     )
     .map_err(|e| constraint_as(e, StoreError::AlreadyExists))?;
+    if let Some(key) = client.tax_claim() {
+        let owner: Option<String> = tx
+            .query_row_cached(
+                "SELECT client_id FROM tax_ids WHERE key = ?1",
+                [&key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
+        if let Some(owner) = owner.as_deref().and_then(ClientId::parse) {
+            return Err(StoreError::TaxIdTaken(owner));
+        }
+        tx.execute_cached(
+            "INSERT INTO tax_ids (key, client_id) VALUES (?1, ?2)",
+            params![key, client.id.to_string()],
+        )
+        .map_err(sql_err)?;
+    }
     Ok(())
 }
 
@@ -570,6 +594,20 @@ impl Store for SqliteStore {
         let id = id.to_string();
         self.with(move |c| one(c, "SELECT body FROM clients WHERE id = ?1", [id]))
             .await
+    }
+
+    async fn client_by_tax_key(&self, key: &str) -> Result<Option<ClientId>> {
+        let key = key.to_string();
+        self.with(move |c| {
+            let owner: Option<String> = c
+                .query_row("SELECT client_id FROM tax_ids WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql_err)?;
+            Ok(owner.as_deref().and_then(ClientId::parse))
+        })
+        .await
     }
 
     async fn list_clients(&self, page: &PageRequest) -> Result<Page<Client>> {

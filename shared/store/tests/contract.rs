@@ -1056,7 +1056,66 @@ macro_rules! contract {
     };
 }
 
+/// A tax id is claimed by its first client, also when that client comes with its deposit
+/// invoice, and also under concurrency; a client meant to share it points to the first.
+async fn a_tax_id_belongs_to_its_first_client(store: Arc<dyn Store>) {
+    let with_rut = |name: &str, rut: &str| Client {
+        tax_id: Some(rut.into()),
+        country: cobro_domain::taxid::Country::parse("CL"),
+        ..client(name, now())
+    };
+    let first = with_rut("Primera", "76.543.210-3");
+    store.create_client(&first, None).await.unwrap();
+    let key = first.tax_key().unwrap();
+    assert_eq!(key, "CL:765432103");
+    assert_eq!(
+        store.client_by_tax_key(&key).await.unwrap(),
+        Some(first.id.clone())
+    );
+    // The same RUT written another way is the same tax id.
+    let second = with_rut("Segunda", "765432103");
+    match store.create_client(&second, None).await {
+        Err(StoreError::TaxIdTaken(owner)) => assert_eq!(owner, first.id),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store.client(&second.id).await.unwrap(),
+        None,
+        "nothing written"
+    );
+    // With a deposit invoice: refused whole.
+    let mut w = invoice_write(&second.id, 1, 23);
+    w.new_client = Some(second.clone());
+    assert!(matches!(
+        store.create_invoice(&w).await,
+        Err(StoreError::TaxIdTaken(_))
+    ));
+    assert_eq!(store.invoice(&w.invoice.id).await.unwrap(), None);
+    // Meant: it shares the first's.
+    let branch = Client {
+        shares_tax_id_with: Some(first.id.clone()),
+        ..second.clone()
+    };
+    store.create_client(&branch, None).await.unwrap();
+    assert_eq!(
+        store.client_by_tax_key(&key).await.unwrap(),
+        Some(first.id.clone())
+    );
+    // Two at once with a new tax id: one wins.
+    let racers: Vec<Client> = (0..4)
+        .map(|i| with_rut(&format!("R{i}"), "60.803.000-K"))
+        .collect();
+    let results =
+        futures::future::join_all(racers.iter().map(|c| store.create_client(c, None))).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+}
+
 contract!(
+    a_tax_id_belongs_to_its_first_client,
     clients_round_trip_and_page_newest_first,
     idempotency_key_is_written_once_with_its_effect,
     invoice_is_written_whole_and_read_back,

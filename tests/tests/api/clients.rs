@@ -129,4 +129,90 @@ async fn api_keys_guard_every_route(t: TestApp) {
     );
 }
 
-on_both_stacks!(invoices_and_clients_read_back, api_keys_guard_every_route);
+/// Tax ids are checked by their check digits when the country is known, written as the
+/// country writes them, and a second client with the same one is a 409 naming the first,
+/// unless it is meant.
+async fn tax_ids_are_checked_and_unique(t: TestApp) {
+    let new = |name: &str, extra: Value| {
+        let mut body = json!({"name": name, "email": unique_email("rut")});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    for (extra, field) in [
+        (json!({"country": "CL", "tax_id": "76.543.210-K"}), "tax_id"),
+        (json!({"country": "MX", "tax_id": "SAT970701NN4"}), "tax_id"),
+        (json!({"country": "CO", "tax_id": "800197268-5"}), "tax_id"),
+        (
+            json!({"country": "AR", "tax_id": "33-69345023-8"}),
+            "tax_id",
+        ),
+        (
+            json!({"country": "BR", "tax_id": "12.ABC.345/01DE-36"}),
+            "tax_id",
+        ),
+        (
+            json!({"country": "Chile", "tax_id": "76.543.210-3"}),
+            "country",
+        ),
+    ] {
+        let a = t
+            .post("/v1/clients", &new("Mal", extra.clone()), None)
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{extra}: {}",
+            a.raw
+        );
+        assert!(a.raw.contains(field), "{}", a.raw);
+    }
+    let a = t
+        .post(
+            "/v1/clients",
+            &new("Primera", json!({"country": "cl", "tax_id": "765432103"})),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    assert_eq!(
+        (a.body["tax_id"].as_str(), a.body["country"].as_str()),
+        (Some("76.543.210-3"), Some("CL"))
+    );
+    let first = a.body["id"].as_str().unwrap().to_string();
+    for (country, id) in [
+        ("MX", "SAT970701NN3"),
+        ("CO", "800197268-4"),
+        ("AR", "33693450239"),
+        ("BR", "00394460005887"),
+    ] {
+        let a = t
+            .post(
+                "/v1/clients",
+                &new("Otra", json!({"country": country, "tax_id": id})),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{country} {id}: {}", a.raw);
+    }
+    let again = new("Segunda", json!({"country": "CL", "tax_id": "76543210-3"}));
+    let a = t.post("/v1/clients", &again, None).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.raw);
+    assert!(
+        a.raw.contains("duplicate-tax-id") && a.raw.contains(&first) && a.raw.contains("Primera"),
+        "{}",
+        a.raw
+    );
+    let mut meant = again.clone();
+    meant["duplicate_tax_id"] = json!(true);
+    let a = t.post("/v1/clients", &meant, None).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    assert_eq!(a.body["shares_tax_id_with"], first.as_str());
+}
+
+on_both_stacks!(
+    invoices_and_clients_read_back,
+    api_keys_guard_every_route,
+    tax_ids_are_checked_and_unique
+);

@@ -261,7 +261,7 @@ async fn any_text_is_refused_by_name_or_mailed_safely(t: TestApp) {
         let a = t
             .post(
                 "/v1/clients",
-                &json!({"name": name, "email": email, "tax_id": tax_id, "phone": phone}),
+                &json!({"name": name, "email": email, "tax_id": tax_id, "phone": phone, "duplicate_tax_id": true}),
                 None,
             )
             .await;

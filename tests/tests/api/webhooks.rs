@@ -580,6 +580,12 @@ impl Store for FaultyStore {
     ) -> cobro_store::Result<Option<cobro_domain::Client>> {
         self.inner.client(id).await
     }
+    async fn client_by_tax_key(
+        &self,
+        key: &str,
+    ) -> cobro_store::Result<Option<cobro_domain::ClientId>> {
+        self.inner.client_by_tax_key(key).await
+    }
     async fn list_clients(
         &self,
         p: &cobro_store::PageRequest,

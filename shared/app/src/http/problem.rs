@@ -245,6 +245,16 @@ fn conflict(c: Conflict) -> Problem {
             )
             .to_lowercase(),
         ),
+        Conflict::DuplicateTaxId(first) => problem(
+            "duplicate-tax-id",
+            "Tax id already in use",
+            format!(
+                "Client {} ({}) already has tax id {}. If this is another client with the same tax id (a branch, a second contact), send \"duplicate_tax_id\": true.",
+                first.id,
+                first.name,
+                first.tax_id.as_deref().unwrap_or_default()
+            ),
+        ),
         Conflict::NothingToSend(status) => problem(
             "not-open",
             "Nothing to send",

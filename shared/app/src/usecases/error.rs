@@ -112,6 +112,8 @@ pub enum Conflict {
     NotVoidable(InvoiceStatus),
     /// Only invoices with money due can be sent.
     NothingToSend(InvoiceStatus),
+    /// Another client already has this tax id: that one.
+    DuplicateTaxId(Box<cobro_domain::Client>),
     /// A manual payment with this reference is already on the invoice.
     DuplicatePayment,
     /// This queued payment is already in the invoice's ledger.

@@ -43,9 +43,32 @@ pub async fn create_client(
     remember: RememberClient<'_>,
 ) -> Result<NewClientCreated, Error> {
     let now = app.now();
-    let client = input
+    let mut client = input
         .validate(ClientId::generate(), now)
         .map_err(Error::Invalid)?;
+    // Meant to share a tax id: the first client keeps it, this one points to it.
+    if input.duplicate_tax_id
+        && let Some(key) = client.tax_key()
+    {
+        client.shares_tax_id_with = app.store.client_by_tax_key(&key).await?;
+    }
+    match create_new_client(app, client, remember, now).await {
+        Err(Error::Store(StoreError::TaxIdTaken(owner))) => {
+            let first = app.store.client(&owner).await?;
+            Err(Error::conflict(Conflict::DuplicateTaxId(Box::new(
+                first.ok_or_else(|| Error::internal("a tax id's client is missing"))?,
+            ))))
+        }
+        other => other,
+    }
+}
+
+async fn create_new_client(
+    app: &App,
+    client: Client,
+    remember: RememberClient<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<NewClientCreated, Error> {
     if let Some(terms) = deposits::terms_for(app, &client)
         && let DepositRule::Fixed(amount) = terms.rule
     {
