@@ -59,6 +59,13 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Ready for a spreadsheet set to Spanish (UTF-8 mark, `;`, decimal comma): the
+        /// default when COBRO_BUSINESS_LOCALE is es.
+        #[arg(long, conflicts_with = "plain")]
+        excel: bool,
+        /// For programs (`,` and `.`): the default in English.
+        #[arg(long)]
+        plain: bool,
     },
     /// Print the API's OpenAPI 3.1 description (what `GET /v1/openapi.json` serves).
     Openapi,
@@ -158,11 +165,19 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", cobro_app::http::openapi::json());
             Ok(())
         }
-        Command::Export { report, out } => {
+        Command::Export {
+            report,
+            out,
+            excel,
+            plain,
+        } => {
+            use cobro_app::usecases::reports;
             let app = App::from_config(config(cli.data_dir).await?).await?;
+            let asked = (excel || plain).then_some(excel);
+            let format = reports::CsvFormat::of(&app, asked);
             let csv = match report {
-                Report::Escalated => cobro_app::usecases::reports::escalated_csv(&app).await,
-                Report::LateFees => cobro_app::usecases::reports::late_fees_csv(&app).await,
+                Report::Escalated => reports::escalated_csv(&app, format).await,
+                Report::LateFees => reports::late_fees_csv(&app, format).await,
             }?;
             match out {
                 Some(path) => std::fs::write(&path, csv)

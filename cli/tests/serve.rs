@@ -404,12 +404,18 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
     let csv_path = dir.path().join("escalated.csv");
     cobro(
         dir.path(),
-        &["export", "escalated", "--out", csv_path.to_str().unwrap()],
+        &[
+            "export",
+            "escalated",
+            "--plain",
+            "--out",
+            csv_path.to_str().unwrap(),
+        ],
     );
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     assert!(csv.starts_with("client_id,client_name,tax_id"), "{csv}");
     assert_eq!(csv.lines().count() as u64, escalated + 1, "{csv}");
-    assert!(cobro(dir.path(), &["export", "late-fees"]).starts_with("charged_at,"));
+    assert!(cobro(dir.path(), &["export", "late-fees"]).starts_with("\u{feff}cobrado el;"));
 
     // `serve --demo` again on the same data: nothing seeded twice.
     drop(_server);

@@ -489,3 +489,37 @@ fn cap_days(oldest: i64) -> i64 {
         _ => 30,
     }
 }
+
+/// A CSV report's column header (its `key`, as programs read it, in English).
+pub fn csv_column(key: &str, l: Locale) -> String {
+    if l == Locale::En {
+        return key.to_string();
+    }
+    match key {
+        "client_id" => "id cliente",
+        "client_name" => "cliente",
+        "tax_id" => "RUT / id tributario",
+        "email" => "correo",
+        "phone" => "teléfono",
+        "invoice_id" => "id factura",
+        "invoice_number" => "factura",
+        "concept" => "concepto",
+        "currency" => "moneda",
+        "total" => "total",
+        "late_fees" => "recargos",
+        "paid" => "pagado",
+        "amount_due" => "saldo",
+        "issue_date" => "emisión",
+        "due_date" => "vencimiento",
+        "days_overdue" => "días de atraso",
+        "escalated_on" => "derivada el",
+        "notices" => "avisos enviados",
+        "charged_at" => "cobrado el",
+        "period" => "período",
+        "amount" => "monto",
+        "announced_for" => "anunciado para",
+        "notice" => "aviso",
+        other => other,
+    }
+    .to_string()
+}

@@ -164,7 +164,29 @@ async fn dunning_from_issue_to_escalation(t: TestApp) {
         "{text}"
     );
 
-    let csv = t.get("/v1/reports/escalated").await;
+    // For a spreadsheet in Spanish (the business's language): UTF-8 mark, `;`, Spanish
+    // headers and notices.
+    let excel = t.get("/v1/reports/escalated").await;
+    assert_eq!(excel.status, StatusCode::OK);
+    assert!(
+        excel
+            .raw
+            .starts_with("\u{feff}id cliente;cliente;RUT / id tributario;"),
+        "{}",
+        excel.raw
+    );
+    assert!(
+        excel
+            .raw
+            .contains("recordatorio, 7 días antes del vencimiento"),
+        "{}",
+        excel.raw
+    );
+    assert!(excel.raw.contains(";105000;"), "{}", excel.raw);
+    let bad = t.get("/v1/reports/escalated?excel=yes").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.raw);
+    // For programs.
+    let csv = t.get("/v1/reports/escalated?excel=0").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.content_type.starts_with("text/csv"));
     let rows: Vec<&str> = csv.raw.lines().collect();
@@ -177,14 +199,17 @@ async fn dunning_from_issue_to_escalation(t: TestApp) {
         "105000",
         "2026-12-01",
         "2027-02-01",
-        "2026-11-24 reminder, 7 days before the due date",
+        "2026-11-24 recordatorio, 7 días antes del vencimiento",
     ] {
         assert!(rows[1].contains(want), "{want} missing in {}", rows[1]);
     }
-    let fees = t.get("/v1/reports/late-fees").await;
+    let fees = t.get("/v1/reports/late-fees?excel=0").await;
     assert_eq!(fees.raw.lines().count(), 2, "{}", fees.raw);
     assert!(
-        fees.raw.contains(&id) && fees.raw.contains(",CLP,5000,2026-12-07"),
+        fees.raw.contains(&id)
+            && fees
+                .raw
+                .contains(",Ferretería Los Andes,0,CLP,5000,2026-12-07,aviso de recargo"),
         "{}",
         fees.raw
     );

@@ -37,23 +37,73 @@ fn csv_response(name: &str, body: String) -> Response {
         .into_response()
 }
 
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct CsvParams {
+    /// `1`: ready for a spreadsheet set to Spanish (UTF-8 mark, `;`, decimal comma); `0`:
+    /// for programs (`,`, `.`). Default: `1` when the business's language is Spanish.
+    #[serde(default)]
+    #[param(pattern = "^[01]$")]
+    excel: Option<String>,
+}
+
+/// The CSV format asked for (422 for an `excel` other than 0 or 1).
+fn csv_format(
+    app: &App,
+    params: Result<Query<CsvParams>, QueryRejection>,
+) -> Result<reports::CsvFormat, Problem> {
+    let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
+    let excel = match p.excel.as_deref() {
+        None => None,
+        Some("1") => Some(true),
+        Some("0") => Some(false),
+        Some(_) => {
+            return Err(
+                crate::usecases::Error::Invalid(cobro_domain::FieldErrors::single(
+                    "excel",
+                    "must be 1 (for a spreadsheet) or 0 (for programs)",
+                ))
+                .into(),
+            );
+        }
+    };
+    Ok(reports::CsvFormat::of(app, excel))
+}
+
 /// Invoices handed over for collection, with every notice sent: CSV for an agency.
 #[utoipa::path(get, operation_id = "escalated_report", path = "/v1/reports/escalated", tag = "reports",
-    responses((status = 200, description = "One row per escalated invoice", body = String, content_type = "text/csv")))]
-async fn escalated(State(app): State<App>) -> Result<Response, Problem> {
+    params(CsvParams),
+    responses(
+        (status = 200, description = "One row per escalated invoice", body = String, content_type = "text/csv"),
+        (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+async fn escalated(
+    State(app): State<App>,
+    params: Result<Query<CsvParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let format = csv_format(&app, params)?;
     Ok(csv_response(
         "escalated.csv",
-        reports::escalated_csv(&app).await?,
+        reports::escalated_csv(&app, format).await?,
     ))
 }
 
-/// Every late fee charged, with the notice that announced it: CSV.
+/// Every late fee charged, with its client and the notice that announced it: CSV.
 #[utoipa::path(get, operation_id = "late_fees_report", path = "/v1/reports/late-fees", tag = "reports",
-    responses((status = 200, description = "One row per fee", body = String, content_type = "text/csv")))]
-async fn late_fees(State(app): State<App>) -> Result<Response, Problem> {
+    params(CsvParams),
+    responses(
+        (status = 200, description = "One row per fee", body = String, content_type = "text/csv"),
+        (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+async fn late_fees(
+    State(app): State<App>,
+    params: Result<Query<CsvParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let format = csv_format(&app, params)?;
     Ok(csv_response(
         "late-fees.csv",
-        reports::late_fees_csv(&app).await?,
+        reports::late_fees_csv(&app, format).await?,
     ))
 }
 

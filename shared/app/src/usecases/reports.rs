@@ -38,30 +38,91 @@ fn csv_error(e: impl std::fmt::Display) -> Error {
     Error::internal(e)
 }
 
-/// The escalation report: one row per escalated invoice still owed.
-pub async fn escalated_csv(app: &App) -> Result<String, Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "client_id",
-        "client_name",
-        "tax_id",
-        "email",
-        "phone",
-        "invoice_id",
-        "invoice_number",
-        "concept",
-        "currency",
-        "total",
-        "late_fees",
-        "paid",
-        "amount_due",
-        "issue_date",
-        "due_date",
-        "days_overdue",
-        "escalated_on",
-        "notices",
-    ])
+/// How a CSV report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvFormat {
+    /// Notices (and, for a spreadsheet, column names) in this language.
+    pub locale: Locale,
+    /// Fit for a spreadsheet set to Spanish (Excel in es-CL and the like): a UTF-8 byte
+    /// order mark, `;` between fields and `,` before decimals. Otherwise `,`, `.` and no
+    /// mark, for programs.
+    pub excel: bool,
+}
+
+impl CsvFormat {
+    /// The business's own: in its language, and Excel-ready when that is Spanish; `excel`
+    /// overrides.
+    pub fn of(app: &App, excel: Option<bool>) -> Self {
+        let locale = app.config.business_locale;
+        CsvFormat {
+            locale,
+            excel: excel.unwrap_or(locale == Locale::Es),
+        }
+    }
+
+    fn amount(&self, m: &Money) -> String {
+        let s = m.amount().to_string();
+        if self.excel { s.replace('.', ",") } else { s }
+    }
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or CR first) is
+/// written with a leading `'`, so it is shown as the text it is (OWASP, "CSV Injection").
+fn cell(s: String) -> String {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        _ => s,
+    }
+}
+
+/// Writes `rows` under the `columns` (keys of [`cobro_notify::words::csv_column`]: named in
+/// the business's language for a spreadsheet, as keys for programs).
+fn write_csv(format: CsvFormat, columns: &[&str], rows: Vec<Vec<String>>) -> Result<String, Error> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(if format.excel { b';' } else { b',' })
+        .from_writer(Vec::new());
+    // People read the headers in their language; programs read stable keys.
+    w.write_record(columns.iter().map(|c| match format.excel {
+        true => cobro_notify::words::csv_column(c, format.locale),
+        false => c.to_string(),
+    }))
     .map_err(csv_error)?;
+    for row in rows {
+        w.write_record(row.into_iter().map(cell))
+            .map_err(csv_error)?;
+    }
+    let body = String::from_utf8(w.into_inner().map_err(csv_error)?).map_err(csv_error)?;
+    Ok(if format.excel {
+        format!("\u{feff}{body}")
+    } else {
+        body
+    })
+}
+
+const ESCALATED: [&str; 18] = [
+    "client_id",
+    "client_name",
+    "tax_id",
+    "email",
+    "phone",
+    "invoice_id",
+    "invoice_number",
+    "concept",
+    "currency",
+    "total",
+    "late_fees",
+    "paid",
+    "amount_due",
+    "issue_date",
+    "due_date",
+    "days_overdue",
+    "escalated_on",
+    "notices",
+];
+
+/// The escalation report: one row per escalated invoice still owed.
+pub async fn escalated_csv(app: &App, format: CsvFormat) -> Result<String, Error> {
+    let mut rows = Vec::new();
     for esc in whole_log(app, StageLog::Escalations).await? {
         let Some(stored) = app.store.invoice(&esc.invoice_id).await? else {
             continue;
@@ -88,12 +149,12 @@ pub async fn escalated_csv(app: &App) -> Result<String, Error> {
                 format!(
                     "{} {}",
                     s.done_at.map(day).unwrap_or_default(),
-                    cobro_notify::words::stage(s, Locale::En)
+                    cobro_notify::words::stage(s, format.locale)
                 )
             })
             .collect::<Vec<_>>()
             .join("; ");
-        w.write_record([
+        rows.push(vec![
             client.id.to_string(),
             client.name.clone(),
             client.tax_id.clone().unwrap_or_default(),
@@ -103,63 +164,68 @@ pub async fn escalated_csv(app: &App) -> Result<String, Error> {
             inv.number.clone(),
             inv.concept().to_string(),
             inv.currency.code().to_string(),
-            inv.total.amount().to_string(),
-            b.late_fees.amount().to_string(),
-            b.net_paid.amount().to_string(),
-            b.amount_due.amount().to_string(),
+            format.amount(&inv.total),
+            format.amount(&b.late_fees),
+            format.amount(&b.net_paid),
+            format.amount(&b.amount_due),
             inv.issue_date.to_string(),
             inv.due_date.to_string(),
             cobro_domain::calendar::days_between(inv.due_date, escalated_on).to_string(),
             escalated_on.to_string(),
             notices,
-        ])
-        .map_err(csv_error)?;
+        ]);
     }
-    String::from_utf8(w.into_inner().map_err(csv_error)?).map_err(csv_error)
+    write_csv(format, &ESCALATED, rows)
 }
 
-/// The penalty log: one row per late fee charged.
-pub async fn late_fees_csv(app: &App) -> Result<String, Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "charged_at",
-        "invoice_id",
-        "invoice_number",
-        "client_id",
-        "period",
-        "currency",
-        "amount",
-        "announced_for",
-    ])
-    .map_err(csv_error)?;
+const LATE_FEES: [&str; 10] = [
+    "charged_at",
+    "invoice_id",
+    "invoice_number",
+    "client_id",
+    "client_name",
+    "period",
+    "currency",
+    "amount",
+    "announced_for",
+    "notice",
+];
+
+/// The penalty log: one row per late fee charged, with its client and its notice.
+pub async fn late_fees_csv(app: &App, format: CsvFormat) -> Result<String, Error> {
+    let mut rows = Vec::new();
     for fee in whole_log(app, StageLog::LateFees).await? {
-        let number = app
-            .store
-            .invoice(&fee.invoice_id)
-            .await?
-            .map(|s| s.invoice.number)
-            .unwrap_or_default();
         let period = match fee.stage {
             Stage::LateFee(n) => n,
             _ => continue,
         };
-        w.write_record([
+        let stored = app.store.invoice(&fee.invoice_id).await?;
+        let client = app.store.client(&fee.client_id).await?;
+        let notice = stored
+            .as_ref()
+            .and_then(|s| {
+                s.stages
+                    .iter()
+                    .find(|r| r.stage == Stage::FeeNotice(period))
+            })
+            .map(|n| cobro_notify::words::stage(n, format.locale))
+            .unwrap_or_default();
+        rows.push(vec![
             fee.done_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
             fee.invoice_id.to_string(),
-            number,
+            stored.map(|s| s.invoice.number).unwrap_or_default(),
             fee.client_id.to_string(),
+            client.map(|c| c.name).unwrap_or_default(),
             period.to_string(),
             fee.amount
                 .map(|m| m.currency().code().to_string())
                 .unwrap_or_default(),
-            fee.amount
-                .map(|m| m.amount().to_string())
-                .unwrap_or_default(),
+            fee.amount.map(|m| format.amount(&m)).unwrap_or_default(),
             fee.charge_on.map(|d| d.to_string()).unwrap_or_default(),
-        ])
-        .map_err(csv_error)?;
+            notice,
+        ]);
     }
-    String::from_utf8(w.into_inner().map_err(csv_error)?).map_err(csv_error)
+    write_csv(format, &LATE_FEES, rows)
 }
 
 /// Kept and broken promises (and broken plans) of a client or overall.
@@ -257,4 +323,56 @@ pub async fn promises(app: &App, client_id: Option<&str>) -> Result<PromiseRepor
         overall,
         clients: rows,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Excel set to Spanish (Chile) needs, and nothing a spreadsheet would run.
+    #[test]
+    fn excel_ready_csv_is_marked_separated_and_inert() {
+        let rows = vec![vec![
+            "=HYPERLINK(\"http://x\")".to_string(),
+            "+56 9 1234".to_string(),
+            "-1".to_string(),
+            "@SUM(A1)".to_string(),
+            "Ferretería; Los Andes".to_string(),
+        ]];
+        let cols = ["client_name", "phone", "period", "notice", "concept"];
+        let es = CsvFormat {
+            locale: Locale::Es,
+            excel: true,
+        };
+        let out = write_csv(es, &cols, rows.clone()).unwrap();
+        assert!(
+            out.starts_with("\u{feff}cliente;teléfono;período;aviso;concepto\n"),
+            "{out}"
+        );
+        assert!(out.contains("'=HYPERLINK"), "{out}");
+        assert!(
+            out.contains(";'+56 9 1234;'-1;'@SUM(A1);\"Ferretería; Los Andes\""),
+            "{out}"
+        );
+        let m = Money::new(
+            rust_decimal::Decimal::new(12050, 2),
+            cobro_domain::Currency::parse("USD").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(es.amount(&m), "120,50");
+        let plain = CsvFormat {
+            locale: Locale::En,
+            excel: false,
+        };
+        let out = write_csv(plain, &cols, rows).unwrap();
+        assert!(
+            out.starts_with("client_name,phone,period,notice,concept\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("'=HYPERLINK"),
+            "formulas are neutralised for programs too: {out}"
+        );
+        assert_eq!(plain.amount(&m), "120.50");
+    }
 }
