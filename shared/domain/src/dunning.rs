@@ -31,8 +31,7 @@ use crate::ledger::{self, EntryKind, InvoiceStatus, LedgerEntry, NewEntry};
 use crate::money::{Money, MoneyError};
 use crate::stage::{Next, Stage, StageRecord, StageStatus};
 
-/// The fewest days the final notice gives before the escalation it announces.
-pub const ESCALATION_NOTICE_DAYS: i64 = 7;
+pub use crate::invoice::ESCALATION_NOTICE_DAYS;
 
 /// The opening of business on `date`, or the next open day.
 fn open_on(inv: &Invoice, date: NaiveDate) -> DateTime<Utc> {

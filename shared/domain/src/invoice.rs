@@ -102,6 +102,8 @@ pub const DEFAULT_PLAN_MAX_INSTALMENTS: u32 = 6;
 /// Most instalments any plan may have (the business may set up to this many).
 pub const MAX_PLAN_INSTALMENTS: u32 = 36;
 pub const MAX_REMINDERS: usize = 12;
+/// The fewest days the final notice gives before the escalation it announces.
+pub const ESCALATION_NOTICE_DAYS: i64 = 7;
 
 /// The dunning policy of an invoice: its terms (grace, late fee, early-payment discount)
 /// and how it is chased (reminders, business hours, escalation). Resolved when the invoice
@@ -167,7 +169,7 @@ impl Terms {
         match self.reminder_offsets.last() {
             Some(o) if *o > 0 => *o,
             _ => {
-                let notice = u32::try_from(crate::dunning::ESCALATION_NOTICE_DAYS).unwrap_or(0);
+                let notice = u32::try_from(ESCALATION_NOTICE_DAYS).unwrap_or(0);
                 let day = self.escalate_after_days.saturating_sub(notice).max(1);
                 i32::try_from(day).unwrap_or(i32::MAX)
             }
