@@ -42,6 +42,22 @@ start_moto() {
 
 # Packages every function as Lambda runs it (x86_64 here): target/lambda/{function}/bootstrap.
 # Extra arguments go to cargo lambda (--lambda-dir; the target folder is CARGO_TARGET_DIR).
+# Builds every function as SAM's builder does (`cargo lambda build --release --bin <f>` from
+# the workspace root, where default-members are the functions): one build, the same
+# feature set, so what is tested and measured is what `sam build` ships.
 build_lambdas() {
-  PATH="$PWD/.venv/bin:$PATH" cargo lambda build --release --quiet $(printf -- '-p %s ' $(ls functions)) "$@"
+  PATH="$PWD/.venv/bin:$PATH" cargo lambda build --release --quiet "$@"
+}
+
+# Fails if a packaged function links the embedded SQLite store (it must refuse to start
+# without COBRO_TABLE, never fall back to a file on a Lambda's disk).
+check_no_embedded_store() {
+  local found=0
+  for b in "$1"/*/bootstrap; do
+    if grep -a -q -e 'SQLite format 3' -e 'sqlite3_prepare' "$b"; then
+      echo "embedded store linked into $b" >&2
+      found=1
+    fi
+  done
+  return $found
 }
