@@ -40,17 +40,25 @@ enum Command {
         sweep_every: u64,
     },
     /// Run one reminder sweep now, or as if it were `--at` (RFC 3339, e.g.
-    /// 2026-12-01T10:00:00-03:00), and print what it did.
+    /// 2026-12-01T10:00:00-03:00), and print what it did. It works on the same data a
+    /// running `cobro serve` uses and really sends (to the outbox locally) and charges:
+    /// `--at` moves only this run's clock. With `--dry-run` it prints what it would do
+    /// and writes and sends nothing.
     Sweep {
         #[arg(long)]
         at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Run one deposit check now, or as if it were `--at`: early payments matched to their
     /// deposits, cleared deposits recorded (clients active), overdue ones reminded and then
-    /// told to the business. Prints what it did.
+    /// told to the business. Prints what it did (`--dry-run`: what it would do, nothing
+    /// written or sent).
     DepositCheck {
         #[arg(long)]
         at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Reports as CSV: `escalated` (for a collection agency) or `late-fees` (penalty log).
     Export {
@@ -121,19 +129,37 @@ async fn config(cli_data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
     if let Some(dir) = cli_data_dir {
         config.data_dir = dir;
     }
+    // Pay links written by this command open where `cobro serve` serves this data.
+    if std::env::var_os("COBRO_PUBLIC_URL").is_none()
+        && let Ok(url) = std::fs::read_to_string(config.data_dir.join(PUBLIC_URL_FILE))
+        && (url.starts_with("http://") || url.starts_with("https://"))
+    {
+        config.public_url = url.trim().to_string();
+    }
     Ok(config)
 }
 
-/// Runs one scheduled job (the reminder sweep or the deposit check) at `at` or now.
+/// Where `cobro serve` keeps its public URL in the data directory.
+pub const PUBLIC_URL_FILE: &str = "public_url";
+
+/// Runs one scheduled job (the reminder sweep or the deposit check) at `at` or now; with
+/// `dry_run`, prints what it would do instead.
 async fn scheduled(
     data_dir: Option<PathBuf>,
     at: Option<chrono::DateTime<chrono::FixedOffset>>,
     lane: Lane,
+    dry_run: bool,
 ) -> anyhow::Result<()> {
     let mut app = App::from_config(config(data_dir).await?).await?;
     if let Some(at) = at {
         let at = at.with_timezone(&chrono::Utc);
         app = app.with_clock(std::sync::Arc::new(move || at));
+    }
+    if dry_run {
+        let planned = cobro_app::usecases::sweep::preview(&app, lane, app.now()).await?;
+        let shown = serde_json::json!({"dry_run": true, "at": app.now(), "would": planned});
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+        return Ok(());
     }
     let report = match lane {
         Lane::Dunning => cobro_app::usecases::sweep::sweep(&app, app.now(), None).await?,
@@ -159,8 +185,10 @@ async fn main() -> anyhow::Result<()> {
             demo,
             sweep_every,
         } => serve::run(config(cli.data_dir).await?, addr, demo, sweep_every).await,
-        Command::Sweep { at } => scheduled(cli.data_dir, at, Lane::Dunning).await,
-        Command::DepositCheck { at } => scheduled(cli.data_dir, at, Lane::Deposits).await,
+        Command::Sweep { at, dry_run } => scheduled(cli.data_dir, at, Lane::Dunning, dry_run).await,
+        Command::DepositCheck { at, dry_run } => {
+            scheduled(cli.data_dir, at, Lane::Deposits, dry_run).await
+        }
         Command::Openapi => {
             println!("{}", cobro_app::http::openapi::json());
             Ok(())

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use anyhow::Context;
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{StatusCode, header};
@@ -17,12 +18,25 @@ pub async fn run(
     demo: bool,
     sweep_every: u64,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "cannot listen on {addr}: another program (another cobro serve?) is using it; stop it or choose another address, e.g. --addr 127.0.0.1:{}",
+            addr.port().saturating_add(1)
+        )
+    })?;
     let local = listener.local_addr()?;
     let base = format!("http://{local}");
     if std::env::var_os("COBRO_PUBLIC_URL").is_none() {
         config.public_url = base.clone();
     }
+    // Kept for the other commands on this data (sweep, deposit-check, …): the pay links
+    // they write must open on this serve.
+    std::fs::create_dir_all(&config.data_dir)?;
+    std::fs::write(
+        config.data_dir.join(crate::PUBLIC_URL_FILE),
+        &config.public_url,
+    )
+    .with_context(|| format!("writing {}", config.data_dir.display()))?;
     let mut config = config.with_local_webhook_secrets();
     config.sandbox_checkout = true;
     let data_dir = config.data_dir.clone();

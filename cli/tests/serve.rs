@@ -392,9 +392,49 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
         day = day.succ_opt().unwrap();
     }
     let at = format!("{day}T10:00:00-03:00");
+    // First a dry run: what it would do, and nothing done.
+    let outbox = || {
+        std::fs::read_dir(dir.path().join("outbox"))
+            .unwrap()
+            .count()
+    };
+    let before = outbox();
+    let dry: Value =
+        serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at, "--dry-run"])).unwrap();
+    let would = dry["would"].as_array().unwrap();
+    assert!(
+        would.iter().any(|w| w["to"] == "pagos@panaderiasol.cl"
+            && w["what"].as_str().unwrap().starts_with("recordatorio")),
+        "{dry}"
+    );
+    assert_eq!(outbox(), before, "a dry run sends nothing");
+    let again: Value =
+        serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at, "--dry-run"])).unwrap();
+    assert_eq!(again["would"], dry["would"], "and writes nothing");
     let report: Value = serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at])).unwrap();
     assert_eq!(report["escalations"], 0, "{report}");
     assert!(report["reminders"].as_u64().unwrap() >= 1, "{report}");
+    let to_clients = would
+        .iter()
+        .filter(|w| w["to"] == "pagos@panaderiasol.cl" || w["to"] == "ap@acme.example")
+        .count();
+    assert_eq!(
+        report["reminders"].as_u64().unwrap() as usize,
+        to_clients,
+        "{dry} vs {report}"
+    );
+    // The sweep ran as a separate command; its pay links open on this serve.
+    let finals: Vec<String> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|m| m.contains("ltimo aviso"))
+        .collect();
+    assert!(!finals.is_empty());
+    assert!(
+        finals.iter().all(|m| m.contains(&format!("{base}/pay/"))),
+        "{}",
+        finals[0]
+    );
     let at = format!("{}T10:00:00-03:00", day + chrono::Days::new(7));
     let report: Value = serde_json::from_str(&cobro(dir.path(), &["sweep", "--at", &at])).unwrap();
     let escalated = report["escalations"].as_u64().unwrap();
@@ -461,4 +501,25 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
         .filter(|n| *n == "Panadería Sol")
         .collect();
     assert_eq!(names.len(), 1, "{clients}");
+}
+
+/// A port already taken is named, with what to do about it.
+#[test]
+fn a_busy_port_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_cobro"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--addr", &addr])
+        .env_remove("COBRO_TABLE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("cannot listen on {addr}")) && said.contains("--addr"),
+        "{said}"
+    );
 }

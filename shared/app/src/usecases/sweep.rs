@@ -204,6 +204,91 @@ pub async fn scheduled(
     Ok(run_lane(app, lane, now, Some(deadline)).await?)
 }
 
+/// One thing a sweep would do, as `--dry-run` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Planned {
+    pub invoice_id: InvoiceId,
+    pub invoice_number: String,
+    pub client_id: cobro_domain::ClientId,
+    pub stage: Stage,
+    /// The stage in the business's words ("recordatorio, 20 días de atraso").
+    pub what: String,
+    /// Who would get a message: the client's address, the business's, or nobody (a fee
+    /// charged, a promise recorded as kept).
+    pub to: Option<String>,
+}
+
+/// What a sweep of `lane` at `now` would do, without doing any of it: the due invoices are
+/// read and planned as the sweep plans them (several steps each, one client message a
+/// day), on copies; nothing is written or sent. Deposits matched to early payments are not
+/// foreseen.
+pub async fn preview(
+    app: &App,
+    lane: Lane,
+    now: DateTime<Utc>,
+) -> Result<Vec<Planned>, StoreError> {
+    let mut out = Vec::new();
+    let mut busy = std::collections::HashSet::new();
+    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
+    let l = app.config.business_locale;
+    loop {
+        let due = app.store.due_agenda(lane, now, &page).await?;
+        for item in due.items {
+            let Some(mut stored) = app.store.invoice(&item.invoice_id).await? else {
+                continue;
+            };
+            let client = app.store.client(&stored.invoice.client_id).await?;
+            for _ in 0..MAX_ACTIONS_PER_INVOICE {
+                let inv = &stored.invoice;
+                let next = dunning::plan(inv, &stored.entries, &stored.stages, now)
+                    .map_err(StoreError::backend)?;
+                let Some(next) = next.filter(|n| n.is_due(now)) else {
+                    break;
+                };
+                if next.stage.messages_client()
+                    && !busy.insert((inv.client_id.clone(), today_in(inv.timezone, now)))
+                {
+                    break; // the client's one message of the day is taken
+                }
+                let record = done_record(&stored, &next, now);
+                let to = if next.stage.messages_client() {
+                    client.as_ref().map(|c| c.email.clone())
+                } else if next.stage.is_message() {
+                    Some(app.config.business_email.clone())
+                } else {
+                    None
+                };
+                out.push(Planned {
+                    invoice_id: inv.id.clone(),
+                    invoice_number: inv.number.clone(),
+                    client_id: inv.client_id.clone(),
+                    stage: next.stage,
+                    what: cobro_notify::words::stage(&record, l),
+                    to,
+                });
+                if let (Stage::LateFee(period), Some(amount)) = (next.stage, next.amount) {
+                    let entry = cobro_domain::ledger::next_entry(
+                        &stored.entries,
+                        cobro_domain::ledger::NewEntry {
+                            kind: EntryKind::LateFee { period },
+                            amount,
+                            key: next.stage.ledger_key().unwrap_or_default(),
+                        },
+                        now,
+                    );
+                    stored.entries.push(entry);
+                }
+                stored.stages.retain(|s| s.stage != next.stage);
+                stored.stages.push(record);
+            }
+        }
+        match due.next {
+            Some(n) => page.after = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Does what is due for one invoice, then puts it back on the agenda.
 #[instrument(skip_all, fields(invoice_id = %id))]
 async fn work_on(app: &App, id: &InvoiceId, now: DateTime<Utc>) -> Result<SweepReport, StoreError> {
