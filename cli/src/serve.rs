@@ -102,6 +102,7 @@ fn local_routes(data_dir: &Path) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/outbox", get(outbox_list))
         .route("/outbox/{name}", get(outbox_message))
+        .route("/outbox/{name}/raw", get(outbox_raw))
         .with_state(OutboxMailer::new(data_dir))
 }
 
@@ -115,27 +116,122 @@ async fn index() -> Html<String> {
     ))
 }
 
+/// Text for HTML: escaped (askama's escaper, as every page uses).
+fn esc(s: &str) -> String {
+    askama::filters::escape(s, askama::filters::Html)
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
+/// What a person reads of a stored message: its headers, its text and its HTML, decoded.
+struct Readable {
+    subject: String,
+    from: String,
+    to: String,
+    date: String,
+    text: String,
+    html: String,
+}
+
+fn readable(raw: &[u8]) -> Option<Readable> {
+    let msg = mail_parser::MessageParser::default().parse(raw)?;
+    let who = |a: Option<&mail_parser::Address<'_>>| {
+        a.and_then(|a| a.first())
+            .map(|a| match (a.name(), a.address()) {
+                (Some(n), Some(e)) => format!("{n} <{e}>"),
+                (None, Some(e)) => e.to_string(),
+                (Some(n), None) => n.to_string(),
+                (None, None) => String::new(),
+            })
+            .unwrap_or_default()
+    };
+    Some(Readable {
+        subject: msg.subject().unwrap_or_default().to_string(),
+        from: who(msg.from()),
+        to: who(msg.to()),
+        date: msg.date().map(|d| d.to_rfc3339()).unwrap_or_default(),
+        text: msg.body_text(0).map(|t| t.replace("\r\n", "\n")).unwrap_or_default(),
+        html: msg.body_html(0).map(|h| h.to_string()).unwrap_or_default(),
+    })
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"es\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+        esc(title)
+    ))
+}
+
 async fn outbox_list(State(outbox): State<OutboxMailer>) -> Response {
     match outbox.list() {
         Ok(entries) => {
-            let items: String = entries
+            let rows: String = entries
                 .iter()
                 .rev()
-                .map(|e| format!("<li><a href=\"/outbox/{0}\">{0}</a></li>", e.file_name))
+                .map(|e| {
+                    let m = std::fs::read(&e.path).ok().and_then(|raw| readable(&raw));
+                    let (date, to, subject) = m
+                        .map(|m| (m.date, m.to, m.subject))
+                        .unwrap_or_default();
+                    format!(
+                        "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/outbox/{}\">{}</a></td></tr>",
+                        esc(&date),
+                        esc(&to),
+                        esc(&subject),
+                        esc(&e.file_name),
+                        esc(&e.file_name)
+                    )
+                })
                 .collect();
-            Html(format!(
-                "<!DOCTYPE html><html lang=\"es\"><head><meta charset=\"utf-8\"><title>Outbox</title><style>{STYLE}</style></head>\
-                 <body><h1>Outbox</h1><p>{} message(s), newest first, in {}</p><ul>{items}</ul></body></html>",
-                entries.len(),
-                outbox.dir().display()
-            ))
+            page(
+                "Outbox",
+                &format!(
+                    "<h1>Outbox</h1><p>{} message(s), newest first, in {}</p>\
+                     <table><thead><tr><th scope=\"col\">Date</th><th scope=\"col\">To</th><th scope=\"col\">Subject</th><th scope=\"col\">Message</th></tr></thead><tbody>{rows}</tbody></table>",
+                    entries.len(),
+                    esc(&outbox.dir().display().to_string())
+                ),
+            )
             .into_response()
         }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
 
+/// One message as a person reads it: headers, the text, and the HTML rendered in a
+/// sandboxed frame (no scripts, no same-origin); the raw RFC 5322 file at `…/raw`.
 async fn outbox_message(
+    State(outbox): State<OutboxMailer>,
+    UrlPath(name): UrlPath<String>,
+) -> Response {
+    match outbox.read(&name) {
+        Ok(Some(bytes)) => match readable(&bytes) {
+            Some(m) => page(
+                &m.subject,
+                &format!(
+                    "<p><a href=\"/outbox\">Outbox</a> · <a href=\"/outbox/{n}/raw\">raw</a></p><h1>{s}</h1>\
+                     <dl><dt>From</dt><dd>{f}</dd><dt>To</dt><dd>{t}</dd><dt>Date</dt><dd>{d}</dd></dl>\
+                     <h2>Text</h2><pre style=\"white-space:pre-wrap\">{x}</pre>\
+                     <h2>HTML</h2><iframe sandbox=\"\" title=\"HTML\" style=\"width:100%;height:40rem;border:1px solid #ccc\" srcdoc=\"{h}\"></iframe>",
+                    n = esc(&name),
+                    s = esc(&m.subject),
+                    f = esc(&m.from),
+                    t = esc(&m.to),
+                    d = esc(&m.date),
+                    x = esc(&m.text),
+                    h = esc(&m.html),
+                ),
+            )
+            .into_response(),
+            None => (StatusCode::UNPROCESSABLE_ENTITY, "not a readable message").into_response(),
+        },
+        Ok(None) => (StatusCode::NOT_FOUND, "no such message").into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// The stored file as it is.
+async fn outbox_raw(
     State(outbox): State<OutboxMailer>,
     UrlPath(name): UrlPath<String>,
 ) -> Response {

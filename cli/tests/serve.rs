@@ -150,8 +150,26 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
         .split('"')
         .find(|s| s.starts_with("/outbox/") && s.contains(id))
         .expect("message of the invoice");
-    let raw = http
+    // Readable: headers and the text decoded (not quoted-printable), the HTML framed.
+    let readable = http
         .get(format!("{base}{name}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for want in [
+        "Total a pagar: $178.464 (CLP)",
+        "Factura F-000004 de",
+        "Ferretería Norte &#60;pagos@norte.cl&#62;",
+        "<iframe sandbox=\"\"",
+    ] {
+        assert!(readable.contains(want), "{want} in {readable}");
+    }
+    assert!(!readable.contains("=C3="), "decoded: {readable}");
+    let raw = http
+        .get(format!("{base}{name}/raw"))
         .send()
         .await
         .unwrap()
