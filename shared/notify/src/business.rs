@@ -16,7 +16,7 @@ pub struct BusinessNotice {
     pub client_email: String,
     pub number: String,
     pub amount_due: String,
-    /// Where to look next: the report, or the client's record.
+    /// A page a person can open: the invoice as the client sees it (a fresh pay link).
     pub link: String,
     pub about: About,
 }

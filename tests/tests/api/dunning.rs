@@ -163,6 +163,16 @@ async fn dunning_from_issue_to_escalation(t: TestApp) {
         text.contains("76.543.210-K") && text.contains("aviso de recargo de $5.000"),
         "{text}"
     );
+    // Its link opens in a browser (the invoice's page), never an API URL that answers 401.
+    assert!(!text.contains(&format!("{}/v1/", t.base)), "{text}");
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/pay/"))
+        .unwrap()
+        .trim_end_matches('.');
+    let page = visit(link).await;
+    assert_eq!(page.status, StatusCode::OK, "{link}");
+    assert!(page.body.contains("F-000001"));
 
     // For a spreadsheet in Spanish (the business's language): UTF-8 mark, `;`, Spanish
     // headers and notices.

@@ -166,9 +166,8 @@ pub async fn send_receipt(
                 credit: balance.credit.format(l),
                 void: balance.status == cobro_domain::InvoiceStatus::Void,
             });
-            let link = format!("/v1/invoices/{}", stored.invoice.id);
             let told = key(&stored.invoice, &format!("receipt.{}.credit", entry.seq));
-            if let Err(e) = mail_business(app, stored, &client, &link, about, &told).await {
+            if let Err(e) = mail_business(app, stored, &client, about, &told).await {
                 tracing::error!(error = %e.why, "the business could not be told of the credit");
             }
             tracing::warn!(invoice_id = %stored.invoice.id, status = ?balance.status,
@@ -281,19 +280,22 @@ pub async fn mail_client(
 }
 
 /// Tells the business (`COBRO_BUSINESS_EMAIL`), in its language, what happened (`about`)
-/// on a client's invoice, with the facts every notice carries; `link`: a path under the
-/// public URL; `key`: the message's stable key. The mailer's message id.
+/// on a client's invoice, with the facts every notice carries and a link a person can open
+/// in a browser: the invoice's own page, as the client sees it (a fresh pay link; the API's
+/// URLs need a key). `key`: the message's stable key. The mailer's message id.
 pub async fn mail_business(
     app: &App,
     stored: &StoredInvoice,
     client: &Client,
-    link: &str,
     about: cobro_notify::About,
     key: &str,
 ) -> Result<String, Undelivered> {
     let inv = &stored.invoice;
     let l = app.config.business_locale;
     let balance = ledger::balance(&inv.total, &stored.entries)?;
+    let (link, _) = super::links::issue_link(app, &client.id, &inv.id, app.now())
+        .await
+        .map_err(Undelivered::transient)?;
     let notice = BusinessNotice {
         locale: l,
         business: app.config.business_name.clone(),
@@ -301,7 +303,7 @@ pub async fn mail_business(
         client_email: client.email.clone(),
         number: inv.number.clone(),
         amount_due: balance.amount_due.format(l),
-        link: format!("{}{link}", app.config.public_url),
+        link,
         about,
     };
     let email = notice.email(&app.config.from_email, &app.config.business_email, key)?;

@@ -576,9 +576,8 @@ async fn tell_held(app: &App, stored: &StoredInvoice, client: &Client, record: &
         what: cobro_notify::words::stage(record, app.config.business_locale),
         why: record.error.clone().unwrap_or_default(),
     });
-    let link = format!("/v1/invoices/{}", stored.invoice.id);
     let key = format!("{}.held", stage_key(&stored.invoice, record.stage));
-    if let Err(e) = mail_business(app, stored, client, &link, about, &key).await {
+    if let Err(e) = mail_business(app, stored, client, about, &key).await {
         tracing::error!(invoice_id = %stored.invoice.id, error = %e,
             "the business could not be told that the invoice is held");
     }
@@ -664,12 +663,10 @@ async fn send_deposit_overdue(
     let about = About::DepositOverdue(OverdueDeposit {
         due_date: l.long_date(stored.invoice.due_date),
     });
-    let link = format!("/v1/clients/{}", client.id);
     mail_business(
         app,
         stored,
         client,
-        &link,
         about,
         &stage_key(&stored.invoice, Stage::DepositOverdue),
     )
@@ -738,7 +735,6 @@ async fn send_broken(
         app,
         stored,
         client,
-        "/v1/reports/promises",
         about,
         &stage_key(&stored.invoice, stage),
     )
@@ -773,12 +769,10 @@ async fn send_escalation(
             })
             .collect(),
     });
-    let link = "/v1/reports/escalated";
     mail_business(
         app,
         stored,
         client,
-        link,
         about,
         &stage_key(&stored.invoice, Stage::Escalation),
     )
