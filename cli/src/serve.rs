@@ -150,7 +150,10 @@ fn readable(raw: &[u8]) -> Option<Readable> {
         from: who(msg.from()),
         to: who(msg.to()),
         date: msg.date().map(|d| d.to_rfc3339()).unwrap_or_default(),
-        text: msg.body_text(0).map(|t| t.replace("\r\n", "\n")).unwrap_or_default(),
+        text: msg
+            .body_text(0)
+            .map(|t| t.replace("\r\n", "\n"))
+            .unwrap_or_default(),
         html: msg.body_html(0).map(|h| h.to_string()).unwrap_or_default(),
     })
 }

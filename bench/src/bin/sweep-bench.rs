@@ -102,6 +102,7 @@ fn render(n: usize) {
             escalation_date: None,
             arrangement: None,
             due_date: inv.due_date,
+            discount: None,
         });
         let email = m
             .email("Estudio Sur <cobros@estudiosur.cl>", &c, inv.id.as_str())

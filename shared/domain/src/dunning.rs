@@ -421,6 +421,40 @@ fn chase(
     Ok(())
 }
 
+/// The last day (in the client's zone) a payment earns the early-payment discount.
+fn discount_last_day(inv: &Invoice, d: &crate::invoice::EarlyPaymentDiscount) -> NaiveDate {
+    add_days(inv.issue_date, i64::from(d.within_days))
+}
+
+/// The early-payment discount still on offer at `now`, as the client should be told it:
+/// what they pay (in one or more payments, by the end of the last day) to settle the
+/// invoice, and that last day. `None` when the terms give none, its window has closed, it
+/// was granted, or nothing is due. Paying this much in time is exactly what earns it
+/// ([`early_payment_discount`]).
+pub fn discount_offer(
+    inv: &Invoice,
+    entries: &[LedgerEntry],
+    now: DateTime<Utc>,
+) -> Result<Option<(Money, NaiveDate)>, MoneyError> {
+    let Some(d) = &inv.terms.early_payment_discount else {
+        return Ok(None);
+    };
+    let last_day = discount_last_day(inv, d);
+    if entries.iter().any(|e| e.kind == EntryKind::Discount)
+        || crate::calendar::today_in(inv.timezone, now) > last_day
+    {
+        return Ok(None);
+    }
+    let balance = ledger::balance(&inv.total, entries)?;
+    if !chased(balance.status) || !balance.amount_due.is_positive() {
+        return Ok(None);
+    }
+    let to_pay = balance
+        .amount_due
+        .checked_sub(&inv.total.percent(d.percent)?)?;
+    Ok(to_pay.is_positive().then_some((to_pay, last_day)))
+}
+
 /// The early-payment discount earned by a payment at `paid_at`: when the ledger (with the
 /// payment) has received at least the discounted total within the window, the rest of the
 /// invoice is forgiven by a discount entry. `None` when not earned or already granted.
@@ -435,7 +469,7 @@ pub fn early_payment_discount(
     if entries.iter().any(|e| e.kind == EntryKind::Discount) {
         return Ok(None);
     }
-    let last_day = add_days(inv.issue_date, i64::from(d.within_days));
+    let last_day = discount_last_day(inv, d);
     let window_end = local_moment(inv.timezone, add_days(last_day, 1), NaiveTime::MIN);
     if paid_at >= window_end {
         return Ok(None);

@@ -77,6 +77,8 @@ pub struct Reminder {
     pub reference: String,
     /// Late fees already on the invoice, included in `amount_due`.
     pub late_fees: Option<String>,
+    /// The early-payment discount still on offer, in a sentence.
+    pub discount: Option<String>,
     /// The notice's fee and the day it is charged.
     pub fee: Option<String>,
     pub fee_date: Option<String>,
@@ -118,6 +120,8 @@ pub struct ReminderFacts<'a> {
     pub arrangement: Option<Arrangement<'a>>,
     /// The due date in force (moved by extensions).
     pub due_date: NaiveDate,
+    /// The early-payment discount still on offer: what to pay, by which day.
+    pub discount: Option<(&'a Money, NaiveDate)>,
 }
 
 impl Reminder {
@@ -212,6 +216,9 @@ impl Reminder {
             pay_url: f.pay_url.to_string(),
             reference: f.invoice.payment_reference.grouped(),
             late_fees: f.late_fees.is_positive().then(|| f.late_fees.format(l)),
+            discount: f
+                .discount
+                .map(|(m, d)| crate::words::discount_offer(l, &m.format(l), &l.long_date(d))),
             fee: f.fee.map(|(m, _)| m.format(l)),
             fee_date: f.fee.map(|(_, d)| l.long_date(d)),
             fee_deadline: f
@@ -361,6 +368,7 @@ impl Reminder {
                 if let Some(fees) = &self.late_fees {
                     p.push(format!("El monto incluye recargos por atraso de {fees}."));
                 }
+                p.extend(self.discount.clone());
             }
             Locale::En => {
                 p.push(format!("Hello {},", self.client_name));
@@ -382,6 +390,7 @@ impl Reminder {
                 if let Some(fees) = &self.late_fees {
                     p.push(format!("The amount includes late fees of {fees}."));
                 }
+                p.extend(self.discount.clone());
             }
         }
         p

@@ -32,6 +32,8 @@ pub struct InvoiceIssued {
     /// What is due now: the total less any credit already applied.
     pub amount_due: String,
     pub credit_applied: Option<String>,
+    /// The early-payment discount on offer, in a sentence.
+    pub discount: Option<String>,
     pub currency: String,
     pub issue_date: String,
     pub due_date: String,
@@ -72,12 +74,28 @@ impl InvoiceIssued {
             total: invoice.total.format(l),
             amount_due: invoice.total.format(l),
             credit_applied: None,
+            discount: None,
             currency: invoice.currency.code().to_string(),
             issue_date: l.long_date(invoice.issue_date),
             due_date: l.long_date(invoice.due_date),
             pay_url: pay_url.to_string(),
             reference: invoice.payment_reference.grouped(),
         }
+    }
+
+    /// The early-payment discount on offer: pay `amount` by `last_day`.
+    pub fn with_discount(
+        mut self,
+        amount: &cobro_domain::Money,
+        last_day: chrono::NaiveDate,
+    ) -> Self {
+        let l = self.locale;
+        self.discount = Some(crate::words::discount_offer(
+            l,
+            &amount.format(l),
+            &l.long_date(last_day),
+        ));
+        self
     }
 
     /// The client's credit already covers `applied`; `due` is what is left to pay.

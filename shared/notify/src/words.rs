@@ -523,3 +523,16 @@ pub fn csv_column(key: &str, l: Locale) -> String {
     }
     .to_string()
 }
+
+/// The early-payment discount on offer, in a sentence: pay `amount` by `date` (both
+/// formatted) and the invoice is settled.
+pub fn discount_offer(l: Locale, amount: &str, date: &str) -> String {
+    match l {
+        Locale::Es => format!(
+            "Descuento por pronto pago: si pagas {amount} a más tardar el {date}, la factura queda pagada."
+        ),
+        Locale::En => {
+            format!("Early-payment discount: pay {amount} by {date} and the invoice is settled.")
+        }
+    }
+}

@@ -330,6 +330,7 @@ fn reminders_say_what_how_much_when_where_and_next() {
                 escalation_date,
                 arrangement: None,
                 due_date: inv.due_date,
+                discount: None,
             });
             let e = m
                 .email("Estudio Sur <cobros@estudiosur.cl>", &c, "inv_x.reminder.3")
@@ -437,6 +438,7 @@ fn arrangement_messages(
             escalation_date: None,
             arrangement: Some(arrangement),
             due_date: inv.due_date,
+            discount: None,
         });
         let e = m
             .email("Estudio Sur <cobros@estudiosur.cl>", c, "inv_x.promise")

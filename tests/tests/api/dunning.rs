@@ -273,6 +273,48 @@ async fn early_payment_discount(t: TestApp) {
         "terms": {"early_payment_discount": {"percent": "2", "within_days": 10}}});
     let early = t.post("/v1/invoices", &body, None).await.body;
     let late = t.post("/v1/invoices", &body, None).await.body;
+    // Told everywhere while it is on offer: the invoice e-mail, the pay page, the
+    // reminders inside the window; not after.
+    let email = unique_email("told");
+    let told_client = t
+        .client(json!({"name": "Pronto Pago", "email": email}))
+        .await;
+    let mut told = body.clone();
+    told["client_id"] = json!(told_client);
+    told["send"] = json!(true);
+    told["terms"]["early_payment_discount"]["within_days"] = json!(25);
+    let told = t.post("/v1/invoices", &told, None).await.body;
+    let offer = "Descuento por pronto pago: si pagas $98.000 a más tardar el viernes, 27 de noviembre de 2026, la factura queda pagada.";
+    let mails = t.mails_to(&email).await;
+    assert!(
+        parsed(&mails[0]).1.contains(offer),
+        "{}",
+        parsed(&mails[0]).1
+    );
+    assert!(parsed(&mails[0]).2.contains("pronto pago"));
+    let page = visit(told["pay_url"].as_str().unwrap()).await;
+    assert!(page.body.contains(offer), "{}", page.body);
+    sweep_at(&t.app, "2026-11-24T12:00:00Z").await;
+    let reminder = t.chase_mails(&email).await;
+    assert!(
+        parsed(&reminder[0]).1.contains(offer),
+        "{}",
+        parsed(&reminder[0]).1
+    );
+    sweep_at(&t.app, "2026-12-01T12:00:00Z").await;
+    let due_today: Vec<_> = t
+        .chase_mails(&email)
+        .await
+        .iter()
+        .map(|m| parsed(m))
+        .filter(|m| m.0.starts_with("Hoy vence"))
+        .collect();
+    assert_eq!(due_today.len(), 1);
+    assert!(
+        !due_today[0].1.contains("pronto pago"),
+        "after the window: {}",
+        due_today[0].1
+    );
     let pay = json!({"method": "transfer", "amount": "98000", "currency": "CLP"});
     t.set_now("2026-11-13T02:30:00Z"); // Nov 12th, 23:30 in Santiago: the last day
     let a = t

@@ -228,7 +228,10 @@ async fn one_message_that_cannot_be_built_never_stops_a_sweep(t: TestApp) {
     assert_eq!(business.len(), 1);
     let (subject, text, _) = parsed(&business[0]);
     assert!(subject.contains("en espera"), "{subject}");
-    let number = t.invoice(bad_id).await["number"].as_str().unwrap().to_string();
+    let number = t.invoice(bad_id).await["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(text.contains(&number) && text.contains("/pay/"), "{text}");
 
     // Later sweeps chase the nineteen and leave the held one alone: no retry, no second

@@ -216,6 +216,8 @@ struct PortalPage<'a> {
     instructions: Option<String>,
     /// The promise or plan in course, in a sentence.
     arrangement: Option<String>,
+    /// The early-payment discount still on offer, in a sentence.
+    discount: Option<String>,
     /// The plan's instalments: number, date, amount, state.
     plan_rows: Vec<PlanRow>,
     /// After a post: done, or why not (role=alert).
@@ -326,7 +328,11 @@ async fn render(
             status: status_text(l, &s.invoice, s.invoice.due_date, &ob, st, now),
         });
     }
+    let discount = cobro_domain::dunning::discount_offer(inv, &o.stored.entries, now)
+        .map_err(|e| e.to_string())?
+        .map(|(m, d)| words::discount_offer(l, &m.format(l), &l.long_date(d)));
     PortalPage {
+        discount,
         w: words::page(l),
         business: app.config.business_name.clone(),
         number: inv.number.clone(),

@@ -7,7 +7,7 @@
 //! logged and returned, the write stands.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use cobro_domain::{Client, Invoice, LedgerEntry, Money, Stage, ledger, today_in};
+use cobro_domain::{Client, Invoice, LedgerEntry, Money, Stage, dunning, ledger, today_in};
 use cobro_notify::{Arrangement, BusinessNotice, InvoiceIssued, PaymentReceived, Reminder, Tone};
 use cobro_store::StoredInvoice;
 use tracing::instrument;
@@ -119,6 +119,9 @@ pub async fn mail_invoice(
     let b = ledger::balance(&invoice.total, entries)?;
     if b.paid.is_positive() {
         message = message.with_credit(&b.paid, &b.amount_due);
+    }
+    if let Some((amount, day)) = dunning::discount_offer(invoice, entries, app.now())? {
+        message = message.with_discount(&amount, day);
     }
     let email = message.email(&app.config.from_email, client, key)?;
     Ok(app.mailer.send(&email).await?.id)
@@ -260,6 +263,7 @@ pub async fn mail_client(
     let (pay_url, _) = super::links::issue_link(app, &client.id, &inv.id, now)
         .await
         .map_err(Undelivered::transient)?;
+    let offer = dunning::discount_offer(inv, &stored.entries, now)?;
     let message = Reminder::new(cobro_notify::ReminderFacts {
         business: &app.config.business_name,
         client,
@@ -273,6 +277,7 @@ pub async fn mail_client(
         escalation_date: letter.escalation_date,
         arrangement: letter.arrangement,
         due_date: letter.due_date,
+        discount: offer.as_ref().map(|(m, d)| (m, *d)),
     });
     let email = message.email(&app.config.from_email, client, key)?;
     let sent = app.mailer.send(&email).await?;

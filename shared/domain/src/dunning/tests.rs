@@ -687,3 +687,56 @@ fn an_unsent_invoice_is_not_chased_until_sent() {
     let order: Vec<Stage> = log.iter().map(|(s, _)| *s).collect();
     assert_eq!(order, [Stage::FeeNotice(0), Stage::Reminder(10, 0)]);
 }
+
+proptest! {
+    /// What the client is told to pay for the discount is exactly what earns it: that much
+    /// on the last day settles the invoice; one minor unit less does not, nor does it a day
+    /// late.
+    #[test]
+    fn the_discount_offered_is_the_discount_earned(
+        total in 1_000i64..10_000_000,
+        percent in 1u32..30,
+        within in 0u32..20,
+        partial in 0i64..1000,
+    ) {
+        let mut inv = invoice(Terms {
+            early_payment_discount: Some(EarlyPaymentDiscount {
+                percent: Decimal::from(percent),
+                within_days: within,
+            }),
+            ..Terms::default()
+        });
+        inv.total = clp(total);
+        let mut entries = vec![charge(&inv)];
+        let issued = inv.created_at;
+        let pay = |entries: &[LedgerEntry], units: i64, at: DateTime<Utc>| {
+            let mut e = entries.to_vec();
+            e.push(LedgerEntry {
+                seq: e.len() as u32 + 1,
+                kind: EntryKind::Payment { method: crate::PaymentMethod::Cash, reference: None },
+                amount: clp(units),
+                at,
+                key: Some(format!("manual:{}:payment", e.len())),
+            });
+            e
+        };
+        // A first payment before the offer is read.
+        if partial > 0 && partial < total / 2 {
+            entries = pay(&entries, partial, issued);
+        }
+        let Some((to_pay, last_day)) = discount_offer(&inv, &entries, issued).unwrap() else {
+            return Ok(());
+        };
+        prop_assert_eq!(last_day, add_days(inv.issue_date, i64::from(within)));
+        let last_moment = local_moment(inv.timezone, add_days(last_day, 1), NaiveTime::MIN) - Duration::seconds(1);
+        let units = to_pay.to_minor_units().unwrap();
+        let paid = pay(&entries, units, last_moment);
+        let d = early_payment_discount(&inv, &paid, last_moment).unwrap();
+        prop_assert!(d.is_some(), "paying {to_pay} by {last_day} earns it");
+        let short = pay(&entries, units - 1, last_moment);
+        prop_assert!(early_payment_discount(&inv, &short, last_moment).unwrap().is_none());
+        let late = last_moment + Duration::seconds(1);
+        prop_assert!(early_payment_discount(&inv, &pay(&entries, units, late), late).unwrap().is_none());
+        prop_assert_eq!(discount_offer(&inv, &entries, late).unwrap(), None);
+    }
+}
