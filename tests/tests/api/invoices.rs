@@ -165,7 +165,7 @@ async fn bad_input_is_refused_and_writes_nothing(t: TestApp) {
                 v.as_object_mut().unwrap().remove("due_date");
             }),
             422,
-            "body",
+            "due_date",
         ),
         (
             "amount not a number",
@@ -708,7 +708,103 @@ async fn overdue_is_derived_for_invoices_and_clients(t: TestApp) {
     assert!(usd["overdue"] == false);
 }
 
+/// What a person typed wrong is named by its own field with how to write it.
+async fn errors_say_how_to_write_it(t: TestApp) {
+    let cid = t
+        .client(json!({"name": "Errores", "email": unique_email("err")}))
+        .await;
+    let base = clp_invoice(&cid, false);
+    let field_error = |a: &Answer| -> (String, String) {
+        let e = &a.body["errors"][0];
+        (
+            e["field"].as_str().unwrap_or_default().to_string(),
+            e["message"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            {
+                let mut b = base.clone();
+                b["due_date"] = json!("07-12-2026");
+                b
+            },
+            "due_date",
+            "YYYY-MM-DD",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["due_date"] = json!("2026/12/07");
+                b
+            },
+            "due_date",
+            "AAAA-MM-DD",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["lines"][0]["unit_amount"] = json!("$49.990");
+                b
+            },
+            "lines[0].unit_amount",
+            "sin $ ni puntos",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["lines"][0]["unit_amount"] = json!("1,500.00");
+                b
+            },
+            "lines[0].unit_amount",
+            "thousands separators",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b.as_object_mut().unwrap().remove("client_id");
+                b
+            },
+            "client_id",
+            "is required",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["lines"][0].as_object_mut().unwrap().remove("quantity");
+                b
+            },
+            "lines[0].quantity",
+            "is required",
+        ),
+        (
+            {
+                let mut b = base.clone();
+                b["clientid"] = json!("x");
+                b
+            },
+            "clientid",
+            "`client_id`",
+        ),
+    ];
+    for (body, field, says) in cases {
+        let a = t.post("/v1/invoices", &body, None).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.raw);
+        let (f, m) = field_error(&a);
+        assert_eq!(f, field, "{}", a.raw);
+        assert!(m.contains(says), "{says} in {m}");
+    }
+    // An amount is a number or a decimal string everywhere, the late fee's cap included.
+    for cap in [json!(2500), json!("2500")] {
+        let mut b = base.clone();
+        b["terms"] = json!({"late_fee": {"kind": "fixed", "value": 5000, "cap": cap}});
+        let a = t.post("/v1/invoices", &b, None).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+        assert_eq!(a.body["terms"]["late_fee"]["cap"], "2500");
+    }
+}
+
 on_both_stacks!(
+    errors_say_how_to_write_it,
     overdue_is_derived_for_invoices_and_clients,
     an_unsent_invoice_waits_to_be_sent,
     clp_invoice_is_exact_emailed_and_idempotent,
