@@ -407,6 +407,8 @@ pub enum Conflict {
     PromiseOpen,
     /// The terms offer no plans.
     PlansNotOffered,
+    /// Overdue longer than the terms let the client choose a plan themselves.
+    TooOverdueForAPlan,
     /// The invoice was handed over for collection: arrangements are made with whoever
     /// collects it now, not here.
     Escalated,
@@ -425,6 +427,7 @@ impl Conflict {
             Conflict::AlreadyPromised => "already-promised",
             Conflict::PromiseOpen => "promise-open",
             Conflict::PlansNotOffered => "plans-not-offered",
+            Conflict::TooOverdueForAPlan => "too-overdue-for-a-plan",
             Conflict::Escalated => "escalated",
             Conflict::InvalidLedger => "invalid-ledger",
         }
@@ -633,6 +636,16 @@ pub fn new_plan(
         Party::Client => inv.terms.plan_max_instalments,
         Party::Business => MAX_PLAN_INSTALMENTS,
     };
+    let overdue = crate::calendar::days_between(arr.due_date, today);
+    if req.by == Party::Client && max >= 2 && overdue > i64::from(inv.terms.plan_max_days_overdue) {
+        return Err(Refusal::Conflict(
+            Conflict::TooOverdueForAPlan,
+            format!(
+                "The invoice is {overdue} days overdue; the client may choose a plan up to {} days: the business can still make one.",
+                inv.terms.plan_max_days_overdue
+            ),
+        ));
+    }
     if max < 2 {
         return Err(Refusal::Conflict(
             Conflict::PlansNotOffered,

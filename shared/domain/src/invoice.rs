@@ -99,6 +99,8 @@ pub const DEFAULT_PROMISE_MAX_DAYS: u32 = 15;
 pub const DEFAULT_MAX_OPEN_PROMISES: u32 = 2;
 /// Most monthly instalments a client may choose on the pay page (2 up to this; 0: none).
 pub const DEFAULT_PLAN_MAX_INSTALMENTS: u32 = 6;
+/// The most days overdue an invoice may be for its client to choose a plan themselves.
+pub const DEFAULT_PLAN_MAX_DAYS_OVERDUE: u32 = 30;
 /// Most instalments any plan may have (the business may set up to this many).
 pub const MAX_PLAN_INSTALMENTS: u32 = 36;
 pub const MAX_REMINDERS: usize = 12;
@@ -135,6 +137,18 @@ pub struct Terms {
     /// the business).
     #[serde(default = "default_plan_max_instalments")]
     pub plan_max_instalments: u32,
+    /// The most days overdue an invoice may be for its client to choose a plan on the pay
+    /// page (later, plans are only the business's).
+    #[serde(default = "default_plan_max_days_overdue")]
+    pub plan_max_days_overdue: u32,
+    /// A plan the client chooses is only a request until the business makes it (it is told
+    /// with the plan's terms, and the client that it waits for approval).
+    #[serde(default)]
+    pub plan_needs_approval: bool,
+}
+
+fn default_plan_max_days_overdue() -> u32 {
+    DEFAULT_PLAN_MAX_DAYS_OVERDUE
 }
 
 fn default_promise_max_days() -> u32 {
@@ -199,6 +213,8 @@ impl Default for Terms {
             promise_max_days: DEFAULT_PROMISE_MAX_DAYS,
             max_open_promises: DEFAULT_MAX_OPEN_PROMISES,
             plan_max_instalments: DEFAULT_PLAN_MAX_INSTALMENTS,
+            plan_max_days_overdue: DEFAULT_PLAN_MAX_DAYS_OVERDUE,
+            plan_needs_approval: false,
         }
     }
 }
@@ -235,6 +251,10 @@ pub struct TermsInput {
     pub max_open_promises: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_max_instalments: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_max_days_overdue: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_needs_approval: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -361,6 +381,12 @@ impl TermsInput {
         if let Some(n) = self.plan_max_instalments {
             let max = i64::from(MAX_PLAN_INSTALMENTS);
             t.plan_max_instalments = bounded(errors, &f("plan_max_instalments"), n, max, "");
+        }
+        if let Some(d) = self.plan_max_days_overdue {
+            t.plan_max_days_overdue = days(errors, &f("plan_max_days_overdue"), d, 365);
+        }
+        if let Some(a) = self.plan_needs_approval {
+            t.plan_needs_approval = a;
         }
         t.validate(errors, prefix, currency);
         t

@@ -36,6 +36,18 @@ pub enum About {
     /// A payment arrived that the invoice did not need (it was void, or paid already): what
     /// it left is the client's credit.
     CreditReceived(CreditReceived),
+    /// The client made a promise or chose a plan on the pay page (or asked for one that
+    /// needs the business's approval).
+    ClientArranged(ClientArranged),
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientArranged {
+    /// What the client committed to (a promise, or a plan: `Agreed::NewPlan`).
+    pub agreed: Agreed,
+    /// Only asked for: the plan waits for the business, who makes it with this request
+    /// body to `POST /v1/invoices/{id}/plans` (the whole line, ready to use).
+    pub approve_with: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +82,13 @@ pub enum Agreed {
         amount: String,
         date: String,
     },
+    /// A new plan: `count` monthly instalments of about `amount`, from `first` to `last`.
+    NewPlan {
+        count: usize,
+        amount: String,
+        first: String,
+        last: String,
+    },
     /// Plan of `count` instalments whose instalment `number` was missed.
     Plan {
         count: usize,
@@ -87,6 +106,28 @@ impl Agreed {
                 format!("pagar {amount} a más tardar el {date}")
             }
             (Agreed::Promise { amount, date }, Locale::En) => format!("to pay {amount} by {date}"),
+            (
+                Agreed::NewPlan {
+                    count,
+                    amount,
+                    first,
+                    last,
+                },
+                Locale::Es,
+            ) => format!(
+                "pagar en un plan de {count} cuotas mensuales de {amount}, la primera el {first} y la última el {last}"
+            ),
+            (
+                Agreed::NewPlan {
+                    count,
+                    amount,
+                    first,
+                    last,
+                },
+                Locale::En,
+            ) => format!(
+                "to pay in a plan of {count} monthly instalments of {amount}, the first on {first} and the last on {last}"
+            ),
             (
                 Agreed::Plan {
                     count,
@@ -166,6 +207,18 @@ impl BusinessNotice {
             (About::Undeliverable(_), Locale::En) => {
                 format!("We could not send the notice to {name}: invoice {n} on hold")
             }
+            (About::ClientArranged(k), Locale::Es) if k.approve_with.is_some() => {
+                format!("{name} pide un plan de pago — factura {n}: espera tu aprobación")
+            }
+            (About::ClientArranged(k), Locale::En) if k.approve_with.is_some() => {
+                format!("{name} asks for a payment plan — invoice {n}: awaiting your approval")
+            }
+            (About::ClientArranged(_), Locale::Es) => {
+                format!("{name} se comprometió a pagar la factura {n} ({due} pendiente)")
+            }
+            (About::ClientArranged(_), Locale::En) => {
+                format!("{name} committed to pay invoice {n} ({due} outstanding)")
+            }
             (About::CreditReceived(k), Locale::Es) => format!(
                 "Pago de {} en la factura {n}{}: queda a favor de {name}",
                 k.received,
@@ -202,6 +255,14 @@ impl BusinessNotice {
             About::DepositOverdue(k) => DepositOverdueEn { m, k }.render()?,
             About::Undeliverable(k) if es => UndeliverableEs { m, k }.render()?,
             About::Undeliverable(k) => UndeliverableEn { m, k }.render()?,
+            About::ClientArranged(k) => {
+                let agreed = k.agreed.sentence(self.locale);
+                if es {
+                    ArrangedEs { m, k, agreed }.render()?
+                } else {
+                    ArrangedEn { m, k, agreed }.render()?
+                }
+            }
             About::CreditReceived(k) if es => CreditEs { m, k }.render()?,
             About::CreditReceived(k) => CreditEn { m, k }.render()?,
         };
@@ -294,4 +355,20 @@ struct CreditEs<'a> {
 struct CreditEn<'a> {
     m: &'a BusinessNotice,
     k: &'a CreditReceived,
+}
+
+#[derive(Template)]
+#[template(path = "client_arranged.es.txt")]
+struct ArrangedEs<'a> {
+    m: &'a BusinessNotice,
+    k: &'a ClientArranged,
+    agreed: String,
+}
+
+#[derive(Template)]
+#[template(path = "client_arranged.en.txt")]
+struct ArrangedEn<'a> {
+    m: &'a BusinessNotice,
+    k: &'a ClientArranged,
+    agreed: String,
 }

@@ -15,8 +15,8 @@ pub mod ses;
 pub mod words;
 
 pub use business::{
-    About, Agreed, BrokenArrangement, BusinessNotice, CreditReceived, Escalation, NoticeLine,
-    OverdueDeposit, Undeliverable,
+    About, Agreed, BrokenArrangement, BusinessNotice, ClientArranged, CreditReceived, Escalation,
+    NoticeLine, OverdueDeposit, Undeliverable,
 };
 pub use dunning::{Arrangement, Reminder, ReminderFacts, Tone};
 pub use messages::{InvoiceIssued, InvoiceUpdate, News, PaymentReceived, Rendered};

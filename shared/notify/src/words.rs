@@ -201,6 +201,12 @@ pub fn refused(l: Locale, conflict: Conflict, terms: &Terms) -> String {
         (Conflict::Escalated, false) => {
             "This invoice was passed on for collection: to agree on payment, write to us.".into()
         }
+        (Conflict::TooOverdueForAPlan, true) => {
+            "Esta factura ya no admite elegir un plan de pago aquí: escríbenos para acordarlo.".into()
+        }
+        (Conflict::TooOverdueForAPlan, false) => {
+            "A payment plan can no longer be chosen here for this invoice: write to us to agree on one.".into()
+        }
         (Conflict::PlansNotOffered, true) => "Esta factura no admite planes de pago.".into(),
         (Conflict::PlansNotOffered, false) => {
             "Payment plans are not offered for this invoice.".into()
@@ -234,6 +240,7 @@ pub struct PageWords {
     pub nothing_due: &'static str,
     pub paid_thanks: &'static str,
     pub arranged: &'static str,
+    pub plan_requested: &'static str,
     pub need_time: &'static str,
     pub promise_intro: &'static str,
     pub promise_date: &'static str,
@@ -260,6 +267,7 @@ const ES: PageWords = PageWords {
     nothing_due: "Esta factura no tiene saldo pendiente: no hay nada que pagar.",
     paid_thanks: "¡Gracias! Recibimos tu pago.",
     arranged: "Listo: quedó registrado y te enviamos la confirmación por correo.",
+    plan_requested: "Recibimos tu solicitud de plan de pago: te responderemos por correo. Mientras tanto, la factura sigue como está.",
     need_time: "¿Necesitas más tiempo?",
     promise_intro: "Comprométete a pagar en una fecha: hasta entonces no te enviaremos recordatorios de cobro.",
     promise_date: "Pagaré a más tardar el",
@@ -286,6 +294,7 @@ const EN: PageWords = PageWords {
     nothing_due: "Nothing is due on this invoice.",
     paid_thanks: "Thank you! We received your payment.",
     arranged: "Done: it is recorded and we have e-mailed you the confirmation.",
+    plan_requested: "We received your request for a payment plan: we will answer by e-mail. Until then the invoice stays as it is.",
     need_time: "Need more time?",
     promise_intro: "Promise to pay by a date: until then we will not send you payment reminders.",
     promise_date: "I will pay by",

@@ -557,6 +557,112 @@ async fn promises_and_plans_on_the_pay_page(t: TestApp) {
         .await
         .body;
     assert_eq!(stored["arrangements"]["plans"][0]["by"], "client");
+    // The business was told of both, with a page to open.
+    let told = subjects(&t.mails_to(&t.app.config.business_email).await);
+    assert_eq!(
+        told.iter()
+            .filter(|s| s.starts_with("Ferretería Los Andes se comprometió a pagar la factura"))
+            .count(),
+        2,
+        "{told:?}"
+    );
+}
+
+/// The business decides on self-serve plans: not for an invoice overdue longer than its
+/// terms allow, and only as a request when its terms want to approve them; a request tells
+/// the business the exact call that makes the plan.
+async fn self_serve_plans_follow_the_business_policy(t: TestApp) {
+    let (cid, _id, _email) = arranged_invoice(&t, "portal-policy").await;
+    t.set_now("2026-12-04T13:00:00Z");
+    let new = |due: &str, terms: Value| {
+        json!({"client_id": cid, "currency": "CLP", "due_date": due, "issue_date": "2026-09-01", "terms": terms,
+            "lines": [{"description": "Obra", "quantity": "1", "unit_amount": "90000"}]})
+    };
+    // 64 days overdue (the default allows 30): no plan on the page, and none by a post.
+    let old = t
+        .post("/v1/invoices", &new("2026-10-01", json!({})), None)
+        .await;
+    let link = old.body["pay_url"].as_str().unwrap().to_string();
+    let v = visit(&link).await;
+    assert!(!v.body.contains("id=\"plan-form\""), "{}", v.body);
+    let refused = v
+        .browser
+        .post(format!("{link}/plan"))
+        .header("cookie", &v.cookie)
+        .form(&[("csrf", v.csrf.clone().unwrap()), ("count", "3".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("ya no admite elegir un plan")
+    );
+    // Approval required: only a request.
+    let asks = t
+        .post(
+            "/v1/invoices",
+            &new("2026-12-20", json!({"plan_needs_approval": true})),
+            None,
+        )
+        .await;
+    let id = asks.body["id"].as_str().unwrap().to_string();
+    let link = asks.body["pay_url"].as_str().unwrap().to_string();
+    let v = visit(&link).await;
+    let chosen = v
+        .browser
+        .post(format!("{link}/plan"))
+        .header("cookie", &v.cookie)
+        .form(&[("csrf", v.csrf.clone().unwrap()), ("count", "3".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.status(), StatusCode::SEE_OTHER);
+    let back = chosen.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.ends_with("?arranged=requested"), "{back}");
+    let page = visit(&format!("{}{back}", t.base)).await;
+    assert!(
+        page.body.contains("Recibimos tu solicitud de plan de pago"),
+        "{}",
+        page.body
+    );
+    assert!(
+        t.invoice(&id).await.get("arrangements").is_none(),
+        "nothing written"
+    );
+    let told: Vec<(String, String, String)> = t
+        .mails_to(&t.app.config.business_email)
+        .await
+        .iter()
+        .map(|m| parsed(m))
+        .filter(|m| m.0.contains("pide un plan de pago"))
+        .collect();
+    assert_eq!(told.len(), 1);
+    let call = told[0]
+        .1
+        .lines()
+        .find(|l| l.starts_with("POST /v1/invoices/"))
+        .unwrap()
+        .to_string();
+    assert!(
+        call.contains(&id) && call.contains("\"count\": 3"),
+        "{call}"
+    );
+    // Approved: the business makes it with exactly that.
+    let (path, body) = call.trim_start_matches("POST ").split_once(' ').unwrap();
+    let body: Value = serde_json::from_str(body).unwrap();
+    let made = t.post(path, &body, None).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.raw);
+    assert_eq!(
+        made.body["arrangements"]["plans"][0]["instalments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 on_both_stacks!(
@@ -565,4 +671,5 @@ on_both_stacks!(
     pay_links_reissued_revoked_and_void,
     an_expired_pay_link_is_a_404,
     promises_and_plans_on_the_pay_page,
+    self_serve_plans_follow_the_business_policy,
 );

@@ -33,7 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::App;
-use crate::usecases::arrangements::{Ask, make};
+use crate::usecases::arrangements::{Ask, Made, make};
 use crate::usecases::links::{self, Opened};
 use crate::usecases::{Conflict, Error, nothing};
 
@@ -233,6 +233,8 @@ enum Flash {
     None,
     Paid,
     Arranged,
+    /// A plan asked for, waiting for the business.
+    Requested,
     Refused(String),
 }
 
@@ -294,7 +296,9 @@ async fn render(
             b.amount_due.amount().to_string(),
         )
     });
-    let plan_options = if can_arrange && a.open_promises().next().is_none() {
+    // Plans the client may choose: not on an invoice overdue longer than the terms allow.
+    let too_overdue = days_between(a.due_date, today) > i64::from(inv.terms.plan_max_days_overdue);
+    let plan_options = if can_arrange && !too_overdue && a.open_promises().next().is_none() {
         let first = plan_start(o, today);
         (2..=inv.terms.plan_max_instalments)
             .filter_map(|n| {
@@ -311,6 +315,7 @@ async fn render(
         Flash::None => None,
         Flash::Paid => Some((true, w.paid_thanks.to_string())),
         Flash::Arranged => Some((true, w.arranged.to_string())),
+        Flash::Requested => Some((true, w.plan_requested.to_string())),
         Flash::Refused(why) => Some((false, why.clone())),
     };
     // The client's other invoices (theirs only), newest first.
@@ -397,7 +402,7 @@ struct Query {
 #[utoipa::path(get, operation_id = "pay_page", path = "/pay/{token}", tag = "pay page",
     params(("token" = String, Path, description = "The pay link's token (192 random bits, base64url)"),
         ("paid" = Option<String>, Query, description = "Back from a checkout: says the payment is being confirmed"),
-        ("arranged" = Option<String>, Query, description = "After a promise or plan: says it was recorded")),
+        ("arranged" = Option<String>, Query, description = "After a promise or plan: says it was recorded (`requested`: that the plan waits for the business)")),
     responses((status = 200, description = "The page (sets the CSRF cookie)", body = String, content_type = "text/html"), (status = 404, description = "The one answer for any token that opens nothing: unknown, expired or revoked", body = String, content_type = "text/html")))]
 async fn page(
     State(app): State<App>,
@@ -407,6 +412,7 @@ async fn page(
 ) -> Result<Response, Response> {
     let flash = match (&query.paid, &query.arranged) {
         (Some(_), _) => Flash::Paid,
+        (None, Some(v)) if v == "requested" => Flash::Requested,
         (None, Some(_)) => Flash::Arranged,
         _ => Flash::None,
     };
@@ -637,7 +643,12 @@ async fn arrange(app: &App, posted: &Posted, ask: Result<Ask, Error>) -> Respons
         Err(e) => Err(e),
     };
     match made {
-        Ok(_) => secure(Redirect::to(&format!("/pay/{token}?arranged=1")).into_response()),
+        Ok(Made::Recorded(_)) => {
+            secure(Redirect::to(&format!("/pay/{token}?arranged=1")).into_response())
+        }
+        Ok(Made::Requested(_)) => {
+            secure(Redirect::to(&format!("/pay/{token}?arranged=requested")).into_response())
+        }
         Err(e @ (Error::Invalid(_) | Error::Conflict(_))) => {
             let status = match e {
                 Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,

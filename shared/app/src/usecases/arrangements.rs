@@ -51,16 +51,27 @@ impl From<Refusal> for Error {
     }
 }
 
+/// What came of an arrangement asked for.
+#[derive(Debug)]
+pub enum Made {
+    /// Written: the invoice as it now is.
+    Recorded(StoredInvoice),
+    /// A plan the client chose where the terms want the business to approve it: nothing is
+    /// written; the business was told how to make it, the client that it waits.
+    Requested(StoredInvoice),
+}
+
 /// Makes the arrangement: decides on the invoice as it is, writes the entry with the
 /// invoice's new place on the agenda (and the idempotency record made from the invoice
-/// as it will be), then confirms it to the client. Returns the invoice as written.
+/// as it will be), then confirms it to the client and, when the client made it, tells
+/// the business. A client's plan under terms that need approval is only requested.
 #[instrument(skip_all, fields(invoice_id = %id))]
 pub async fn make(
     app: &App,
     id: &InvoiceId,
     ask: &Ask,
     idempotency: Remember<'_>,
-) -> Result<StoredInvoice, Error> {
+) -> Result<Made, Error> {
     for _ in 0..MAX_ATTEMPTS {
         let Some(stored) = app.store.invoice(id).await? else {
             return Err(Error::NotFound(Thing::Invoice));
@@ -95,6 +106,12 @@ pub async fn make(
             ),
         };
         let new = decided?;
+        if let (Ask::Plan(req), true) = (ask, inv.terms.plan_needs_approval)
+            && req.by == Party::Client
+        {
+            tell_business(app, &stored, &new, true).await;
+            return Ok(Made::Requested(stored));
+        }
         let entry = next_entry(&stored.entries, new, now);
         let mut after = stored.clone();
         after.entries.push(entry.clone());
@@ -107,7 +124,25 @@ pub async fn make(
             Ok(()) => {
                 tracing::info!(key = ?entry.key, "arrangement recorded");
                 confirm(app, &after, &entry, now).await;
-                return Ok(after);
+                let by_client = matches!(
+                    &entry.kind,
+                    EntryKind::Promise {
+                        by: Party::Client,
+                        ..
+                    } | EntryKind::Plan {
+                        by: Party::Client,
+                        ..
+                    }
+                );
+                if by_client {
+                    let made = cobro_domain::ledger::NewEntry {
+                        kind: entry.kind.clone(),
+                        amount: entry.amount,
+                        key: entry.key.clone().unwrap_or_default(),
+                    };
+                    tell_business(app, &after, &made, false).await;
+                }
+                return Ok(Made::Recorded(after));
             }
             Err(StoreError::SequenceTaken) => continue,
             Err(e) => return Err(e.into()),
@@ -116,6 +151,77 @@ pub async fn make(
     Err(Error::Store(StoreError::Backend(
         "too many concurrent ledger writes".into(),
     )))
+}
+
+/// Tells the business what the client committed to on the pay page, or (`requested`) the
+/// plan they asked for with the request that makes it. Best effort: logged on failure.
+async fn tell_business(
+    app: &App,
+    stored: &StoredInvoice,
+    new: &cobro_domain::ledger::NewEntry,
+    requested: bool,
+) {
+    let l = app.config.business_locale;
+    let inv = &stored.invoice;
+    let agreed = match &new.kind {
+        EntryKind::Promise { date, .. } => cobro_notify::Agreed::Promise {
+            amount: new.amount.format(l),
+            date: l.long_date(*date),
+        },
+        EntryKind::Plan { instalments, .. } => cobro_notify::Agreed::NewPlan {
+            count: instalments.len(),
+            amount: instalments
+                .first()
+                .map(|i| i.amount.format(l))
+                .unwrap_or_default(),
+            first: instalments
+                .first()
+                .map(|i| l.long_date(i.due_date))
+                .unwrap_or_default(),
+            last: instalments
+                .last()
+                .map(|i| l.long_date(i.due_date))
+                .unwrap_or_default(),
+        },
+        _ => return,
+    };
+    let approve_with = match (&new.kind, requested) {
+        (EntryKind::Plan { instalments, .. }, true) => Some(format!(
+            "POST /v1/invoices/{}/plans {{\"count\": {}, \"first_due_date\": \"{}\"}}",
+            inv.id,
+            instalments.len(),
+            instalments
+                .first()
+                .map(|i| i.due_date.to_string())
+                .unwrap_or_default()
+        )),
+        _ => None,
+    };
+    let result = async {
+        let client = app
+            .store
+            .client(&inv.client_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the invoice's client is missing")?;
+        let about = cobro_notify::About::ClientArranged(cobro_notify::ClientArranged {
+            agreed,
+            approve_with,
+        });
+        let what = if requested {
+            "plan-requested"
+        } else {
+            "by-client"
+        };
+        let told = key(inv, &format!("{}.{what}", new.key));
+        super::mail::mail_business(app, stored, &client, about, &told)
+            .await
+            .map_err(|e| e.why)
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(invoice_id = %inv.id, error = %e, "the business could not be told of the client's arrangement");
+    }
 }
 
 /// Confirms an arrangement to the client in writing, with a fresh pay link. A failure is
@@ -340,5 +446,7 @@ pub async fn request(
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
-    make(app, &stored.invoice.id, &ask, remember).await
+    match make(app, &stored.invoice.id, &ask, remember).await? {
+        Made::Recorded(after) | Made::Requested(after) => Ok(after),
+    }
 }
