@@ -90,7 +90,10 @@ fn render(n: usize) {
             .expect("an action");
         let zero = cobro_domain::Money::zero(inv.currency);
         let m = Reminder::new(ReminderFacts {
-            business: "Estudio Sur",
+            sender: &cobro_notify::Sender {
+                name: "Estudio Sur".into(),
+                ..Default::default()
+            },
             client: &c,
             invoice: inv,
             amount_due: &inv.total,

@@ -19,6 +19,10 @@ pub struct Config {
     pub public_url: String,
     pub from_email: String,
     pub business_name: String,
+    /// Who the business is beyond its name, and its bank account for transfers
+    /// (`COBRO_BUSINESS_COUNTRY`, `_TAX_ID`, `_ADDRESS`, `_CONTACT`, `COBRO_BANK_ACCOUNT`);
+    /// its `name` is `business_name` (see [`Config::sender`]).
+    pub business: cobro_notify::Sender,
     pub invoice_prefix: String,
     pub pay_token_days: u32,
     pub mailer: MailerKind,
@@ -110,7 +114,62 @@ fn deposit_policy(json: &str) -> Result<cobro_domain::deposit::DepositPolicy, St
     Ok(cobro_domain::deposit::DepositPolicy { terms, tiers })
 }
 
+/// The business's identity and bank account from the environment; a tax id whose check
+/// digits fail for the business's country, or an account that is not the JSON it should
+/// be, stops the start.
+fn business_identity(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<cobro_notify::Sender, ConfigError> {
+    let text = |name: &str| {
+        get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let country = match text("COBRO_BUSINESS_COUNTRY") {
+        None => None,
+        Some(c) => Some(cobro_domain::taxid::Country::parse(&c).ok_or_else(|| {
+            ConfigError(format!(
+                "COBRO_BUSINESS_COUNTRY must be a two-letter country code such as CL, got `{c}`"
+            ))
+        })?),
+    };
+    let tax_id = match text("COBRO_BUSINESS_TAX_ID") {
+        None => None,
+        Some(t) => Some(
+            cobro_domain::taxid::parse(country, &t)
+                .map_err(|why| ConfigError(format!("COBRO_BUSINESS_TAX_ID {why}")))?
+                .display,
+        ),
+    };
+    let bank = match text("COBRO_BANK_ACCOUNT") {
+        None => None,
+        Some(json) => Some(
+            serde_json::from_str::<cobro_notify::BankAccount>(&json).map_err(|e| {
+                ConfigError(format!(
+                    "COBRO_BANK_ACCOUNT must be JSON {{\"bank\", \"type\", \"number\", \"holder\", \"holder_tax_id\"?, \"proofs_email\"?}}: {e}"
+                ))
+            })?,
+        ),
+    };
+    Ok(cobro_notify::Sender {
+        name: String::new(),
+        country,
+        tax_id,
+        address: text("COBRO_BUSINESS_ADDRESS"),
+        contact: text("COBRO_BUSINESS_CONTACT"),
+        bank,
+    })
+}
+
 impl Config {
+    /// Who sends the messages: the business's name and identity.
+    pub fn sender(&self) -> cobro_notify::Sender {
+        cobro_notify::Sender {
+            name: self.business_name.clone(),
+            ..self.business.clone()
+        }
+    }
+
     /// Reads settings through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let table = get("COBRO_TABLE");
@@ -256,6 +315,7 @@ impl Config {
             public_url,
             from_email,
             business_name: get("COBRO_BUSINESS_NAME").unwrap_or_else(|| "cobro".into()),
+            business: business_identity(&get)?,
             invoice_prefix,
             pay_token_days,
             mailer,
@@ -294,6 +354,34 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_business_identity_is_checked_at_start() {
+        let with = |pairs: &'static [(&'static str, &'static str)]| {
+            Config::from_lookup(move |k| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        let ok = with(&[
+            ("COBRO_BUSINESS_COUNTRY", "cl"),
+            ("COBRO_BUSINESS_TAX_ID", "765432103"),
+            ("COBRO_BANK_ACCOUNT", r#"{"bank": "BancoEstado", "type": "cuenta vista", "number": "123", "holder": "Sur"}"#),
+        ])
+        .unwrap();
+        assert_eq!(ok.business.tax_id.as_deref(), Some("76.543.210-3"));
+        assert_eq!(ok.business.bank.unwrap().kind, "cuenta vista");
+        let bad_rut = with(&[
+            ("COBRO_BUSINESS_COUNTRY", "CL"),
+            ("COBRO_BUSINESS_TAX_ID", "76.543.210-K"),
+        ]);
+        assert!(bad_rut.unwrap_err().0.contains("COBRO_BUSINESS_TAX_ID"));
+        let bad_bank = with(&[("COBRO_BANK_ACCOUNT", r#"{"bank": "X"}"#)]);
+        assert!(bad_bank.unwrap_err().0.contains("COBRO_BANK_ACCOUNT"));
+    }
+
     use super::*;
     use std::collections::HashMap;
 

@@ -75,6 +75,10 @@ pub struct Reminder {
     pub days: i64,
     pub pay_url: String,
     pub reference: String,
+    /// How to pay by transfer, in a sentence.
+    pub transfer: String,
+    /// Who the business is, in one line.
+    pub footer: String,
     /// Late fees already on the invoice, included in `amount_due`.
     pub late_fees: Option<String>,
     /// The early-payment discount still on offer, in a sentence.
@@ -105,7 +109,8 @@ pub struct Reminder {
 
 /// What a reminder is built from.
 pub struct ReminderFacts<'a> {
-    pub business: &'a str,
+    /// Who sends it (its name in the text, its identity in the foot, its account).
+    pub sender: &'a crate::Sender,
     pub client: &'a Client,
     pub invoice: &'a Invoice,
     pub amount_due: &'a Money,
@@ -204,7 +209,7 @@ impl Reminder {
             grace_days: f.invoice.terms.grace_days,
             locale: l,
             tone: f.tone,
-            business: f.business.to_string(),
+            business: f.sender.name.clone(),
             client_name: f.client.name.clone(),
             number: f.invoice.number.clone(),
             concept: f.invoice.concept().to_string(),
@@ -215,6 +220,8 @@ impl Reminder {
             days: days_left.abs(),
             pay_url: f.pay_url.to_string(),
             reference: f.invoice.payment_reference.grouped(),
+            transfer: f.sender.transfer(l, &f.invoice.payment_reference.grouped()),
+            footer: f.sender.footer(),
             late_fees: f.late_fees.is_positive().then(|| f.late_fees.format(l)),
             discount: f
                 .discount

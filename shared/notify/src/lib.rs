@@ -11,6 +11,7 @@ pub mod business;
 pub mod dunning;
 pub mod messages;
 pub mod outbox;
+pub mod sender;
 pub mod ses;
 pub mod words;
 
@@ -21,6 +22,7 @@ pub use business::{
 pub use dunning::{Arrangement, Reminder, ReminderFacts, Tone};
 pub use messages::{InvoiceIssued, InvoiceUpdate, News, PaymentReceived, Rendered};
 pub use outbox::OutboxMailer;
+pub use sender::{BankAccount, Sender};
 pub use ses::SesMailer;
 
 #[derive(Debug, thiserror::Error)]

@@ -39,6 +39,12 @@ pub struct InvoiceIssued {
     pub due_date: String,
     pub pay_url: String,
     pub reference: String,
+    /// How to pay by transfer (the account, when the business gave one), in a sentence.
+    pub transfer: String,
+    /// Who the business is, in one line.
+    pub footer: String,
+    /// What the business's country calls the tax ("IVA").
+    pub tax_label: String,
 }
 
 fn quantity(q: rust_decimal::Decimal, locale: Locale) -> String {
@@ -80,7 +86,19 @@ impl InvoiceIssued {
             due_date: l.long_date(invoice.due_date),
             pay_url: pay_url.to_string(),
             reference: invoice.payment_reference.grouped(),
+            transfer: crate::Sender::default().transfer(l, &invoice.payment_reference.grouped()),
+            footer: business.to_string(),
+            tax_label: crate::Sender::default().tax_label(l),
         }
+    }
+
+    /// As `sender` presents itself: its identity in the foot, its account for transfers,
+    /// its country's name for the tax.
+    pub fn with_sender(mut self, sender: &crate::Sender) -> Self {
+        self.transfer = sender.transfer(self.locale, &self.reference);
+        self.footer = sender.footer();
+        self.tax_label = sender.tax_label(self.locale);
+        self
     }
 
     /// The early-payment discount on offer: pay `amount` by `last_day`.
@@ -197,6 +215,8 @@ pub struct PaymentReceived {
     pub credit: Option<String>,
     pub date: String,
     pub reference: String,
+    /// Who the business is, in one line.
+    pub footer: String,
 }
 
 impl PaymentReceived {
@@ -227,7 +247,14 @@ impl PaymentReceived {
                 .then(|| balance.credit.format(l)),
             date: l.long_date(date),
             reference: invoice.payment_reference.grouped(),
+            footer: business.to_string(),
         }
+    }
+
+    /// With `sender`'s identity in the foot.
+    pub fn with_sender(mut self, sender: &crate::Sender) -> Self {
+        self.footer = sender.footer();
+        self
     }
 
     pub fn subject(&self) -> String {
@@ -326,6 +353,8 @@ pub struct InvoiceUpdate {
     pub number: String,
     pub concept: String,
     pub news: News,
+    /// Who the business is, in one line.
+    pub footer: String,
 }
 
 impl InvoiceUpdate {
@@ -337,7 +366,14 @@ impl InvoiceUpdate {
             number: invoice.number.clone(),
             concept: invoice.concept().to_string(),
             news,
+            footer: business.to_string(),
         }
+    }
+
+    /// With `sender`'s identity in the foot.
+    pub fn with_sender(mut self, sender: &crate::Sender) -> Self {
+        self.footer = sender.footer();
+        self
     }
 
     pub fn subject(&self) -> String {

@@ -318,7 +318,10 @@ fn reminders_say_what_how_much_when_where_and_next() {
         let mut subjects = std::collections::HashSet::new();
         for (tone, today, fee, escalation_date) in cases {
             let m = Reminder::new(ReminderFacts {
-                business: "Estudio Sur",
+                sender: &cobro_notify::Sender {
+                    name: "Estudio Sur".into(),
+                    ..Default::default()
+                },
                 client: &c,
                 invoice: &inv,
                 amount_due: &due,
@@ -426,7 +429,10 @@ fn arrangement_messages(
     ];
     for (tone, arrangement) in cases {
         let m = Reminder::new(ReminderFacts {
-            business: "Estudio Sur",
+            sender: &cobro_notify::Sender {
+                name: "Estudio Sur".into(),
+                ..Default::default()
+            },
             client: c,
             invoice: inv,
             amount_due: due,

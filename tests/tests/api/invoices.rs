@@ -803,6 +803,87 @@ async fn errors_say_how_to_write_it(t: TestApp) {
     }
 }
 
+/// The business behind the messages: who it is and where to transfer, in every e-mail
+/// and on the pay page; the tax named as Chile names it.
+async fn the_business_and_its_bank_account_are_shown(backend: Backend) {
+    let t = spawn_with(backend, |c| {
+        c.business = cobro_notify::Sender {
+            name: String::new(),
+            country: cobro_domain::taxid::Country::parse("CL"),
+            tax_id: Some("76.543.210-3".into()),
+            address: Some("Av. Italia 1234, Providencia".into()),
+            contact: Some("+56 2 2345 6789".into()),
+            bank: Some(cobro_notify::BankAccount {
+                bank: "Banco de Chile".into(),
+                kind: "cuenta corriente".into(),
+                number: "00-123-45678-09".into(),
+                holder: "Estudio Sur SpA".into(),
+                holder_tax_id: Some("76.543.210-3".into()),
+                proofs_email: Some("pagos@estudiosur.cl".into()),
+            }),
+        };
+    })
+    .await;
+    t.set_now("2026-11-23T12:00:00Z");
+    let email = unique_email("banco");
+    let cid = t
+        .client(json!({"name": "Panadería Sol", "email": email}))
+        .await;
+    let inv = t
+        .post("/v1/invoices", &clp_invoice(&cid, true), None)
+        .await
+        .body;
+    let account = "Por transferencia a Banco de Chile, cuenta corriente N° 00-123-45678-09, a nombre de Estudio Sur SpA (76.543.210-3), indicando la referencia";
+    let footer = "Estudio Sur · RUT 76.543.210-3 · Av. Italia 1234, Providencia · +56 2 2345 6789";
+    let (_, text, html) = parsed(&t.mails_to(&email).await[0]);
+    for want in [
+        account,
+        footer,
+        "IVA (19 %): $28.494",
+        "pagos@estudiosur.cl",
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    assert!(
+        html.contains("Banco de Chile") && html.contains("RUT 76.543.210-3"),
+        "{html}"
+    );
+    let page = visit(inv["pay_url"].as_str().unwrap()).await;
+    for want in [account, footer, "IVA (19 %)"] {
+        assert!(page.body.contains(want), "{want} in {}", page.body);
+    }
+    sweep_at(&t.app, "2026-11-30T12:00:00Z").await;
+    let reminder = t.chase_mails(&email).await;
+    let (_, text, _) = parsed(&reminder[0]);
+    assert!(text.contains(account) && text.contains(footer), "{text}");
+    // A payment's receipt carries the identity too.
+    t.post(
+        &format!("/v1/invoices/{}/payments", inv["id"].as_str().unwrap()),
+        &json!({"method": "cash", "amount": "1000", "currency": "CLP"}),
+        None,
+    )
+    .await;
+    let receipt = t
+        .mails_to(&email)
+        .await
+        .iter()
+        .map(|m| parsed(m))
+        .find(|m| m.0.starts_with("Recibimos tu pago"))
+        .unwrap();
+    assert!(receipt.1.contains(footer), "{}", receipt.1);
+}
+
+mod business {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::the_business_and_its_bank_account_are_shown(super::Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dynamodb() {
+        super::the_business_and_its_bank_account_are_shown(super::Backend::Dynamo).await
+    }
+}
+
 on_both_stacks!(
     errors_say_how_to_write_it,
     overdue_is_derived_for_invoices_and_clients,

@@ -218,6 +218,12 @@ struct PortalPage<'a> {
     arrangement: Option<String>,
     /// The early-payment discount still on offer, in a sentence.
     discount: Option<String>,
+    /// How to pay by transfer (the business's account, when it gave one).
+    transfer: String,
+    /// Who the business is, in one line.
+    footer: String,
+    /// What the business's country calls the tax ("IVA").
+    tax_label: String,
     /// The plan's instalments: number, date, amount, state.
     plan_rows: Vec<PlanRow>,
     /// After a post: done, or why not (role=alert).
@@ -336,8 +342,12 @@ async fn render(
     let discount = cobro_domain::dunning::discount_offer(inv, &o.stored.entries, now)
         .map_err(|e| e.to_string())?
         .map(|(m, d)| words::discount_offer(l, &m.format(l), &l.long_date(d)));
+    let sender = app.config.sender();
     PortalPage {
         discount,
+        transfer: sender.transfer(l, &inv.payment_reference.grouped()),
+        footer: sender.footer(),
+        tax_label: sender.tax_label(l),
         w: words::page(l),
         business: app.config.business_name.clone(),
         number: inv.number.clone(),

@@ -115,7 +115,8 @@ pub async fn mail_invoice(
     pay_url: &str,
     key: &str,
 ) -> Result<String, Undelivered> {
-    let mut message = InvoiceIssued::new(&app.config.business_name, client, invoice, pay_url);
+    let mut message = InvoiceIssued::new(&app.config.business_name, client, invoice, pay_url)
+        .with_sender(&app.config.sender());
     let b = ledger::balance(&invoice.total, entries)?;
     if b.paid.is_positive() {
         message = message.with_credit(&b.paid, &b.amount_due);
@@ -154,7 +155,8 @@ pub async fn send_receipt(
             &entry.amount,
             &balance,
             date,
-        );
+        )
+        .with_sender(&app.config.sender());
         let receipt = key(&stored.invoice, &format!("receipt.{}", entry.seq));
         let email = message
             .email(&app.config.from_email, &client, &receipt)
@@ -213,7 +215,8 @@ pub async fn send_update(app: &App, stored: &StoredInvoice, what: &str, change: 
             },
         };
         let update =
-            cobro_notify::InvoiceUpdate::new(&app.config.business_name, &client, inv, news);
+            cobro_notify::InvoiceUpdate::new(&app.config.business_name, &client, inv, news)
+                .with_sender(&app.config.sender());
         let email = update
             .email(&app.config.from_email, &client, &key(inv, what))
             .map_err(|e| e.to_string())?;
@@ -264,8 +267,9 @@ pub async fn mail_client(
         .await
         .map_err(Undelivered::transient)?;
     let offer = dunning::discount_offer(inv, &stored.entries, now)?;
+    let sender = app.config.sender();
     let message = Reminder::new(cobro_notify::ReminderFacts {
-        business: &app.config.business_name,
+        sender: &sender,
         client,
         invoice: inv,
         amount_due: &balance.amount_due,
