@@ -152,7 +152,9 @@ pub struct Balance {
     pub net_paid: Money,
     pub amount_due: Money,
     /// What was received beyond the charge: the client's credit. On a void invoice nothing
-    /// is owed, so everything it still holds (received, less refunded, lost or moved) is.
+    /// is owed, so everything it still holds (received, less refunded, lost or moved, and
+    /// less what an open dispute holds) is; if it gave back more than it held, that is its
+    /// `amount_due`.
     pub credit: Money,
     pub status: InvoiceStatus,
 }
@@ -209,14 +211,24 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
         .checked_sub(&lost)?
         .checked_sub(&moved)?;
     let owed = charged.checked_sub(&discounted)?.checked_sub(&net_paid)?;
-    let amount_due = if void || owed.is_negative() {
+    // A void invoice owes nothing, unless more went back than it held (a refund or a lost
+    // dispute after its credit moved on): that is owed, not lost.
+    let amount_due = if void {
+        if net_paid.is_negative() {
+            zero.checked_sub(&net_paid)?
+        } else {
+            zero
+        }
+    } else if owed.is_negative() {
         zero
     } else {
         owed
     };
+    // A void invoice's credit is all it holds, less what an open dispute may still take.
+    let void_credit = net_paid.checked_sub(&held)?;
     let credit = if void {
-        if net_paid.is_positive() {
-            net_paid
+        if void_credit.is_positive() {
+            void_credit
         } else {
             zero
         }
@@ -797,12 +809,14 @@ mod tests {
                 entries.insert(at.min(entries.len()), void);
             }
             let b = balance(&t, &entries).unwrap();
-            let applied = if void_at.is_some() {
-                clp(0)
-            } else {
-                b.charged.checked_sub(&b.discounted).unwrap().checked_sub(&b.amount_due).unwrap()
-            };
-            if !b.net_paid.is_negative() {
+            if void_at.is_some() {
+                // All it holds is credit, but what an open dispute may still take; what it
+                // gave back beyond that is owed.
+                let free = b.net_paid.checked_sub(&b.on_hold).unwrap();
+                prop_assert_eq!(b.credit.amount(), free.amount().max(rust_decimal::Decimal::ZERO));
+                prop_assert_eq!(b.amount_due.amount(), (-b.net_paid.amount()).max(rust_decimal::Decimal::ZERO));
+            } else if !b.net_paid.is_negative() {
+                let applied = b.charged.checked_sub(&b.discounted).unwrap().checked_sub(&b.amount_due).unwrap();
                 prop_assert_eq!(applied.checked_add(&b.credit).unwrap(), b.net_paid);
             }
             prop_assert!(!b.credit.is_negative());

@@ -46,6 +46,9 @@ pub enum Stage {
     /// An invoice created without being e-mailed was sent to the client (recorded by the
     /// send; never planned): its chase starts.
     Sent,
+    /// The client asked for a plan that waits for the business's approval: the business was
+    /// told (once; a record, never planned).
+    PlanRequested,
 }
 
 impl Stage {
@@ -79,7 +82,11 @@ impl Stage {
     pub fn is_record(&self) -> bool {
         matches!(
             self,
-            Stage::PromiseKept(_) | Stage::DepositOpened | Stage::DepositCleared | Stage::Sent
+            Stage::PromiseKept(_)
+                | Stage::DepositOpened
+                | Stage::DepositCleared
+                | Stage::Sent
+                | Stage::PlanRequested
         )
     }
 
@@ -110,6 +117,7 @@ impl fmt::Display for Stage {
             Stage::DepositOverdue => f.write_str("deposit-overdue"),
             Stage::DepositCleared => f.write_str("deposit-cleared"),
             Stage::Sent => f.write_str("sent"),
+            Stage::PlanRequested => f.write_str("plan-requested"),
         }
     }
 }
@@ -127,6 +135,7 @@ impl FromStr for Stage {
                 "deposit-overdue" => Ok(Stage::DepositOverdue),
                 "deposit-cleared" => Ok(Stage::DepositCleared),
                 "sent" => Ok(Stage::Sent),
+                "plan-requested" => Ok(Stage::PlanRequested),
                 _ => Err(bad()),
             },
             Some(("reminder", o)) => o.parse().map(|o| Stage::Reminder(o, 0)).map_err(|_| bad()),

@@ -160,6 +160,9 @@ fn rut(c: &str) -> Result<TaxId, String> {
         return Err(bad());
     }
     let body = body.trim_start_matches('0');
+    if body.is_empty() {
+        return Err(bad());
+    }
     Ok(TaxId {
         display: format!("{}-{dv}", dotted(body)),
         compact: format!("{body}{dv}"),
@@ -393,6 +396,7 @@ mod tests {
         refused("CL", "76.543.210-K");
         refused("CL", "K");
         refused("CL", "1234567Ñ");
+        refused("CL", "0-0");
         refused("BR", "ÑÑÑÑÑÑÑÑÑÑÑ");
         refused("MX", "SAT970701NN4");
         refused("MX", "SAT97070");

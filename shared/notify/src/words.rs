@@ -72,6 +72,8 @@ pub fn stage(stage: &StageRecord, locale: Locale) -> String {
         Stage::DepositCleared => "deposit paid".into(),
         Stage::Sent if es => "factura enviada al cliente".into(),
         Stage::Sent => "invoice sent to the client".into(),
+        Stage::PlanRequested if es => "plan de pago pedido por el cliente".into(),
+        Stage::PlanRequested => "payment plan asked for by the client".into(),
     }
 }
 

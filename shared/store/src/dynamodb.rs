@@ -337,7 +337,11 @@ impl DynamoStore {
                         .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
                         .map(|(_, p)| *p)
                         .collect();
-                    if failed.contains(&Part::TaxId) {
+                    if failed.contains(&Part::Idempotency) {
+                        // A retry of the same request while the first runs: its answer
+                        // is the one to give, whatever else clashed.
+                        Err(StoreError::IdempotencyKeyTaken)
+                    } else if failed.contains(&Part::TaxId) {
                         Err(StoreError::TaxIdTaken(ClientId::generate()))
                     } else if failed.contains(&Part::Stage) {
                         Err(StoreError::StageTaken)

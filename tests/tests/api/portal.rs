@@ -633,6 +633,17 @@ async fn self_serve_plans_follow_the_business_policy(t: TestApp) {
         t.invoice(&id).await.get("arrangements").is_none(),
         "nothing written"
     );
+    // Asked again: still a request, and the business is not e-mailed twice.
+    let v = visit(&link).await;
+    let again = v
+        .browser
+        .post(format!("{link}/plan"))
+        .header("cookie", &v.cookie)
+        .form(&[("csrf", v.csrf.clone().unwrap()), ("count", "2".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
     let told: Vec<(String, String, String)> = t
         .mails_to(&t.app.config.business_email)
         .await

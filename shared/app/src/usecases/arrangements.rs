@@ -109,7 +109,27 @@ pub async fn make(
         if let (Ask::Plan(req), true) = (ask, inv.terms.plan_needs_approval)
             && req.by == Party::Client
         {
-            tell_business(app, &stored, &new, true).await;
+            // The business hears of a request once per invoice (a record claimed once),
+            // however often the page is posted.
+            let record = cobro_domain::StageRecord {
+                invoice_id: inv.id.clone(),
+                client_id: inv.client_id.clone(),
+                stage: cobro_domain::Stage::PlanRequested,
+                status: cobro_domain::StageStatus::Done,
+                attempts: 1,
+                claimed_at: now,
+                lease_until: now,
+                done_at: Some(now),
+                message_id: None,
+                amount: None,
+                charge_on: None,
+                error: None,
+            };
+            match app.store.claim_stage(&record, None).await {
+                Ok(()) => tell_business(app, &stored, &new, true).await,
+                Err(StoreError::StageTaken) => {}
+                Err(e) => return Err(e.into()),
+            }
             return Ok(Made::Requested(stored));
         }
         let entry = next_entry(&stored.entries, new, now);

@@ -423,9 +423,17 @@ pub async fn record_manual(
             if amount.currency() != stored.invoice.currency {
                 return Err(wrong_currency(&stored));
             }
-            let b = cobro_domain::ledger::balance(&stored.invoice.total, &stored.entries)?;
-            if amount.amount() > b.net_paid.amount() {
-                let holds = b.net_paid.format(app.config.business_locale);
+            // What it holds of the client's money: received, less refunded, lost, moved on
+            // or held by an open dispute; a deposit also less what went onto invoices.
+            let inv = &stored.invoice;
+            let b = cobro_domain::ledger::balance(&inv.total, &stored.entries)?;
+            let holds = if inv.purpose == cobro_domain::invoice::Purpose::Deposit {
+                cobro_domain::deposit::held(inv, &stored.entries)?
+            } else {
+                b.net_paid.checked_sub(&b.on_hold)?
+            };
+            if amount.amount() > holds.amount() {
+                let holds = holds.format(app.config.business_locale);
                 return Err(Error::Invalid(FieldErrors::single(
                     "amount",
                     format!(
