@@ -337,13 +337,7 @@ impl DynamoStore {
                         .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
                         .map(|(_, p)| *p)
                         .collect();
-                    if failed.contains(&Part::Idempotency) {
-                        // A retry of the same request while the first runs: its answer
-                        // is the one to give, whatever else clashed.
-                        Err(StoreError::IdempotencyKeyTaken)
-                    } else if failed.contains(&Part::TaxId) {
-                        Err(StoreError::TaxIdTaken(ClientId::generate()))
-                    } else if failed.contains(&Part::Stage) {
+                    if failed.contains(&Part::Stage) {
                         Err(StoreError::StageTaken)
                     } else if failed.contains(&Part::ClientDay) {
                         Err(StoreError::ClientBusy)
@@ -351,6 +345,10 @@ impl DynamoStore {
                         Err(StoreError::AlreadyResolved)
                     } else if failed.contains(&Part::Idempotency) {
                         Err(StoreError::IdempotencyKeyTaken)
+                    } else if failed.contains(&Part::TaxId) {
+                        // After the idempotency record: a retry of the request that took
+                        // the tax id gets that request's answer, not a conflict.
+                        Err(StoreError::TaxIdTaken(ClientId::generate()))
                     } else if failed.contains(&Part::Event) {
                         Err(StoreError::EventSeen)
                     } else if failed.contains(&Part::Counter) || failed.contains(&Part::Entry) {
