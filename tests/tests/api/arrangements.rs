@@ -126,10 +126,15 @@ async fn a_promise_broken_end_to_end(t: TestApp) {
         "$60.000",
         "jueves, 10 de diciembre de 2026",
         "$100.000",
-        "/v1/reports/promises",
+        "/pay/",
     ] {
         assert!(told[0].1.contains(want), "{want} missing in {}", told[0].1);
     }
+    assert!(
+        !told[0].1.contains("/v1/"),
+        "a page a person can open: {}",
+        told[0].1
+    );
     let client_mails = subjects(&t.chase_mails(&email).await);
     assert!(
         client_mails
