@@ -52,6 +52,7 @@ fn new_client_json(
     request_body = NewClient,
     responses(
         (status = 201, description = "Created", body = ClientView),
+        (status = 409, description = "Another client has this tax id (`duplicate-tax-id`, naming it); send `duplicate_tax_id: true` if that is meant", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
 async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Problem> {

@@ -77,6 +77,7 @@ fn csv_format(
     responses(
         (status = 200, description = "One row per escalated invoice", body = String, content_type = "text/csv"),
         (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`excel` is not 0 or 1", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 async fn escalated(
     State(app): State<App>,
@@ -95,6 +96,7 @@ async fn escalated(
     responses(
         (status = 200, description = "One row per fee", body = String, content_type = "text/csv"),
         (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`excel` is not 0 or 1", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 async fn late_fees(
     State(app): State<App>,
