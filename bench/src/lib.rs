@@ -34,7 +34,8 @@ pub fn invoice(client: &ClientId, seq: u64) -> Invoice {
         issue_date: Some(NaiveDate::from_ymd_opt(2026, 11, 2).expect("date")),
         due_date: NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
         terms: None,
-        send: false,
+        // E-mailed when issued, so it is chased (an invoice never sent is not).
+        send: true,
     }
     .validate(
         NaiveDate::from_ymd_opt(2026, 11, 2).expect("date"),
