@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use tracing::instrument;
 
-use super::mail::{Letter, key, mail_client};
+use super::mail::{Letter, client_of, key, mail_client};
 use super::{Conflict, Error, Remember, Thing};
 use crate::App;
 
@@ -218,12 +218,7 @@ async fn tell_business(
         _ => None,
     };
     let result = async {
-        let client = app
-            .store
-            .client(&inv.client_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the invoice's client is missing")?;
+        let client = client_of(app, &inv.client_id).await?;
         let about = cobro_notify::About::ClientArranged(cobro_notify::ClientArranged {
             agreed,
             approve_with,
@@ -254,12 +249,7 @@ async fn confirm(
 ) {
     let result = async {
         let inv = &stored.invoice;
-        let client = app
-            .store
-            .client(&inv.client_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the invoice's client is missing")?;
+        let client = client_of(app, &inv.client_id).await?;
         let (tone, arrangement) = match &entry.kind {
             EntryKind::Promise { date, .. } => (
                 Tone::PromiseConfirmed,

@@ -78,6 +78,15 @@ impl From<&str> for Undelivered {
     }
 }
 
+/// The client an invoice is for, for a best-effort message (the error as text).
+pub async fn client_of(app: &App, id: &cobro_domain::ClientId) -> Result<Client, String> {
+    app.store
+        .client(id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "the invoice's client is missing".to_string())
+}
+
 /// A message's stable key for a stage of an invoice: valid in a Message-ID.
 pub fn stage_key(invoice: &Invoice, stage: Stage) -> String {
     key(invoice, &stage.to_string())
@@ -139,12 +148,7 @@ pub async fn send_receipt(
     entry: &LedgerEntry,
 ) {
     let result = async {
-        let client = app
-            .store
-            .client(&stored.invoice.client_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("client not found")?;
+        let client = client_of(app, &stored.invoice.client_id).await?;
         let balance =
             ledger::balance(&stored.invoice.total, &stored.entries).map_err(|e| e.to_string())?;
         let date = today_in(client.timezone, entry.at);
@@ -194,12 +198,7 @@ pub async fn send_receipt(
 pub async fn send_update(app: &App, stored: &StoredInvoice, what: &str, change: Change<'_>) {
     let result = async {
         let inv = &stored.invoice;
-        let client = app
-            .store
-            .client(&inv.client_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("client not found")?;
+        let client = client_of(app, &inv.client_id).await?;
         let b = ledger::balance(&inv.total, &stored.entries).map_err(|e| e.to_string())?;
         let l = client.locale;
         let some = |m: &cobro_domain::Money| m.is_positive().then(|| m.format(l));
