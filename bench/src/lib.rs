@@ -32,7 +32,8 @@ pub fn invoice(client: &ClientId, seq: u64) -> Invoice {
         }],
         tax_rate: None,
         issue_date: Some(NaiveDate::from_ymd_opt(2026, 11, 2).expect("date")),
-        due_date: NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+        due_date: NaiveDate::from_ymd_opt(2026, 12, 1),
+        days_until_due: None,
         terms: None,
         // E-mailed when issued, so it is chased (an invoice never sent is not).
         send: true,

@@ -49,6 +49,16 @@ pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
         }),
     )
     .await?;
+    let andes = post(
+        &router,
+        key,
+        "/v1/clients",
+        json!({
+            "name": "Ferretería Los Andes", "email": "finanzas@ferreterialosandes.cl", "locale": "es",
+            "timezone": "America/Santiago", "country": "CL", "tax_id": "77.654.321-7"
+        }),
+    )
+    .await?;
     let acme = post(&router, key, "/v1/clients", json!({
         "name": "Acme Trading LLC", "email": "ap@acme.example", "locale": "en", "timezone": "America/New_York"
     })).await?;
@@ -58,7 +68,7 @@ pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
             "lines": [{"description": "Diseño de logo", "quantity": "3", "unit_amount": "49990"}]
         })).await?,
         post(&router, key, "/v1/invoices", json!({
-            "client_id": id(&sol), "currency": "CLP", "due_date": due(30), "send": true,
+            "client_id": id(&andes), "currency": "CLP", "due_date": due(30), "send": true,
             "terms": {"grace_days": 3, "late_fee": {"kind": "percent", "value": "1.5", "recurrence": "monthly"}},
             "lines": [{"description": "Mantención mensual del sitio", "quantity": "1", "unit_amount": "85000"}]
         })).await?,

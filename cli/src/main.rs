@@ -40,13 +40,14 @@ enum Command {
         sweep_every: u64,
     },
     /// Run one reminder sweep now, or as if it were `--at` (RFC 3339, e.g.
-    /// 2026-12-01T10:00:00-03:00), and print what it did. It works on the same data a
+    /// 2026-12-01T10:00:00-03:00, or `+10d`: ten days from now), and print what it did. It works on the same data a
     /// running `cobro serve` uses and really sends (to the outbox locally) and charges:
     /// `--at` moves only this run's clock. With `--dry-run` it prints what it would do
     /// and writes and sends nothing.
     Sweep {
         #[arg(long)]
-        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        #[arg(long, value_parser = parse_when)]
+        at: Option<When>,
         #[arg(long)]
         dry_run: bool,
     },
@@ -56,7 +57,8 @@ enum Command {
     /// written or sent).
     DepositCheck {
         #[arg(long)]
-        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        #[arg(long, value_parser = parse_when)]
+        at: Option<When>,
         #[arg(long)]
         dry_run: bool,
     },
@@ -139,6 +141,49 @@ async fn config(cli_data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// The moment a scheduled job runs as if it were.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum When {
+    At(chrono::DateTime<chrono::FixedOffset>),
+    /// `+Nd`: this many days after today where the business is, in the middle of its
+    /// business hours (the next open day when that one is closed), so that a run shows the
+    /// same whatever the time or the day of the week it is typed.
+    DaysAhead(u32),
+}
+
+impl When {
+    fn resolve(
+        self,
+        config: &Config,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        use cobro_domain::calendar::{add_days, midday_of_business, today_in};
+        match self {
+            When::At(at) => at.with_timezone(&chrono::Utc),
+            When::DaysAhead(days) => {
+                let tz = config.business_timezone;
+                let day = add_days(today_in(tz, now), i64::from(days));
+                midday_of_business(&config.default_terms.business_hours, tz, day)
+            }
+        }
+    }
+}
+
+/// `--at`: an RFC 3339 moment or `+Nd` (days from now, at most ten years).
+fn parse_when(s: &str) -> Result<When, String> {
+    if let Some(days) = s.strip_prefix('+').and_then(|d| d.strip_suffix('d')) {
+        return match days.parse::<u32>() {
+            Ok(n) if n <= 3660 => Ok(When::DaysAhead(n)),
+            _ => Err(format!("`{s}`: write days ahead as +10d (at most +3660d)")),
+        };
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(When::At)
+        .map_err(|_| {
+            format!("`{s}`: write a moment as 2026-12-01T10:00:00-03:00, or days ahead as +10d")
+        })
+}
+
 /// Where `cobro serve` keeps its public URL in the data directory.
 pub const PUBLIC_URL_FILE: &str = "public_url";
 
@@ -146,13 +191,14 @@ pub const PUBLIC_URL_FILE: &str = "public_url";
 /// `dry_run`, prints what it would do instead.
 async fn scheduled(
     data_dir: Option<PathBuf>,
-    at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    at: Option<When>,
     lane: Lane,
     dry_run: bool,
 ) -> anyhow::Result<()> {
-    let mut app = App::from_config(config(data_dir).await?).await?;
+    let config = config(data_dir).await?;
+    let at = at.map(|at| at.resolve(&config, chrono::Utc::now()));
+    let mut app = App::from_config(config).await?;
     if let Some(at) = at {
-        let at = at.with_timezone(&chrono::Utc);
         app = app.with_clock(std::sync::Arc::new(move || at));
     }
     if dry_run {
@@ -262,6 +308,32 @@ async fn main() -> anyhow::Result<()> {
                 .context("creating the table")?;
             println!("created table {table}");
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_is_a_moment_or_days_ahead() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-02T13:30:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let config = Config::from_lookup(|_| None).unwrap();
+        let at = |s: &str| parse_when(s).map(|w| w.resolve(&config, now).to_rfc3339());
+        // Wednesday 2 December in Santiago: +10d is Saturday the 12th, so Monday the 14th,
+        // at 14:00 there (the middle of 09:00–19:00).
+        assert_eq!(at("+10d").unwrap(), "2026-12-14T17:00:00+00:00");
+        assert_eq!(at("+0d").unwrap(), "2026-12-02T17:00:00+00:00");
+        assert_eq!(
+            at("2027-02-10T10:00:00-03:00").unwrap(),
+            "2027-02-10T13:00:00+00:00"
+        );
+        for bad in ["+10", "10d", "+-1d", "+3661d", "+d", "2027-02-10", "mañana"] {
+            let e = parse_when(bad).unwrap_err();
+            assert!(e.contains(bad) && e.contains("+10d"), "{bad}: {e}");
         }
     }
 }

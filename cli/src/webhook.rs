@@ -54,12 +54,23 @@ pub struct SendArgs {
     /// The event id (default: a new one). Send the same id twice to see deduplication.
     #[arg(long)]
     event_id: Option<String>,
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// Where the stack listens: by default where `cobro serve` serves this data directory
+    /// (its `public_url`), else COBRO_PUBLIC_URL.
+    #[arg(long)]
+    url: Option<String>,
+}
+
+impl SendArgs {
+    /// The stack's base URL (set by [`run`]).
+    fn base(&self) -> &str {
+        self.url.as_deref().unwrap_or_default()
+    }
 }
 
 pub async fn run(config: Config, command: WebhookCommand) -> anyhow::Result<()> {
-    let WebhookCommand::Send(a) = command;
+    let WebhookCommand::Send(mut a) = command;
+    let url = a.url.take().unwrap_or_else(|| config.public_url.clone());
+    a.url = Some(url.trim_end_matches('/').to_string());
     if let ProviderArg::Mercadopago = a.provider {
         return send_mercadopago(&config, &a).await;
     }
@@ -120,7 +131,7 @@ pub async fn run(config: Config, command: WebhookCommand) -> anyhow::Result<()> 
                 .stripe_webhook_secrets
                 .current()
                 .ok_or_else(|| anyhow::anyhow!("no Stripe secret"))?;
-            http.post(format!("{}/webhooks/stripe", a.url))
+            http.post(format!("{}/webhooks/stripe", a.base()))
                 .header(
                     stripe::SIGNATURE_HEADER,
                     stripe::sign(body.as_bytes(), secret, now),
@@ -148,7 +159,7 @@ pub async fn run(config: Config, command: WebhookCommand) -> anyhow::Result<()> 
                 standard::sign(secret, &event_id, now, body.as_bytes()).ok_or_else(|| {
                     anyhow::anyhow!("the Standard Webhooks secret is not whsec_<base64>")
                 })?;
-            http.post(format!("{}/webhooks/standard", a.url))
+            http.post(format!("{}/webhooks/standard", a.base()))
                 .header("webhook-id", &event_id)
                 .header("webhook-timestamp", now.to_string())
                 .header("webhook-signature", signature)
@@ -199,7 +210,7 @@ async fn send_mercadopago(config: &Config, a: &SendArgs) -> anyhow::Result<()> {
     let request = reqwest::Client::new()
         .post(format!(
             "{}/webhooks/mercadopago?data.id={payment_id}&type=payment",
-            a.url
+            a.base()
         ))
         .header("x-signature", signature)
         .header("x-request-id", request_id)

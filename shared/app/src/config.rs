@@ -48,6 +48,9 @@ pub struct Config {
     pub business_email: String,
     /// Language of the messages to the business (`COBRO_BUSINESS_LOCALE`, es or en).
     pub business_locale: cobro_domain::Locale,
+    /// Where the business is (`COBRO_BUSINESS_TIMEZONE`, IANA; default America/Santiago):
+    /// its days, as `cobro sweep --at +10d` counts them.
+    pub business_timezone: chrono_tz::Tz,
     /// Invoices the reminder sweep works on at once (`COBRO_SWEEP_CONCURRENCY`).
     pub sweep_concurrency: usize,
     /// Offer the local sandbox checkout on pay pages (`cobro serve` only).
@@ -285,6 +288,14 @@ impl Config {
                 ConfigError(format!("COBRO_BUSINESS_LOCALE must be es or en, got `{l}`"))
             })?,
         };
+        let business_timezone = match get("COBRO_BUSINESS_TIMEZONE") {
+            None => cobro_domain::calendar::DEFAULT_TIMEZONE,
+            Some(tz) => tz.parse::<chrono_tz::Tz>().map_err(|_| {
+                ConfigError(format!(
+                    "COBRO_BUSINESS_TIMEZONE must be an IANA time zone (America/Santiago), got `{tz}`"
+                ))
+            })?,
+        };
         let deposit_policy = match get("COBRO_DEPOSIT_POLICY") {
             None => Default::default(),
             Some(json) => deposit_policy(&json).map_err(|e| {
@@ -340,6 +351,7 @@ impl Config {
             deposit_policy,
             business_email,
             business_locale,
+            business_timezone,
             sweep_concurrency,
             sandbox_checkout: false,
             stripe_api_key: cobro_providers::Secrets::parse(
@@ -427,6 +439,13 @@ mod tests {
         assert!(cfg(&[("COBRO_DEFAULT_TERMS", r#"{"grace_days": -1}"#)]).is_err());
         assert!(cfg(&[("COBRO_DEFAULT_TERMS", "{")]).is_err());
         assert!(cfg(&[("COBRO_BUSINESS_LOCALE", "fr")]).is_err());
+        assert!(cfg(&[("COBRO_BUSINESS_TIMEZONE", "Santiago")]).is_err());
+        assert_eq!(
+            cfg(&[("COBRO_BUSINESS_TIMEZONE", "America/Bogota")])
+                .unwrap()
+                .business_timezone,
+            chrono_tz::America::Bogota
+        );
         assert!(cfg(&[("COBRO_SWEEP_CONCURRENCY", "0")]).is_err());
         assert!(cfg(&[("COBRO_CREDIT_POLICY", r#"{"restrict_tiers": ["E"]}"#)]).is_err());
         assert!(

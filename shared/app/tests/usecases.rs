@@ -87,7 +87,8 @@ fn order(client: &Client, amount: i64) -> NewInvoice {
         }],
         tax_rate: None,
         issue_date: None,
-        due_date: NaiveDate::from_ymd_opt(2026, 12, 23).unwrap(),
+        due_date: NaiveDate::from_ymd_opt(2026, 12, 23),
+        days_until_due: None,
         terms: None,
         send: false,
     }

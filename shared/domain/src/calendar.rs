@@ -169,9 +169,48 @@ pub fn next_business_moment(hours: &BusinessHours, tz: Tz, t: DateTime<Utc>) -> 
     t // no business day at all: validation refuses such hours
 }
 
+/// The middle of business hours on `date`, or on the next open day when `date` is closed:
+/// a moment inside anyone's hours that day, whatever time it is now (`cobro sweep --at +10d`).
+pub fn midday_of_business(hours: &BusinessHours, tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    let half = Duration::minutes(hours.end.signed_duration_since(hours.start).num_minutes() / 2);
+    let mut date = date;
+    for _ in 0..7 {
+        if hours.days.contains(&date.weekday()) {
+            break;
+        }
+        date = add_days(date, 1);
+    }
+    local_moment(tz, date, hours.start.overflowing_add_signed(half).0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn midday_of_business_is_inside_hours_on_the_next_open_day() {
+        let hours = BusinessHours::default();
+        let tz = chrono_tz::America::Santiago;
+        let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        let at = |d| midday_of_business(&hours, tz, day(d)).to_rfc3339();
+        // Friday 11 December 2026: 14:00 in Santiago (UTC−3 in summer).
+        assert_eq!(at(11), "2026-12-11T17:00:00+00:00");
+        // Saturday and Sunday move to Monday the 14th.
+        assert_eq!(at(12), "2026-12-14T17:00:00+00:00");
+        assert_eq!(at(13), "2026-12-14T17:00:00+00:00");
+        let t = midday_of_business(&hours, tz, day(12));
+        assert!(in_business_hours(&hours, tz, t));
+        // Hours of 08:00–11:00 on Saturdays only: 09:30 on the Saturday after.
+        let short = BusinessHours {
+            start: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+            days: vec![Weekday::Sat],
+        };
+        assert_eq!(
+            midday_of_business(&short, chrono_tz::UTC, day(7)).to_rfc3339(),
+            "2026-12-12T09:30:00+00:00"
+        );
+    }
 
     #[test]
     fn dates_from_data_stay_in_the_calendar_and_convert_to_any_zone() {

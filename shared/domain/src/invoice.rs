@@ -522,7 +522,12 @@ pub struct NewInvoice {
     pub tax_rate: Option<Decimal>,
     #[serde(default)]
     pub issue_date: Option<NaiveDate>,
-    pub due_date: NaiveDate,
+    /// The day it is due (YYYY-MM-DD); or give `days_until_due`.
+    #[serde(default)]
+    pub due_date: Option<NaiveDate>,
+    /// Days from the issue date to the due date ("30 días"), instead of `due_date`.
+    #[serde(default)]
+    pub days_until_due: Option<i64>,
     #[serde(default)]
     pub terms: Option<TermsInput>,
     /// E-mail the invoice to the client now.
@@ -619,14 +624,38 @@ impl NewInvoice {
         if days_between(today, issue_date).abs() > MAX_TERM_DAYS {
             errors.add("issue_date", "must be within three years of today");
         }
-        if self.due_date < issue_date {
-            errors.add("due_date", "must not be before the issue date");
-        } else if days_between(issue_date, self.due_date) > MAX_TERM_DAYS {
-            errors.add(
-                "due_date",
-                "must be at most three years after the issue date",
-            );
-        }
+        let due_date = match (self.due_date, self.days_until_due) {
+            (Some(_), Some(_)) => {
+                errors.add(
+                    "days_until_due",
+                    "give due_date or days_until_due, not both",
+                );
+                issue_date
+            }
+            (None, None) => {
+                errors.add("due_date", "is required (or days_until_due)");
+                issue_date
+            }
+            (Some(due), None) => {
+                if due < issue_date {
+                    errors.add("due_date", "must not be before the issue date");
+                } else if days_between(issue_date, due) > MAX_TERM_DAYS {
+                    errors.add(
+                        "due_date",
+                        "must be at most three years after the issue date",
+                    );
+                }
+                due
+            }
+            (None, Some(days)) if (0..=MAX_TERM_DAYS).contains(&days) => add_days(issue_date, days),
+            (None, Some(_)) => {
+                errors.add(
+                    "days_until_due",
+                    format!("must be between 0 and {MAX_TERM_DAYS}"),
+                );
+                issue_date
+            }
+        };
         let terms = match &self.terms {
             Some(input) => input.apply(base, &mut errors, "terms", currency),
             None => {
@@ -635,7 +664,7 @@ impl NewInvoice {
             }
         };
         if let Some(d) = &terms.early_payment_discount
-            && add_days(issue_date, i64::from(d.within_days)) > self.due_date
+            && add_days(issue_date, i64::from(d.within_days)) > due_date
         {
             errors.add(
                 "terms.early_payment_discount.within_days",
@@ -672,7 +701,7 @@ impl NewInvoice {
             tax,
             total,
             issue_date,
-            due_date: self.due_date,
+            due_date,
             terms,
             send: self.send,
             purpose: Purpose::Order,
@@ -733,7 +762,8 @@ mod tests {
             }],
             tax_rate: Some(dec!(19)),
             issue_date: None,
-            due_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+            due_date: NaiveDate::from_ymd_opt(2026, 12, 7),
+            days_until_due: None,
             terms: None,
             send: false,
         }
@@ -746,6 +776,19 @@ mod tests {
             .into_iter()
             .map(|e| e.field)
             .collect()
+    }
+
+    #[test]
+    fn days_until_due_counts_from_the_issue_date() {
+        let mut inv = base();
+        inv.due_date = None;
+        inv.days_until_due = Some(30);
+        let v = inv.clone().validate(today(), &Terms::default()).unwrap();
+        assert_eq!(v.due_date, NaiveDate::from_ymd_opt(2026, 12, 23).unwrap());
+        inv.issue_date = NaiveDate::from_ymd_opt(2026, 12, 31);
+        inv.days_until_due = Some(0);
+        let v = inv.validate(today(), &Terms::default()).unwrap();
+        assert_eq!(v.due_date, NaiveDate::from_ymd_opt(2026, 12, 31).unwrap());
     }
 
     #[test]
@@ -824,6 +867,20 @@ mod tests {
         let mut inv = base();
         inv.issue_date = Some(NaiveDate::from_ymd_opt(2026, 12, 8).unwrap());
         assert_eq!(fields(inv), ["due_date"]);
+
+        // A due date or a number of days, exactly one of them.
+        let mut inv = base();
+        inv.due_date = None;
+        assert_eq!(fields(inv), ["due_date"]);
+        let mut inv = base();
+        inv.days_until_due = Some(30);
+        assert_eq!(fields(inv), ["days_until_due"]);
+        for days in [-1, MAX_TERM_DAYS + 1] {
+            let mut inv = base();
+            inv.due_date = None;
+            inv.days_until_due = Some(days);
+            assert_eq!(fields(inv), ["days_until_due"], "{days}");
+        }
 
         let mut inv = base();
         inv.client_id = "inv_nope".into();

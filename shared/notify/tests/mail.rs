@@ -37,7 +37,8 @@ fn invoice(client: &Client) -> Invoice {
         }],
         tax_rate: Some(dec!(19)),
         issue_date: Some(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
-        due_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+        due_date: NaiveDate::from_ymd_opt(2026, 12, 7),
+        days_until_due: None,
         terms: None,
         send: true,
     }

@@ -61,7 +61,8 @@ fn invoice_write(client: &ClientId, seq: u64, issue_day: u32) -> NewInvoiceWrite
         }],
         tax_rate: Some(dec!(19)),
         issue_date: Some(NaiveDate::from_ymd_opt(2026, 11, issue_day).unwrap()),
-        due_date: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        due_date: NaiveDate::from_ymd_opt(2026, 12, 31),
+        days_until_due: None,
         terms: None,
         send: false,
     }

@@ -83,6 +83,17 @@ async fn clp_invoice_is_exact_emailed_and_idempotent(t: TestApp) {
             .len(),
         1
     );
+
+    // "30 días": the due date counted from the issue date.
+    let mut net30 = clp_invoice(&cid, false);
+    net30.as_object_mut().unwrap().remove("due_date");
+    net30["issue_date"] = json!("2026-12-20");
+    net30["days_until_due"] = json!(30);
+    let net30 = t.post("/v1/invoices", &net30, None).await;
+    assert_eq!(net30.status, StatusCode::CREATED, "{}", net30.raw);
+    assert_eq!(net30.body["due_date"], "2027-01-19");
+    let listed = t.get(&format!("/v1/clients/{cid}/invoices")).await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 2);
 }
 
 /// Each bad request gets a clear problem+json 4xx naming the field, and writes nothing.
@@ -166,6 +177,21 @@ async fn bad_input_is_refused_and_writes_nothing(t: TestApp) {
             }),
             422,
             "due_date",
+        ),
+        (
+            "due date and days until due",
+            with(&|v| v["days_until_due"] = json!(30)),
+            422,
+            "days_until_due",
+        ),
+        (
+            "negative days until due",
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("due_date");
+                v["days_until_due"] = json!(-1);
+            }),
+            422,
+            "days_until_due",
         ),
         (
             "amount not a number",

@@ -16,7 +16,7 @@
 //!   existed, and applies it.
 
 use chrono::{DateTime, Utc};
-use cobro_domain::calendar::{add_days, later};
+use cobro_domain::calendar::later;
 use cobro_domain::deposit::{self, ClientStatus, DepositRule, DepositTerms, Hold};
 use cobro_domain::invoice::{NewLine, Purpose};
 use cobro_domain::standing::Restricted;
@@ -174,7 +174,8 @@ pub fn deposit_invoice(
         }],
         tax_rate: None,
         issue_date: None,
-        due_date: add_days(today, i64::from(terms.due_days)),
+        due_date: None,
+        days_until_due: Some(i64::from(terms.due_days)),
         terms: None,
         send: true,
     }
