@@ -1032,7 +1032,7 @@ impl Store for DynamoStore {
                 .index_name("GSI2")
                 .expression_attribute_values(":pk", s(pk))
                 .expression_attribute_values(":until", s(agenda_until(now)))
-                .projection_expression("GSI2SK")
+                .projection_expression("GSI2SK, client_id")
                 .limit(i32::try_from(limit).unwrap_or(i32::MAX).saturating_add(1));
             let q = match &lower {
                 Some(lo) => q
@@ -1045,30 +1045,35 @@ impl Store for DynamoStore {
         let mut keys = Vec::new();
         for out in futures::future::join_all(queries).await {
             let out = out.map_err(|e| StoreError::backend(e.into_service_error()))?;
-            keys.extend(
-                out.items
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|i| i.get("GSI2SK").and_then(|v| v.as_s().ok()).cloned()),
-            );
+            keys.extend(out.items.unwrap_or_default().into_iter().filter_map(|i| {
+                let text = |name: &str| i.get(name).and_then(|v| v.as_s().ok()).cloned();
+                Some((text("GSI2SK")?, text("client_id").unwrap_or_default()))
+            }));
         }
         keys.sort();
         let more = keys.len() > limit;
         keys.truncate(limit);
         let items = keys
             .iter()
-            .map(|k| {
+            .map(|(k, client)| {
                 let (at, id) = k
                     .split_once('#')
                     .ok_or_else(|| StoreError::Backend(format!("bad agenda key {k}")))?;
                 Ok(AgendaItem {
                     invoice_id: InvoiceId::parse(id)
                         .ok_or_else(|| StoreError::Backend(format!("bad agenda key {k}")))?,
+                    client_id: ClientId::parse(client).ok_or_else(|| {
+                        StoreError::Backend(format!("agenda entry {k} names no client"))
+                    })?,
                     at: at.parse().map_err(StoreError::backend)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let next = if more { keys.last().cloned() } else { None };
+        let next = if more {
+            keys.last().map(|(k, _)| k.clone())
+        } else {
+            None
+        };
         Ok(Page { items, next })
     }
 

@@ -176,6 +176,8 @@ impl Lane {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgendaItem {
     pub invoice_id: InvoiceId,
+    /// Whose invoice: the sweep works on one client's invoices in agenda order.
+    pub client_id: ClientId,
     pub at: DateTime<Utc>,
 }
 

@@ -1011,7 +1011,7 @@ impl Store for SqliteStore {
         self.with(move |c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT next_action_at, id FROM invoices
+                    "SELECT next_action_at, id, client_id FROM invoices
                      WHERE lane = ?4 AND next_action_at IS NOT NULL
                        AND next_action_at || '#' || id <= ?1
                        AND (?2 IS NULL OR next_action_at || '#' || id > ?2)
@@ -1021,17 +1021,25 @@ impl Store for SqliteStore {
             let rows = stmt
                 .query_map(
                     params![until, after, limit.saturating_add(1), lane.name()],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    },
                 )
                 .map_err(sql_err)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sql_err)?;
             let more = rows.len() > limit as usize;
             let mut items = Vec::new();
-            for (at, id) in rows.into_iter().take(limit as usize) {
+            for (at, id, client) in rows.into_iter().take(limit as usize) {
                 items.push(AgendaItem {
                     invoice_id: InvoiceId::parse(&id)
                         .ok_or_else(|| StoreError::Backend(format!("bad invoice id {id}")))?,
+                    client_id: ClientId::parse(&client)
+                        .ok_or_else(|| StoreError::Backend(format!("bad client id {client}")))?,
                     at: at.parse().map_err(StoreError::backend)?,
                 });
             }

@@ -705,6 +705,10 @@ async fn agenda_lists_only_what_is_due_in_order(store: Arc<dyn Store>) {
     let mut page = PageRequest::first(3);
     loop {
         let p = store.due_agenda(Lane::Dunning, now(), &page).await.unwrap();
+        assert!(
+            p.items.iter().all(|i| i.client_id == c.id),
+            "each names its client"
+        );
         got.extend(p.items.iter().map(|i| (i.at, i.invoice_id.clone())));
         match p.next {
             Some(n) => page.after = Some(n),

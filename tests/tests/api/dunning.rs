@@ -580,7 +580,50 @@ async fn a_late_sweep_gives_the_final_word_first(t: TestApp) {
     assert_eq!(t.mails_to(&business).await.len(), 1);
 }
 
+/// When several invoices of one client are due in the same sweep, the one due first on the
+/// agenda gets the client's message of the day, every time, and the dry run foresees it:
+/// the sweep works on one client's invoices in order (others at once), not in a race.
+async fn a_clients_first_due_invoice_gets_the_days_message(t: TestApp) {
+    t.set_now("2026-11-02T12:00:00Z");
+    let email = unique_email("seis");
+    let cid = t
+        .client(json!({"name": "Seis Facturas", "email": email}))
+        .await;
+    let mut ids = Vec::new();
+    // Created latest-due first, so that creation order is not agenda order.
+    for day in (1..=6).rev() {
+        let body = json!({"client_id": cid, "currency": "CLP", "due_date": format!("2026-12-0{day}"),
+            "send": true, "lines": [{"description": "Arriendo", "quantity": "1", "unit_amount": "50000"}]});
+        let inv = t.post("/v1/invoices", &body, None).await;
+        assert_eq!(inv.status, StatusCode::CREATED, "{}", inv.raw);
+        ids.push(inv.body["id"].as_str().unwrap().to_string());
+    }
+    let first_due = ids.last().unwrap().clone();
+    let at: chrono::DateTime<chrono::Utc> = "2026-12-16T15:00:00Z".parse().unwrap();
+    let would =
+        cobro_app::usecases::sweep::preview(&t.app, cobro_app::usecases::sweep::Lane::Dunning, at)
+            .await
+            .unwrap();
+    let to_client: Vec<_> = would
+        .iter()
+        .filter(|w| w.to.as_deref() == Some(email.as_str()))
+        .collect();
+    assert_eq!(to_client.len(), 1, "{would:?}");
+    assert_eq!(to_client[0].invoice_id.as_str(), first_due);
+    let r = sweep_at(&t.app, "2026-12-16T15:00:00Z").await;
+    assert_eq!((r.reminders, r.deferred), (1, 5), "{r:?}");
+    for id in &ids {
+        let done = t.invoice(id).await["dunning"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["status"] == "done");
+        assert_eq!(done, *id == first_due, "{id}");
+    }
+}
+
 on_both_stacks!(
+    a_clients_first_due_invoice_gets_the_days_message,
     a_late_sweep_gives_the_final_word_first,
     dunning_from_issue_to_escalation,
     early_payment_discount,

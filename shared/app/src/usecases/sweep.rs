@@ -22,7 +22,9 @@ use cobro_domain::calendar::{add_days, days_between, later, local_moment, next_b
 use cobro_domain::dunning;
 use cobro_domain::ledger::{EntryKind, LedgerEntry};
 use cobro_domain::stage::{CLAIM_LEASE_MINUTES, Next};
-use cobro_domain::{Client, InvoiceId, Money, Outcome, Stage, StageRecord, StageStatus, today_in};
+use cobro_domain::{
+    Client, ClientId, InvoiceId, Money, Outcome, Stage, StageRecord, StageStatus, today_in,
+};
 use cobro_notify::{
     About, Agreed, Arrangement, BrokenArrangement, Escalation, NoticeLine, OverdueDeposit, Tone,
     Undeliverable,
@@ -153,16 +155,30 @@ async fn run_lane(
     let mut page = PageRequest::first(cobro_store::MAX_PAGE);
     loop {
         let due = app.store.due_agenda(lane, now, &page).await?;
-        let ids: Vec<InvoiceId> = due.items.into_iter().map(|i| i.invoice_id).collect();
-        let mut results = futures::stream::iter(ids.into_iter().map(|id| async move {
-            if deadline
-                .is_some_and(|d| d.saturating_duration_since(Instant::now()) <= DEADLINE_MARGIN)
-            {
-                return None;
+        // One client's invoices one after the other, in agenda order (the one due first
+        // gets the client's message of the day, as the dry run foresees); clients at once.
+        let mut by_client: Vec<(ClientId, Vec<InvoiceId>)> = Vec::new();
+        for item in due.items {
+            match by_client.iter_mut().find(|(c, _)| *c == item.client_id) {
+                Some((_, ids)) => ids.push(item.invoice_id),
+                None => by_client.push((item.client_id, vec![item.invoice_id])),
             }
-            Some(work_on(app, &id, now).await)
+        }
+        let mut results = futures::stream::iter(by_client.into_iter().map(|(_, ids)| async move {
+            let mut done = Vec::with_capacity(ids.len());
+            for id in ids {
+                if deadline
+                    .is_some_and(|d| d.saturating_duration_since(Instant::now()) <= DEADLINE_MARGIN)
+                {
+                    done.push(None);
+                    break;
+                }
+                done.push(Some(work_on(app, &id, now).await));
+            }
+            futures::stream::iter(done)
         }))
-        .buffer_unordered(app.config.sweep_concurrency);
+        .buffer_unordered(app.config.sweep_concurrency)
+        .flatten();
         while let Some(r) = results.next().await {
             match r {
                 None => report.stopped_early = true,
