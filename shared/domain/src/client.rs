@@ -115,18 +115,7 @@ impl NewClient {
     pub fn validate(&self, id: ClientId, now: DateTime<Utc>) -> Result<Client, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = required_text(&mut errors, "name", &self.name, 200);
-        let email = required_text(&mut errors, "email", &self.email, 254);
-        // An address alone (no display text, no domain literal), at most 254 bytes (RFC
-        // 5321): what every mail server takes.
-        let strict = email_address::Options::default()
-            .without_display_text()
-            .without_domain_literal();
-        if !errors.has("email")
-            && (email.len() > 254
-                || email_address::EmailAddress::parse_with_options(&email, strict).is_err())
-        {
-            errors.add("email", "must be a valid e-mail address");
-        }
+        let email = crate::validation::email(&mut errors, "email", &self.email);
         let phone = optional_text(&mut errors, "phone", self.phone.as_deref(), 40);
         if let Some(p) = &phone
             && !errors.has("phone")

@@ -110,6 +110,11 @@ prefixed_id!(
     ApiKeyId,
     "key_"
 );
+prefixed_id!(
+    /// A person of the business who uses the console.
+    UserId,
+    "usr_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -19,12 +19,13 @@ pub mod secret;
 pub mod stage;
 pub mod standing;
 pub mod taxid;
+pub mod user;
 pub mod validation;
 
 pub use arrangement::Outcome;
 pub use calendar::today_in;
 pub use client::{Client, NewClient};
-pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId};
+pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId, UserId};
 pub use invoice::{Invoice, Line, NewInvoice, Terms, TermsInput, ValidInvoice};
 pub use ledger::{
     Balance, Decision, EntryKind, FactKind, Instalment, InvoiceStatus, LedgerEntry, NewEntry,
@@ -35,6 +36,7 @@ pub use money::{AmountInput, Currency, Money, MoneyError};
 pub use payref::PaymentReference;
 pub use secret::Secret;
 pub use stage::{Stage, StageRecord, StageStatus};
+pub use user::{Role, Session, SignInToken, User};
 pub use validation::{FieldError, FieldErrors};
 
 #[cfg(test)]

@@ -48,6 +48,26 @@ pub fn new_pay_token() -> Secret {
     Secret(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A new console session id or sign-in token: 256 random bits, base64url (43 characters).
+pub fn new_session_token() -> Secret {
+    let bytes = random_bytes::<32>();
+    Secret(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Whether a string could be a session id or sign-in token (cheap check before a lookup).
+pub fn looks_like_session_token(s: &str) -> bool {
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The CSRF value of a console session's forms: derived from the session's secret (which
+/// only the browser's HttpOnly cookie and the server know), so it is stored nowhere and a
+/// page of another origin cannot compute it.
+pub fn csrf_for(session_secret: &str) -> String {
+    digest(&format!("cobro-console-csrf:{session_secret}"))
+}
+
 /// Whether a string could be a pay token at all (cheap check before any lookup).
 pub fn looks_like_pay_token(s: &str) -> bool {
     s.len() == 32

@@ -158,6 +158,22 @@ pub fn required(
     })
 }
 
+/// A required e-mail address: an address alone (no display text, no domain literal), at
+/// most 254 bytes (RFC 5321), what every mail server takes.
+pub fn email(errors: &mut FieldErrors, field: &str, value: &str) -> String {
+    let email = required_text(errors, field, value, 254);
+    let strict = email_address::Options::default()
+        .without_display_text()
+        .without_domain_literal();
+    if !errors.has(field)
+        && (email.len() > 254
+            || email_address::EmailAddress::parse_with_options(&email, strict).is_err())
+    {
+        errors.add(field, "must be a valid e-mail address");
+    }
+    email
+}
+
 /// An optional one-line text field ([`text`]); empty becomes `None`.
 pub fn optional_text(
     errors: &mut FieldErrors,

@@ -16,6 +16,11 @@
 //! | agenda (next action) | on the invoice item | | GSI2 `AGENDA#{shard}` / `{next_action_at}#{id}`, sparse |
 //! | dunning stage | `INVOICE#{id}` | `STAGE#{stage}` | GSI1 `LOG#{escalation\|late-fee\|promise}` / `{done_at}#…` when done |
 //! | client's message of the day | `CLIENTDAY#{client}#{date}` | `CLIENTDAY` | TTL |
+//! | console user | `USER#{id}` | `USER` | GSI1 `USERS` / `{email}` |
+//! | user's address (unique) | `USEREMAIL#{email}` | `USEREMAIL` | |
+//! | sign-in links sent to an address | `SIGNINLINKS#{sha256}` | `SIGNINLINKS` | TTL |
+//! | sign-in token | `SIGNIN#{sha256}` | `SIGNIN` | TTL |
+//! | console session | `SESSION#{sha256}` | `SESSION` | TTL (its absolute end) |
 //!
 //! The TTL attribute is `ttl` (epoch seconds). Creating an invoice is one
 //! `TransactWriteItems`: the counter moves from `seq - 1` to `seq` under a condition, so
@@ -33,12 +38,14 @@ use aws_sdk_dynamodb::types::{
     KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
     TimeToLiveSpecification, TransactWriteItem, Update,
 };
+use chrono::Duration;
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
+use cobro_domain::calendar::later;
 use cobro_domain::{
     ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference, UnmatchedId,
 };
-use cobro_domain::{StageRecord, StageStatus};
+use cobro_domain::{Session, SignInToken, StageRecord, StageStatus, User, UserId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
@@ -194,6 +201,19 @@ enum Part {
     Event,
     Entry,
     Other,
+}
+
+/// Whose address this is.
+#[derive(Serialize, Deserialize)]
+struct UserRef {
+    user_id: UserId,
+}
+
+/// The sign-in links an address was sent in the last hour, and the item's version.
+#[derive(Serialize, Deserialize)]
+struct SentLinks {
+    times: Vec<DateTime<Utc>>,
+    version: u64,
 }
 
 /// Who claimed a tax id.
@@ -1079,6 +1099,220 @@ impl Store for DynamoStore {
 
     async fn stage_log(&self, log: StageLog, page: &PageRequest) -> Result<Page<StageRecord>> {
         self.gsi1_page(format!("LOG#{}", log.name()), page).await
+    }
+
+    async fn create_user(&self, user: &User) -> Result<()> {
+        let row = Row::new(format!("USER#{}", user.id), "USER", user).gsi1("USERS", &user.email);
+        let claim = Row::new(
+            format!("USEREMAIL#{}", user.email),
+            "USEREMAIL",
+            UserRef {
+                user_id: user.id.clone(),
+            },
+        );
+        self.transact(vec![
+            (
+                Part::Other,
+                put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+            ),
+            (
+                Part::Other,
+                put(&self.table, claim.item()?, Some(NOT_EXISTS))?,
+            ),
+        ])
+        .await
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>> {
+        self.get(format!("USER#{id}"), "USER")
+            .await?
+            .map(parse)
+            .transpose()
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let claim: Option<UserRef> = self
+            .get(format!("USEREMAIL#{email}"), "USEREMAIL")
+            .await?
+            .map(parse)
+            .transpose()?;
+        match claim {
+            Some(c) => self.user(&c.user_id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let mut users = Vec::new();
+        let mut page = PageRequest::first(crate::MAX_PAGE);
+        loop {
+            let p: Page<User> = self.gsi1_page("USERS".into(), &page).await?;
+            users.extend(p.items);
+            match p.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        users.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(users)
+    }
+
+    async fn update_user(&self, user: &User) -> Result<bool> {
+        let row = Row::new(format!("USER#{}", user.id), "USER", user).gsi1("USERS", &user.email);
+        match self
+            .transact(vec![(
+                Part::Other,
+                put(&self.table, row.item()?, Some(EXISTS))?,
+            )])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::AlreadyExists) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn count_sign_in_link(&self, address: &str, now: DateTime<Utc>) -> Result<bool> {
+        let pk = format!("SIGNINLINKS#{address}");
+        // Optimistic: read the address's recent links, write them back with one more under
+        // the version read; a concurrent request makes the write fail and the loop re-read.
+        for _ in 0..8 {
+            let sent: Option<SentLinks> = self
+                .get(pk.clone(), "SIGNINLINKS")
+                .await?
+                .map(parse)
+                .transpose()?;
+            let (mut times, version) = sent.map_or((Vec::new(), 0), |s| (s.times, s.version));
+            let hour_ago = later(now, Duration::hours(-1));
+            times.retain(|t| *t > hour_ago);
+            if !cobro_domain::user::may_send_link(&times, now) {
+                return Ok(false);
+            }
+            times.push(now);
+            let row = Row::new(
+                pk.clone(),
+                "SIGNINLINKS",
+                SentLinks {
+                    times,
+                    version: version.saturating_add(1),
+                },
+            )
+            .ttl(later(now, Duration::hours(1)));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(row.item()?))
+                .condition_expression("attribute_not_exists(PK) OR version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+                .build()
+                .map_err(StoreError::backend)?;
+            match self
+                .transact(vec![(
+                    Part::Other,
+                    TransactWriteItem::builder().put(put).build(),
+                )])
+                .await
+            {
+                Ok(()) => return Ok(true),
+                Err(StoreError::AlreadyExists) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend(
+            "sign-in links: too many concurrent requests for one address".into(),
+        ))
+    }
+
+    async fn put_sign_in_token(&self, token: &SignInToken) -> Result<()> {
+        let row =
+            Row::new(format!("SIGNIN#{}", token.digest), "SIGNIN", token).ttl(token.expires_at);
+        self.transact(vec![(
+            Part::Other,
+            put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+        )])
+        .await
+    }
+
+    async fn use_sign_in_token(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SignInToken>> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("SIGNIN#{digest}"), "SIGNIN")))
+            .update_expression("SET used_at = :now")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(used_at)")
+            .expression_attribute_values(
+                ":now",
+                to_attribute_value(now).map_err(StoreError::backend)?,
+            )
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                let token: SignInToken = parse(out.attributes.unwrap_or_default())?;
+                // Expired: used up all the same (it could never serve again).
+                Ok((now < token.expires_at).then_some(token))
+            }
+            Err(e) => match e.into_service_error() {
+                e if e.is_conditional_check_failed_exception() => Ok(None),
+                e => Err(StoreError::backend(e)),
+            },
+        }
+    }
+
+    async fn put_session(&self, session: &Session) -> Result<()> {
+        let row = Row::new(format!("SESSION#{}", session.digest), "SESSION", session)
+            .ttl(session.expires_at());
+        self.transact(vec![(
+            Part::Other,
+            put(&self.table, row.item()?, Some(NOT_EXISTS))?,
+        )])
+        .await
+    }
+
+    async fn session(&self, digest: &str) -> Result<Option<Session>> {
+        self.get(format!("SESSION#{digest}"), "SESSION")
+            .await?
+            .map(parse)
+            .transpose()
+    }
+
+    async fn touch_session(&self, digest: &str, at: DateTime<Utc>) -> Result<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("SESSION#{digest}"), "SESSION")))
+            .update_expression("SET last_seen_at = :at")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(
+                ":at",
+                to_attribute_value(at).map_err(StoreError::backend)?,
+            )
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                e if e.is_conditional_check_failed_exception() => Ok(()), // signed out meanwhile
+                e => Err(StoreError::backend(e)),
+            },
+        }
+    }
+
+    async fn delete_session(&self, digest: &str) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("SESSION#{digest}"), "SESSION")))
+            .send()
+            .await
+            .map_err(|e| StoreError::backend(e.into_service_error()))?;
+        Ok(())
     }
 }
 

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use cobro_domain::{
     ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentFact, PaymentReference,
-    StageRecord, UnmatchedId, UnmatchedReason,
+    Session, SignInToken, StageRecord, UnmatchedId, UnmatchedReason, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -513,4 +513,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<AgendaItem>>;
     /// Done stages of one kind across invoices (escalations, late fees), newest first.
     async fn stage_log(&self, log: StageLog, page: &PageRequest) -> Result<Page<StageRecord>>;
+
+    // People of the console
+    /// Writes a new user, else [`StoreError::AlreadyExists`] when the address is taken.
+    async fn create_user(&self, user: &User) -> Result<()>;
+    async fn user(&self, id: &UserId) -> Result<Option<User>>;
+    /// The user who signs in with this (lower-case) address.
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    /// Every user, by address.
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// Replaces a user (role, name, language, `sessions_from`); the address stays. `false`
+    /// when there is none.
+    async fn update_user(&self, user: &User) -> Result<bool>;
+    /// Counts one more sign-in link for `address` (a digest) at `now` if fewer than
+    /// [`cobro_domain::user::SIGN_IN_PER_HOUR`] went in the hour before
+    /// ([`cobro_domain::user::may_send_link`]); `false`, and nothing counted, when not.
+    async fn count_sign_in_link(&self, address: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn put_sign_in_token(&self, token: &SignInToken) -> Result<()>;
+    /// Marks the token used, once: the token as it was, when it was unused and unexpired at
+    /// `now`; `None` for an unknown, expired or used one (never twice, even at once).
+    async fn use_sign_in_token(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SignInToken>>;
+    async fn put_session(&self, session: &Session) -> Result<()>;
+    async fn session(&self, digest: &str) -> Result<Option<Session>>;
+    /// Records the session's last use.
+    async fn touch_session(&self, digest: &str, at: DateTime<Utc>) -> Result<()>;
+    /// Ends a session (sign-out); nothing when it is gone already.
+    async fn delete_session(&self, digest: &str) -> Result<()>;
 }

@@ -22,8 +22,9 @@ use crate::{
     agenda_sort_key, agenda_until, client_sort_key, invoice_sort_key, log_sort_key, payment_key,
     unmatched_sort_key,
 };
-use chrono::NaiveDate;
-use cobro_domain::{StageRecord, StageStatus};
+use chrono::{Duration, NaiveDate};
+use cobro_domain::calendar::later;
+use cobro_domain::{Session, SignInToken, StageRecord, StageStatus, User, UserId};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -123,6 +124,26 @@ CREATE INDEX invoices_agenda ON invoices (lane, next_action_at, id) WHERE next_a
 CREATE TABLE tax_ids (
     key TEXT PRIMARY KEY,
     client_id TEXT NOT NULL
+);
+"#,
+    r#"
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+CREATE TABLE sign_in_links (
+    address TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX sign_in_links_by_address ON sign_in_links (address, at);
+CREATE TABLE sign_in_tokens (
+    digest TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    digest TEXT PRIMARY KEY,
+    body TEXT NOT NULL
 );
 "#,
 ];
@@ -1062,6 +1083,191 @@ impl Store for SqliteStore {
                 params![log.name(), after, limit.saturating_add(1)],
                 limit,
             )
+        })
+        .await
+    }
+    async fn create_user(&self, user: &User) -> Result<()> {
+        let (id, email, body) = (user.id.to_string(), user.email.clone(), to_json(user)?);
+        self.with(move |c| {
+            c.execute_cached(
+                "INSERT INTO users (id, email, body) VALUES (?1, ?2, ?3)",
+                params![id, email, body],
+            )
+            .map(|_| ())
+            .map_err(|e| constraint_as(e, StoreError::AlreadyExists))
+        })
+        .await
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>> {
+        let id = id.to_string();
+        self.with(move |c| one(c, "SELECT body FROM users WHERE id = ?1", [id]))
+            .await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let email = email.to_string();
+        self.with(move |c| one(c, "SELECT body FROM users WHERE email = ?1", [email]))
+            .await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT body FROM users ORDER BY email")
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?;
+            rows.map(|r| from_json(&r.map_err(sql_err)?)).collect()
+        })
+        .await
+    }
+
+    async fn update_user(&self, user: &User) -> Result<bool> {
+        let (id, body) = (user.id.to_string(), to_json(user)?);
+        self.with(move |c| {
+            let n = c
+                .execute_cached(
+                    "UPDATE users SET body = ?2 WHERE id = ?1",
+                    params![id, body],
+                )
+                .map_err(sql_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn count_sign_in_link(&self, address: &str, now: DateTime<Utc>) -> Result<bool> {
+        let address = address.to_string();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            let hour_ago = agenda_value(Some(later(now, Duration::hours(-1))));
+            tx.execute_cached(
+                "DELETE FROM sign_in_links WHERE address = ?1 AND at <= ?2",
+                params![address, hour_ago],
+            )
+            .map_err(sql_err)?;
+            let recent: Vec<DateTime<Utc>> = {
+                let mut stmt = tx
+                    .prepare_cached("SELECT at FROM sign_in_links WHERE address = ?1")
+                    .map_err(sql_err)?;
+                let rows = stmt
+                    .query_map([&address], |r| r.get::<_, String>(0))
+                    .map_err(sql_err)?;
+                rows.map(|r| r.map_err(sql_err)?.parse().map_err(StoreError::backend))
+                    .collect::<Result<Vec<_>>>()?
+            };
+            if !cobro_domain::user::may_send_link(&recent, now) {
+                return Ok(false);
+            }
+            tx.execute_cached(
+                "INSERT INTO sign_in_links (address, at) VALUES (?1, ?2)",
+                params![address, agenda_value(Some(now))],
+            )
+            .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn put_sign_in_token(&self, token: &SignInToken) -> Result<()> {
+        let (digest, body) = (token.digest.clone(), to_json(token)?);
+        self.with(move |c| {
+            c.execute_cached(
+                "INSERT INTO sign_in_tokens (digest, body) VALUES (?1, ?2)",
+                params![digest, body],
+            )
+            .map(|_| ())
+            .map_err(|e| constraint_as(e, StoreError::AlreadyExists))
+        })
+        .await
+    }
+
+    async fn use_sign_in_token(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SignInToken>> {
+        let digest = digest.to_string();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            let token: Option<SignInToken> = one(
+                &tx,
+                "SELECT body FROM sign_in_tokens WHERE digest = ?1",
+                [&digest],
+            )?;
+            let Some(mut token) = token.filter(|t| t.used_at.is_none() && now < t.expires_at)
+            else {
+                return Ok(None);
+            };
+            let unused = token.clone();
+            token.used_at = Some(now);
+            tx.execute_cached(
+                "UPDATE sign_in_tokens SET body = ?2 WHERE digest = ?1",
+                params![digest, to_json(&token)?],
+            )
+            .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)?;
+            Ok(Some(unused))
+        })
+        .await
+    }
+
+    async fn put_session(&self, session: &Session) -> Result<()> {
+        let (digest, body) = (session.digest.clone(), to_json(session)?);
+        self.with(move |c| {
+            c.execute_cached(
+                "INSERT INTO sessions (digest, body) VALUES (?1, ?2)",
+                params![digest, body],
+            )
+            .map(|_| ())
+            .map_err(|e| constraint_as(e, StoreError::AlreadyExists))
+        })
+        .await
+    }
+
+    async fn session(&self, digest: &str) -> Result<Option<Session>> {
+        let digest = digest.to_string();
+        self.with(move |c| one(c, "SELECT body FROM sessions WHERE digest = ?1", [digest]))
+            .await
+    }
+
+    async fn touch_session(&self, digest: &str, at: DateTime<Utc>) -> Result<()> {
+        let digest = digest.to_string();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            let session: Option<Session> = one(
+                &tx,
+                "SELECT body FROM sessions WHERE digest = ?1",
+                [&digest],
+            )?;
+            if let Some(mut s) = session {
+                s.last_seen_at = s.last_seen_at.max(at);
+                tx.execute_cached(
+                    "UPDATE sessions SET body = ?2 WHERE digest = ?1",
+                    params![digest, to_json(&s)?],
+                )
+                .map_err(sql_err)?;
+            }
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, digest: &str) -> Result<()> {
+        let digest = digest.to_string();
+        self.with(move |c| {
+            c.execute_cached("DELETE FROM sessions WHERE digest = ?1", [digest])
+                .map(|_| ())
+                .map_err(sql_err)
         })
         .await
     }

@@ -1119,7 +1119,122 @@ async fn a_tax_id_belongs_to_its_first_client(store: Arc<dyn Store>) {
     );
 }
 
+fn user(email: &str, role: &str) -> cobro_domain::User {
+    cobro_domain::user::NewUser {
+        email: email.into(),
+        name: "Ana".into(),
+        role: role.into(),
+        locale: None,
+    }
+    .validate(cobro_domain::UserId::generate(), now())
+    .unwrap()
+}
+
+async fn users_have_one_address_each_and_sessions_end(store: Arc<dyn Store>) {
+    use cobro_domain::{Session, SignInToken};
+    let tag = cobro_domain::ClientId::generate();
+    let ana = user(&format!("ana-{tag}@estudio.cl"), "owner");
+    store.create_user(&ana).await.unwrap();
+    assert_eq!(store.user(&ana.id).await.unwrap().as_ref(), Some(&ana));
+    assert_eq!(
+        store.user_by_email(&ana.email).await.unwrap().as_ref(),
+        Some(&ana)
+    );
+    assert_eq!(store.user_by_email("nadie@estudio.cl").await.unwrap(), None);
+    // One address, one user, even at once.
+    let twins: Vec<_> = (0..4)
+        .map(|_| user(&format!("bea-{tag}@estudio.cl"), "viewer"))
+        .collect();
+    let results = futures::future::join_all(twins.iter().map(|u| store.create_user(u))).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| matches!(e, StoreError::AlreadyExists))
+    );
+    let mut listed = store.list_users().await.unwrap();
+    listed.retain(|u| u.email.contains(&tag.to_string()));
+    assert_eq!(listed.len(), 2);
+    assert!(listed.windows(2).all(|w| w[0].email < w[1].email));
+    let mut changed = ana.clone();
+    changed.role = cobro_domain::Role::Collector;
+    changed.sessions_from = Some(now());
+    assert!(store.update_user(&changed).await.unwrap());
+    assert_eq!(store.user(&ana.id).await.unwrap(), Some(changed.clone()));
+    assert!(!store.update_user(&user("x@y.cl", "viewer")).await.unwrap());
+
+    // Five links an hour per address, counted once each even when asked at once.
+    let address = format!("digest-{tag}");
+    let asks = (0..8).map(|_| store.count_sign_in_link(&address, now()));
+    let allowed = futures::future::join_all(asks).await;
+    assert_eq!(
+        allowed.iter().filter(|r| matches!(r, Ok(true))).count(),
+        5,
+        "{allowed:?}"
+    );
+    assert!(!store.count_sign_in_link(&address, now()).await.unwrap());
+    assert!(
+        store
+            .count_sign_in_link(&address, now() + Duration::minutes(61))
+            .await
+            .unwrap()
+    );
+    assert!(store.count_sign_in_link("another", now()).await.unwrap());
+
+    // A sign-in token serves once, and not after it expires.
+    let token = SignInToken::new(format!("tok-{tag}"), ana.id.clone(), now());
+    store.put_sign_in_token(&token).await.unwrap();
+    let tries = (0..4).map(|_| store.use_sign_in_token(&token.digest, now()));
+    let used = futures::future::join_all(tries).await;
+    let served: Vec<_> = used.into_iter().filter_map(|r| r.unwrap()).collect();
+    assert_eq!(served, [token.clone()], "served once");
+    assert_eq!(
+        store.use_sign_in_token(&token.digest, now()).await.unwrap(),
+        None
+    );
+    let late = SignInToken::new(format!("late-{tag}"), ana.id.clone(), now());
+    store.put_sign_in_token(&late).await.unwrap();
+    assert_eq!(
+        store
+            .use_sign_in_token(&late.digest, now() + Duration::minutes(15))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.use_sign_in_token("unknown", now()).await.unwrap(),
+        None
+    );
+
+    // Sessions: kept, touched, ended.
+    let s = Session::new(format!("ses-{tag}"), ana.id.clone(), now());
+    store.put_session(&s).await.unwrap();
+    assert_eq!(store.session(&s.digest).await.unwrap(), Some(s.clone()));
+    let later = now() + Duration::hours(2);
+    store.touch_session(&s.digest, later).await.unwrap();
+    assert_eq!(
+        store
+            .session(&s.digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seen_at,
+        later
+    );
+    store.delete_session(&s.digest).await.unwrap();
+    assert_eq!(store.session(&s.digest).await.unwrap(), None);
+    store.delete_session(&s.digest).await.unwrap();
+    store.touch_session(&s.digest, later).await.unwrap();
+    assert_eq!(store.session(&s.digest).await.unwrap(), None, "not revived");
+}
+
 contract!(
+    users_have_one_address_each_and_sessions_end,
     a_tax_id_belongs_to_its_first_client,
     clients_round_trip_and_page_newest_first,
     idempotency_key_is_written_once_with_its_effect,
