@@ -24,6 +24,9 @@ async fn post(router: &Router, key: &str, path: &str, body: Value) -> anyhow::Re
     Ok(value)
 }
 
+/// The demo's owner of the console.
+pub const DEMO_OWNER: &str = "duena@demo.cobro.cl";
+
 /// Seeds the demo data once: a data directory that already has clients is left as it is
 /// (a second `serve --demo` prints a fresh key and says so). Dates are relative to today.
 pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
@@ -32,6 +35,10 @@ pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
     let first = cobro_store::PageRequest::first(1);
     if !app.store.list_clients(&first).await?.items.is_empty() {
         println!("demo: API key (shown once)  {key}");
+        if let Some(owner) = app.store.user_by_email(DEMO_OWNER).await? {
+            let link = cobro_app::usecases::people::link_for(app, &owner).await?;
+            println!("demo: console sign-in (owner {DEMO_OWNER}, once, 15 minutes)  {link}");
+        }
         println!("demo: the data directory already has clients; nothing seeded again");
         return Ok(());
     }
@@ -82,6 +89,18 @@ pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
         })).await?,
     ];
     println!("demo: API key (shown once)  {key}");
+    let owner = cobro_app::usecases::people::add_user(
+        app,
+        &cobro_domain::user::NewUser {
+            email: DEMO_OWNER.into(),
+            name: "Dueña Demo".into(),
+            role: "owner".into(),
+            locale: Some("es".into()),
+        },
+    )
+    .await?;
+    let link = cobro_app::usecases::people::link_for(app, &owner).await?;
+    println!("demo: console sign-in (owner {DEMO_OWNER}, once, 15 minutes)  {link}");
     for inv in &invoices {
         println!(
             "demo: {} {} {} due {}  pay: {}",

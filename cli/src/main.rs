@@ -84,6 +84,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// People of the console (owners, collectors, viewers).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Provider-shaped webhook events, signed as the provider would, sent to a running stack.
     Webhook {
         #[command(subcommand)]
@@ -113,6 +118,30 @@ enum KeysCommand {
     List,
     /// Revoke a key by id (key_…).
     Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add a person; they sign in by asking for a link with their address at /console.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// owner (everything), collector (invoices and clients) or viewer (read only).
+        #[arg(long)]
+        role: String,
+        /// es or en.
+        #[arg(long, default_value = "es")]
+        locale: String,
+    },
+    /// List the people (address, role, name).
+    List,
+    /// Print a one-time sign-in link for a person (valid 15 minutes), without e-mailing it.
+    Link {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -285,6 +314,44 @@ async fn main() -> anyhow::Result<()> {
                         "no API key {id}"
                     );
                     println!("revoked {id}");
+                }
+            }
+            Ok(())
+        }
+        Command::Users { command } => {
+            use cobro_app::usecases::people;
+            let app = App::from_config(config(cli.data_dir).await?).await?;
+            match command {
+                UsersCommand::Add {
+                    email,
+                    name,
+                    role,
+                    locale,
+                } => {
+                    let input = cobro_domain::user::NewUser {
+                        name: name.unwrap_or_else(|| {
+                            email.split('@').next().unwrap_or_default().to_string()
+                        }),
+                        email,
+                        role,
+                        locale: Some(locale),
+                    };
+                    let user = people::add_user(&app, &input).await?;
+                    println!("added {} {} ({})", user.id, user.email, user.role.code());
+                }
+                UsersCommand::List => {
+                    for u in people::list_users(&app).await? {
+                        println!("{}\t{}\t{}\t{}", u.id, u.email, u.role.code(), u.name);
+                    }
+                }
+                UsersCommand::Link { email } => {
+                    let email = cobro_domain::user::normalize_email(&email);
+                    let user = app
+                        .store
+                        .user_by_email(&email)
+                        .await?
+                        .with_context(|| format!("no user signs in with {email}"))?;
+                    println!("{}", people::link_for(&app, &user).await?);
                 }
             }
             Ok(())

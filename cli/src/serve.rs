@@ -50,6 +50,7 @@ pub async fn run(
             .merge(cobro_app::http::payment_webhook(app.clone()))
             .merge(cobro_app::http::pay_portal(app.clone()))
             .merge(cobro_app::http::sandbox(app.clone()))
+            .merge(cobro_app::http::console(app.clone()))
             .merge(local_routes(&data_dir)),
     );
 
@@ -59,6 +60,7 @@ pub async fn run(
         "  webhooks  {base}/webhooks/stripe  {base}/webhooks/standard   (try: cobro webhook send --help)"
     );
     println!("  pay links {base}/pay/…   (sandbox checkout at {base}/sandbox/checkout/…)");
+    println!("  console   {base}/console   (people: cobro users add --email … --role owner)");
     println!("  outbox    {base}/outbox");
     println!("  store     {store_name}");
     if demo {

@@ -1,30 +1,36 @@
 //! The pay portal in real headless Chromium (Debian's `chromium`, driven by npm's
 //! `playwright-core`; `./scripts/test` installs both): `cobro serve --demo` e-mails the demo
 //! invoices to the outbox; the pay link found in the first e-mail is opened, paid in the
-//! sandbox checkout and seen paid, with the receipt in the outbox. Screenshots at 360 px and
-//! 1280 px are written to `target/browser-artifacts/`.
+//! sandbox checkout and seen paid, with the receipt in the outbox. The console is signed into
+//! from a link found in the outbox, worked and left, with axe-core checking each page.
+//! Screenshots at 360 px and 1280 px are written to `target/browser-artifacts/`.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use mail_parser::MessageParser;
 
-#[test]
-fn the_pay_link_from_the_email_pays_in_a_real_browser() {
+/// `tests/browser` and the artifacts folder, once Chromium and the npm tools are there.
+fn tools() -> (PathBuf, PathBuf) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let browser_dir = root.join("tests/browser");
     assert!(
         browser_dir.join("node_modules/playwright-core").exists()
+            && browser_dir.join("node_modules/axe-core").exists()
             && PathBuf::from("/usr/bin/chromium").exists(),
-        "Chromium and playwright-core are missing: run the test command (./scripts/test), which installs them"
+        "Chromium, playwright-core and axe-core are missing: run the test command (./scripts/test), which installs them"
     );
     let artifacts = root.join("target/browser-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    (browser_dir, artifacts)
+}
+
+/// `cobro serve --demo` on a free port over `dir`, seeded: the process and its base URL.
+fn serve_demo(dir: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cobro"))
         .arg("--data-dir")
-        .arg(dir.path())
+        .arg(dir)
         .args([
             "serve",
             "--addr",
@@ -50,6 +56,32 @@ fn the_pay_link_from_the_email_pays_in_a_real_browser() {
             break;
         }
     }
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+/// Runs a browser script with `args`; fails the test with its output when it fails.
+fn run_script(browser_dir: &std::path::Path, script: &str, args: &[&str]) -> String {
+    let out = Command::new("node")
+        .arg(browser_dir.join(script))
+        .args(args)
+        .current_dir(browser_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn the_pay_link_from_the_email_pays_in_a_real_browser() {
+    let (browser_dir, artifacts) = tools();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = serve_demo(dir.path());
 
     // The pay link, as the client finds it: in the first e-mail of the outbox.
     let mut mails: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
@@ -74,20 +106,13 @@ fn the_pay_link_from_the_email_pays_in_a_real_browser() {
         .expect("the amount in the e-mail")
         .to_string();
 
-    let out = Command::new("node")
-        .arg(browser_dir.join("portal.mjs"))
-        .args([&link, &base, artifacts.to_str().unwrap(), &amount])
-        .current_dir(&browser_dir)
-        .output()
-        .unwrap();
+    run_script(
+        &browser_dir,
+        "portal.mjs",
+        &[&link, &base, artifacts.to_str().unwrap(), &amount],
+    );
     let _ = child.kill();
     let _ = child.wait();
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
     for shot in [
         "portal-360.png",
         "portal-1280.png",
@@ -98,5 +123,29 @@ fn the_pay_link_from_the_email_pays_in_a_real_browser() {
             artifacts.join(shot).metadata().unwrap().len() > 1000,
             "{shot}"
         );
+    }
+}
+
+/// The console in real Chromium, JavaScript off: the demo owner asks for a link, finds it
+/// in the outbox, enters; home; adds a viewer through the form (a bad address first); signs
+/// out; the viewer sees no actions and a forged POST is refused; axe-core on every page.
+#[test]
+fn the_console_signs_in_from_the_outbox_in_a_real_browser() {
+    let (browser_dir, artifacts) = tools();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = serve_demo(dir.path());
+    let out = run_script(
+        &browser_dir,
+        "console.mjs",
+        &[&base, "duena@demo.cobro.cl", artifacts.to_str().unwrap()],
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(out.contains("\"ok\":true"), "{out}");
+    for page in ["sign-in", "home", "people"] {
+        for width in [360, 1280] {
+            let shot = artifacts.join(format!("console-{page}-{width}.png"));
+            assert!(shot.metadata().unwrap().len() > 1000, "{}", shot.display());
+        }
     }
 }

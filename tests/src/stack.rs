@@ -17,6 +17,8 @@ pub struct Stack {
     pub stripe_parameter: String,
     /// A bearer key for the business API, written as `cobro keys create` would.
     pub key: String,
+    /// The address of an owner of the console, added as `cobro users add` would.
+    pub owner: String,
     /// Scratch space: the functions' logs, the key's outbox.
     pub scratch: tempfile::TempDir,
 }
@@ -69,10 +71,23 @@ impl Stack {
         let (_, key) = cobro_app::usecases::keys::create(&app, "lambda")
             .await
             .expect("API key");
+        let owner = format!("duena-{}@estudiosur.cl", cobro_domain::ClientId::generate());
+        cobro_app::usecases::people::add_user(
+            &app,
+            &cobro_domain::user::NewUser {
+                email: owner.clone(),
+                name: "Dueña".into(),
+                role: "owner".into(),
+                locale: Some("es".into()),
+            },
+        )
+        .await
+        .expect("owner");
         Stack {
             env,
             stripe_parameter,
             key: key.expose().to_string(),
+            owner,
             scratch,
         }
     }

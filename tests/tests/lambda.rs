@@ -4,7 +4,8 @@
 //! fed the events API Gateway (HTTP API, payload 2.0) and EventBridge send, with the
 //! production configuration: DynamoDB, SES and SSM Parameter Store, all on moto's server.
 //!
-//! One invoice's life goes through all five binaries: the API creates it, the pay page
+//! The console's sign-in runs through its binary: the page, a link e-mailed by SES, the
+//! session it opens. One invoice's life goes through the five others: the API creates it, the pay page
 //! (a GET that sets the CSRF cookie, then a base64-encoded form post carrying it back in
 //! `cookies`) records a promise, the sweep and the deposit check run on a scheduled event,
 //! and a Stripe webhook, signed with a secret that only exists in SSM, pays it, twice.
@@ -81,6 +82,19 @@ fn json_request<'a>(
     e
 }
 
+/// A form posted to the console as a browser posts it through API Gateway.
+fn form_post<'a>(path: &'a str, body: &'a str, cookie: &str) -> HttpEvent<'a> {
+    let mut post = HttpEvent::new("POST", "/console/{proxy+}", path);
+    post.headers = vec![(
+        "content-type",
+        "application/x-www-form-urlencoded".to_string(),
+    )];
+    post.body = Some(body.as_bytes());
+    post.base64 = true;
+    post.cookies = vec![cookie.to_string()];
+    post
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_packaged_function_handles_its_events_on_the_production_configuration() {
     let endpoint = cobro_store::testing::endpoint();
@@ -103,13 +117,74 @@ async fn every_packaged_function_handles_its_events_on_the_production_configurat
     ]);
     let webhook_env = stack.env_with_stripe_parameter();
     let logs_path = stack.scratch.path();
-    let (api, portal, webhook, sweep, deposits) = tokio::join!(
+    let (api, portal, webhook, sweep, deposits, console) = tokio::join!(
         Running::start("invoices-api", &stack.env, logs_path),
         Running::start("pay-portal", &stack.env, logs_path),
         Running::start("payment-webhook", &webhook_env, logs_path),
         Running::start("reminder-sweep", &stack.env, logs_path),
         Running::start("deposit-check", &stack.env, logs_path),
+        Running::start("console", &stack.env, logs_path),
     );
+
+    // The console: signed out, the sign-in page; the owner asks for a link, SES (moto)
+    // carries it, its button opens a session, and home opens with the session's cookie.
+    let a = console
+        .http(HttpEvent::new("GET", "/console", "/console"))
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.header("location"), Some("/console/sign-in"));
+    let a = console
+        .http(HttpEvent::new(
+            "GET",
+            "/console/{proxy+}",
+            "/console/sign-in",
+        ))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        a.header("content-security-policy")
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let csrf = a
+        .cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("cobro_console_csrf="))
+        .expect("the sign-in page sets its CSRF cookie")
+        .to_string();
+    let cookie = format!("cobro_console_csrf={csrf}");
+    let forged = format!("csrf=x&email={}", stack.owner);
+    let a = console
+        .http(form_post("/console/sign-in", &forged, &cookie))
+        .await;
+    assert_eq!(a.status, 403, "no CSRF value, nothing sent: {}", a.body);
+    let asked = format!("csrf={csrf}&email={}", stack.owner);
+    let a = console
+        .http(form_post("/console/sign-in", &asked, &cookie))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let mails = cobro_e2e::stack::ses_messages_to(&endpoint, &stack.owner).await;
+    assert_eq!(mails.len(), 1, "one link, by SES");
+    let link = mails[0]
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("https://pagar.estudiosur.cl"))
+        .expect("the link in the e-mail")
+        .to_string();
+    assert!(link.starts_with("/console/auth/"), "{link}");
+    let body = format!("csrf={csrf}");
+    let a = console.http(form_post(&link, &body, &cookie)).await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let session = a
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("cobro_session="))
+        .expect("a session cookie")
+        .clone();
+    let mut home = HttpEvent::new("GET", "/console", "/console");
+    home.cookies = vec![session];
+    let a = console.http(home).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("Por atender"), "{}", a.body);
 
     // The business API: authorization, validation, then a client and an overdue invoice.
     let a = api

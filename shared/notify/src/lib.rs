@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use cobro_domain::validation::one_line;
 
 pub mod business;
+pub mod console;
 pub mod dunning;
 pub mod messages;
 pub mod outbox;
@@ -19,6 +20,7 @@ pub use business::{
     About, Agreed, BrokenArrangement, BusinessNotice, ClientArranged, CreditReceived, Escalation,
     NoticeLine, OverdueDeposit, Undeliverable,
 };
+pub use console::SignInLink;
 pub use dunning::{Arrangement, Reminder, ReminderFacts, Tone};
 pub use messages::{InvoiceIssued, InvoiceUpdate, News, PaymentReceived, Rendered};
 pub use outbox::OutboxMailer;

@@ -399,17 +399,7 @@ impl InvoiceUpdate {
             Locale::Es => UpdateEs { m: self }.render()?,
             Locale::En => UpdateEn { m: self }.render()?,
         };
-        let paragraphs: Vec<&str> = text
-            .split("\n\n")
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
-        let html = UpdateHtml {
-            lang: self.locale.code(),
-            title: self.subject(),
-            paragraphs,
-        }
-        .render()?;
+        let html = paragraphs_html(self.locale, self.subject(), &text)?;
         Ok(Email::to_client(
             from,
             client,
@@ -430,6 +420,26 @@ struct UpdateEs<'a> {
 #[template(path = "update.en.txt")]
 struct UpdateEn<'a> {
     m: &'a InvoiceUpdate,
+}
+
+/// The HTML part of a message whose text is the whole message: the text's paragraphs,
+/// escaped, so both always say the same.
+pub(crate) fn paragraphs_html(
+    locale: Locale,
+    title: String,
+    text: &str,
+) -> Result<String, MailError> {
+    let paragraphs: Vec<&str> = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    Ok(UpdateHtml {
+        lang: locale.code(),
+        title,
+        paragraphs,
+    }
+    .render()?)
 }
 
 #[derive(Template)]

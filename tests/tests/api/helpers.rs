@@ -111,7 +111,8 @@ pub(crate) async fn spawn_with(backend: Backend, f: impl FnOnce(&mut Config)) ->
         cobro_app::http::invoices_api(app.clone())
             .merge(cobro_app::http::payment_webhook(app.clone()))
             .merge(cobro_app::http::pay_portal(app.clone()))
-            .merge(cobro_app::http::sandbox(app.clone())),
+            .merge(cobro_app::http::sandbox(app.clone()))
+            .merge(cobro_app::http::console(app.clone())),
     );
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let (_, key) = cobro_app::usecases::keys::create(&app, "tests")
@@ -221,13 +222,21 @@ impl TestApp {
             .collect()
     }
 
-    /// Every message sent to `to`, as raw RFC 5322 text.
+    /// Every message sent to `to`, oldest first, as raw RFC 5322 text.
     pub(crate) async fn mails_to(&self, to: &str) -> Vec<String> {
         match &self.mail {
             Mail::Outbox(dir) => {
                 let mut out = Vec::new();
-                for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                    let raw = std::fs::read_to_string(e.path()).unwrap();
+                // Oldest first: the outbox's file names begin with the time written.
+                let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path())
+                    .collect();
+                paths.sort();
+                for path in paths {
+                    let raw = std::fs::read_to_string(path).unwrap();
                     if raw.contains(&format!("<{to}>")) {
                         out.push(raw);
                     }

@@ -20,6 +20,7 @@ mod helpers;
 
 mod arrangements;
 mod clients;
+mod console;
 mod credit;
 mod deposits;
 mod dunning;

@@ -541,6 +541,57 @@ impl FaultyStore {
 
 #[async_trait::async_trait]
 impl Store for FaultyStore {
+    async fn create_user(&self, u: &cobro_domain::User) -> cobro_store::Result<()> {
+        self.inner.create_user(u).await
+    }
+    async fn user(
+        &self,
+        id: &cobro_domain::UserId,
+    ) -> cobro_store::Result<Option<cobro_domain::User>> {
+        self.inner.user(id).await
+    }
+    async fn user_by_email(&self, e: &str) -> cobro_store::Result<Option<cobro_domain::User>> {
+        self.inner.user_by_email(e).await
+    }
+    async fn list_users(&self) -> cobro_store::Result<Vec<cobro_domain::User>> {
+        self.inner.list_users().await
+    }
+    async fn update_user(&self, u: &cobro_domain::User) -> cobro_store::Result<bool> {
+        self.inner.update_user(u).await
+    }
+    async fn count_sign_in_link(
+        &self,
+        a: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> cobro_store::Result<bool> {
+        self.inner.count_sign_in_link(a, now).await
+    }
+    async fn put_sign_in_token(&self, t: &cobro_domain::SignInToken) -> cobro_store::Result<()> {
+        self.inner.put_sign_in_token(t).await
+    }
+    async fn use_sign_in_token(
+        &self,
+        d: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> cobro_store::Result<Option<cobro_domain::SignInToken>> {
+        self.inner.use_sign_in_token(d, now).await
+    }
+    async fn put_session(&self, s: &cobro_domain::Session) -> cobro_store::Result<()> {
+        self.inner.put_session(s).await
+    }
+    async fn session(&self, d: &str) -> cobro_store::Result<Option<cobro_domain::Session>> {
+        self.inner.session(d).await
+    }
+    async fn touch_session(
+        &self,
+        d: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> cobro_store::Result<()> {
+        self.inner.touch_session(d, at).await
+    }
+    async fn delete_session(&self, d: &str) -> cobro_store::Result<()> {
+        self.inner.delete_session(d).await
+    }
     async fn put_api_key(&self, k: &cobro_store::ApiKey) -> cobro_store::Result<()> {
         self.inner.put_api_key(k).await
     }

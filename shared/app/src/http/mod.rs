@@ -7,7 +7,8 @@
 //!   [`arrangements`], [`reports`], behind API keys ([`auth`]);
 //! - payment-webhook ([`payment_webhook`]): [`webhooks`];
 //! - pay-portal ([`pay_portal`]): [`portal`]; `cobro serve` adds its sandbox checkout
-//!   ([`sandbox`]).
+//!   ([`sandbox`]);
+//! - console ([`console()`]): the finance team's pages, [`console`].
 //!
 //! Beside them: request bodies ([`json`]), `Idempotency-Key` ([`idempotency`]), paged lists
 //! ([`paging`]) and the JSON shapes of clients and invoices ([`views`]).
@@ -24,10 +25,12 @@ use crate::App;
 pub mod arrangements;
 pub mod auth;
 pub mod clients;
+pub mod console;
 pub mod idempotency;
 pub mod invoices;
 pub mod json;
 pub mod openapi;
+pub mod pages;
 pub mod paging;
 pub mod portal;
 pub mod problem;
@@ -73,6 +76,13 @@ pub fn payment_webhook(app: App) -> Router {
 pub fn pay_portal(app: App) -> Router {
     let (router, _) = portal::routes().split_for_parts();
     router.with_state(app)
+}
+
+/// The console function: the finance team's pages under `/console`.
+pub fn console(app: App) -> Router {
+    console::routes()
+        .layer(DefaultBodyLimit::max(json::MAX_BODY))
+        .with_state(app)
 }
 
 /// The local stand-in for a provider's hosted checkout (only `cobro serve` mounts it).

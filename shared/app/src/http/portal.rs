@@ -56,33 +56,17 @@ pub fn sandbox_routes() -> Router<App> {
 
 const CSRF_COOKIE: &str = "cobro_csrf";
 
+/// The portal's content security policy: no scripts at all; forms post here or to the
+/// providers' hosted checkouts.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' https://checkout.stripe.com https://*.mercadopago.com https://*.mercadopago.cl https://*.mercadopago.com.ar https://*.mercadopago.com.mx https://*.mercadopago.com.co; frame-ancestors 'none'; base-uri 'none'";
+
 /// Security headers of every portal answer.
-fn secure(mut res: Response) -> Response {
-    let h = res.headers_mut();
-    let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
-        h.insert(k, HeaderValue::from_static(v));
-    };
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' https://checkout.stripe.com https://*.mercadopago.com https://*.mercadopago.cl https://*.mercadopago.com.ar https://*.mercadopago.com.mx https://*.mercadopago.com.co; frame-ancestors 'none'; base-uri 'none'",
-    );
-    set(h, header::REFERRER_POLICY, "no-referrer");
-    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, header::CACHE_CONTROL, "no-store");
-    res
+fn secure(res: Response) -> Response {
+    super::pages::secure(res, CSP)
 }
 
 fn html(status: StatusCode, body: String) -> Response {
-    secure(
-        (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            body,
-        )
-            .into_response(),
-    )
+    super::pages::html(status, body, CSP)
 }
 
 /// The one answer for any token that does not open a page: no hint why.
@@ -388,15 +372,7 @@ async fn render(
 }
 
 fn csrf_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == CSRF_COOKIE)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| v.len() == 64)
+    super::pages::cookie(headers, CSRF_COOKIE).filter(|v| v.len() == 64)
 }
 
 #[derive(Deserialize)]

@@ -134,6 +134,12 @@ impl From<Error> for Problem {
     fn from(e: Error) -> Self {
         match e {
             Error::NotFound(thing) => Problem::not_found(&thing.to_string()),
+            Error::Forbidden => Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                "Your role does not allow this.",
+            ),
             Error::Invalid(errors) => Problem::validation(errors),
             Error::Conflict(c) => conflict(*c),
             Error::Unreadable(why) => Problem::malformed(why),
@@ -254,6 +260,11 @@ fn conflict(c: Conflict) -> Problem {
                 first.name,
                 first.tax_id.as_deref().unwrap_or_default()
             ),
+        ),
+        Conflict::UserExists(email) => problem(
+            "user-exists",
+            "User already exists",
+            format!("A user already signs in with {email}."),
         ),
         Conflict::NothingToSend(status) => problem(
             "not-open",

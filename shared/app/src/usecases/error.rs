@@ -12,6 +12,7 @@ pub enum Thing {
     Client,
     Invoice,
     UnmatchedPayment,
+    User,
 }
 
 impl std::fmt::Display for Thing {
@@ -20,6 +21,7 @@ impl std::fmt::Display for Thing {
             Thing::Client => "client",
             Thing::Invoice => "invoice",
             Thing::UnmatchedPayment => "unmatched payment",
+            Thing::User => "user",
         })
     }
 }
@@ -29,6 +31,9 @@ pub enum Error {
     /// No such thing (or not one the caller may see).
     #[error("no {0} with this id")]
     NotFound(Thing),
+    /// The caller's role does not allow this: nothing was written.
+    #[error("forbidden for this role")]
+    Forbidden,
     /// Bad values, by field: nothing was written.
     #[error("invalid input: {}", fields(.0))]
     Invalid(FieldErrors),
@@ -114,6 +119,8 @@ pub enum Conflict {
     NothingToSend(InvoiceStatus),
     /// Another client already has this tax id: that one.
     DuplicateTaxId(Box<cobro_domain::Client>),
+    /// A user of the console already signs in with this address.
+    UserExists(String),
     /// A manual payment with this reference is already on the invoice.
     DuplicatePayment,
     /// This queued payment is already in the invoice's ledger.

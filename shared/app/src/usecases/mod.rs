@@ -9,6 +9,7 @@
 //! In dependency order (a module uses only those before it; `scripts/check-layers` checks):
 //! - [`error`]: the typed error every use case returns;
 //! - [`keys`]: the business's API keys;
+//! - [`people`]: the console's users, sign-in links and sessions;
 //! - [`ledgers`]: an invoice or client by id, a client's ledgers, the credit they hold;
 //! - [`links`]: pay links: made, stored hashed, opened, revoked; hosted checkouts;
 //! - [`standing`]: a client's standing and the credit check;
@@ -32,6 +33,7 @@ pub mod ledgers;
 pub mod links;
 pub mod mail;
 pub mod payments;
+pub mod people;
 pub mod reports;
 pub mod standing;
 pub mod sweep;

@@ -1,0 +1,637 @@
+//! The console function: `/console/*`, the pages the business's finance team works from.
+//!
+//! Server-rendered (askama), no JavaScript, in the user's language (before sign-in: the
+//! browser's, or `?lang=`). Sign-in is by a one-time link e-mailed to a user
+//! ([`crate::usecases::people`]): `GET /console/auth/{token}` shows a button and only its
+//! POST uses the token, so a mail scanner that fetches links does not spend it. The
+//! session cookie is HttpOnly, SameSite=Lax, Secure off loopback, scoped to `/console`;
+//! every form of a signed-in page carries the session's CSRF value
+//! ([`cobro_domain::secret::csrf_for`]), the sign-in forms a double-submit one. Roles are
+//! checked here, on the server: a viewer's POST is a 403 and writes nothing.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use cobro_domain::user::NewUser;
+use cobro_domain::{FieldErrors, Locale, Role, User, secret};
+use cobro_notify::console::Words;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::pages;
+use crate::App;
+use crate::usecases::{Error, people};
+
+const SESSION_COOKIE: &str = "cobro_session";
+const CSRF_COOKIE: &str = "cobro_console_csrf";
+
+/// No scripts, forms only to the console itself.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/console", get(home))
+        .route("/console/", get(home))
+        .route("/console/sign-in", get(sign_in_page).post(sign_in))
+        .route("/console/auth/{token}", get(enter_page).post(enter))
+        .route("/console/sign-out", post(sign_out))
+        .route("/console/users", get(users_page).post(add_user))
+        .route("/console/users/{id}/end-sessions", post(end_sessions))
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    pages::html(status, body, CSP)
+}
+
+/// What every page's frame needs.
+struct Frame<'a> {
+    w: &'static Words,
+    business: &'a str,
+    me: Option<&'a User>,
+    csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+struct SignInPage<'a> {
+    w: &'static Words,
+    business: &'a str,
+    me: Option<&'a User>,
+    csrf: String,
+    title: &'static str,
+    flash: Option<&'static str>,
+    lang_query: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/enter.html")]
+struct EnterPage<'a> {
+    w: &'static Words,
+    business: &'a str,
+    me: Option<&'a User>,
+    csrf: String,
+    title: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+struct MessagePage<'a> {
+    w: &'static Words,
+    business: &'a str,
+    me: Option<&'a User>,
+    csrf: String,
+    title: &'static str,
+    text: &'static str,
+    refused: bool,
+    next: Option<(&'static str, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct HomePage<'a> {
+    w: &'static Words,
+    business: &'a str,
+    me: Option<&'a User>,
+    csrf: String,
+    title: &'static str,
+    /// (what, how many, more than shown)
+    queues: Vec<(&'static str, usize, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "console/users.html")]
+struct UsersPage<'a> {
+    w: &'static Words,
+    business: &'a str,
+    me: Option<&'a User>,
+    csrf: String,
+    title: &'static str,
+    flash: Option<(bool, &'static str)>,
+    users: Vec<User>,
+    roles: [Role; 3],
+    form: UserForm,
+    errors: Vec<(String, String)>,
+}
+
+impl UsersPage<'_> {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+fn render(t: impl Template) -> Response {
+    match t.render() {
+        Ok(body) => html(StatusCode::OK, body),
+        Err(e) => server_error(e),
+    }
+}
+
+fn render_with(status: StatusCode, t: impl Template) -> Response {
+    let mut res = render(t);
+    *res.status_mut() = status;
+    res
+}
+
+fn server_error(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "console failed");
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!(
+            "<!DOCTYPE html><html lang=\"es\"><head><meta charset=\"utf-8\"><title>500</title></head><body><main><p>{}</p></main></body></html>",
+            Words::of(Locale::Es).try_later
+        ),
+    )
+}
+
+/// The language of a page before sign-in: `?lang=`, else the browser's first choice.
+fn visitor_locale(headers: &HeaderMap, lang: Option<&str>) -> Locale {
+    if let Some(l) = lang.and_then(Locale::parse) {
+        return l;
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .trim_start()
+        .to_ascii_lowercase();
+    if accept.starts_with("en") {
+        Locale::En
+    } else {
+        Locale::Es
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// The double-submit CSRF value of the pages before sign-in: the cookie's, or a new one.
+fn visitor_csrf(headers: &HeaderMap) -> String {
+    pages::cookie(headers, CSRF_COOKIE)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(|| secret::new_session_token().digest())
+}
+
+fn cookie_attrs(app: &App) -> &'static str {
+    if pages::is_loopback(&app.config.public_url) {
+        "; Path=/console; HttpOnly; SameSite=Lax"
+    } else {
+        "; Path=/console; HttpOnly; SameSite=Lax; Secure"
+    }
+}
+
+fn with_visitor_csrf(app: &App, mut res: Response, csrf: &str) -> Response {
+    pages::set_cookie(
+        &mut res,
+        &format!("{CSRF_COOKIE}={csrf}{}", cookie_attrs(app)),
+    );
+    res
+}
+
+/// Whether a form's CSRF value is the one expected.
+fn csrf_ok(sent: &str, expected: &str) -> bool {
+    !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// A signed-in request: the user and the session's CSRF value.
+struct Signed {
+    user: User,
+    csrf: String,
+}
+
+/// The user the request's session cookie signs in, if any.
+async fn signed(app: &App, headers: &HeaderMap) -> Result<Option<Signed>, Response> {
+    let Some(id) = pages::cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    match people::signed_in(app, &id).await {
+        Ok(Some(user)) => Ok(Some(Signed {
+            user,
+            csrf: secret::csrf_for(&id),
+        })),
+        Ok(None) => Ok(None),
+        Err(e) => Err(server_error(e)),
+    }
+}
+
+/// Signed in, or the answer to give instead: the sign-in page.
+async fn require(app: &App, headers: &HeaderMap) -> Result<Signed, Response> {
+    match signed(app, headers).await? {
+        Some(s) => Ok(s),
+        None => Err(Redirect::to("/console/sign-in").into_response()),
+    }
+}
+
+/// A signed-in form post: the session's user once the form's CSRF value matches (else a
+/// 403 that writes nothing) and their role allows `allowed` (else a 403).
+async fn require_form(
+    app: &App,
+    headers: &HeaderMap,
+    sent_csrf: &str,
+    allowed: fn(Role) -> bool,
+) -> Result<Signed, Response> {
+    let s = require(app, headers).await?;
+    if !csrf_ok(sent_csrf, &s.csrf) || !allowed(s.user.role) {
+        return Err(forbidden(app, &s));
+    }
+    Ok(s)
+}
+
+fn forbidden(app: &App, s: &Signed) -> Response {
+    let w = Words::of(s.user.locale);
+    render_with(
+        StatusCode::FORBIDDEN,
+        MessagePage {
+            w,
+            business: &app.config.business_name,
+            me: Some(&s.user),
+            csrf: s.csrf.clone(),
+            title: w.console,
+            text: w.forbidden,
+            refused: true,
+            next: Some(("/console", w.home)),
+        },
+    )
+}
+
+// --- Sign-in ---------------------------------------------------------------------------
+
+async fn sign_in_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    if let Ok(Some(_)) = signed(&app, &headers).await {
+        return Redirect::to("/console").into_response();
+    }
+    let w = Words::of(visitor_locale(&headers, q.lang.as_deref()));
+    let csrf = visitor_csrf(&headers);
+    let page = SignInPage {
+        w,
+        business: &app.config.business_name,
+        me: None,
+        csrf: csrf.clone(),
+        title: w.sign_in,
+        flash: None,
+        lang_query: format!("?lang={}", w.lang),
+    };
+    with_visitor_csrf(&app, render(page), &csrf)
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// "Send me a link": the same page whatever the address.
+async fn sign_in(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    form: Result<Form<SignInForm>, FormRejection>,
+) -> Response {
+    let w = Words::of(visitor_locale(&headers, q.lang.as_deref()));
+    let expected = pages::cookie(&headers, CSRF_COOKIE).unwrap_or_default();
+    let Some(Form(form)) = form.ok().filter(|f| csrf_ok(&f.csrf, &expected)) else {
+        return visitor_refused(&app, w, StatusCode::FORBIDDEN, w.forbidden);
+    };
+    if let Err(e) = people::request_link(&app, &form.email).await {
+        return server_error(e);
+    }
+    let page = SignInPage {
+        w,
+        business: &app.config.business_name,
+        me: None,
+        csrf: expected,
+        title: w.sign_in,
+        flash: Some(w.link_sent),
+        lang_query: format!("?lang={}", w.lang),
+    };
+    render(page)
+}
+
+fn visitor_refused(
+    app: &App,
+    w: &'static Words,
+    status: StatusCode,
+    text: &'static str,
+) -> Response {
+    render_with(
+        status,
+        MessagePage {
+            w,
+            business: &app.config.business_name,
+            me: None,
+            csrf: String::new(),
+            title: w.sign_in,
+            text,
+            refused: true,
+            next: Some(("/console/sign-in", w.ask_again)),
+        },
+    )
+}
+
+/// The page a sign-in link opens: a button, so that only a person's click spends it.
+async fn enter_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let w = Words::of(visitor_locale(&headers, None));
+    let csrf = visitor_csrf(&headers);
+    let page = EnterPage {
+        w,
+        business: &app.config.business_name,
+        me: None,
+        csrf: csrf.clone(),
+        title: w.sign_in,
+    };
+    with_visitor_csrf(&app, render(page), &csrf)
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Spends the link: a session and its cookie, then home; one page for any link that
+/// opens nothing (unknown, expired, used).
+async fn enter(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let w = Words::of(visitor_locale(&headers, None));
+    let expected = pages::cookie(&headers, CSRF_COOKIE).unwrap_or_default();
+    if !form.is_ok_and(|Form(f)| csrf_ok(&f.csrf, &expected)) {
+        return visitor_refused(&app, w, StatusCode::FORBIDDEN, w.forbidden);
+    }
+    match people::redeem(&app, &token).await {
+        Ok(Some((_, session))) => {
+            let mut res = Redirect::to("/console").into_response();
+            pages::set_cookie(
+                &mut res,
+                &format!(
+                    "{SESSION_COOKIE}={}{}",
+                    session.expose(),
+                    cookie_attrs(&app)
+                ),
+            );
+            res
+        }
+        Ok(None) => visitor_refused(&app, w, StatusCode::BAD_REQUEST, w.link_gone),
+        Err(e) => server_error(e),
+    }
+}
+
+async fn sign_out(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    let s = match require_form(&app, &headers, &sent, |_| true).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let id = pages::cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+    if let Err(e) = people::sign_out(&app, &id).await {
+        return server_error(e);
+    }
+    tracing::info!(user_id = %s.user.id, "signed out");
+    let mut res = Redirect::to("/console/sign-in").into_response();
+    pages::set_cookie(
+        &mut res,
+        &format!("{SESSION_COOKIE}=; Max-Age=0{}", cookie_attrs(&app)),
+    );
+    res
+}
+
+// --- Pages -----------------------------------------------------------------------------
+
+fn frame<'a>(app: &'a App, s: &'a Signed) -> Frame<'a> {
+    Frame {
+        w: Words::of(s.user.locale),
+        business: &app.config.business_name,
+        me: Some(&s.user),
+        csrf: s.csrf.clone(),
+    }
+}
+
+async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
+    let s = match require(&app, &headers).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let f = frame(&app, &s);
+    let page = cobro_store::PageRequest::first(cobro_store::MAX_PAGE);
+    let unmatched = match app.store.list_unmatched(&page).await {
+        Ok(p) => (p.items.len(), p.next.is_some()),
+        Err(e) => return server_error(e),
+    };
+    let escalated = match app
+        .store
+        .stage_log(cobro_store::StageLog::Escalations, &page)
+        .await
+    {
+        Ok(p) => (p.items.len(), p.next.is_some()),
+        Err(e) => return server_error(e),
+    };
+    render(HomePage {
+        w: f.w,
+        business: f.business,
+        me: f.me,
+        csrf: f.csrf,
+        title: f.w.home,
+        queues: vec![
+            (f.w.unmatched, unmatched.0, unmatched.1),
+            (f.w.escalated, escalated.0, escalated.1),
+        ],
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    locale: String,
+}
+
+#[derive(Deserialize, Default)]
+struct UsersQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn users_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<UsersQuery>,
+) -> Response {
+    let s = match require(&app, &headers).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    if !s.user.role.can_manage() {
+        return forbidden(&app, &s);
+    }
+    let w = Words::of(s.user.locale);
+    let flash = match q.done.as_deref() {
+        Some("added") => Some((true, w.added)),
+        Some("ended") => Some((true, w.sessions_ended)),
+        _ => None,
+    };
+    users_response(
+        &app,
+        &s,
+        StatusCode::OK,
+        flash,
+        UserForm {
+            role: Role::Collector.code().into(),
+            ..UserForm::default()
+        },
+        None,
+    )
+    .await
+}
+
+async fn users_response(
+    app: &App,
+    s: &Signed,
+    status: StatusCode,
+    flash: Option<(bool, &'static str)>,
+    form: UserForm,
+    errors: Option<&FieldErrors>,
+) -> Response {
+    let f = frame(app, s);
+    let users = match people::list_users(app).await {
+        Ok(u) => u,
+        Err(e) => return server_error(e),
+    };
+    let errors = errors
+        .map(|e| {
+            e.errors
+                .iter()
+                .map(|e| (e.field.clone(), f.w.field_error(&e.message)))
+                .collect()
+        })
+        .unwrap_or_default();
+    render_with(
+        status,
+        UsersPage {
+            w: f.w,
+            business: f.business,
+            me: f.me,
+            csrf: f.csrf,
+            title: f.w.people,
+            flash,
+            users,
+            roles: Role::ALL,
+            form,
+            errors,
+        },
+    )
+}
+
+async fn add_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<UserForm>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_manage).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let w = Words::of(s.user.locale);
+    let input = NewUser {
+        email: form.email.clone(),
+        name: form.name.clone(),
+        role: form.role.clone(),
+        locale: Some(form.locale.clone()),
+    };
+    match people::add_user(&app, &input).await {
+        Ok(_) => Redirect::to("/console/users?done=added").into_response(),
+        Err(Error::Invalid(errors)) => {
+            users_response(
+                &app,
+                &s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((false, w.fix_below)),
+                form,
+                Some(&errors),
+            )
+            .await
+        }
+        Err(Error::Conflict(_)) => {
+            let errors = FieldErrors::single(
+                "email",
+                match s.user.locale {
+                    Locale::Es => "ya hay una persona con ese correo",
+                    Locale::En => "a person already signs in with this address",
+                },
+            );
+            users_response(
+                &app,
+                &s,
+                StatusCode::CONFLICT,
+                Some((false, w.fix_below)),
+                form,
+                Some(&errors),
+            )
+            .await
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+async fn end_sessions(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    let s = match require_form(&app, &headers, &sent, Role::can_manage).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    match people::end_sessions(&app, &s.user, &id).await {
+        Ok(_) => Redirect::to("/console/users?done=ended").into_response(),
+        Err(Error::NotFound(_)) => {
+            let w = Words::of(s.user.locale);
+            render_with(
+                StatusCode::NOT_FOUND,
+                MessagePage {
+                    w,
+                    business: &app.config.business_name,
+                    me: Some(&s.user),
+                    csrf: s.csrf.clone(),
+                    title: w.people,
+                    text: w.not_found,
+                    refused: true,
+                    next: Some(("/console/users", w.people)),
+                },
+            )
+        }
+        Err(Error::Forbidden) => forbidden(&app, &s),
+        Err(e) => server_error(e),
+    }
+}

@@ -1,0 +1,113 @@
+// The console in a real browser, JavaScript off: ask for a sign-in link, find it in the
+// outbox, enter; the home page's queues; People: add a viewer (a bad address first, shown
+// in Spanish); sign out; the viewer signs in, sees no actions, and a forged POST with the
+// page's own CSRF value is refused (403). axe-core checks every page (no serious or critical
+// violation). Screenshots at 360 px and 1280 px go to the artifacts directory.
+// Usage: node console.mjs BASE_URL OWNER_EMAIL ARTIFACTS_DIR
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const axePath = require.resolve('axe-core/axe.min.js');
+const [base, ownerEmail, artifacts] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox'],
+});
+
+// axe needs a script in the page: a second context, with the first one's cookies,
+// JavaScript on and the page's CSP set aside for the check only.
+async function axe(context, url, name) {
+  const checking = await browser.newContext({
+    storageState: await context.storageState(),
+    bypassCSP: true,
+  });
+  try {
+    const page = await checking.newPage();
+    await page.goto(url);
+    await page.addScriptTag({ path: axePath });
+    const result = await page.evaluate(() =>
+      window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'best-practice'] }));
+    const bad = result.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+    assert.deepEqual(bad.map((v) => `${v.id}: ${v.help}`), [], `axe on ${name}`);
+    return result.violations.length;
+  } finally {
+    await checking.close();
+  }
+}
+
+async function shots(page, name) {
+  for (const width of [360, 1280]) {
+    await page.setViewportSize({ width, height: width === 360 ? 780 : 900 });
+    const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(scroll <= width, `${name}: no horizontal scrolling at ${width} px (${scroll})`);
+    await page.screenshot({ path: path.join(artifacts, `console-${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 360, height: 780 });
+}
+
+// Signs in as `email` with a link from the outbox (the newest message to them).
+async function signIn(context, email) {
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.goto(`${base}/console`);
+  assert.match(page.url(), /\/console\/sign-in/);
+  await page.fill('#email', email);
+  await page.click('button[type=submit]');
+  assert.match(await page.textContent('#flash'), /enlace|link/);
+  await page.goto(`${base}/outbox`);
+  await page.locator('a', { hasText: '.sign-in.' }).first().click();
+  const text = await page.textContent('body');
+  const link = text.match(/https?:\/\/[^\s"<]+\/console\/auth\/[A-Za-z0-9_-]+/)[0];
+  await page.goto(link);
+  await page.click('#enter');
+  await page.waitForURL(`${base}/console`);
+  return page;
+}
+
+try {
+  const owner = await browser.newContext({ javaScriptEnabled: false });
+  const visitor = await owner.newPage();
+  await visitor.goto(`${base}/console/sign-in`);
+  const violations = { signIn: await axe(owner, `${base}/console/sign-in`, 'sign-in') };
+  await shots(visitor, 'sign-in');
+  await visitor.close();
+
+  const page = await signIn(owner, ownerEmail);
+  assert.ok((await page.textContent('#queues')).length > 0);
+  violations.home = await axe(owner, `${base}/console`, 'home');
+  await shots(page, 'home');
+
+  await page.click('a[href="/console/users"]');
+  assert.ok((await page.textContent('#users')).includes(ownerEmail));
+  await page.fill('#name', 'Vera Lectora');
+  await page.fill('#new-email', 'vera-lectora');
+  await page.selectOption('#role', 'viewer');
+  await page.click('form[aria-labelledby=add] button[type=submit]');
+  assert.match(await page.textContent('#email-error'), /correo válido/);
+  violations.usersInvalid = await axe(owner, `${base}/console/users`, 'people');
+  await page.fill('#new-email', 'vera@demo.cobro.cl');
+  await page.click('form[aria-labelledby=add] button[type=submit]');
+  assert.ok((await page.textContent('#users')).includes('vera@demo.cobro.cl'));
+  await shots(page, 'people');
+  await page.click('header button[type=submit]');
+  assert.match(page.url(), /\/console\/sign-in/);
+
+  const viewerContext = await browser.newContext({ javaScriptEnabled: false });
+  const viewer = await signIn(viewerContext, 'vera@demo.cobro.cl');
+  assert.equal(await viewer.locator('a[href="/console/users"]').count(), 0, 'no People for a viewer');
+  assert.equal(await viewer.locator('main form').count(), 0, 'no actions for a viewer');
+  const csrf = await viewer.getAttribute('header input[name=csrf]', 'value');
+  const forged = await viewerContext.request.post(`${base}/console/users`, {
+    form: { csrf, name: 'X', email: 'x@demo.cobro.cl', role: 'owner', locale: 'es' },
+    maxRedirects: 0,
+  });
+  assert.equal(forged.status(), 403, 'a viewer cannot add people');
+  await viewer.click('header button[type=submit]');
+  assert.match(viewer.url(), /\/console\/sign-in/);
+  console.log(JSON.stringify({ ok: true, violations }));
+} finally {
+  await browser.close();
+}

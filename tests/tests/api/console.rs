@@ -1,0 +1,413 @@
+//! The console, as a browser uses it (cookies kept by hand, no redirects followed): sign-in
+//! by an e-mailed one-time link, sessions, CSRF on every form, roles checked on the server.
+
+use super::helpers::*;
+
+/// A browser: its cookies, sent back on every request.
+struct Browser<'a> {
+    t: &'a TestApp,
+    http: reqwest::Client,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    csp: Option<String>,
+    body: String,
+}
+
+impl Page {
+    /// The value of the page's first form's CSRF field.
+    fn csrf(&self) -> String {
+        self.body
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(t: &'a TestApp) -> Self {
+        Browser {
+            t,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Default::default(),
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let req = if cookie.is_empty() {
+            req
+        } else {
+            req.header("cookie", cookie.join("; "))
+        };
+        let res = req.send().await.unwrap();
+        for c in res.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax"), "{c}");
+            assert!(c.contains("Path=/console"), "{c}");
+            let (name, value) = c.split(';').next().unwrap().split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.into(), value.into());
+            }
+        }
+        let header = |n: &str| {
+            res.headers()
+                .get(n)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        Page {
+            status: res.status(),
+            location: header("location"),
+            csp: header("content-security-policy"),
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.t.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self.http.post(format!("{}{path}", self.t.base)).form(form);
+        self.send(req).await
+    }
+
+    /// Asks for a link for `email` from the sign-in page, as a person does.
+    async fn ask_link(&mut self, email: &str) -> Page {
+        let page = self.get("/console/sign-in").await;
+        let csrf = page.csrf();
+        self.post("/console/sign-in", &[("csrf", &csrf), ("email", email)])
+            .await
+    }
+
+    /// Opens a sign-in link and presses its button.
+    async fn enter(&mut self, link: &str) -> Page {
+        let path = link.trim_start_matches(&self.t.base).to_string();
+        let page = self.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let csrf = page.csrf();
+        self.post(&path, &[("csrf", &csrf)]).await
+    }
+
+    /// Signs in as `user` through an e-mailed link.
+    async fn sign_in(&mut self, email: &str) {
+        self.ask_link(email).await;
+        let link = last_link(self.t, email).await;
+        let entered = self.enter(&link).await;
+        assert_eq!(entered.status, StatusCode::SEE_OTHER, "{}", entered.body);
+        assert_eq!(entered.location.as_deref(), Some("/console"));
+    }
+}
+
+async fn add(t: &TestApp, role: &str, locale: &str) -> cobro_domain::User {
+    cobro_app::usecases::people::add_user(
+        &t.app,
+        &cobro_domain::user::NewUser {
+            email: unique_email(role),
+            name: format!("Persona {role}"),
+            role: role.into(),
+            locale: Some(locale.into()),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// The sign-in link of the last message to `email`.
+async fn last_link(t: &TestApp, email: &str) -> String {
+    let mails = t.mails_to(email).await;
+    let raw = mails.last().expect("a sign-in e-mail");
+    let msg = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let text = msg.body_text(0).unwrap().to_string();
+    text.split_whitespace()
+        .find(|w| w.contains("/console/auth/"))
+        .expect("a link in the e-mail")
+        .to_string()
+}
+
+/// A one-time link, a session, and its end; the same page for every address and every
+/// link that opens nothing.
+async fn sign_in_by_link_and_out(t: TestApp) {
+    let owner = add(&t, "owner", "es").await;
+    let mut b = Browser::new(&t);
+    let home = b.get("/console").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.location.as_deref(), Some("/console/sign-in"));
+    let page = b.get("/console/sign-in").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csp = page.csp.clone().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("form-action 'self'"));
+    assert!(!page.body.contains("<script"), "no script");
+
+    // The answer is the same for a user's address and for nobody's.
+    let for_owner = b.ask_link(&owner.email.to_uppercase()).await;
+    let for_nobody = b.ask_link("nadie@otra.cl").await;
+    assert_eq!(for_owner.status, StatusCode::OK);
+    assert_eq!(
+        (for_owner.status, &for_owner.body),
+        (for_nobody.status, &for_nobody.body)
+    );
+    assert!(for_owner.body.contains("le enviamos un enlace"));
+    assert!(t.mails_to("nadie@otra.cl").await.is_empty());
+    let link = last_link(&t, &owner.email).await;
+    let mails = t.mails_to(&owner.email).await;
+    assert_eq!(mails.len(), 1);
+    let msg = MessageParser::default().parse(mails[0].as_bytes()).unwrap();
+    assert!(msg.subject().unwrap().starts_with("Tu enlace para entrar"));
+
+    // Opening the link spends nothing; its button without the CSRF value spends nothing.
+    let path = link.trim_start_matches(&t.base).to_string();
+    for _ in 0..2 {
+        let p = b.get(&path).await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(!b.cookies.contains_key("cobro_session"));
+    }
+    let refused = b.post(&path, &[("csrf", "0")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let entered = b.enter(&link).await;
+    assert_eq!(entered.status, StatusCode::SEE_OTHER, "{}", entered.body);
+    let home = b.get("/console").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    assert!(home.body.contains("Por atender") && home.body.contains(&owner.name));
+
+    // Used, unknown, malformed and expired links: one identical page.
+    let mut other = Browser::new(&t);
+    let used = other.enter(&link).await;
+    assert_eq!(used.status, StatusCode::BAD_REQUEST);
+    assert!(used.body.contains("ya no sirve"));
+    let unknown = other
+        .enter(&format!(
+            "{}/console/auth/{}",
+            t.base,
+            cobro_domain::secret::new_session_token().expose()
+        ))
+        .await;
+    let malformed = other
+        .enter(&format!("{}/console/auth/%3Cscript%3E", t.base))
+        .await;
+    other.ask_link(&owner.email).await;
+    let late = last_link(&t, &owner.email).await;
+    t.set_now(&(chrono::Utc::now() + chrono::Duration::minutes(16)).to_rfc3339());
+    let expired = other.enter(&late).await;
+    for p in [&unknown, &malformed, &expired] {
+        assert_eq!((p.status, &p.body), (used.status, &used.body));
+    }
+    assert!(!other.cookies.contains_key("cobro_session"));
+
+    // A tampered or made-up session cookie is the sign-in page.
+    let mut forged = Browser::new(&t);
+    forged.cookies.insert(
+        "cobro_session".into(),
+        cobro_domain::secret::new_session_token().expose().into(),
+    );
+    assert_eq!(
+        forged.get("/console").await.location.as_deref(),
+        Some("/console/sign-in")
+    );
+    let mut tampered = Browser::new(&t);
+    let mut value = b.cookies["cobro_session"].clone();
+    value.replace_range(0..1, if value.starts_with('A') { "B" } else { "A" });
+    tampered.cookies.insert("cobro_session".into(), value);
+    assert_eq!(tampered.get("/console").await.status, StatusCode::SEE_OTHER);
+
+    // Sign-out needs the session's CSRF value; then the session is over in the store.
+    let kept = b.cookies.clone();
+    let refused = b.post("/console/sign-out", &[("csrf", "nope")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(b.get("/console").await.status, StatusCode::OK);
+    let csrf = b.get("/console").await.csrf();
+    let out = b.post("/console/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(!b.cookies.contains_key("cobro_session"));
+    let mut replay = Browser::new(&t);
+    replay.cookies = kept;
+    assert_eq!(
+        replay.get("/console").await.location.as_deref(),
+        Some("/console/sign-in"),
+        "the old cookie opens nothing"
+    );
+}
+
+/// At most five links an hour per address, with the same answer every time.
+async fn five_links_an_hour(t: TestApp) {
+    let user = add(&t, "viewer", "en").await;
+    let mut b = Browser::new(&t);
+    let first = b.ask_link(&user.email).await;
+    for _ in 0..6 {
+        let p = b.ask_link(&user.email).await;
+        assert_eq!((p.status, &p.body), (first.status, &first.body));
+    }
+    assert_eq!(t.mails_to(&user.email).await.len(), 5);
+    let msg = t.mails_to(&user.email).await.pop().unwrap();
+    let msg = MessageParser::default().parse(msg.as_bytes()).unwrap();
+    assert!(msg.subject().unwrap().starts_with("Your sign-in link"));
+    t.set_now(&(chrono::Utc::now() + chrono::Duration::minutes(61)).to_rfc3339());
+    b.ask_link(&user.email).await;
+    assert_eq!(t.mails_to(&user.email).await.len(), 6);
+}
+
+/// Roles on the server: viewers and collectors cannot manage people (403, nothing
+/// written); an owner adds people field by field in their language and ends sessions.
+async fn roles_are_checked_on_the_server(t: TestApp) {
+    let owner = add(&t, "owner", "es").await;
+    let viewer = add(&t, "viewer", "en").await;
+    let collector = add(&t, "collector", "es").await;
+    let users_before = t.store.list_users().await.unwrap().len();
+    for who in [&viewer, &collector] {
+        let mut b = Browser::new(&t);
+        b.sign_in(&who.email).await;
+        let home = b.get("/console").await;
+        assert!(!home.body.contains("/console/users"), "no link to People");
+        let page = b.get("/console/users").await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        // A forged POST with the right CSRF value is still refused.
+        let csrf = home.csrf();
+        let p = b
+            .post(
+                "/console/users",
+                &[
+                    ("csrf", &csrf),
+                    ("name", "Intruso"),
+                    ("email", "intruso@x.cl"),
+                    ("role", "owner"),
+                    ("locale", "es"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN);
+        let p = b
+            .post(
+                &format!("/console/users/{}/end-sessions", owner.id),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(t.store.list_users().await.unwrap().len(), users_before);
+
+    let mut b = Browser::new(&t);
+    b.sign_in(&owner.email).await;
+    let page = b.get("/console/users").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&viewer.email));
+    let csrf = page.csrf();
+    // Without the CSRF value: 403 and nothing written.
+    let p = b
+        .post(
+            "/console/users",
+            &[
+                ("name", "Bea"),
+                ("email", "bea@estudiosur.cl"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    // Each invalid field: the form again, in Spanish, nothing written.
+    let p = b
+        .post(
+            "/console/users",
+            &[
+                ("csrf", &csrf),
+                ("name", ""),
+                ("email", "bea-at-estudiosur"),
+                ("role", "jefa"),
+                ("locale", "es"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for want in [
+        "no puede quedar vacío",
+        "escribe un correo válido",
+        "elige dueño, cobrador o lector",
+        "value=\"bea-at-estudiosur\"",
+        "aria-invalid=\"true\"",
+    ] {
+        assert!(p.body.contains(want), "{want} missing");
+    }
+    assert_eq!(t.store.list_users().await.unwrap().len(), users_before);
+    let p = b
+        .post(
+            "/console/users",
+            &[
+                ("csrf", &csrf),
+                ("name", "Bea <b>Soto</b>"),
+                ("email", "Bea@EstudioSur.cl"),
+                ("role", "collector"),
+                ("locale", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let page = b.get("/console/users?done=added").await;
+    assert!(page.body.contains("Bea &#60;b&#62;Soto"), "escaped");
+    assert!(!page.body.contains("<b>Soto"), "escaped");
+    let bea = t
+        .store
+        .user_by_email("bea@estudiosur.cl")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bea.role, cobro_domain::Role::Collector);
+    let again = b
+        .post(
+            "/console/users",
+            &[
+                ("csrf", &csrf),
+                ("name", "Bea"),
+                ("email", "bea@estudiosur.cl"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("ya hay una persona con ese correo"));
+
+    // The owner ends the viewer's sessions: their cookie opens nothing any more.
+    let mut v = Browser::new(&t);
+    v.sign_in(&viewer.email).await;
+    assert_eq!(v.get("/console").await.status, StatusCode::OK);
+    let p = b
+        .post(
+            &format!("/console/users/{}/end-sessions", viewer.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(v.get("/console").await.status, StatusCode::SEE_OTHER);
+    // An id of another kind, or nobody's: 404.
+    for id in [owner.id.to_string().replace("usr_", "cli_"), "usr_x".into()] {
+        let p = b
+            .post(
+                &format!("/console/users/{id}/end-sessions"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{id}");
+    }
+    // Idle for 12 hours, a session ends.
+    t.set_now(&(chrono::Utc::now() + chrono::Duration::hours(12)).to_rfc3339());
+    assert_eq!(b.get("/console").await.status, StatusCode::SEE_OTHER);
+}
+
+on_both_stacks!(
+    sign_in_by_link_and_out,
+    five_links_an_hour,
+    roles_are_checked_on_the_server,
+);
