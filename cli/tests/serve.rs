@@ -498,9 +498,14 @@ async fn serve_runs_the_api_the_demo_and_the_outbox() {
         .by_ref()
         .map(|l| l.unwrap())
         .skip_while(|l| !l.starts_with("demo: "))
-        .take(2)
+        .take(3)
         .collect();
-    assert!(said[1].contains("nothing seeded again"), "{said:?}");
+    assert!(said[2].contains("nothing seeded again"), "{said:?}");
+    // A fresh sign-in link for the demo's owner of the console.
+    assert!(
+        said[1].starts_with("demo: console sign-in") && said[1].contains("/console/auth/"),
+        "{said:?}"
+    );
     let second = said[0].rsplit(' ').next().unwrap().to_string();
     let clients: Value = reqwest::Client::new()
         .get(format!("{base}/v1/clients?limit=100"))
