@@ -5,9 +5,10 @@
 //! from a link found in the outbox, worked and left, with axe-core checking each page.
 //! Screenshots at 360 px and 1280 px are written to `target/browser-artifacts/`.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+mod common;
 
 use mail_parser::MessageParser;
 
@@ -26,9 +27,10 @@ fn tools() -> (PathBuf, PathBuf) {
     (browser_dir, artifacts)
 }
 
-/// `cobro serve --demo` on a free port over `dir`, seeded: the process and its base URL.
-fn serve_demo(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cobro"))
+/// `cobro serve --demo` on a free port over `dir`, seeded, with no schedule.
+fn serve_demo(dir: &std::path::Path) -> (common::Server, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cobro"));
+    command
         .arg("--data-dir")
         .arg(dir)
         .args([
@@ -40,24 +42,8 @@ fn serve_demo(dir: &std::path::Path) -> (Child, String) {
             "0",
         ])
         .env_remove("COBRO_TABLE")
-        .env_remove("COBRO_PUBLIC_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let base = first
-        .strip_prefix("cobro listening on ")
-        .expect(&first)
-        .to_string();
-    for line in lines.by_ref() {
-        if line.unwrap().starts_with("demo: F-000003") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    (child, base)
+        .env_remove("COBRO_PUBLIC_URL");
+    common::serve_demo(command)
 }
 
 /// Runs a browser script with `args`; fails the test with its output when it fails.
@@ -81,7 +67,7 @@ fn run_script(browser_dir: &std::path::Path, script: &str, args: &[&str]) -> Str
 fn the_pay_link_from_the_email_pays_in_a_real_browser() {
     let (browser_dir, artifacts) = tools();
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = serve_demo(dir.path());
+    let (server, base) = serve_demo(dir.path());
 
     // The pay link, as the client finds it: in the first e-mail of the outbox.
     let mut mails: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
@@ -111,8 +97,7 @@ fn the_pay_link_from_the_email_pays_in_a_real_browser() {
         "portal.mjs",
         &[&link, &base, artifacts.to_str().unwrap(), &amount],
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     for shot in [
         "portal-360.png",
         "portal-1280.png",
@@ -133,14 +118,13 @@ fn the_pay_link_from_the_email_pays_in_a_real_browser() {
 fn the_console_signs_in_from_the_outbox_in_a_real_browser() {
     let (browser_dir, artifacts) = tools();
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = serve_demo(dir.path());
+    let (server, base) = serve_demo(dir.path());
     let out = run_script(
         &browser_dir,
         "console.mjs",
         &[&base, "duena@demo.cobro.cl", artifacts.to_str().unwrap()],
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert!(out.contains("\"ok\":true"), "{out}");
     for page in ["sign-in", "home", "people"] {
         for width in [360, 1280] {

@@ -17,9 +17,10 @@
     clippy::arithmetic_side_effects
 )]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+mod common;
 
 use serde_json::Value;
 
@@ -262,41 +263,15 @@ fn json_in(answer: &str) -> Option<Value> {
     serde_json::from_str(answer.get(start..=end)?).ok()
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts command 1 (`serve --demo`) on a free port; its base URL and the demo's key.
-fn serve(dir: &Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cobro"))
+/// Starts command 1 (`serve --demo`) on a free port; its base URL.
+fn serve(dir: &Path) -> (common::Server, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cobro"));
+    command
         .current_dir(dir)
         .args(["serve", "--demo", "--addr", "127.0.0.1:0"])
         .env_clear()
-        .envs(clean_env())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let server = Server(child);
-    let first = lines.next().unwrap().unwrap();
-    let base = first
-        .strip_prefix("cobro listening on ")
-        .expect(&first)
-        .to_string();
-    for line in lines.by_ref() {
-        if line.unwrap().starts_with("demo: F-000003") {
-            break;
-        }
-    }
-    // Keep reading what serve prints, so that it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (server, base)
+        .envs(clean_env());
+    common::serve_demo(command)
 }
 
 /// The environment without any COBRO_ setting of the machine running the test.

@@ -93,6 +93,7 @@ pub struct Words {
     pub other_lang_code: &'static str,
     pub try_later: &'static str,
     pub not_found: &'static str,
+    pub address_taken: &'static str,
 }
 
 pub const ES: Words = Words {
@@ -131,6 +132,7 @@ pub const ES: Words = Words {
     other_lang_code: "en",
     try_later: "Algo falló de nuestro lado. Intenta de nuevo en un momento.",
     not_found: "No encontramos eso.",
+    address_taken: "ya hay una persona con ese correo",
 };
 
 pub const EN: Words = Words {
@@ -169,6 +171,7 @@ pub const EN: Words = Words {
     other_lang_code: "es",
     try_later: "Something failed on our side. Try again in a moment.",
     not_found: "We could not find that.",
+    address_taken: "a person already signs in with this address",
 };
 
 impl Words {

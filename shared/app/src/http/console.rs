@@ -567,39 +567,24 @@ async fn add_user(
         role: form.role.clone(),
         locale: Some(form.locale.clone()),
     };
-    match people::add_user(&app, &input).await {
-        Ok(_) => Redirect::to("/console/users?done=added").into_response(),
-        Err(Error::Invalid(errors)) => {
-            users_response(
-                &app,
-                &s,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some((false, w.fix_below)),
-                form,
-                Some(&errors),
-            )
-            .await
-        }
-        Err(Error::Conflict(_)) => {
-            let errors = FieldErrors::single(
-                "email",
-                match s.user.locale {
-                    Locale::Es => "ya hay una persona con ese correo",
-                    Locale::En => "a person already signs in with this address",
-                },
-            );
-            users_response(
-                &app,
-                &s,
-                StatusCode::CONFLICT,
-                Some((false, w.fix_below)),
-                form,
-                Some(&errors),
-            )
-            .await
-        }
-        Err(e) => server_error(e),
-    }
+    let (status, errors) = match people::add_user(&app, &input).await {
+        Ok(_) => return Redirect::to("/console/users?done=added").into_response(),
+        Err(Error::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
+        Err(Error::Conflict(_)) => (
+            StatusCode::CONFLICT,
+            FieldErrors::single("email", w.address_taken),
+        ),
+        Err(e) => return server_error(e),
+    };
+    users_response(
+        &app,
+        &s,
+        status,
+        Some((false, w.fix_below)),
+        form,
+        Some(&errors),
+    )
+    .await
 }
 
 async fn end_sessions(
