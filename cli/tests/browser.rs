@@ -5,6 +5,9 @@
 //! from a link found in the outbox, worked and left, with axe-core checking each page.
 //! Screenshots at 360 px and 1280 px are written to `target/browser-artifacts/`.
 
+// A test fails loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::process::Command;
 
