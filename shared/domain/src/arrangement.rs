@@ -414,6 +414,8 @@ pub enum Conflict {
     Escalated,
     /// The ledger cannot be read as money (a defect, not the caller's).
     InvalidLedger,
+    /// A resume asked for an invoice that is not paused.
+    NotPaused,
 }
 
 impl Conflict {
@@ -429,6 +431,7 @@ impl Conflict {
             Conflict::PlansNotOffered => "plans-not-offered",
             Conflict::TooOverdueForAPlan => "too-overdue-for-a-plan",
             Conflict::Escalated => "escalated",
+            Conflict::NotPaused => "not-paused",
             Conflict::InvalidLedger => "invalid-ledger",
         }
     }

@@ -18,6 +18,7 @@
 //!   announced has come; then the chase stops. A sweep that runs late sends the final
 //!   notice first, never the escalation straight away.
 //! - Paid, overpaid, void, disputed and refunded invoices have no next action.
+//! - A paused invoice ([`crate::pause`]) sends and charges nothing before the pause's day.
 //! - An invoice created without being e-mailed is not chased until it is sent: then its
 //!   reminders start as if it had been issued that moment (none of those before the due
 //!   date that fell before it), and none goes out before the next day.
@@ -91,6 +92,20 @@ pub fn plan(
         crate::deposit::plan(inv, entries, stages, now)?
     } else {
         next_in_chase(inv, entries, stages, now)?
+    };
+    // Paused by the business: every action that sends or charges waits for the opening of
+    // business on the pause's day, when the chase resumes by itself.
+    let next = match crate::pause::paused_until(entries, crate::today_in(inv.timezone, now)) {
+        Some(until) => {
+            let resume = open_on(inv, until);
+            next.map(|mut n| {
+                if !n.stage.is_record() && n.at < resume {
+                    n.at = resume;
+                }
+                n
+            })
+        }
+        None => next,
     };
     // A message that failed for good holds the chase for a person: nothing is sent or
     // charged any more (later stages would fail the same way, or build on the message that

@@ -89,6 +89,11 @@ pub enum EntryKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+    /// The business paused the chase until a day (the amount is zero): nothing is sent or
+    /// charged before it. `reason` is its own note, never sent; the client is not told.
+    Pause { until: NaiveDate, reason: String },
+    /// The business resumed the chase before the pause's day.
+    Resume,
 }
 
 impl EntryKind {
@@ -203,6 +208,8 @@ pub fn balance(total: &Money, entries: &[LedgerEntry]) -> Result<Balance, MoneyE
             EntryKind::Promise { .. }
             | EntryKind::Plan { .. }
             | EntryKind::Extension { .. }
+            | EntryKind::Pause { .. }
+            | EntryKind::Resume
             | EntryKind::DepositApplied => {}
         }
     }

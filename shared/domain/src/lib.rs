@@ -14,6 +14,7 @@ pub mod invoice;
 pub mod ledger;
 pub mod locale;
 pub mod money;
+pub mod pause;
 pub mod payref;
 pub mod secret;
 pub mod stage;

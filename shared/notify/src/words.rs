@@ -213,10 +213,14 @@ pub fn refused(l: Locale, conflict: Conflict, terms: &Terms) -> String {
         (Conflict::PlansNotOffered, false) => {
             "Payment plans are not offered for this invoice.".into()
         }
-        (Conflict::Deposit | Conflict::NotOpen | Conflict::InvalidLedger, true) => {
-            "Esta factura no tiene saldo pendiente.".into()
-        }
-        (Conflict::Deposit | Conflict::NotOpen | Conflict::InvalidLedger, false) => {
+        (
+            Conflict::Deposit | Conflict::NotOpen | Conflict::InvalidLedger | Conflict::NotPaused,
+            true,
+        ) => "Esta factura no tiene saldo pendiente.".into(),
+        (
+            Conflict::Deposit | Conflict::NotOpen | Conflict::InvalidLedger | Conflict::NotPaused,
+            false,
+        ) => {
             "Nothing is due on this invoice.".into()
         }
     }

@@ -448,7 +448,141 @@ async fn bad_arrangements_are_refused(t: TestApp) {
     assert_eq!(nobody.status, StatusCode::NOT_FOUND);
 }
 
+/// Paused until a day: nothing goes to the client or is charged before it, the client is
+/// not told and the pay page shows nothing of it; the chase resumes by itself that day.
+/// A resume ends a pause at once. Bad input, and what cannot be paused, are refused.
+async fn a_paused_invoice_waits_for_its_day(t: TestApp) {
+    let (_, id, email) = arranged_invoice(&t, "pausa").await;
+    let path = format!("/v1/invoices/{id}/pause");
+    t.set_now("2026-11-20T15:00:00Z");
+    let body = json!({"until": "2026-12-10", "reason": "Espera la orden de compra del cliente"});
+    let a = t.post(&path, &body, Some("pausa-1")).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    assert_eq!(a.body["paused_until"], "2026-12-10");
+    assert_eq!(
+        a.body["next_action_at"], "2026-12-10T12:00:00Z",
+        "09:00 in Santiago"
+    );
+    let again = t.post(&path, &body, Some("pausa-1")).await;
+    assert!(again.replayed);
+    let inv = t.invoice(&id).await;
+    let pauses: Vec<_> = inv["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "pause")
+        .collect();
+    assert_eq!(pauses.len(), 1, "one pause for one key");
+    assert_eq!(pauses[0]["reason"], "Espera la orden de compra del cliente");
+
+    // Bad input: field by field, nothing written.
+    for (body, field) in [
+        (json!({"until": "2026-11-19", "reason": "x"}), "until"),
+        (json!({"until": "2027-12-01", "reason": "x"}), "until"),
+        (json!({"until": "2026-12-10", "reason": " "}), "reason"),
+        (json!({"until": "2026-12-10"}), "reason"),
+        (json!({"until": "10/12/2026", "reason": "x"}), "until"),
+        (
+            json!({"until": "2026-12-10", "reason": "x", "notify": true}),
+            "notify",
+        ),
+    ] {
+        let a = t.post(&path, &body, None).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            a.raw
+        );
+        assert!(a.raw.contains(field), "{field}: {}", a.raw);
+    }
+    let unknown = cobro_domain::InvoiceId::generate();
+    let a = t
+        .post(&format!("/v1/invoices/{unknown}/pause"), &body, None)
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.invoice(&id).await["ledger"].as_array().unwrap().len(),
+        inv["ledger"].as_array().unwrap().len()
+    );
+
+    // Nothing to the client while paused (the −7, −1, 0 and +3 reminders fall inside).
+    let r = daily_sweeps(&t, "2026-11-21", "2026-12-09").await;
+    assert_eq!(r.reminders, 0, "{r:?}");
+    assert!(t.chase_mails(&email).await.is_empty());
+    // The pay page says nothing of it.
+    let token = secret_token();
+    let stored = t
+        .store
+        .invoice(&cobro_domain::InvoiceId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    t.store
+        .put_pay_token(&cobro_store::PayToken {
+            digest: cobro_domain::secret::digest(&token),
+            client_id: stored.invoice.client_id.clone(),
+            invoice_id: stored.invoice.id.clone(),
+            created_at: t.app.now(),
+            expires_at: t.app.now() + chrono::Duration::days(30),
+            revoked_at: None,
+        })
+        .await
+        .unwrap();
+    let page = visit(&format!("{}/pay/{token}", t.base)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("orden de compra") && !page.body.to_lowercase().contains("paus"));
+    // On its day the chase resumes: the latest reminder due goes out.
+    let r = daily_sweeps(&t, "2026-12-10", "2026-12-10").await;
+    assert_eq!(r.reminders, 1, "{r:?}");
+    assert_eq!(t.chase_mails(&email).await.len(), 1);
+    assert!(t.invoice(&id).await.get("paused_until").is_none());
+
+    // Paused and resumed: back on the agenda at once; resuming twice is a 409.
+    t.set_now("2026-12-11T15:00:00Z");
+    let a = t
+        .post(
+            &path,
+            &json!({"until": "2027-01-15", "reason": "Conversando"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    let resume = format!("/v1/invoices/{id}/resume");
+    let a = t.post(&resume, &json!({}), None).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    assert!(a.body.get("paused_until").is_none());
+    let next: chrono::DateTime<chrono::Utc> =
+        a.body["next_action_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        next < "2027-01-01T00:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        "{next}"
+    );
+    let a = t.post(&resume, &json!({}), None).await;
+    assert_eq!(a.status, StatusCode::CONFLICT);
+    assert_eq!(a.body["type"], "urn:cobro:problem:not-paused");
+
+    // A paid invoice has no chase to pause.
+    let (_, paid, _) = arranged_invoice(&t, "pagada").await;
+    let a = t
+        .post(
+            &format!("/v1/invoices/{paid}/payments"),
+            &json!({"method": "cash", "amount": "100000", "currency": "CLP"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    let a = t
+        .post(&format!("/v1/invoices/{paid}/pause"), &body, None)
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT);
+    assert_eq!(a.body["type"], "urn:cobro:problem:not-open");
+}
+
 on_both_stacks!(
+    a_paused_invoice_waits_for_its_day,
     a_promise_kept_end_to_end,
     a_promise_broken_end_to_end,
     a_payment_plan_with_a_missed_instalment,

@@ -1,5 +1,6 @@
 //! `/v1/invoices/{id}/promises`, `/plans`, `/extensions`: the business makes an
-//! arrangement for a client; 201 with the invoice as it now is.
+//! arrangement for a client; `/pause` and `/resume` hold and restart the chase; 201 with
+//! the invoice as it now is.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +13,9 @@ use super::idempotency::{IdempotencyKeyHeader, Idempotent};
 use super::problem::{Problem, ProblemBody};
 use super::views::{InvoiceView, to_json};
 use crate::App;
-use crate::usecases::arrangements::{self, ExtensionInput, Input, PlanInput, PromiseInput};
+use crate::usecases::arrangements::{
+    self, ExtensionInput, Input, PauseInput, PlanInput, PromiseInput,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,6 +24,29 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(promise))
         .routes(routes!(plan))
         .routes(routes!(extension))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+}
+
+/// Pauses the chase until `until` (after today, within a year), with the business's
+/// `reason`: no reminder, notice, fee or escalation before that day, when it resumes by
+/// itself. The client is not told and the pay page does not show it.
+#[utoipa::path(post, operation_id = "pause_chase", path = "/v1/invoices/{id}/pause", tag = "arrangements",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), IdempotencyKeyHeader),
+    request_body = PauseInput,
+    responses((status = 201, description = "Paused; the invoice as it now is (`paused_until`)", body = InvoiceView), (status = 409, description = "Nothing to pause: the invoice is paid, void or escalated (`code` says which)", body = ProblemBody, content_type = "application/problem+json")))]
+async fn pause(app: State<App>, id: Path<String>, idem: Idempotent) -> Result<Response, Problem> {
+    let input = Input::Pause(idem.parse()?);
+    make(app, id, idem, input).await
+}
+
+/// Resumes a paused chase now: what fell due during the pause goes out (the latest
+/// reminder only, as after any gap).
+#[utoipa::path(post, operation_id = "resume_chase", path = "/v1/invoices/{id}/resume", tag = "arrangements",
+    params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), IdempotencyKeyHeader),
+    responses((status = 201, description = "Resumed; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice is not paused (`not-paused`)", body = ProblemBody, content_type = "application/problem+json")))]
+async fn resume(app: State<App>, id: Path<String>, idem: Idempotent) -> Result<Response, Problem> {
+    make(app, id, idem, Input::Resume).await
 }
 
 /// The client promises to pay (all that is due, or `amount`) by `date`: reminders pause

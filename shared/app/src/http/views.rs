@@ -165,6 +165,9 @@ pub struct InvoiceView {
     pub overdue: bool,
     /// Days since the due date while `overdue`; 0 otherwise.
     pub days_overdue: i64,
+    /// The chase is paused until this day (`POST …/pause`), when it resumes by itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_until: Option<NaiveDate>,
     pub terms: Terms,
     /// ISO 11649 reference for bank transfers, compact ("RF41000001371")…
     pub payment_reference: String,
@@ -252,6 +255,7 @@ impl InvoiceView {
             due_date: invoice.due_date,
             overdue: false,
             days_overdue: 0,
+            paused_until: None,
             purpose: invoice.purpose,
             terms: invoice.terms.clone(),
             payment_reference: invoice.payment_reference.as_str().to_string(),
@@ -273,9 +277,10 @@ impl InvoiceView {
         if let Ok(b) = &b {
             self.status = cobro_domain::dunning::status(b, &stored.stages);
         }
+        let today = cobro_domain::today_in(inv.timezone, now);
+        self.paused_until = cobro_domain::pause::paused_until(&stored.entries, today);
         if let Ok(arr) = cobro_domain::arrangement::arrangements(inv, &stored.entries, now) {
             self.due_date = arr.due_date;
-            let today = cobro_domain::today_in(inv.timezone, now);
             let days = b.ok().and_then(|b| {
                 cobro_domain::arrangement::days_overdue(&b.amount_due, arr.due_date, today)
             });

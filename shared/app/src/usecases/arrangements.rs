@@ -13,6 +13,7 @@ use cobro_domain::arrangement::{
     self, PlanRequest, PromiseRequest, Refusal, new_extension, new_plan, new_promise, split,
 };
 use cobro_domain::ledger::{EntryKind, next_entry};
+use cobro_domain::pause;
 use cobro_domain::{
     Currency, FieldErrors, Instalment, InvoiceId, InvoiceStatus, LedgerEntry, Money, Party, ledger,
     today_in,
@@ -40,6 +41,13 @@ pub enum Ask {
         reason: String,
         message: Option<String>,
     },
+    /// The chase paused until a day, for the business's `reason` (the client is not told).
+    Pause {
+        until: NaiveDate,
+        reason: String,
+    },
+    /// The chase resumed before the pause's day.
+    Resume,
 }
 
 impl From<Refusal> for Error {
@@ -104,6 +112,32 @@ pub async fn make(
                 *to,
                 (reason, message.as_deref()),
             ),
+            Ask::Pause { until, reason } => {
+                if !matches!(
+                    balance.status,
+                    InvoiceStatus::Open | InvoiceStatus::PartiallyPaid
+                ) {
+                    return Err(Refusal::Conflict(
+                        arrangement::Conflict::NotOpen,
+                        format!(
+                            "The invoice is {:?}: there is no chase to pause.",
+                            balance.status
+                        )
+                        .to_lowercase(),
+                    )
+                    .into());
+                }
+                pause::new_pause(inv.currency, &stored.entries, today, *until, reason)
+                    .map_err(Refusal::Invalid)
+            }
+            Ask::Resume => {
+                pause::new_resume(inv.currency, &stored.entries, today).ok_or_else(|| {
+                    Refusal::Conflict(
+                        arrangement::Conflict::NotPaused,
+                        "The invoice is not paused.".into(),
+                    )
+                })
+            }
         };
         let new = decided?;
         if let (Ask::Plan(req), true) = (ask, inv.terms.plan_needs_approval)
@@ -143,7 +177,10 @@ pub async fn make(
         match app.store.append_entries(&write).await {
             Ok(()) => {
                 tracing::info!(key = ?entry.key, "arrangement recorded");
-                confirm(app, &after, &entry, now).await;
+                // A pause is the business's own: the client hears nothing of it.
+                if !matches!(entry.kind, EntryKind::Pause { .. } | EntryKind::Resume) {
+                    confirm(app, &after, &entry, now).await;
+                }
                 let by_client = matches!(
                     &entry.kind,
                     EntryKind::Promise {
@@ -387,6 +424,18 @@ pub enum Input {
     Promise(PromiseInput),
     Plan(PlanInput),
     Extension(ExtensionInput),
+    Pause(PauseInput),
+    Resume,
+}
+
+/// Pause the chase until a day (`until`, after today, within a year): no reminder, notice,
+/// fee or escalation before it; it resumes by itself that day. The client is not told.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PauseInput {
+    pub until: NaiveDate,
+    /// Why, for the business: kept in the invoice's history, never sent.
+    pub reason: String,
 }
 
 /// Makes what the business asked for on the invoice `id` ([`make`]): amounts are in the
@@ -452,6 +501,11 @@ pub async fn request(
             reason: b.reason,
             message: b.message,
         },
+        Input::Pause(b) => Ask::Pause {
+            until: b.until,
+            reason: b.reason,
+        },
+        Input::Resume => Ask::Resume,
     };
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));

@@ -740,3 +740,84 @@ proptest! {
         prop_assert_eq!(discount_offer(&inv, &entries, late).unwrap(), None);
     }
 }
+
+/// Paused from 2026-11-20 until 2026-12-10: nothing is sent or charged in between (the −7,
+/// −1, 0 and +3 reminders, the fee notice), and on the 10th at the opening of business
+/// the chase resumes with the latest reminder due; a resume ends a pause early.
+#[test]
+fn a_paused_invoice_waits_for_the_pauses_day() {
+    let inv = invoice(fee_terms());
+    let mut entries = vec![charge(&inv)];
+    let mut stages = Vec::new();
+    let until = date("2026-12-10");
+    let pause = crate::pause::new_pause(
+        inv.currency,
+        &entries,
+        date("2026-11-20"),
+        until,
+        "Cliente pidió esperar la OC",
+    )
+    .unwrap();
+    entries.push(crate::ledger::next_entry(
+        &entries,
+        pause,
+        t("2026-11-20T12:00:00Z"),
+    ));
+    let log = run(
+        &inv,
+        &mut entries,
+        &mut stages,
+        t("2026-11-20T12:00:00Z"),
+        t("2026-12-09T23:59:00Z"),
+        Duration::hours(1),
+    );
+    assert!(log.is_empty(), "nothing while paused: {log:?}");
+    let next = plan(&inv, &entries, &stages, t("2026-12-09T23:00:00Z"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        next.at,
+        t("2026-12-10T12:00:00Z"),
+        "09:00 in Santiago on the 10th"
+    );
+    let log = run(
+        &inv,
+        &mut entries,
+        &mut stages,
+        t("2026-12-10T00:00:00Z"),
+        t("2026-12-10T23:00:00Z"),
+        Duration::hours(1),
+    );
+    assert_eq!(
+        log.first().map(|(_, at)| *at),
+        Some(t("2026-12-10T12:00:00Z")),
+        "{log:?}"
+    );
+
+    // Paused again, then resumed the next day: the chase is back at once.
+    let mut entries = vec![charge(&inv)];
+    let pause =
+        crate::pause::new_pause(inv.currency, &entries, date("2026-12-02"), until, "x").unwrap();
+    entries.push(crate::ledger::next_entry(
+        &entries,
+        pause,
+        t("2026-12-02T12:00:00Z"),
+    ));
+    assert!(
+        plan(&inv, &entries, &[], t("2026-12-03T13:00:00Z"))
+            .unwrap()
+            .unwrap()
+            .at
+            >= t("2026-12-10T12:00:00Z")
+    );
+    let resume = crate::pause::new_resume(inv.currency, &entries, date("2026-12-03")).unwrap();
+    entries.push(crate::ledger::next_entry(
+        &entries,
+        resume,
+        t("2026-12-03T13:00:00Z"),
+    ));
+    let next = plan(&inv, &entries, &[], t("2026-12-03T13:00:00Z"))
+        .unwrap()
+        .unwrap();
+    assert!(next.is_due(t("2026-12-03T13:00:00Z")), "{next:?}");
+}
