@@ -44,7 +44,7 @@ async fn pause(app: State<App>, id: Path<String>, idem: Idempotent) -> Result<Re
 /// reminder only, as after any gap).
 #[utoipa::path(post, operation_id = "resume_chase", path = "/v1/invoices/{id}/resume", tag = "arrangements",
     params(("id" = String, Path, description = "The invoice's id (`inv_…`)"), IdempotencyKeyHeader),
-    responses((status = 201, description = "Resumed; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice is not paused (`not-paused`)", body = ProblemBody, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Resumed; the invoice as it now is", body = InvoiceView), (status = 409, description = "The invoice is not paused (`not-paused`)", body = ProblemBody, content_type = "application/problem+json"), (status = 422, description = "The Idempotency-Key was used with a different request", body = ProblemBody, content_type = "application/problem+json")))]
 async fn resume(app: State<App>, id: Path<String>, idem: Idempotent) -> Result<Response, Problem> {
     make(app, id, idem, Input::Resume).await
 }

@@ -192,6 +192,7 @@ struct VoidRequest {
     responses(
         (status = 200, description = "Sent; the invoice as it now is, with the new `pay_url`", body = InvoiceView),
         (status = 409, description = "Nothing is due on it (paid, void…)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with a different request", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
 async fn send(
