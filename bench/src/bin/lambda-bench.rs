@@ -19,12 +19,13 @@ use cobro_e2e::stack::Stack;
 use serde_json::{Value, json};
 
 /// In this order: the API makes the invoices the others read, sweep and pay.
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 6] = [
     "invoices-api",
     "pay-portal",
     "reminder-sweep",
     "deposit-check",
     "payment-webhook",
+    "console",
 ];
 const SECRET: &str = "whsec_bench_lambda";
 
@@ -156,6 +157,17 @@ async fn memory(
                     let a = http(&api, api_request("GET", &path, &s.stack.key, None)).await;
                     assert_eq!(a.status, 200, "{}", a.body);
                 }
+            }
+        }
+        "console" => {
+            // The page everyone meets first: the sign-in form (no session, no store read).
+            for _ in 0..events {
+                let a = http(
+                    &api,
+                    HttpEvent::new("GET", "/console/{proxy+}", "/console/sign-in").to_event(),
+                )
+                .await;
+                assert_eq!(a.status, 200, "{}", a.body);
             }
         }
         "pay-portal" => {
