@@ -129,7 +129,7 @@ fn the_console_signs_in_from_the_outbox_in_a_real_browser() {
     );
     drop(server);
     assert!(out.contains("\"ok\":true"), "{out}");
-    for page in ["sign-in", "home", "people"] {
+    for page in ["sign-in", "home", "invoice", "people"] {
         for width in [360, 1280] {
             let shot = artifacts.join(format!("console-{page}-{width}.png"));
             assert!(shot.metadata().unwrap().len() > 1000, "{}", shot.display());

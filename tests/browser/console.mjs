@@ -80,6 +80,29 @@ try {
   violations.home = await axe(owner, `${base}/console`, 'home');
   await shots(page, 'home');
 
+  // An invoice found by the payment reference its e-mail carries; a payment by hand,
+  // seen in its history; a pause.
+  await page.goto(`${base}/outbox`);
+  await page.locator('a', { hasText: '.issued.' }).first().click();
+  const reference = (await page.textContent('body')).match(/RF\d{2} \d{4} \d{4} \d/)[0];
+  await page.goto(`${base}/console`);
+  await page.fill('#q', reference);
+  await page.click('form[role=search] button[type=submit]');
+  assert.match(page.url(), /\/console\/invoices\/inv_/);
+  const invoiceUrl = page.url();
+  await page.fill('#amount', '100');
+  await page.selectOption('#method', 'cash');
+  await page.click('#record-payment');
+  assert.match(await page.textContent('#flash'), /Pago registrado/);
+  assert.match(await page.textContent('#timeline'), /Pago de \S*100\S* en efectivo/);
+  const until = new Date(Date.now() + 10 * 86400e3).toISOString().slice(0, 10);
+  await page.fill('#until', until);
+  await page.fill('#reason', 'Espera la orden de compra');
+  await page.click('#pause');
+  assert.ok(await page.isVisible('#paused-until'));
+  violations.invoice = await axe(owner, invoiceUrl, 'invoice');
+  await shots(page, 'invoice');
+
   await page.click('a[href="/console/users"]');
   assert.ok((await page.textContent('#users')).includes(ownerEmail));
   await page.fill('#name', 'Vera Lectora');
@@ -98,7 +121,11 @@ try {
   const viewerContext = await browser.newContext({ javaScriptEnabled: false });
   const viewer = await signIn(viewerContext, 'vera@demo.cobro.cl');
   assert.equal(await viewer.locator('a[href="/console/users"]').count(), 0, 'no People for a viewer');
-  assert.equal(await viewer.locator('main form').count(), 0, 'no actions for a viewer');
+  assert.equal(await viewer.locator('main form[method=post]').count(), 0, 'no actions for a viewer');
+  await viewer.goto(invoiceUrl);
+  assert.equal(await viewer.locator('#record-payment').count(), 0, 'no payment form for a viewer');
+  assert.match(await viewer.textContent('#timeline'), /Pago de \S*100/);
+  await viewer.goto(`${base}/console`);
   const csrf = await viewer.getAttribute('header input[name=csrf]', 'value');
   const forged = await viewerContext.request.post(`${base}/console/users`, {
     form: { csrf, name: 'X', email: 'x@demo.cobro.cl', role: 'owner', locale: 'es' },

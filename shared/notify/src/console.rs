@@ -94,6 +94,42 @@ pub struct Words {
     pub try_later: &'static str,
     pub not_found: &'static str,
     pub address_taken: &'static str,
+    pub invoice: &'static str,
+    pub client: &'static str,
+    pub status: &'static str,
+    pub amount_due: &'static str,
+    pub due: &'static str,
+    pub total: &'static str,
+    pub subtotal: &'static str,
+    pub description: &'static str,
+    pub quantity: &'static str,
+    pub timeline: &'static str,
+    pub when: &'static str,
+    pub what: &'static str,
+    pub source: &'static str,
+    pub note: &'static str,
+    pub messages: &'static str,
+    pub no_messages: &'static str,
+    pub record_payment: &'static str,
+    pub amount: &'static str,
+    pub method: &'static str,
+    pub reference: &'static str,
+    pub cash: &'static str,
+    pub transfer: &'static str,
+    pub cheque: &'static str,
+    pub card_terminal: &'static str,
+    pub pause: &'static str,
+    pub until: &'static str,
+    pub reason: &'static str,
+    pub resume: &'static str,
+    pub paused_until: &'static str,
+    pub find_invoice: &'static str,
+    pub find_hint: &'static str,
+    pub open: &'static str,
+    pub done_paid: &'static str,
+    pub done_paused: &'static str,
+    pub done_resumed: &'static str,
+    pub next_action: &'static str,
 }
 
 pub const ES: Words = Words {
@@ -133,6 +169,42 @@ pub const ES: Words = Words {
     try_later: "Algo falló de nuestro lado. Intenta de nuevo en un momento.",
     not_found: "No encontramos eso.",
     address_taken: "ya hay una persona con ese correo",
+    invoice: "Factura",
+    client: "Cliente",
+    status: "Estado",
+    amount_due: "Saldo por cobrar",
+    due: "Vence",
+    total: "Total",
+    subtotal: "Subtotal",
+    description: "Detalle",
+    quantity: "Cantidad",
+    timeline: "Historia",
+    when: "Cuándo",
+    what: "Qué",
+    source: "Origen",
+    note: "Nota interna",
+    messages: "Mensajes al cliente y avisos",
+    no_messages: "Todavía ninguno.",
+    record_payment: "Registrar un pago",
+    amount: "Monto",
+    method: "Medio",
+    reference: "Referencia (opcional)",
+    cash: "Efectivo",
+    transfer: "Transferencia",
+    cheque: "Cheque",
+    card_terminal: "Tarjeta (terminal)",
+    pause: "Pausar la cobranza",
+    until: "Hasta el",
+    reason: "Motivo (no se envía al cliente)",
+    resume: "Reanudar la cobranza ahora",
+    paused_until: "En pausa hasta el",
+    find_invoice: "Abrir una factura",
+    find_hint: "Su id (inv_…) o su referencia de pago (RF…)",
+    open: "Abrir",
+    done_paid: "Pago registrado.",
+    done_paused: "Cobranza en pausa.",
+    done_resumed: "Cobranza reanudada.",
+    next_action: "Próxima acción",
 };
 
 pub const EN: Words = Words {
@@ -172,6 +244,42 @@ pub const EN: Words = Words {
     try_later: "Something failed on our side. Try again in a moment.",
     not_found: "We could not find that.",
     address_taken: "a person already signs in with this address",
+    invoice: "Invoice",
+    client: "Client",
+    status: "Status",
+    amount_due: "Amount due",
+    due: "Due",
+    total: "Total",
+    subtotal: "Subtotal",
+    description: "Description",
+    quantity: "Quantity",
+    timeline: "History",
+    when: "When",
+    what: "What",
+    source: "Source",
+    note: "Internal note",
+    messages: "Messages and notices",
+    no_messages: "None yet.",
+    record_payment: "Record a payment",
+    amount: "Amount",
+    method: "Method",
+    reference: "Reference (optional)",
+    cash: "Cash",
+    transfer: "Transfer",
+    cheque: "Cheque",
+    card_terminal: "Card terminal",
+    pause: "Pause the chase",
+    until: "Until",
+    reason: "Reason (never sent to the client)",
+    resume: "Resume the chase now",
+    paused_until: "Paused until",
+    find_invoice: "Open an invoice",
+    find_hint: "Its id (inv_…) or its payment reference (RF…)",
+    open: "Open",
+    done_paid: "Payment recorded.",
+    done_paused: "Chase paused.",
+    done_resumed: "Chase resumed.",
+    next_action: "Next action",
 };
 
 impl Words {
@@ -208,10 +316,205 @@ impl Words {
                 m.trim_start_matches("must be at most ")
                     .trim_end_matches(" characters")
             ),
+            m if m.starts_with("must be a number") => {
+                "escribe un número, como 49990 o 1500.50 (sin $ ni puntos de miles)".into()
+            }
+            "must be a date (YYYY-MM-DD)" => "escribe una fecha (AAAA-MM-DD)".into(),
+            "must be after today" => "debe ser un día después de hoy".into(),
+            "must be within a year" => "debe ser dentro de un año".into(),
+            "is required: it is kept in the invoice's history" => {
+                "escribe el motivo: queda en la historia de la factura".into()
+            }
             m if m.starts_with("must be one line of text") => {
                 "debe ser una línea de texto, sin saltos ni caracteres de control".into()
             }
             m => m.to_string(),
         }
     }
+}
+
+/// One line of an invoice's timeline, as the console shows it: what happened, where it
+/// came from (a provider's payment id, a reference, "by hand"), and the business's note.
+pub struct TimelineLine {
+    pub what: String,
+    pub source: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A ledger entry for the console's timeline, in `l`.
+pub fn timeline_line(l: Locale, e: &cobro_domain::LedgerEntry) -> TimelineLine {
+    use cobro_domain::ledger::{EntryKind, PaymentMethod};
+    let es = l == Locale::Es;
+    let amount = e.amount.format(l);
+    let pick = |a: String, b: String| if es { a } else { b };
+    let (what, note) = match &e.kind {
+        EntryKind::Charge => (
+            pick(
+                format!("Factura emitida por {amount}"),
+                format!("Invoice issued for {amount}"),
+            ),
+            None,
+        ),
+        EntryKind::Payment { method, .. } => {
+            let how = match (method, es) {
+                (PaymentMethod::Cash, true) => "en efectivo",
+                (PaymentMethod::Cash, false) => "in cash",
+                (PaymentMethod::Cheque, true) => "con cheque",
+                (PaymentMethod::Cheque, false) => "by cheque",
+                (PaymentMethod::Transfer, true) => "por transferencia",
+                (PaymentMethod::Transfer, false) => "by transfer",
+                (PaymentMethod::CardTerminal, true) => "con tarjeta (terminal)",
+                (PaymentMethod::CardTerminal, false) => "by card terminal",
+                (PaymentMethod::Provider, true) => "en línea",
+                (PaymentMethod::Provider, false) => "online",
+            };
+            (
+                pick(
+                    format!("Pago de {amount} {how}"),
+                    format!("Payment of {amount} {how}"),
+                ),
+                None,
+            )
+        }
+        EntryKind::Refund => (
+            pick(
+                format!("Devolución de {amount}"),
+                format!("Refund of {amount}"),
+            ),
+            None,
+        ),
+        EntryKind::DisputeHold => (
+            pick(
+                format!("Disputa abierta por {amount}"),
+                format!("Dispute opened for {amount}"),
+            ),
+            None,
+        ),
+        EntryKind::DisputeRelease => (
+            pick(
+                format!("Disputa ganada ({amount})"),
+                format!("Dispute won ({amount})"),
+            ),
+            None,
+        ),
+        EntryKind::DisputeLost => (
+            pick(
+                format!("Disputa perdida: {amount} devueltos"),
+                format!("Dispute lost: {amount} taken back"),
+            ),
+            None,
+        ),
+        EntryKind::CreditIn => (
+            pick(
+                format!("Saldo a favor aplicado: {amount}"),
+                format!("Credit applied: {amount}"),
+            ),
+            None,
+        ),
+        EntryKind::CreditOut => (
+            pick(
+                format!("Saldo a favor llevado a otra factura: {amount}"),
+                format!("Credit moved to another invoice: {amount}"),
+            ),
+            None,
+        ),
+        EntryKind::LateFee { period } => (
+            pick(
+                format!(
+                    "Recargo por atraso de {amount} (período {})",
+                    period.saturating_add(1)
+                ),
+                format!("Late fee of {amount} (period {})", period.saturating_add(1)),
+            ),
+            None,
+        ),
+        EntryKind::Discount => (
+            pick(
+                format!("Descuento por pronto pago de {amount}"),
+                format!("Early-payment discount of {amount}"),
+            ),
+            None,
+        ),
+        EntryKind::DepositApplied => (
+            pick(
+                format!("Depósito aplicado a otra factura: {amount}"),
+                format!("Deposit applied to another invoice: {amount}"),
+            ),
+            None,
+        ),
+        EntryKind::Void { reason } => (
+            pick("Factura anulada".into(), "Invoice voided".into()),
+            reason.clone(),
+        ),
+        EntryKind::Promise { date, .. } => (
+            pick(
+                format!("Compromiso de pagar {amount} el {}", l.long_date(*date)),
+                format!("Promise to pay {amount} by {}", l.long_date(*date)),
+            ),
+            None,
+        ),
+        EntryKind::Plan { instalments, .. } => (
+            pick(
+                format!("Plan de pago en {} cuotas", instalments.len()),
+                format!("Payment plan in {} instalments", instalments.len()),
+            ),
+            None,
+        ),
+        EntryKind::Extension {
+            from, to, reason, ..
+        } => (
+            pick(
+                format!(
+                    "Vencimiento movido del {} al {}",
+                    l.long_date(*from),
+                    l.long_date(*to)
+                ),
+                format!(
+                    "Due date moved from {} to {}",
+                    l.long_date(*from),
+                    l.long_date(*to)
+                ),
+            ),
+            Some(reason.clone()),
+        ),
+        EntryKind::Pause { until, reason } => (
+            pick(
+                format!("Cobranza en pausa hasta el {}", l.long_date(*until)),
+                format!("Chase paused until {}", l.long_date(*until)),
+            ),
+            Some(reason.clone()),
+        ),
+        EntryKind::Resume => (
+            pick("Cobranza reanudada".into(), "Chase resumed".into()),
+            None,
+        ),
+    };
+    // Where it came from: the provider and its id (`stripe:pi_1:payment`), a reference
+    // typed by hand, or nothing for what cobro itself wrote.
+    let origin = match &e.kind {
+        EntryKind::Payment {
+            reference: Some(r), ..
+        } => Some(r.as_str()),
+        _ => e.key.as_deref(),
+    };
+    let source = origin.and_then(|k| {
+        let mut parts = k.splitn(3, ':');
+        match (parts.next(), parts.next()) {
+            (Some(p @ ("stripe" | "mercadopago" | "standard" | "bank")), Some(id)) => {
+                Some(format!("{p} · {id}"))
+            }
+            (Some("manual"), Some(id)) if !id.starts_with("pay_") => Some(if es {
+                format!("a mano · {id}")
+            } else {
+                format!("by hand · {id}")
+            }),
+            (Some("manual"), _) => Some(if es {
+                "a mano".into()
+            } else {
+                "by hand".into()
+            }),
+            _ => None,
+        }
+    });
+    TimelineLine { what, source, note }
 }

@@ -1192,7 +1192,7 @@ async fn users_have_one_address_each_and_sessions_end(store: Arc<dyn Store>) {
     let tries = (0..4).map(|_| store.use_sign_in_token(&token.digest, now()));
     let used = futures::future::join_all(tries).await;
     let served: Vec<_> = used.into_iter().filter_map(|r| r.unwrap()).collect();
-    assert_eq!(served, [token.clone()], "served once");
+    assert_eq!(served, std::slice::from_ref(&token), "served once");
     assert_eq!(
         store.use_sign_in_token(&token.digest, now()).await.unwrap(),
         None

@@ -406,7 +406,164 @@ async fn roles_are_checked_on_the_server(t: TestApp) {
     assert_eq!(b.get("/console").await.status, StatusCode::SEE_OTHER);
 }
 
+/// The invoice page: found by id or payment reference (anything else: home, "not found";
+/// an id of another kind: 404), its history, a payment recorded by hand (twice posted, once
+/// recorded; a bad amount in Spanish), a pause and a resume; a viewer reads it with no
+/// forms and a forged POST writes nothing.
+async fn an_invoice_is_worked_from_its_page(t: TestApp) {
+    let (_, id, _) = arranged_invoice(&t, "pagina").await;
+    t.set_now(&chrono::Utc::now().to_rfc3339());
+    let collector = add(&t, "collector", "es").await;
+    let viewer = add(&t, "viewer", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&collector.email).await;
+    let reference = t.invoice(&id).await["payment_reference_display"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for q in [id.clone(), reference.to_lowercase()] {
+        let p = b
+            .get(&format!("/console/invoices?q={}", urlencode(&q)))
+            .await;
+        assert_eq!(p.location, Some(format!("/console/invoices/{id}")), "{q}");
+    }
+    let p = b.get("/console/invoices?q=F-0000").await;
+    assert_eq!(p.location.as_deref(), Some("/console?missing=1"));
+    assert!(
+        b.get("/console?missing=1")
+            .await
+            .body
+            .contains("No encontramos eso")
+    );
+    for other in [
+        id.replace("inv_", "cli_"),
+        cobro_domain::InvoiceId::generate().to_string(),
+    ] {
+        let p = b.get(&format!("/console/invoices/{other}")).await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{other}");
+    }
+
+    let path = format!("/console/invoices/{id}");
+    let page = b.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Factura emitida por $100.000"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Ferretería Los Andes"));
+    let csrf = page.csrf();
+    let nonce = page
+        .body
+        .split("name=\"nonce\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let pay = |amount: &'static str, nonce: String| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("nonce", nonce),
+            ("amount", amount.to_string()),
+            ("method", "cash".to_string()),
+            ("reference", String::new()),
+        ]
+    };
+    let bad = b
+        .post(
+            &format!("{path}/payments"),
+            &refs(&pay("$30.000", nonce.clone())),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("escribe un número"), "{}", bad.body);
+    assert!(bad.body.contains("value=\"$30.000\""));
+    for _ in 0..2 {
+        let ok = b
+            .post(
+                &format!("{path}/payments"),
+                &refs(&pay("30000", nonce.clone())),
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    }
+    let inv = t.invoice(&id).await;
+    assert_eq!(inv["amount_due"], "70000", "one payment for one form");
+    let page = b.get(&format!("{path}?done=paid")).await;
+    assert!(page.body.contains("Pago registrado"));
+    assert!(page.body.contains("Pago de $30.000 en efectivo") && page.body.contains("a mano"));
+
+    // Pause (a bad day first), then resume.
+    let pause = |until: &str, reason: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("until", until.to_string()),
+            ("reason", reason.to_string()),
+        ]
+    };
+    let p = b
+        .post(&format!("{path}/pause"), &refs(&pause("mañana", "x")))
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.body.contains("escribe una fecha"));
+    let until = (chrono::Utc::now() + chrono::Duration::days(10))
+        .date_naive()
+        .to_string();
+    let p = b
+        .post(&format!("{path}/pause"), &refs(&pause(&until, "")))
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.body.contains("escribe el motivo"));
+    let p = b
+        .post(&format!("{path}/pause"), &refs(&pause(&until, "Espera OC")))
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let page = b.get(&path).await;
+    assert!(page.body.contains("id=\"paused-until\"") && page.body.contains("Espera OC"));
+    assert!(page.body.contains("id=\"resume\""));
+    let p = b
+        .post(&format!("{path}/resume"), &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(t.invoice(&id).await.get("paused_until").is_none());
+
+    // A viewer reads it, with no forms; a forged POST with their CSRF value writes nothing.
+    let mut v = Browser::new(&t);
+    v.sign_in(&viewer.email).await;
+    let page = v.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("id=\"record-payment\"") && !page.body.contains("id=\"pause\""));
+    let their = page.csrf();
+    let forged = vec![
+        ("csrf", their),
+        ("nonce", "n".to_string()),
+        ("amount", "70000".to_string()),
+        ("method", "cash".to_string()),
+    ];
+    let p = v.post(&format!("{path}/payments"), &refs(&forged)).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(t.invoice(&id).await["amount_due"], "70000");
+    // Without the CSRF value, not even the collector writes.
+    let p = b
+        .post(
+            &format!("{path}/payments"),
+            &refs(&pay("1000", "m".into()))[1..],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(t.invoice(&id).await["amount_due"], "70000");
+}
+
+fn refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 on_both_stacks!(
+    an_invoice_is_worked_from_its_page,
     sign_in_by_link_and_out,
     five_links_an_hour,
     roles_are_checked_on_the_server,

@@ -41,6 +41,11 @@ pub fn routes() -> Router<App> {
         .route("/console/sign-out", post(sign_out))
         .route("/console/users", get(users_page).post(add_user))
         .route("/console/users/{id}/end-sessions", post(end_sessions))
+        .route("/console/invoices", get(find_invoice))
+        .route("/console/invoices/{id}", get(invoice_page))
+        .route("/console/invoices/{id}/payments", post(record_payment))
+        .route("/console/invoices/{id}/pause", post(pause))
+        .route("/console/invoices/{id}/resume", post(resume))
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -98,6 +103,7 @@ struct HomePage<'a> {
     me: Option<&'a User>,
     csrf: String,
     title: &'static str,
+    flash: Option<&'static str>,
     /// (what, how many, more than shown)
     queues: Vec<(&'static str, usize, bool)>,
 }
@@ -428,7 +434,13 @@ fn frame<'a>(app: &'a App, s: &'a Signed) -> Frame<'a> {
     }
 }
 
-async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
+#[derive(Deserialize, Default)]
+struct HomeQuery {
+    #[serde(default)]
+    missing: Option<String>,
+}
+
+async fn home(State(app): State<App>, headers: HeaderMap, Query(q): Query<HomeQuery>) -> Response {
     let s = match require(&app, &headers).await {
         Ok(s) => s,
         Err(res) => return res,
@@ -453,6 +465,7 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
         me: f.me,
         csrf: f.csrf,
         title: f.w.home,
+        flash: q.missing.is_some().then_some(f.w.not_found),
         queues: vec![
             (f.w.unmatched, unmatched.0, unmatched.1),
             (f.w.escalated, escalated.0, escalated.1),
@@ -618,5 +631,409 @@ async fn end_sessions(
         }
         Err(Error::Forbidden) => forbidden(&app, &s),
         Err(e) => server_error(e),
+    }
+}
+
+// --- Invoices --------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct FindQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// "Open an invoice": by its id or its payment reference; anything else is home again with
+/// "not found".
+async fn find_invoice(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<FindQuery>,
+) -> Response {
+    if let Err(res) = require(&app, &headers).await {
+        return res;
+    }
+    let q = q.q.trim();
+    let found = if let Some(id) = cobro_domain::InvoiceId::parse(q) {
+        match app.store.invoice(&id).await {
+            Ok(found) => found.map(|_| id),
+            Err(e) => return server_error(e),
+        }
+    } else if let Some(reference) = cobro_domain::PaymentReference::parse(q) {
+        match app.store.invoice_by_payment_reference(&reference).await {
+            Ok(found) => found,
+            Err(e) => return server_error(e),
+        }
+    } else {
+        None
+    };
+    match found {
+        Some(id) => Redirect::to(&format!("/console/invoices/{id}")).into_response(),
+        None => Redirect::to("/console?missing=1").into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/invoice.html")]
+struct InvoicePage<'a> {
+    w: &'static Words,
+    business: &'a str,
+    me: Option<&'a User>,
+    csrf: String,
+    title: String,
+    id: String,
+    number: String,
+    client_name: String,
+    status: String,
+    amount_due: String,
+    due_date: String,
+    currency: &'static str,
+    paused_until: Option<String>,
+    next_action: Option<String>,
+    lines: Vec<(String, String, String)>,
+    total: String,
+    timeline: Vec<(String, cobro_notify::console::TimelineLine)>,
+    messages: Vec<(String, String, &'static str)>,
+    can_act: bool,
+    methods: Vec<(&'static str, &'static str)>,
+    flash: Option<(bool, String)>,
+    form: InvoiceForm,
+    errors: Vec<(String, String)>,
+}
+
+impl InvoicePage<'_> {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// What the invoice page's forms post (each form sends its part).
+#[derive(Deserialize, Default, Clone)]
+struct InvoiceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    nonce: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Deserialize, Default)]
+struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn invoice_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let s = match require(&app, &headers).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let w = Words::of(s.user.locale);
+    let flash = match q.done.as_deref() {
+        Some("paid") => Some((true, w.done_paid.to_string())),
+        Some("paused") => Some((true, w.done_paused.to_string())),
+        Some("resumed") => Some((true, w.done_resumed.to_string())),
+        _ => None,
+    };
+    invoice_response(
+        &app,
+        &s,
+        &id,
+        StatusCode::OK,
+        flash,
+        InvoiceForm::default(),
+        None,
+    )
+    .await
+}
+
+/// The invoice page for `s`'s user, with a form's values and errors when one was refused.
+async fn invoice_response(
+    app: &App,
+    s: &Signed,
+    id: &str,
+    status: StatusCode,
+    flash: Option<(bool, String)>,
+    form: InvoiceForm,
+    errors: Option<&FieldErrors>,
+) -> Response {
+    let f = frame(app, s);
+    let w = f.w;
+    let l = s.user.locale;
+    let stored = match crate::usecases::invoicing::invoice(app, id).await {
+        Ok(stored) => stored,
+        Err(Error::NotFound(_)) => {
+            return render_with(
+                StatusCode::NOT_FOUND,
+                MessagePage {
+                    w,
+                    business: f.business,
+                    me: f.me,
+                    csrf: f.csrf,
+                    title: w.invoice,
+                    text: w.not_found,
+                    refused: true,
+                    next: Some(("/console", w.home)),
+                },
+            );
+        }
+        Err(e) => return server_error(e),
+    };
+    let inv = &stored.invoice;
+    let now = app.now();
+    let balance = match cobro_domain::ledger::balance(&inv.total, &stored.entries) {
+        Ok(b) => b,
+        Err(e) => return server_error(e),
+    };
+    let today = cobro_domain::today_in(inv.timezone, now);
+    let due_date = cobro_domain::arrangement::arrangements(inv, &stored.entries, now)
+        .map(|a| a.due_date)
+        .unwrap_or(inv.due_date);
+    let late = cobro_domain::calendar::days_between(due_date, today);
+    let shown_status = cobro_domain::dunning::status(&balance, &stored.stages);
+    let client_name = match app.store.client(&inv.client_id).await {
+        Ok(c) => c.map(|c| c.name).unwrap_or_default(),
+        Err(e) => return server_error(e),
+    };
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&inv.timezone)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let mut entries = stored.entries.clone();
+    entries.sort_by_key(|e| e.seq);
+    let timeline = entries
+        .iter()
+        .map(|e| (local(e.at), cobro_notify::console::timeline_line(l, e)))
+        .collect();
+    let messages = stored
+        .stages
+        .iter()
+        .filter(|r| !r.stage.is_record())
+        .map(|r| {
+            let state = match (r.status, l) {
+                (cobro_domain::StageStatus::Done, _) => "",
+                (cobro_domain::StageStatus::Claimed, Locale::Es) => "enviándose",
+                (cobro_domain::StageStatus::Claimed, Locale::En) => "being sent",
+                (cobro_domain::StageStatus::Failed, Locale::Es) => "falló",
+                (cobro_domain::StageStatus::Failed, Locale::En) => "failed",
+            };
+            (
+                local(r.done_at.unwrap_or(r.claimed_at)),
+                cobro_notify::words::stage(r, l),
+                state,
+            )
+        })
+        .collect();
+    let errors = errors
+        .map(|e| {
+            e.errors
+                .iter()
+                .map(|e| (e.field.clone(), w.field_error(&e.message)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut form = form;
+    // A fresh value per page shown: posting the same form twice records one payment.
+    form.nonce = secret::new_session_token().expose().to_string();
+    render_with(
+        status,
+        InvoicePage {
+            w,
+            business: f.business,
+            me: f.me,
+            csrf: f.csrf,
+            title: format!("{} {}", w.invoice, inv.number),
+            id: inv.id.to_string(),
+            number: inv.number.clone(),
+            client_name,
+            status: cobro_notify::words::invoice_status(l, shown_status, late, &balance.paid),
+            amount_due: balance.amount_due.format(l),
+            due_date: l.long_date(due_date),
+            currency: inv.currency.code(),
+            paused_until: cobro_domain::pause::paused_until(&stored.entries, today)
+                .map(|d| l.long_date(d)),
+            next_action: stored.next_action_at.map(local),
+            lines: inv
+                .lines
+                .iter()
+                .map(|li| {
+                    (
+                        li.description.clone(),
+                        li.quantity.to_string(),
+                        li.amount.format(l),
+                    )
+                })
+                .collect(),
+            total: inv.total.format(l),
+            timeline,
+            messages,
+            can_act: s.user.role.can_act(),
+            methods: vec![
+                ("transfer", w.transfer),
+                ("cash", w.cash),
+                ("cheque", w.cheque),
+                ("card_terminal", w.card_terminal),
+            ],
+            flash,
+            form,
+            errors,
+        },
+    )
+}
+
+/// The answer to a refused invoice form: the page again with the form's values, a
+/// message, and each field's problem.
+async fn invoice_refused(app: &App, s: &Signed, id: &str, form: InvoiceForm, e: Error) -> Response {
+    let w = Words::of(s.user.locale);
+    let (status, errors, text) = match e {
+        Error::Invalid(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+            w.fix_below.to_string(),
+        ),
+        Error::Conflict(c) => {
+            let detail = match *c {
+                crate::usecases::Conflict::Arrangement(_, detail) => detail,
+                other => format!("{other:?}"),
+            };
+            (StatusCode::CONFLICT, FieldErrors::new(), detail)
+        }
+        Error::NotFound(_) => (
+            StatusCode::NOT_FOUND,
+            FieldErrors::new(),
+            w.not_found.to_string(),
+        ),
+        e => return server_error(e),
+    };
+    invoice_response(app, s, id, status, Some((false, text)), form, Some(&errors)).await
+}
+
+fn invoice_form(form: Result<Form<InvoiceForm>, FormRejection>) -> InvoiceForm {
+    form.map(|Form(f)| f).unwrap_or_default()
+}
+
+async fn record_payment(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let form = invoice_form(form);
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let Ok(amount) = form.amount.trim().parse::<rust_decimal::Decimal>() else {
+        let errors = FieldErrors::single(
+            "amount",
+            "must be a number, like 49990 or 1500.50 (no currency sign, no thousands separator)",
+        );
+        return invoice_refused(&app, &s, &id, form, Error::Invalid(errors)).await;
+    };
+    let currency = match cobro_domain::InvoiceId::parse(&id) {
+        Some(i) => match app.store.invoice(&i).await {
+            Ok(Some(stored)) => stored.invoice.currency.code().to_string(),
+            Ok(None) => String::new(),
+            Err(e) => return server_error(e),
+        },
+        None => String::new(),
+    };
+    let input = crate::usecases::payments::ManualPayment {
+        method: form.method.clone(),
+        amount,
+        currency,
+        reference: Some(form.reference.trim().to_string()).filter(|r| !r.is_empty()),
+    };
+    let now = app.now();
+    // The form's nonce, remembered with the payment: the same form posted again (a double
+    // click, a reload) finds it and records nothing more.
+    let key = format!("console:{}:{}", s.user.id, secret::digest(&form.nonce));
+    let remember = |_: &cobro_store::StoredInvoice| {
+        (!form.nonce.is_empty()).then(|| cobro_store::IdempotencyRecord {
+            key: key.clone(),
+            fingerprint: key.clone(),
+            status: 303,
+            body: String::new(),
+            created_at: now,
+            expires_at: cobro_domain::calendar::later(now, chrono::Duration::days(1)),
+        })
+    };
+    match crate::usecases::payments::record_manual(
+        &app,
+        &id,
+        input,
+        crate::usecases::payments::Direction::Received,
+        &remember,
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=paid")).into_response(),
+        Err(e) if e.is_idempotency_race() => {
+            Redirect::to(&format!("/console/invoices/{id}?done=paid")).into_response()
+        }
+        Err(e) => invoice_refused(&app, &s, &id, form, e).await,
+    }
+}
+
+async fn pause(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let form = invoice_form(form);
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let Ok(until) = form.until.trim().parse::<chrono::NaiveDate>() else {
+        let errors = FieldErrors::single("until", "must be a date (YYYY-MM-DD)");
+        return invoice_refused(&app, &s, &id, form, Error::Invalid(errors)).await;
+    };
+    let input =
+        crate::usecases::arrangements::Input::Pause(crate::usecases::arrangements::PauseInput {
+            until,
+            reason: form.reason.clone(),
+        });
+    match crate::usecases::arrangements::request(&app, &id, input, &crate::usecases::nothing).await
+    {
+        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=paused")).into_response(),
+        Err(e) => invoice_refused(&app, &s, &id, form, e).await,
+    }
+}
+
+async fn resume(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let form = invoice_form(form);
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let input = crate::usecases::arrangements::Input::Resume;
+    match crate::usecases::arrangements::request(&app, &id, input, &crate::usecases::nothing).await
+    {
+        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=resumed")).into_response(),
+        Err(e) => invoice_refused(&app, &s, &id, form, e).await,
     }
 }
