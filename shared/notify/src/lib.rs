@@ -29,7 +29,9 @@ pub use ses::SesMailer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    #[error("invalid address `{0}`")]
+    /// The recipient's address does not parse. It is kept here but never displayed: errors
+    /// are logged and stored, and personal data is logged by id only.
+    #[error("invalid address (the recipient's e-mail does not parse)")]
     Address(String),
     /// The business's own sender (`COBRO_FROM_EMAIL`) does not parse: configuration, not
     /// the client's data.
@@ -123,4 +125,16 @@ pub struct Sent {
 #[async_trait]
 pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, email: &Email) -> Result<Sent, MailError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_never_print_the_recipients_address() {
+        let e = MailError::Address("ana.perez@cliente.cl".into());
+        assert!(!e.to_string().contains("ana.perez"), "{e}");
+        assert!(e.to_string().contains("invalid address"));
+    }
 }

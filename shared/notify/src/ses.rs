@@ -1,6 +1,7 @@
 //! Amazon SES v2: the same RFC 5322 bytes as the outbox, sent as a raw message.
 
 use async_trait::async_trait;
+use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 
@@ -42,7 +43,12 @@ impl Mailer for SesMailer {
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await
-            .map_err(|e| MailError::Delivery(e.into_service_error().to_string()))?;
+            // The service's error code only: its message may quote the recipient's address,
+            // and this error is logged and stored.
+            .map_err(|e| {
+                let e = e.into_service_error();
+                MailError::Delivery(format!("SES {}", e.code().unwrap_or("error")))
+            })?;
         let id = out.message_id.unwrap_or_default();
         tracing::info!(ses_message_id = %id, key = %email.key, "message sent through SES");
         Ok(Sent { id })

@@ -213,14 +213,12 @@ pub fn refused(l: Locale, conflict: Conflict, terms: &Terms) -> String {
         (Conflict::PlansNotOffered, false) => {
             "Payment plans are not offered for this invoice.".into()
         }
-        (
-            Conflict::Deposit | Conflict::NotOpen | Conflict::InvalidLedger | Conflict::NotPaused,
-            true,
-        ) => "Esta factura no tiene saldo pendiente.".into(),
-        (
-            Conflict::Deposit | Conflict::NotOpen | Conflict::InvalidLedger | Conflict::NotPaused,
-            false,
-        ) => {
+        (Conflict::NotPaused, true) => "La cobranza de esta factura no está en pausa.".into(),
+        (Conflict::NotPaused, false) => "This invoice's chase is not paused.".into(),
+        (Conflict::Deposit | Conflict::NotOpen | Conflict::InvalidLedger, true) => {
+            "Esta factura no tiene saldo pendiente.".into()
+        }
+        (Conflict::Deposit | Conflict::NotOpen | Conflict::InvalidLedger, false) => {
             "Nothing is due on this invoice.".into()
         }
     }

@@ -379,10 +379,15 @@ async fn roles_are_checked_on_the_server(t: TestApp) {
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.body.contains("ya hay una persona con ese correo"));
 
-    // The owner ends the viewer's sessions: their cookie opens nothing any more.
+    // The owner ends the viewer's sessions: their cookie opens nothing any more, nor does
+    // a link they were sent before.
     let mut v = Browser::new(&t);
     v.sign_in(&viewer.email).await;
     assert_eq!(v.get("/console").await.status, StatusCode::OK);
+    let mut later = Browser::new(&t);
+    later.ask_link(&viewer.email).await;
+    let pending = last_link(&t, &viewer.email).await;
+    t.set_now(&(chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339());
     let p = b
         .post(
             &format!("/console/users/{}/end-sessions", viewer.id),
@@ -391,6 +396,7 @@ async fn roles_are_checked_on_the_server(t: TestApp) {
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(v.get("/console").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(later.enter(&pending).await.status, StatusCode::BAD_REQUEST);
     // An id of another kind, or nobody's: 404.
     for id in [owner.id.to_string().replace("usr_", "cli_"), "usr_x".into()] {
         let p = b
@@ -526,6 +532,11 @@ async fn an_invoice_is_worked_from_its_page(t: TestApp) {
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert!(t.invoice(&id).await.get("paused_until").is_none());
+    let p = b
+        .post(&format!("{path}/resume"), &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+    assert!(p.body.contains("no está en pausa"), "{}", p.body);
 
     // A viewer reads it, with no forms; a forged POST with their CSRF value writes nothing.
     let mut v = Browser::new(&t);

@@ -29,6 +29,9 @@ use crate::usecases::{Error, people};
 const SESSION_COOKIE: &str = "cobro_session";
 const CSRF_COOKIE: &str = "cobro_console_csrf";
 
+/// The least time "send me a link" takes to answer, whatever the address.
+const SIGN_IN_ANSWER: std::time::Duration = std::time::Duration::from_millis(700);
+
 /// No scripts, forms only to the console itself.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -313,9 +316,13 @@ async fn sign_in(
     let Some(Form(form)) = form.ok().filter(|f| csrf_ok(&f.csrf, &expected)) else {
         return visitor_refused(&app, w, StatusCode::FORBIDDEN, w.forbidden);
     };
+    // Every answer takes at least this long, so that a user's address (a token stored, a
+    // mail sent) is not told from another's by the time the answer takes.
+    let started = tokio::time::Instant::now();
     if let Err(e) = people::request_link(&app, &form.email).await {
         return server_error(e);
     }
+    tokio::time::sleep(SIGN_IN_ANSWER.saturating_sub(started.elapsed())).await;
     let page = SignInPage {
         w,
         business: &app.config.business_name,
@@ -908,13 +915,23 @@ async fn invoice_refused(app: &App, s: &Signed, id: &str, form: InvoiceForm, e: 
             errors,
             w.fix_below.to_string(),
         ),
-        Error::Conflict(c) => {
-            let detail = match *c {
-                crate::usecases::Conflict::Arrangement(_, detail) => detail,
-                other => format!("{other:?}"),
-            };
-            (StatusCode::CONFLICT, FieldErrors::new(), detail)
-        }
+        Error::Conflict(c) => match *c {
+            crate::usecases::Conflict::Arrangement(code, _) => (
+                StatusCode::CONFLICT,
+                FieldErrors::new(),
+                cobro_notify::words::refused(s.user.locale, code, &cobro_domain::Terms::default()),
+            ),
+            crate::usecases::Conflict::DuplicatePayment => (
+                StatusCode::CONFLICT,
+                FieldErrors::single("reference", w.payment_duplicate),
+                w.fix_below.to_string(),
+            ),
+            _ => (
+                StatusCode::CONFLICT,
+                FieldErrors::new(),
+                w.not_possible.to_string(),
+            ),
+        },
         Error::NotFound(_) => (
             StatusCode::NOT_FOUND,
             FieldErrors::new(),

@@ -87,7 +87,15 @@ pub async fn request_link(app: &App, email: &str) -> Result<(), Error> {
     let Some(user) = app.store.user_by_email(&address).await? else {
         return Ok(());
     };
-    let link = link_for(app, &user).await?;
+    // From here on only a user's address goes: a failure is logged, never answered (the
+    // answer must not tell a user's address from another).
+    let link = match link_for(app, &user).await {
+        Ok(link) => link,
+        Err(e) => {
+            tracing::error!(user_id = %user.id, error = %e, "sign-in link not stored");
+            return Ok(());
+        }
+    };
     let message = SignInLink {
         locale: user.locale,
         business: app.config.business_name.clone(),
@@ -97,11 +105,12 @@ pub async fn request_link(app: &App, email: &str) -> Result<(), Error> {
     };
     let key = format!("{}.sign-in.{}", user.id, now.timestamp_micros());
     let sent = match message.email(&app.config.from_email, &user.email, &key) {
-        Ok(email) => app.mailer.send(&email).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(email) => app.mailer.send(&email).await,
+        Err(e) => Err(e),
     };
     match sent {
         Ok(s) => tracing::info!(user_id = %user.id, message_id = %s.id, "sign-in link sent"),
+        // The error's own words (never the address: `MailError` does not print it).
         Err(e) => tracing::error!(user_id = %user.id, error = %e, "sign-in link not sent"),
     }
     Ok(())
@@ -124,6 +133,13 @@ pub async fn redeem(app: &App, token: &str) -> Result<Option<(User, Secret)>, Er
     let Some(user) = app.store.user(&used.user_id).await? else {
         return Ok(None);
     };
+    // A link sent before an owner ended the user's sessions ends with them.
+    if user
+        .sessions_from
+        .is_some_and(|from| used.created_at < from)
+    {
+        return Ok(None);
+    }
     let id = secret::new_session_token();
     app.store
         .put_session(&Session::new(id.digest(), user.id.clone(), now))
