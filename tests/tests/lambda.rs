@@ -165,7 +165,13 @@ async fn every_packaged_function_handles_its_events_on_the_production_configurat
     assert_eq!(a.status, 200, "{}", a.body);
     let mails = cobro_e2e::stack::ses_messages_to(&endpoint, &stack.owner).await;
     assert_eq!(mails.len(), 1, "one link, by SES");
-    let link = mails[0]
+    // Read as a mail client reads it: the text part decoded (quoted-printable wraps long
+    // lines, a link among them).
+    let message = mail_parser::MessageParser::default()
+        .parse(mails[0].as_bytes())
+        .expect("an RFC 5322 message");
+    let text = message.body_text(0).expect("a text part").to_string();
+    let link = text
         .split_whitespace()
         .find_map(|w| w.strip_prefix("https://pagar.estudiosur.cl"))
         .expect("the link in the e-mail")
