@@ -72,6 +72,7 @@ pub fn write(inv: Invoice, next_action_at: DateTime<Utc>) -> NewInvoiceWrite {
         },
         idempotency: None,
         other_entries: vec![],
+        other_listings: Vec::new(),
         next_action_at: Some(next_action_at),
         new_client: None,
         invoice: inv,

@@ -64,10 +64,7 @@ pub fn late_fee_amount(inv: &Invoice, balance: &ledger::Balance) -> Result<Money
     Ok(amount)
 }
 
-/// Whether the invoice is being chased at all.
-fn chased(status: InvoiceStatus) -> bool {
-    matches!(status, InvoiceStatus::Open | InvoiceStatus::PartiallyPaid)
-}
+use crate::listing::chased;
 
 /// The invoice's status as shown: the ledger's, or `escalated` once handed over and still owed.
 pub fn status(balance: &ledger::Balance, stages: &[StageRecord]) -> InvoiceStatus {

@@ -12,6 +12,7 @@ pub mod dunning;
 pub mod ids;
 pub mod invoice;
 pub mod ledger;
+pub mod listing;
 pub mod locale;
 pub mod money;
 pub mod pause;

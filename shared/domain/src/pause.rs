@@ -17,12 +17,18 @@ pub const MAX_PAUSE_DAYS: i64 = 365;
 
 /// The day the chase resumes, while a pause is in force on `today`.
 pub fn paused_until(entries: &[LedgerEntry], today: NaiveDate) -> Option<NaiveDate> {
+    pause_on_record(entries).filter(|until| *until > today)
+}
+
+/// The day the last pause ends, unless a resume came after it (whether or not that day
+/// has come).
+pub fn pause_on_record(entries: &[LedgerEntry]) -> Option<NaiveDate> {
     let last = entries
         .iter()
         .filter(|e| matches!(e.kind, EntryKind::Pause { .. } | EntryKind::Resume))
         .max_by_key(|e| e.seq)?;
     match last.kind {
-        EntryKind::Pause { until, .. } if until > today => Some(until),
+        EntryKind::Pause { until, .. } => Some(until),
         _ => None,
     }
 }

@@ -14,6 +14,7 @@
 //! | provider payment → invoice | `PAYREF#{source}#{payment id}` | `PAYREF` | |
 //! | unmatched payment | `UNMATCHED#{id}` | `UNMATCHED` | GSI3 `UNMATCHED` / `{received_at}#{id}` |
 //! | agenda (next action) | on the invoice item | | GSI2 `AGENDA#{shard}` / `{next_action_at}#{id}`, sparse |
+//! | listing (lists across clients) | on the invoice item (`listing`, `escalated`) | | GSI3 `DUE#{open\|closed}` / `{due date}#{id}`; GSI4 `AMOUNT#{open\|closed}` / `{currency}#{amount due}#{id}` |
 //! | dunning stage | `INVOICE#{id}` | `STAGE#{stage}` | GSI1 `LOG#{escalation\|late-fee\|promise}` / `{done_at}#…` when done |
 //! | client's message of the day | `CLIENTDAY#{client}#{date}` | `CLIENTDAY` | TTL |
 //! | console user | `USER#{id}` | `USER` | GSI1 `USERS` / `{email}` |
@@ -51,11 +52,13 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
 
 use crate::{
-    Agenda, AgendaItem, ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite,
-    Page, PageRequest, PayToken, Result, StageLog, Store, StoreError, StoredInvoice, Unmatched,
-    agenda_sort_key, agenda_until, client_sort_key, invoice_sort_key, log_sort_key, payment_key,
+    Agenda, AgendaItem, ApiKey, EventRecord, IdempotencyRecord, InvoiceFilter, InvoiceOrder, Lane,
+    LedgerWrite, ListedInvoice, NewInvoiceWrite, Page, PageRequest, PayToken, Result, StageLog,
+    Store, StoreError, StoredInvoice, Unmatched, agenda_sort_key, agenda_until, client_sort_key,
+    invoice_sort_key, listing_group, listing_sort_key, log_sort_key, payment_key,
     unmatched_sort_key,
 };
+use cobro_domain::listing::Listing;
 
 /// The agenda is spread over this many GSI2 partitions, so no one partition is hot.
 pub const AGENDA_SHARDS: u32 = 8;
@@ -96,6 +99,10 @@ struct Row<T> {
     gsi3pk: Option<String>,
     #[serde(rename = "GSI3SK", default, skip_serializing_if = "Option::is_none")]
     gsi3sk: Option<String>,
+    #[serde(rename = "GSI4PK", default, skip_serializing_if = "Option::is_none")]
+    gsi4pk: Option<String>,
+    #[serde(rename = "GSI4SK", default, skip_serializing_if = "Option::is_none")]
+    gsi4sk: Option<String>,
     /// DynamoDB TTL, epoch seconds. Expired items may linger until the service deletes
     /// them, so reads check expiry themselves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,6 +122,8 @@ impl<T: Serialize> Row<T> {
             gsi2sk: None,
             gsi3pk: None,
             gsi3sk: None,
+            gsi4pk: None,
+            gsi4sk: None,
             ttl: None,
             data,
         }
@@ -139,6 +148,62 @@ impl<T: Serialize> Row<T> {
 
     fn item(&self) -> Result<Item> {
         to_item(self).map_err(StoreError::backend)
+    }
+}
+
+/// The list index keys of an invoice with this listing, as update values: GSI3 (by due
+/// date) and GSI4 (by amount due), in its group's partitions.
+fn list_keys(id: &InvoiceId, l: &Listing) -> [(&'static str, String); 4] {
+    let group = listing_group(l);
+    [
+        (":l3pk", format!("DUE#{group}")),
+        (":l3sk", listing_sort_key(id, l, InvoiceOrder::DueDate)),
+        (":l4pk", format!("AMOUNT#{group}")),
+        (":l4sk", listing_sort_key(id, l, InvoiceOrder::AmountDue)),
+    ]
+}
+
+/// The sort key range of an invoice list (both ends included): its due dates, or its
+/// currency.
+fn list_range(f: &InvoiceFilter) -> (String, String) {
+    let (lo, hi) = match f.order {
+        InvoiceOrder::DueDate => (
+            f.due_from.map(|d| d.to_string()),
+            f.due_to.map(|d| format!("{d}#~")),
+        ),
+        InvoiceOrder::AmountDue => (
+            f.currency.map(|c| format!("{}#", c.code())),
+            f.currency.map(|c| format!("{}#~", c.code())),
+        ),
+    };
+    (lo.unwrap_or_else(|| " ".into()), hi.unwrap_or_else(|| "~".into()))
+}
+
+/// An invoice item as the lists read it (`None`: stored before listings were kept).
+#[derive(Deserialize)]
+struct ListedItem {
+    #[serde(flatten)]
+    invoice: Invoice,
+    #[serde(default)]
+    listing: Option<Listing>,
+    #[serde(default)]
+    escalated: bool,
+}
+
+fn listed_item(item: Item) -> Result<Option<ListedInvoice>> {
+    let row: ListedItem = parse(item)?;
+    Ok(row.listing.map(|listing| ListedInvoice {
+        invoice: row.invoice,
+        listing,
+        escalated: row.escalated,
+    }))
+}
+
+/// The GSI an invoice list sorted by `order` is read from, and its partition for `group`.
+fn list_index(order: InvoiceOrder, group: &str) -> (&'static str, String) {
+    match order {
+        InvoiceOrder::DueDate => ("GSI3", format!("DUE#{group}")),
+        InvoiceOrder::AmountDue => ("GSI4", format!("AMOUNT#{group}")),
     }
 }
 
@@ -437,6 +502,66 @@ impl DynamoStore {
         Ok(Page { items, next })
     }
 
+    /// Up to `want` invoices `filter` matches from one index partition, in the list's order,
+    /// between the `range` keys and past the cursor `after` (a key of that index).
+    async fn listed(
+        &self,
+        index: &str,
+        pk: String,
+        range: (String, String),
+        filter: &InvoiceFilter,
+        after: Option<&str>,
+        want: usize,
+    ) -> Result<Vec<ListedInvoice>> {
+        let (mut lo, mut hi) = range;
+        match after {
+            Some(a) if filter.descending => hi = hi.min(a.to_string()),
+            Some(a) => lo = lo.max(a.to_string()),
+            None => {}
+        }
+        let mut out = Vec::new();
+        if lo > hi {
+            return Ok(out);
+        }
+        let batch = i32::try_from(want.saturating_mul(2).clamp(50, 1000)).unwrap_or(1000);
+        let mut start = None;
+        loop {
+            let res = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+                .expression_attribute_names("#pk", format!("{index}PK"))
+                .expression_attribute_names("#sk", format!("{index}SK"))
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":lo", s(lo.clone()))
+                .expression_attribute_values(":hi", s(hi.clone()))
+                .scan_index_forward(!filter.descending)
+                .limit(batch)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::backend(e.into_service_error()))?;
+            for item in res.items.unwrap_or_default() {
+                let Some(l) = listed_item(item)? else {
+                    continue;
+                };
+                let past = after.is_none_or(|a| filter.after(&l.sort_key(filter.order), a));
+                if past && filter.matches(&l) {
+                    out.push(l);
+                    if out.len() >= want {
+                        return Ok(out);
+                    }
+                }
+            }
+            start = res.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Marks an existing item revoked at `at` (the first revocation time stays).
     async fn revoke(&self, pk: String, sk: &str, at: DateTime<Utc>) -> Result<()> {
         self.client
@@ -455,31 +580,66 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// The update that puts an invoice on the agenda at `at`, or off it.
-    fn agenda_update(
+    /// The update of an invoice's item a write makes, if any: its place on the agenda (at
+    /// a time, or off it), its listing with the list index keys, and its escalation.
+    fn invoice_update(
         &self,
         id: &InvoiceId,
-        at: Option<DateTime<Utc>>,
-    ) -> Result<TransactWriteItem> {
-        let u = Update::builder()
+        agenda: Agenda,
+        listing: Option<&Listing>,
+        escalated: bool,
+    ) -> Result<Option<TransactWriteItem>> {
+        let mut u = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(format!("INVOICE#{id}"), "INVOICE")))
             .condition_expression("attribute_exists(PK)");
+        let (mut set, mut remove) = (Vec::new(), Vec::new());
         // An invoice's agenda partition is chosen when it is created (`agenda_pk`: its
         // lane); invoices from before lanes are in the dunning one.
-        let u = match at {
-            Some(at) => u
-                .update_expression(
-                    "SET next_action_at = :at, GSI2PK = if_not_exists(agenda_pk, :pk), GSI2SK = :sk",
+        match agenda {
+            Agenda::Keep => {}
+            Agenda::At(at) => {
+                set.push("next_action_at = :at, GSI2PK = if_not_exists(agenda_pk, :apk), GSI2SK = :ask");
+                u = u
+                    .expression_attribute_values(":at", s(at.to_rfc3339()))
+                    .expression_attribute_values(":apk", s(format!("AGENDA#{}", agenda_shard(id))))
+                    .expression_attribute_values(":ask", s(agenda_sort_key(at, id)));
+            }
+            Agenda::Off => remove.push("next_action_at, GSI2PK, GSI2SK"),
+        }
+        if let Some(l) = listing {
+            set.push("listing = :listing, GSI3PK = :l3pk, GSI3SK = :l3sk, GSI4PK = :l4pk, GSI4SK = :l4sk");
+            u = u.expression_attribute_values(
+                ":listing",
+                to_attribute_value(l).map_err(StoreError::backend)?,
+            );
+            for (name, value) in list_keys(id, l) {
+                u = u.expression_attribute_values(name, s(value));
+            }
+        }
+        if escalated {
+            set.push("escalated = :escalated");
+            u = u.expression_attribute_values(":escalated", AttributeValue::Bool(true));
+        }
+        if set.is_empty() && remove.is_empty() {
+            return Ok(None);
+        }
+        let mut expression = String::new();
+        if !set.is_empty() {
+            expression.push_str(&format!("SET {}", set.join(", ")));
+        }
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        Ok(Some(
+            TransactWriteItem::builder()
+                .update(
+                    u.update_expression(expression.trim())
+                        .build()
+                        .map_err(StoreError::backend)?,
                 )
-                .expression_attribute_values(":at", s(at.to_rfc3339()))
-                .expression_attribute_values(":pk", s(format!("AGENDA#{}", agenda_shard(id))))
-                .expression_attribute_values(":sk", s(agenda_sort_key(at, id))),
-            None => u.update_expression("REMOVE next_action_at, GSI2PK, GSI2SK"),
-        };
-        Ok(TransactWriteItem::builder()
-            .update(u.build().map_err(StoreError::backend)?)
-            .build())
+                .build(),
+        ))
     }
 
     /// A stage record as an item: in its invoice's partition, in its log when done, with
@@ -670,7 +830,16 @@ impl Store for DynamoStore {
             invoice_row.gsi2pk = Some(agenda_pk.clone());
             invoice_row.gsi2sk = Some(agenda_sort_key(at, &inv.id));
         }
+        let listing = Listing::of(inv, &w.entries).map_err(StoreError::backend)?;
+        let [(_, l3pk), (_, l3sk), (_, l4pk), (_, l4sk)] = list_keys(&inv.id, &listing);
+        invoice_row = invoice_row.gsi3(l3pk, l3sk);
+        invoice_row.gsi4pk = Some(l4pk);
+        invoice_row.gsi4sk = Some(l4sk);
         let mut invoice_item = invoice_row.item()?;
+        invoice_item.insert(
+            "listing".into(),
+            to_attribute_value(&listing).map_err(StoreError::backend)?,
+        );
         invoice_item.insert("agenda_pk".into(), s(agenda_pk));
         if let Some(at) = w.next_action_at {
             invoice_item.insert("next_action_at".into(), s(at.to_rfc3339()));
@@ -719,6 +888,11 @@ impl Store for DynamoStore {
                 Part::Entry,
                 put(&self.table, row.item()?, Some(NOT_EXISTS))?,
             ));
+        }
+        for (other, l) in &w.other_listings {
+            if let Some(u) = self.invoice_update(other, Agenda::Keep, Some(l), false)? {
+                items.push((Part::Other, u));
+            }
         }
         if let Some(client) = &w.new_client {
             items.extend(self.new_client_items(client)?);
@@ -773,6 +947,33 @@ impl Store for DynamoStore {
         page: &PageRequest,
     ) -> Result<Page<Invoice>> {
         self.gsi1_page(format!("CLIENT#{client}"), page).await
+    }
+
+    async fn list_invoices(
+        &self,
+        filter: &InvoiceFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ListedInvoice>> {
+        let want = page.limit() as usize + 1;
+        let mut found = Vec::new();
+        match &filter.client {
+            // One client's invoices are few: all of them, from its listing (GSI1).
+            Some(client) => {
+                let (pk, range) = (format!("CLIENT#{client}"), (" ".to_string(), "~".to_string()));
+                found.extend(self.listed("GSI1", pk, range, filter, None, usize::MAX).await?);
+            }
+            None => {
+                // Each group's partition in key order, within the due dates or currency
+                // asked for, until a page of matches past the cursor; merged below.
+                for group in filter.groups() {
+                    let (index, pk) = list_index(filter.order, group);
+                    let range = list_range(filter);
+                    let after = page.after.as_deref();
+                    found.extend(self.listed(index, pk, range, filter, after, want).await?);
+                }
+            }
+        }
+        Ok(crate::page_in_order(filter, found, page))
     }
 
     async fn invoice_by_payment_reference(
@@ -864,12 +1065,11 @@ impl Store for DynamoStore {
         if let Some(r) = &w.stage {
             items.push((Part::Other, put(&self.table, self.stage_item(r)?, None)?));
         }
-        match w.agenda {
-            Agenda::Keep => {}
-            Agenda::At(at) => {
-                items.push((Part::Other, self.agenda_update(&w.invoice_id, Some(at))?))
-            }
-            Agenda::Off => items.push((Part::Other, self.agenda_update(&w.invoice_id, None)?)),
+        let escalated = crate::escalates(&w.stage);
+        if let Some(u) =
+            self.invoice_update(&w.invoice_id, w.agenda, w.listing.as_ref(), escalated)?
+        {
+            items.push((Part::Other, u));
         }
         self.transact(items).await
     }
@@ -998,11 +1198,14 @@ impl Store for DynamoStore {
             .build()
             .map_err(StoreError::backend)?;
         debug_assert!(r.status == StageStatus::Done || r.error.is_some());
-        self.transact(vec![
-            (Part::Stage, TransactWriteItem::builder().put(stage).build()),
-            (Part::Other, self.agenda_update(&r.invoice_id, agenda)?),
-        ])
-        .await
+        let mut items = vec![(Part::Stage, TransactWriteItem::builder().put(stage).build())];
+        let escalated = crate::escalates([r]);
+        if let Some(u) =
+            self.invoice_update(&r.invoice_id, Agenda::to(agenda), None, escalated)?
+        {
+            items.push((Part::Other, u));
+        }
+        self.transact(items).await
     }
 
     async fn set_agenda(
@@ -1020,14 +1223,12 @@ impl Store for DynamoStore {
             .condition_expression(NOT_EXISTS)
             .build()
             .map_err(StoreError::backend)?;
-        self.transact(vec![
-            (Part::Other, self.agenda_update(invoice, at)?),
-            (
-                Part::Entry,
-                TransactWriteItem::builder().condition_check(check).build(),
-            ),
-        ])
-        .await
+        let mut items = vec![(
+            Part::Entry,
+            TransactWriteItem::builder().condition_check(check).build(),
+        )];
+        items.extend(self.invoice_update(invoice, Agenda::to(at), None, false)?.map(|u| (Part::Other, u)));
+        self.transact(items).await
     }
 
     async fn due_agenda(

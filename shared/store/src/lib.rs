@@ -11,9 +11,11 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
+use cobro_domain::listing::Listing;
 use cobro_domain::{
-    ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentFact, PaymentReference,
-    Session, SignInToken, StageRecord, UnmatchedId, UnmatchedReason, User, UserId,
+    ApiKeyId, Client, ClientId, Currency, Invoice, InvoiceId, InvoiceStatus, LedgerEntry,
+    PaymentFact, PaymentReference, Session, SignInToken, StageRecord, UnmatchedId,
+    UnmatchedReason, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -122,6 +124,9 @@ pub struct NewInvoiceWrite {
     /// A client created with it (a client asked for a deposit at once), else
     /// [`StoreError::AlreadyExists`].
     pub new_client: Option<Client>,
+    /// The listings of the invoices in `other_entries` with those entries (the new
+    /// invoice's own is the store's to derive: it has all its entries).
+    pub other_listings: Vec<(InvoiceId, Listing)>,
 }
 
 /// An invoice with its ledger, in order.
@@ -145,7 +150,170 @@ impl StoredInvoice {
     pub fn next_seq(&self) -> u32 {
         self.ledger_len().saturating_add(1)
     }
+
+    /// What the invoice lists show of it.
+    pub fn listing(&self) -> Result<Listing> {
+        Listing::of(&self.invoice, &self.entries).map_err(StoreError::backend)
+    }
+
+    /// As the invoice lists show it.
+    pub fn listed(&self) -> Result<ListedInvoice> {
+        Ok(ListedInvoice {
+            invoice: self.invoice.clone(),
+            listing: self.listing()?,
+            escalated: escalates(&self.stages),
+        })
+    }
 }
+
+/// Whether these stages hand the invoice over for collection (an escalation done).
+pub fn escalates<'a>(stages: impl IntoIterator<Item = &'a StageRecord>) -> bool {
+    stages
+        .into_iter()
+        .any(|s| s.stage == cobro_domain::Stage::Escalation && s.is_done())
+}
+
+/// An invoice as the lists across clients show it: read from its item alone, without its
+/// ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedInvoice {
+    pub invoice: Invoice,
+    pub listing: Listing,
+    /// Handed over for collection (its escalation stage is done).
+    pub escalated: bool,
+}
+
+impl ListedInvoice {
+    /// The status shown (`escalated` once handed over and still chased).
+    pub fn status(&self) -> InvoiceStatus {
+        self.listing.shown_status(self.escalated)
+    }
+
+    /// Its place in a list sorted by `order` (also the cursor of a page ending on it).
+    pub fn sort_key(&self, order: InvoiceOrder) -> String {
+        listing_sort_key(&self.invoice.id, &self.listing, order)
+    }
+}
+
+/// How a list of invoices is sorted: by this, then by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvoiceOrder {
+    /// The due date in force.
+    #[default]
+    DueDate,
+    /// What is owed, within each currency (currencies by code: amounts in different
+    /// currencies are never compared).
+    AmountDue,
+}
+
+/// A list's sort key: `{due date}#{id}`, or `{currency}#{amount due in minor units, 20
+/// digits}#{id}`.
+pub(crate) fn listing_sort_key(id: &InvoiceId, l: &Listing, order: InvoiceOrder) -> String {
+    match order {
+        InvoiceOrder::DueDate => format!("{}#{id}", l.due_date),
+        InvoiceOrder::AmountDue => format!(
+            "{}#{:020}#{id}",
+            l.amount_due.currency().code(),
+            l.amount_due.to_minor_units().unwrap_or(i64::MAX).max(0)
+        ),
+    }
+}
+
+/// The page of `items` (all matching `filter`) past the cursor, in the filter's order.
+pub(crate) fn page_in_order(
+    filter: &InvoiceFilter,
+    items: Vec<ListedInvoice>,
+    page: &PageRequest,
+) -> Page<ListedInvoice> {
+    let mut keyed: Vec<(String, ListedInvoice)> = items
+        .into_iter()
+        .map(|l| (l.sort_key(filter.order), l))
+        .filter(|(k, _)| page.after.as_ref().is_none_or(|a| filter.after(k, a)))
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    if filter.descending {
+        keyed.reverse();
+    }
+    let limit = page.limit() as usize;
+    let more = keyed.len() > limit;
+    keyed.truncate(limit);
+    let next = if more {
+        keyed.last().map(|(k, _)| k.clone())
+    } else {
+        None
+    };
+    Page {
+        items: keyed.into_iter().map(|(_, l)| l).collect(),
+        next,
+    }
+}
+
+/// The partition of the lists an invoice is in: `open` while money is owed or held on it
+/// (see [`Listing::is_open`]), else `closed`.
+pub(crate) fn listing_group(l: &Listing) -> &'static str {
+    if l.is_open() { "open" } else { "closed" }
+}
+
+/// Which invoices a list shows: every filter given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvoiceFilter {
+    /// Shown statuses (see [`ListedInvoice::status`]); empty: any.
+    pub statuses: Vec<InvoiceStatus>,
+    pub client: Option<ClientId>,
+    pub currency: Option<Currency>,
+    /// Due date in force on or after this day.
+    pub due_from: Option<NaiveDate>,
+    /// Due date in force on or before this day.
+    pub due_to: Option<NaiveDate>,
+    /// Only invoices on which money is owed (an overdue bucket's).
+    pub owing: bool,
+    /// Contained in the invoice's search text (number, payment reference, lines), folded
+    /// by [`cobro_domain::listing::fold`].
+    pub text: Option<String>,
+    pub order: InvoiceOrder,
+    /// Latest due date or largest amount first.
+    pub descending: bool,
+}
+
+impl InvoiceFilter {
+    /// Whether `l` is on the list (the order aside).
+    pub fn matches(&self, l: &ListedInvoice) -> bool {
+        (self.statuses.is_empty() || self.statuses.contains(&l.status()))
+            && self.client.as_ref().is_none_or(|c| *c == l.invoice.client_id)
+            && self.currency.is_none_or(|c| c == l.invoice.currency)
+            && self.due_from.is_none_or(|d| l.listing.due_date >= d)
+            && self.due_to.is_none_or(|d| l.listing.due_date <= d)
+            && (!self.owing || (l.listing.is_open() && l.listing.amount_due.is_positive()))
+            && self.text.as_ref().is_none_or(|t| {
+                cobro_domain::listing::search_text(&l.invoice).contains(t.as_str())
+            })
+    }
+
+    /// The list partitions (see [`listing_group`]) its invoices can be in.
+    pub(crate) fn groups(&self) -> Vec<&'static str> {
+        let any = |open: bool| {
+            self.statuses.is_empty()
+                || self
+                    .statuses
+                    .iter()
+                    .any(|s| cobro_domain::listing::is_open(*s) == open)
+        };
+        let mut groups = Vec::new();
+        if any(true) {
+            groups.push("open");
+        }
+        if any(false) && !self.owing {
+            groups.push("closed");
+        }
+        groups
+    }
+
+    /// Whether `key` comes after the cursor `after` in this list's order.
+    pub(crate) fn after(&self, key: &str, after: &str) -> bool {
+        if self.descending { key < after } else { key > after }
+    }
+}
+
 
 /// Which scheduled function works on an invoice's agenda entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,6 +458,8 @@ pub struct LedgerWrite {
     pub agenda: Agenda,
     /// A stage done by these entries (a late fee), recorded with them.
     pub stage: Option<StageRecord>,
+    /// What the lists show of the invoice with these entries (see [`LedgerWrite::leaving`]).
+    pub listing: Option<Listing>,
 }
 
 impl LedgerWrite {
@@ -305,7 +475,19 @@ impl LedgerWrite {
             resolves: None,
             agenda: Agenda::Keep,
             stage: None,
+            listing: None,
         }
+    }
+
+    /// The invoice as this write leaves it (`after`: read, plus these entries and stage,
+    /// with its next action computed): its place on the agenda and, when entries are
+    /// written, its listing.
+    pub fn leaving(mut self, after: &StoredInvoice) -> std::result::Result<Self, StoreError> {
+        self.agenda = Agenda::to(after.next_action_at);
+        if !self.entries.is_empty() {
+            self.listing = Some(after.listing()?);
+        }
+        Ok(self)
     }
 
     /// The invoice's next action time as the planner sees it with these entries (`None`:
@@ -453,6 +635,15 @@ pub trait Store: Send + Sync + 'static {
     async fn invoice(&self, id: &InvoiceId) -> Result<Option<StoredInvoice>>;
     async fn client_invoices(&self, client: &ClientId, page: &PageRequest)
     -> Result<Page<Invoice>>;
+    /// Invoices across clients as `filter` picks and orders them, a page at a time (the
+    /// cursor is the last one's [`ListedInvoice::sort_key`]). Reads the list's partition
+    /// in key order between the due dates or in the currency asked for, or the client's
+    /// invoices when one is named: never the whole table.
+    async fn list_invoices(
+        &self,
+        filter: &InvoiceFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ListedInvoice>>;
     async fn invoice_by_payment_reference(
         &self,
         reference: &PaymentReference,

@@ -17,11 +17,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Agenda, AgendaItem, ApiKey, EventRecord, IdempotencyRecord, Lane, LedgerWrite, NewInvoiceWrite,
-    Page, PageRequest, PayToken, Result, StageLog, Store, StoreError, StoredInvoice, Unmatched,
-    agenda_sort_key, agenda_until, client_sort_key, invoice_sort_key, log_sort_key, payment_key,
+    Agenda, AgendaItem, ApiKey, EventRecord, IdempotencyRecord, InvoiceFilter, InvoiceOrder, Lane,
+    LedgerWrite, ListedInvoice, NewInvoiceWrite, Page, PageRequest, PayToken, Result, StageLog,
+    Store, StoreError, StoredInvoice, Unmatched, agenda_sort_key, agenda_until, client_sort_key,
+    invoice_sort_key, listing_group, listing_sort_key, log_sort_key, payment_key,
     unmatched_sort_key,
 };
+use cobro_domain::listing::Listing;
 use chrono::{Duration, NaiveDate};
 use cobro_domain::calendar::later;
 use cobro_domain::{Session, SignInToken, StageRecord, StageStatus, User, UserId};
@@ -146,6 +148,28 @@ CREATE TABLE sessions (
     body TEXT NOT NULL
 );
 "#,
+    // The lists across clients: an invoice's listing (status, amount due, due date in
+    // force, pause) beside it, its sort keys, and the status shown (escalated once its
+    // escalation stage is done and it is still chased). Rows from before are filled in by
+    // `backfill_listings` when the store opens.
+    r#"
+ALTER TABLE invoices ADD COLUMN listing TEXT;
+ALTER TABLE invoices ADD COLUMN list_group TEXT;
+ALTER TABLE invoices ADD COLUMN list_status TEXT;
+ALTER TABLE invoices ADD COLUMN escalated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN shown_status TEXT GENERATED ALWAYS AS
+    (CASE WHEN escalated = 1 AND list_status IN ('open', 'partially_paid') THEN 'escalated' ELSE list_status END) VIRTUAL;
+ALTER TABLE invoices ADD COLUMN currency TEXT;
+ALTER TABLE invoices ADD COLUMN owing INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN due_key TEXT;
+ALTER TABLE invoices ADD COLUMN amount_key TEXT;
+ALTER TABLE invoices ADD COLUMN search TEXT;
+UPDATE invoices SET escalated = 1 WHERE id IN (SELECT invoice_id FROM stages WHERE stage = 'escalation' AND json_extract(body, '$.status') = 'done');
+CREATE INDEX invoices_due ON invoices (list_group, due_key);
+CREATE INDEX invoices_amount ON invoices (list_group, amount_key);
+CREATE INDEX invoices_due_all ON invoices (due_key);
+CREATE INDEX invoices_amount_all ON invoices (amount_key);
+"#,
 ];
 
 const INVOICE_COUNTER: &str = "invoice";
@@ -215,6 +239,7 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", i.saturating_add(1))
                 .map_err(sql_err)?;
         }
+        backfill_listings(&tx)?;
         tx.commit().map_err(sql_err)
     }
 
@@ -377,6 +402,13 @@ fn set_agenda_tx(
 
 /// Writes a stage record (insert or replace), listed in its log when done.
 fn put_stage(tx: &rusqlite::Transaction<'_>, r: &StageRecord) -> Result<()> {
+    if crate::escalates([r]) {
+        tx.execute_cached(
+            "UPDATE invoices SET escalated = 1 WHERE id = ?1",
+            [r.invoice_id.to_string()],
+        )
+        .map_err(sql_err)?;
+    }
     let log = StageLog::of(&r.stage).filter(|_| r.is_done());
     tx.execute_cached(
         "INSERT INTO stages (invoice_id, stage, log, log_key, body) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -489,7 +521,152 @@ fn insert_invoice(tx: &rusqlite::Transaction<'_>, w: &NewInvoiceWrite) -> Result
         )
         .map_err(|e| constraint_as(e, StoreError::SequenceTaken))?;
     }
+    set_listing(
+        tx,
+        inv,
+        &Listing::of(inv, &w.entries).map_err(StoreError::backend)?,
+    )?;
+    for (other, l) in &w.other_listings {
+        set_listing_of(tx, other, l)?;
+    }
     insert_pay_token(tx, &w.pay_token)
+}
+
+/// Keeps the invoice's listing and its sort keys on its row.
+fn set_listing(tx: &Connection, inv: &Invoice, l: &Listing) -> Result<()> {
+    tx.execute_cached(
+        "UPDATE invoices SET listing = ?2, list_group = ?3, list_status = ?4, currency = ?5,
+         owing = ?6, due_key = ?7, amount_key = ?8, search = ?9 WHERE id = ?1",
+        params![
+            inv.id.to_string(),
+            to_json(l)?,
+            listing_group(l),
+            to_json(&l.status)?.trim_matches('"'),
+            inv.currency.code(),
+            l.is_open() && l.amount_due.is_positive(),
+            listing_sort_key(&inv.id, l, InvoiceOrder::DueDate),
+            listing_sort_key(&inv.id, l, InvoiceOrder::AmountDue),
+            cobro_domain::listing::search_text(inv),
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// [`set_listing`] for an invoice known by id.
+fn set_listing_of(tx: &Connection, id: &InvoiceId, l: &Listing) -> Result<()> {
+    let inv: Invoice = one(tx, "SELECT body FROM invoices WHERE id = ?1", [id.to_string()])?
+        .ok_or_else(|| StoreError::Backend(format!("no invoice {id} to list")))?;
+    set_listing(tx, &inv, l)
+}
+
+/// Lists the invoices stored before listings were kept, from their ledgers.
+fn backfill_listings(tx: &Connection) -> Result<()> {
+    let ids: Vec<String> = tx
+        .prepare("SELECT id FROM invoices WHERE listing IS NULL")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(sql_err)?;
+    for id in ids {
+        let inv: Invoice = one(tx, "SELECT body FROM invoices WHERE id = ?1", [&id])?
+            .ok_or_else(|| StoreError::Backend(format!("invoice {id} vanished")))?;
+        let entries = ledger_of(tx, &id)?;
+        let listing = Listing::of(&inv, &entries).map_err(StoreError::backend)?;
+        set_listing(tx, &inv, &listing)?;
+    }
+    Ok(())
+}
+
+/// An invoice's ledger entries, in order.
+fn ledger_of(c: &Connection, id: &str) -> Result<Vec<LedgerEntry>> {
+    let bodies: Vec<String> = c
+        .prepare_cached("SELECT body FROM ledger WHERE invoice_id = ?1 ORDER BY seq")
+        .and_then(|mut s| s.query_map([id], |r| r.get(0))?.collect())
+        .map_err(sql_err)?;
+    bodies.iter().map(|b| from_json(b)).collect()
+}
+
+/// The list query: every filter in SQL, on the group's index in key order.
+fn list_invoices(
+    c: &Connection,
+    f: &InvoiceFilter,
+    page: &PageRequest,
+) -> Result<Page<ListedInvoice>> {
+    use rusqlite::types::Value;
+    let key = match f.order {
+        InvoiceOrder::DueDate => "due_key",
+        InvoiceOrder::AmountDue => "amount_key",
+    };
+    let mut sql = format!("SELECT {key}, body, listing, escalated FROM invoices WHERE listing IS NOT NULL");
+    let mut args: Vec<Value> = Vec::new();
+    let mut arg = |sql: &mut String, clause: &str, v: Value| {
+        args.push(v);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    let groups = f.groups();
+    if groups.len() == 1 {
+        arg(&mut sql, " AND list_group = ?", Value::Text(groups[0].to_string()));
+    }
+    if !f.statuses.is_empty() {
+        let list = f
+            .statuses
+            .iter()
+            .map(|s| Ok(format!("'{}'", to_json(s)?.trim_matches('"'))))
+            .collect::<Result<Vec<_>>>()?;
+        sql.push_str(&format!(" AND shown_status IN ({})", list.join(", ")));
+    }
+    if let Some(client) = &f.client {
+        arg(&mut sql, " AND client_id = ?", Value::Text(client.to_string()));
+    }
+    if let Some(cur) = f.currency {
+        arg(&mut sql, " AND currency = ?", Value::Text(cur.code().to_string()));
+    }
+    if let Some(d) = f.due_from {
+        arg(&mut sql, " AND due_key >= ?", Value::Text(d.to_string()));
+    }
+    if let Some(d) = f.due_to {
+        arg(&mut sql, " AND due_key < ?", Value::Text(format!("{d}#~")));
+    }
+    if f.owing {
+        sql.push_str(" AND owing = 1");
+    }
+    if let Some(t) = &f.text {
+        let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        arg(&mut sql, " AND search LIKE ? ESCAPE '\\'", Value::Text(format!("%{escaped}%")));
+    }
+    let (cmp, dir) = if f.descending { ("<", "DESC") } else { (">", "ASC") };
+    if let Some(after) = &page.after {
+        arg(&mut sql, &format!(" AND {key} {cmp} ?"), Value::Text(after.clone()));
+    }
+    let limit = page.limit();
+    arg(&mut sql, &format!(" ORDER BY {key} {dir} LIMIT ?"), Value::Integer(i64::from(limit) + 1));
+    let mut stmt = c.prepare_cached(&sql).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql_err)?;
+    let more = rows.len() > limit as usize;
+    let mut items = Vec::new();
+    let mut next = None;
+    for (key, body, listing, escalated) in rows.into_iter().take(limit as usize) {
+        items.push(ListedInvoice {
+            invoice: from_json(&body)?,
+            listing: from_json(&listing)?,
+            escalated,
+        });
+        next = Some(key);
+    }
+    Ok(Page {
+        items,
+        next: next.filter(|_| more),
+    })
 }
 
 fn insert_pay_token(c: &Connection, t: &PayToken) -> Result<()> {
@@ -692,15 +869,7 @@ impl Store for SqliteStore {
                 .map(|t| t.parse::<DateTime<Utc>>().map_err(StoreError::backend))
                 .transpose()?;
             let invoice: Invoice = from_json(&body)?;
-            let mut stmt = tx
-                .prepare_cached("SELECT body FROM ledger WHERE invoice_id = ?1 ORDER BY seq")
-                .map_err(sql_err)?;
-            let entries = stmt
-                .query_map([&id], |r| r.get::<_, String>(0))
-                .map_err(sql_err)?
-                .map(|r| from_json::<LedgerEntry>(&r.map_err(sql_err)?))
-                .collect::<Result<Vec<_>>>()?;
-            drop(stmt);
+            let entries = ledger_of(&tx, &id)?;
             let mut stmt = tx
                 .prepare_cached("SELECT body FROM stages WHERE invoice_id = ?1")
                 .map_err(sql_err)?;
@@ -737,6 +906,15 @@ impl Store for SqliteStore {
             )
         })
         .await
+    }
+
+    async fn list_invoices(
+        &self,
+        filter: &InvoiceFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ListedInvoice>> {
+        let (f, page) = (filter.clone(), page.clone());
+        self.with(move |c| list_invoices(c, &f, &page)).await
     }
 
     async fn invoice_by_payment_reference(
@@ -841,6 +1019,9 @@ impl Store for SqliteStore {
             }
             if let Some(r) = &w.stage {
                 put_stage(&tx, r)?;
+            }
+            if let Some(l) = &w.listing {
+                set_listing_of(&tx, &w.invoice_id, l)?;
             }
             match w.agenda {
                 Agenda::Keep => {}

@@ -98,6 +98,7 @@ fn invoice_write(client: &ClientId, seq: u64, issue_day: u32) -> NewInvoiceWrite
         invoice: inv,
         idempotency: None,
         other_entries: Vec::new(),
+        other_listings: Vec::new(),
         next_action_at: None,
         new_client: None,
     }
@@ -474,6 +475,7 @@ async fn events_apply_once_with_their_entries(store: Arc<dyn Store>) {
         resolves: None,
         agenda: Agenda::Keep,
         stage: None,
+        listing: None,
     };
     store.append_entries(&write).await.unwrap();
     assert_eq!(
@@ -595,6 +597,7 @@ async fn unmatched_payments_wait_in_the_queue(store: Arc<dyn Store>) {
         resolves: Some(resolved.clone()),
         agenda: Agenda::Keep,
         stage: None,
+        listing: None,
     };
     store.append_entries(&apply(2)).await.unwrap();
     assert!(matches!(
@@ -644,6 +647,7 @@ async fn concurrent_appends_lose_no_update(store: Arc<dyn Store>) {
                     resolves: None,
                     agenda: Agenda::Keep,
                     stage: None,
+                    listing: None,
                 };
                 match store.append_entries(&w).await {
                     Err(StoreError::SequenceTaken) => continue,
@@ -756,6 +760,7 @@ async fn agenda_lists_only_what_is_due_in_order(store: Arc<dyn Store>) {
             resolves: None,
             agenda: Agenda::Off,
             stage: None,
+            listing: None,
         })
         .await
         .unwrap();
@@ -943,6 +948,7 @@ async fn late_fees_and_escalations_are_logged(store: Arc<dyn Store>) {
                 resolves: None,
                 agenda: Agenda::At(now() + Duration::days(30)),
                 stage: Some(fee.clone()),
+                listing: None,
             })
             .await
             .unwrap();
@@ -1033,6 +1039,238 @@ async fn pay_links_are_revoked_per_invoice(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert!(untouched.is_valid(now()), "another invoice's link stays");
+}
+
+/// An invoice for the list tests: `units` of `currency` per line, due on `due`.
+fn listed_write(
+    client: &ClientId,
+    seq: u64,
+    currency: &str,
+    unit_amount: rust_decimal::Decimal,
+    due: NaiveDate,
+    description: &str,
+) -> NewInvoiceWrite {
+    let mut w = invoice_write(client, seq, 1);
+    let inv = NewInvoice {
+        client_id: client.to_string(),
+        currency: currency.into(),
+        lines: vec![NewLine {
+            description: description.into(),
+            quantity: dec!(1),
+            unit_amount,
+        }],
+        tax_rate: None,
+        issue_date: Some(NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()),
+        due_date: Some(due),
+        days_until_due: None,
+        terms: None,
+        send: false,
+    }
+    .validate(
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        &cobro_domain::Terms::default(),
+    )
+    .unwrap()
+    .issue(
+        InvoiceId::generate(),
+        seq,
+        "F-",
+        chrono_tz::America::Santiago,
+        now(),
+    );
+    w.entries[0].amount = inv.total;
+    w.pay_token.invoice_id = inv.id.clone();
+    w.invoice = inv;
+    w
+}
+
+/// Appends `kind` for `amount` to the invoice's ledger as the app does: the listing
+/// computed with the new entry, in the same write.
+async fn append(store: &dyn Store, id: &InvoiceId, kind: EntryKind, amount: Money, key: &str) {
+    let mut after = store.invoice(id).await.unwrap().unwrap();
+    let entry = LedgerEntry {
+        seq: after.next_seq(),
+        kind,
+        amount,
+        at: now(),
+        key: Some(key.into()),
+    };
+    after.entries.push(entry.clone());
+    let write = LedgerWrite::new(id.clone(), vec![entry]).leaving(&after).unwrap();
+    store.append_entries(&write).await.unwrap();
+}
+
+/// The invoices lists across clients agree with a model: every invoice's listing derived
+/// from its ledger and stages, filtered by `InvoiceFilter::matches` and sorted by its key,
+/// for filters that combine status, client, currency, due dates, owing, text and both
+/// orders, read page by page; and an invoice leaves the open lists when it is paid.
+async fn invoice_lists_agree_with_their_ledgers(store: Arc<dyn Store>) {
+    use cobro_domain::{Currency, InvoiceStatus as S};
+    use cobro_store::{InvoiceFilter, InvoiceOrder, ListedInvoice};
+    let clients: Vec<Client> = ["Ferretería Sur", "Café Norte", "Textiles"]
+        .iter()
+        .map(|n| client(n, now()))
+        .collect();
+    for c in &clients {
+        store.create_client(c, None).await.unwrap();
+    }
+    let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let (clp, usd) = (Currency::parse("CLP").unwrap(), Currency::parse("USD").unwrap());
+    let mut ids = Vec::new();
+    for i in 0..24u64 {
+        let c = &clients[(i % 3) as usize];
+        let (cur, amount) = match i % 4 {
+            0 | 2 => ("CLP", rust_decimal::Decimal::from(10_000 * (i % 7 + 1))),
+            1 => ("USD", dec!(12.50) * rust_decimal::Decimal::from(i + 1)),
+            _ => ("MXN", dec!(99.90)),
+        };
+        let due = cobro_domain::calendar::add_days(today, 20 - 7 * i as i64);
+        let what = if i % 5 == 0 { "Cable de cobre" } else { "Servicio" };
+        let w = listed_write(&c.id, i + 1, cur, amount, due, what);
+        ids.push((w.invoice.id.clone(), w.invoice.total));
+        store.create_invoice(&w).await.unwrap();
+    }
+    // Payments in full and in part, a void, an extension, a pause and escalations.
+    let pay = EntryKind::Payment {
+        method: PaymentMethod::Transfer,
+        reference: None,
+    };
+    for (k, (id, total)) in ids.iter().enumerate() {
+        match k % 6 {
+            0 => append(store.as_ref(), id, pay.clone(), *total, "p").await,
+            1 => {
+                let half = Money::rounded(total.amount() / dec!(2), total.currency());
+                append(store.as_ref(), id, pay.clone(), half, "p").await;
+            }
+            2 if k % 4 != 1 => {
+                let void = EntryKind::Void { reason: None };
+                append(store.as_ref(), id, void, *total, "void").await;
+            }
+            3 => {
+                let from = store.invoice(id).await.unwrap().unwrap().invoice.due_date;
+                let to = cobro_domain::calendar::add_days(from, 45);
+                let ext = EntryKind::Extension {
+                    from,
+                    to,
+                    reason: "pidió plazo".into(),
+                    message: None,
+                };
+                append(store.as_ref(), id, ext, Money::zero(total.currency()), "extension:1").await;
+            }
+            4 => {
+                let c = store.invoice(id).await.unwrap().unwrap().invoice.client_id;
+                let mut r = stage(id, &c, Stage::Escalation, now());
+                store.claim_stage(&r, None).await.unwrap();
+                r.status = StageStatus::Done;
+                r.done_at = Some(now());
+                store.finish_stage(&r, None).await.unwrap();
+            }
+            _ => {
+                let until = cobro_domain::calendar::add_days(today, 10);
+                let pause = EntryKind::Pause {
+                    until,
+                    reason: "en conversación".into(),
+                };
+                append(store.as_ref(), id, pause, Money::zero(total.currency()), "pause:1").await;
+            }
+        }
+    }
+    // The model: each invoice's listing from its ledger and stages.
+    let mut all: Vec<ListedInvoice> = Vec::new();
+    for (id, _) in &ids {
+        all.push(store.invoice(id).await.unwrap().unwrap().listed().unwrap());
+    }
+    let statuses: Vec<S> = all.iter().map(|l| l.status()).collect();
+    for s in [S::Paid, S::PartiallyPaid, S::Void, S::Escalated, S::Open] {
+        assert!(statuses.contains(&s), "the data set has {s:?}: {statuses:?}");
+    }
+    let status_sets = [
+        vec![],
+        vec![S::Open],
+        vec![S::Paid],
+        vec![S::Escalated],
+        vec![S::Open, S::PartiallyPaid],
+        vec![S::Void, S::Escalated],
+    ];
+    let texts = [None, Some("cable"), Some("f-00001"), Some("%"), Some("rf")];
+    let ranges = [
+        (None, None),
+        (Some(cobro_domain::calendar::add_days(today, -60)), Some(cobro_domain::calendar::add_days(today, -31))),
+        (Some(today), None),
+        (None, Some(cobro_domain::calendar::add_days(today, -91))),
+    ];
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut nonempty = 0;
+    for round in 0..70 {
+        let (due_from, due_to) = ranges[next(ranges.len())];
+        let filter = InvoiceFilter {
+            statuses: status_sets[next(status_sets.len())].clone(),
+            client: [None, Some(clients[1].id.clone())][next(2)].clone(),
+            currency: [None, Some(clp), Some(usd)][next(3)],
+            due_from,
+            due_to,
+            owing: next(3) == 0,
+            text: texts[next(texts.len())].map(str::to_string),
+            order: [InvoiceOrder::DueDate, InvoiceOrder::AmountDue][next(2)],
+            descending: next(2) == 0,
+        };
+        let mut want: Vec<&ListedInvoice> = all.iter().filter(|l| filter.matches(l)).collect();
+        want.sort_by_key(|l| l.sort_key(filter.order));
+        if filter.descending {
+            want.reverse();
+        }
+        let limit = [1, 3, 100][next(3)];
+        let mut got = Vec::new();
+        let mut page = PageRequest::first(limit);
+        loop {
+            let p = store.list_invoices(&filter, &page).await.unwrap();
+            assert!(p.items.len() <= limit as usize);
+            got.extend(p.items);
+            match p.next {
+                Some(n) => page.after = Some(n),
+                None => break,
+            }
+            assert!(got.len() <= all.len(), "round {round}: the pages do not end");
+        }
+        let ids = |v: &[&ListedInvoice]| v.iter().map(|l| l.invoice.id.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(&got.iter().collect::<Vec<_>>()),
+            ids(&want),
+            "round {round}: {filter:?}"
+        );
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g, *w, "round {round}: the listing read is the ledger's");
+        }
+        nonempty += usize::from(!want.is_empty());
+    }
+    assert!(nonempty > 20, "most filters find something: {nonempty}");
+    // Paid in full, an open invoice leaves the open lists.
+    let open = InvoiceFilter {
+        statuses: vec![S::Open],
+        ..Default::default()
+    };
+    let first = store
+        .list_invoices(&open, &PageRequest::first(1))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let due = first.listing.amount_due;
+    append(store.as_ref(), &first.invoice.id, pay.clone(), due, "p2").await;
+    let again = store.list_invoices(&open, &PageRequest::first(100)).await.unwrap();
+    assert!(again.items.iter().all(|l| l.invoice.id != first.invoice.id));
+    let paid_list = InvoiceFilter {
+        statuses: vec![S::Paid],
+        ..Default::default()
+    };
+    let paid_now = store.list_invoices(&paid_list, &PageRequest::first(100)).await.unwrap();
+    assert!(paid_now.items.iter().any(|l| l.invoice.id == first.invoice.id));
 }
 
 macro_rules! contract {
@@ -1251,6 +1489,7 @@ contract!(
     stages_are_claimed_once_and_retried_after_the_lease,
     late_fees_and_escalations_are_logged,
     pay_links_are_revoked_per_invoice,
+    invoice_lists_agree_with_their_ledgers,
 );
 
 #[tokio::test]
@@ -1272,7 +1511,7 @@ async fn sqlite_data_survives_reopening() {
 fn table_definition_comes_from_the_sam_template() {
     let def = cobro_store::dynamodb::TableDefinition::from_sam_template().unwrap();
     let names: Vec<_> = def.indexes.iter().map(|i| i.index_name()).collect();
-    assert_eq!(names, ["GSI1", "GSI2", "GSI3"]);
+    assert_eq!(names, ["GSI1", "GSI2", "GSI3", "GSI4"]);
     assert_eq!(def.ttl_attribute.as_deref(), Some("ttl"));
     assert_eq!(def.key_schema.len(), 2);
     assert!(

@@ -662,6 +662,13 @@ impl Store for FaultyStore {
     ) -> cobro_store::Result<cobro_store::Page<cobro_domain::Invoice>> {
         self.inner.client_invoices(c, p).await
     }
+    async fn list_invoices(
+        &self,
+        f: &cobro_store::InvoiceFilter,
+        p: &cobro_store::PageRequest,
+    ) -> cobro_store::Result<cobro_store::Page<cobro_store::ListedInvoice>> {
+        self.inner.list_invoices(f, p).await
+    }
     async fn invoice_by_payment_reference(
         &self,
         r: &cobro_domain::PaymentReference,

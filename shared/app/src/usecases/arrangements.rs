@@ -173,7 +173,7 @@ pub async fn make(
         after.next_action_at = agenda;
         let write = LedgerWrite::new(id.clone(), vec![entry.clone()])
             .with_idempotency(idempotency(&after))
-            .with_agenda(agenda);
+            .leaving(&after)?;
         match app.store.append_entries(&write).await {
             Ok(()) => {
                 tracing::info!(key = ?entry.key, "arrangement recorded");

@@ -357,7 +357,7 @@ pub async fn void(
         let mut after = stored.clone();
         after.entries.push(entry.clone());
         after.next_action_at = None;
-        let write = LedgerWrite::new(stored.invoice.id.clone(), vec![entry]).with_agenda(None);
+        let write = LedgerWrite::new(stored.invoice.id.clone(), vec![entry]).leaving(&after)?;
         match app.store.append_entries(&write).await {
             Ok(()) => {
                 tracing::info!(invoice_id = %stored.invoice.id, "invoice voided");

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use cobro_domain::invoice::Purpose;
 use cobro_domain::ledger::EntryKind;
+use cobro_domain::listing::Listing;
 use cobro_domain::{Client, Invoice, InvoiceId, LedgerEntry, ValidInvoice, dunning, ledger};
 use cobro_store::{IdempotencyRecord, NewInvoiceWrite, StoreError, StoredInvoice};
 
@@ -137,6 +138,15 @@ pub async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Er
                 key: Some(format!("credit-from:{source}")),
             });
         }
+        // The sources' listings with the entries they give.
+        let mut other_listings = Vec::new();
+        for (source, e) in &other_entries {
+            if let Some(s) = read.iter().find(|s| s.invoice.id == *source) {
+                let mut given = s.entries.clone();
+                given.push(e.clone());
+                other_listings.push((source.clone(), Listing::of(&s.invoice, &given)?));
+            }
+        }
         let next_action_at = dunning::plan(&invoice, &entries, &[], now)?.map(|n| n.at);
         let written = StoredInvoice {
             invoice,
@@ -156,6 +166,7 @@ pub async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Er
             entries: written.entries,
             invoice: written.invoice,
             other_entries,
+            other_listings,
             new_client: issue.new_client.then(|| client.clone()),
         };
         match app.store.create_invoice(&write).await {

@@ -89,7 +89,7 @@ pub async fn apply_fact(
                     .with_payment_link(fact.source.clone(), fact.payment_id.clone())
                     .with_idempotency(idempotency(&after))
                     .resolving(resolves.cloned())
-                    .with_agenda(agenda);
+                    .leaving(&after)?;
                 match app.store.append_entries(&write).await {
                     Ok(()) => {
                         tracing::info!(entry = ?entry.key, "ledger entry appended");

@@ -460,10 +460,11 @@ async fn charge_late_fee(
     after.entries.push(entry.clone());
     after.stages.push(record.clone());
     let agenda = agenda_of(&after, now).map_err(StoreError::backend)?;
+    after.next_action_at = agenda;
     app.store
         .append_entries(
             &LedgerWrite::new(stored.invoice.id.clone(), vec![entry])
-                .with_agenda(agenda)
+                .leaving(&after)?
                 .with_stage(record),
         )
         .await?;
