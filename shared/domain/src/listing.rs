@@ -146,7 +146,7 @@ impl Bucket {
 
     /// The due dates in this bucket on `today`, from and to (both included; `None`: open).
     pub fn due_between(&self, today: NaiveDate) -> (Option<NaiveDate>, Option<NaiveDate>) {
-        let ago = |days: i64| Some(add_days(today, -days));
+        let ago = |days: i64| Some(add_days(today, days.saturating_neg()));
         match self {
             Bucket::Current => (ago(0), None),
             Bucket::Days1To30 => (ago(30), ago(1)),

@@ -128,6 +128,76 @@ pub fn invoice_status(l: Locale, status: InvoiceStatus, late: i64, net_paid: &Mo
     }
 }
 
+/// A status as the business reads it in lists: "Pendiente", "Derivada", …
+pub fn status_name(l: Locale, status: InvoiceStatus) -> &'static str {
+    let es = l == Locale::Es;
+    match status {
+        InvoiceStatus::Draft => {
+            if es {
+                "Borrador"
+            } else {
+                "Draft"
+            }
+        }
+        InvoiceStatus::Open => {
+            if es {
+                "Pendiente"
+            } else {
+                "Open"
+            }
+        }
+        InvoiceStatus::PartiallyPaid => {
+            if es {
+                "Pagada en parte"
+            } else {
+                "Partially paid"
+            }
+        }
+        InvoiceStatus::Paid => {
+            if es {
+                "Pagada"
+            } else {
+                "Paid"
+            }
+        }
+        InvoiceStatus::Overpaid => {
+            if es {
+                "Pagada de más"
+            } else {
+                "Overpaid"
+            }
+        }
+        InvoiceStatus::Disputed => {
+            if es {
+                "En disputa"
+            } else {
+                "Disputed"
+            }
+        }
+        InvoiceStatus::Escalated => {
+            if es {
+                "Derivada a cobranza"
+            } else {
+                "Escalated"
+            }
+        }
+        InvoiceStatus::Refunded => {
+            if es {
+                "Reembolsada"
+            } else {
+                "Refunded"
+            }
+        }
+        InvoiceStatus::Void => {
+            if es {
+                "Anulada"
+            } else {
+                "Void"
+            }
+        }
+    }
+}
+
 /// A plan the page offers: `n` monthly instalments from `first`, their amounts.
 pub fn plan_option(l: Locale, n: u32, first: NaiveDate, amounts: &[String]) -> String {
     if l == Locale::Es {
@@ -532,6 +602,8 @@ pub fn csv_column(key: &str, l: Locale) -> String {
         "amount" => "monto",
         "announced_for" => "anunciado para",
         "notice" => "aviso",
+        "status" => "estado",
+        "paused_until" => "pausada hasta",
         other => other,
     }
     .to_string()

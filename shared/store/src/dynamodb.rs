@@ -176,7 +176,10 @@ fn list_range(f: &InvoiceFilter) -> (String, String) {
             f.currency.map(|c| format!("{}#~", c.code())),
         ),
     };
-    (lo.unwrap_or_else(|| " ".into()), hi.unwrap_or_else(|| "~".into()))
+    (
+        lo.unwrap_or_else(|| " ".into()),
+        hi.unwrap_or_else(|| "~".into()),
+    )
 }
 
 /// An invoice item as the lists read it (`None`: stored before listings were kept).
@@ -599,7 +602,9 @@ impl DynamoStore {
         match agenda {
             Agenda::Keep => {}
             Agenda::At(at) => {
-                set.push("next_action_at = :at, GSI2PK = if_not_exists(agenda_pk, :apk), GSI2SK = :ask");
+                set.push(
+                    "next_action_at = :at, GSI2PK = if_not_exists(agenda_pk, :apk), GSI2SK = :ask",
+                );
                 u = u
                     .expression_attribute_values(":at", s(at.to_rfc3339()))
                     .expression_attribute_values(":apk", s(format!("AGENDA#{}", agenda_shard(id))))
@@ -954,13 +959,19 @@ impl Store for DynamoStore {
         filter: &InvoiceFilter,
         page: &PageRequest,
     ) -> Result<Page<ListedInvoice>> {
-        let want = page.limit() as usize + 1;
+        let want = (page.limit() as usize).saturating_add(1);
         let mut found = Vec::new();
         match &filter.client {
             // One client's invoices are few: all of them, from its listing (GSI1).
             Some(client) => {
-                let (pk, range) = (format!("CLIENT#{client}"), (" ".to_string(), "~".to_string()));
-                found.extend(self.listed("GSI1", pk, range, filter, None, usize::MAX).await?);
+                let (pk, range) = (
+                    format!("CLIENT#{client}"),
+                    (" ".to_string(), "~".to_string()),
+                );
+                found.extend(
+                    self.listed("GSI1", pk, range, filter, None, usize::MAX)
+                        .await?,
+                );
             }
             None => {
                 // Each group's partition in key order, within the due dates or currency
@@ -1200,9 +1211,7 @@ impl Store for DynamoStore {
         debug_assert!(r.status == StageStatus::Done || r.error.is_some());
         let mut items = vec![(Part::Stage, TransactWriteItem::builder().put(stage).build())];
         let escalated = crate::escalates([r]);
-        if let Some(u) =
-            self.invoice_update(&r.invoice_id, Agenda::to(agenda), None, escalated)?
-        {
+        if let Some(u) = self.invoice_update(&r.invoice_id, Agenda::to(agenda), None, escalated)? {
             items.push((Part::Other, u));
         }
         self.transact(items).await
@@ -1227,7 +1236,10 @@ impl Store for DynamoStore {
             Part::Entry,
             TransactWriteItem::builder().condition_check(check).build(),
         )];
-        items.extend(self.invoice_update(invoice, Agenda::to(at), None, false)?.map(|u| (Part::Other, u)));
+        items.extend(
+            self.invoice_update(invoice, Agenda::to(at), None, false)?
+                .map(|u| (Part::Other, u)),
+        );
         self.transact(items).await
     }
 

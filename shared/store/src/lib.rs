@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use cobro_domain::listing::Listing;
 use cobro_domain::{
     ApiKeyId, Client, ClientId, Currency, Invoice, InvoiceId, InvoiceStatus, LedgerEntry,
-    PaymentFact, PaymentReference, Session, SignInToken, StageRecord, UnmatchedId,
-    UnmatchedReason, User, UserId,
+    PaymentFact, PaymentReference, Session, SignInToken, StageRecord, UnmatchedId, UnmatchedReason,
+    User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -279,14 +279,18 @@ impl InvoiceFilter {
     /// Whether `l` is on the list (the order aside).
     pub fn matches(&self, l: &ListedInvoice) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&l.status()))
-            && self.client.as_ref().is_none_or(|c| *c == l.invoice.client_id)
+            && self
+                .client
+                .as_ref()
+                .is_none_or(|c| *c == l.invoice.client_id)
             && self.currency.is_none_or(|c| c == l.invoice.currency)
             && self.due_from.is_none_or(|d| l.listing.due_date >= d)
             && self.due_to.is_none_or(|d| l.listing.due_date <= d)
             && (!self.owing || (l.listing.is_open() && l.listing.amount_due.is_positive()))
-            && self.text.as_ref().is_none_or(|t| {
-                cobro_domain::listing::search_text(&l.invoice).contains(t.as_str())
-            })
+            && self
+                .text
+                .as_ref()
+                .is_none_or(|t| cobro_domain::listing::search_text(&l.invoice).contains(t.as_str()))
     }
 
     /// The list partitions (see [`listing_group`]) its invoices can be in.
@@ -310,10 +314,13 @@ impl InvoiceFilter {
 
     /// Whether `key` comes after the cursor `after` in this list's order.
     pub(crate) fn after(&self, key: &str, after: &str) -> bool {
-        if self.descending { key < after } else { key > after }
+        if self.descending {
+            key < after
+        } else {
+            key > after
+        }
     }
 }
-
 
 /// Which scheduled function works on an invoice's agenda entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

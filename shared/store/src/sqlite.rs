@@ -23,9 +23,9 @@ use crate::{
     invoice_sort_key, listing_group, listing_sort_key, log_sort_key, payment_key,
     unmatched_sort_key,
 };
-use cobro_domain::listing::Listing;
 use chrono::{Duration, NaiveDate};
 use cobro_domain::calendar::later;
+use cobro_domain::listing::Listing;
 use cobro_domain::{Session, SignInToken, StageRecord, StageStatus, User, UserId};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -555,8 +555,12 @@ fn set_listing(tx: &Connection, inv: &Invoice, l: &Listing) -> Result<()> {
 
 /// [`set_listing`] for an invoice known by id.
 fn set_listing_of(tx: &Connection, id: &InvoiceId, l: &Listing) -> Result<()> {
-    let inv: Invoice = one(tx, "SELECT body FROM invoices WHERE id = ?1", [id.to_string()])?
-        .ok_or_else(|| StoreError::Backend(format!("no invoice {id} to list")))?;
+    let inv: Invoice = one(
+        tx,
+        "SELECT body FROM invoices WHERE id = ?1",
+        [id.to_string()],
+    )?
+    .ok_or_else(|| StoreError::Backend(format!("no invoice {id} to list")))?;
     set_listing(tx, &inv, l)
 }
 
@@ -596,7 +600,8 @@ fn list_invoices(
         InvoiceOrder::DueDate => "due_key",
         InvoiceOrder::AmountDue => "amount_key",
     };
-    let mut sql = format!("SELECT {key}, body, listing, escalated FROM invoices WHERE listing IS NOT NULL");
+    let mut sql =
+        format!("SELECT {key}, body, listing, escalated FROM invoices WHERE listing IS NOT NULL");
     let mut args: Vec<Value> = Vec::new();
     let mut arg = |sql: &mut String, clause: &str, v: Value| {
         args.push(v);
@@ -604,7 +609,11 @@ fn list_invoices(
     };
     let groups = f.groups();
     if groups.len() == 1 {
-        arg(&mut sql, " AND list_group = ?", Value::Text(groups[0].to_string()));
+        arg(
+            &mut sql,
+            " AND list_group = ?",
+            Value::Text(groups[0].to_string()),
+        );
     }
     if !f.statuses.is_empty() {
         let list = f
@@ -615,10 +624,18 @@ fn list_invoices(
         sql.push_str(&format!(" AND shown_status IN ({})", list.join(", ")));
     }
     if let Some(client) = &f.client {
-        arg(&mut sql, " AND client_id = ?", Value::Text(client.to_string()));
+        arg(
+            &mut sql,
+            " AND client_id = ?",
+            Value::Text(client.to_string()),
+        );
     }
     if let Some(cur) = f.currency {
-        arg(&mut sql, " AND currency = ?", Value::Text(cur.code().to_string()));
+        arg(
+            &mut sql,
+            " AND currency = ?",
+            Value::Text(cur.code().to_string()),
+        );
     }
     if let Some(d) = f.due_from {
         arg(&mut sql, " AND due_key >= ?", Value::Text(d.to_string()));
@@ -630,15 +647,34 @@ fn list_invoices(
         sql.push_str(" AND owing = 1");
     }
     if let Some(t) = &f.text {
-        let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        arg(&mut sql, " AND search LIKE ? ESCAPE '\\'", Value::Text(format!("%{escaped}%")));
+        let escaped = t
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        arg(
+            &mut sql,
+            " AND search LIKE ? ESCAPE '\\'",
+            Value::Text(format!("%{escaped}%")),
+        );
     }
-    let (cmp, dir) = if f.descending { ("<", "DESC") } else { (">", "ASC") };
+    let (cmp, dir) = if f.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
     if let Some(after) = &page.after {
-        arg(&mut sql, &format!(" AND {key} {cmp} ?"), Value::Text(after.clone()));
+        arg(
+            &mut sql,
+            &format!(" AND {key} {cmp} ?"),
+            Value::Text(after.clone()),
+        );
     }
     let limit = page.limit();
-    arg(&mut sql, &format!(" ORDER BY {key} {dir} LIMIT ?"), Value::Integer(i64::from(limit) + 1));
+    arg(
+        &mut sql,
+        &format!(" ORDER BY {key} {dir} LIMIT ?"),
+        Value::Integer(i64::from(limit).saturating_add(1)),
+    );
     let mut stmt = c.prepare_cached(&sql).map_err(sql_err)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(args), |r| {

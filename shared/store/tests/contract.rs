@@ -1096,7 +1096,9 @@ async fn append(store: &dyn Store, id: &InvoiceId, kind: EntryKind, amount: Mone
         key: Some(key.into()),
     };
     after.entries.push(entry.clone());
-    let write = LedgerWrite::new(id.clone(), vec![entry]).leaving(&after).unwrap();
+    let write = LedgerWrite::new(id.clone(), vec![entry])
+        .leaving(&after)
+        .unwrap();
     store.append_entries(&write).await.unwrap();
 }
 
@@ -1115,7 +1117,10 @@ async fn invoice_lists_agree_with_their_ledgers(store: Arc<dyn Store>) {
         store.create_client(c, None).await.unwrap();
     }
     let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-    let (clp, usd) = (Currency::parse("CLP").unwrap(), Currency::parse("USD").unwrap());
+    let (clp, usd) = (
+        Currency::parse("CLP").unwrap(),
+        Currency::parse("USD").unwrap(),
+    );
     let mut ids = Vec::new();
     for i in 0..24u64 {
         let c = &clients[(i % 3) as usize];
@@ -1125,7 +1130,11 @@ async fn invoice_lists_agree_with_their_ledgers(store: Arc<dyn Store>) {
             _ => ("MXN", dec!(99.90)),
         };
         let due = cobro_domain::calendar::add_days(today, 20 - 7 * i as i64);
-        let what = if i % 5 == 0 { "Cable de cobre" } else { "Servicio" };
+        let what = if i % 5 == 0 {
+            "Cable de cobre"
+        } else {
+            "Servicio"
+        };
         let w = listed_write(&c.id, i + 1, cur, amount, due, what);
         ids.push((w.invoice.id.clone(), w.invoice.total));
         store.create_invoice(&w).await.unwrap();
@@ -1155,7 +1164,14 @@ async fn invoice_lists_agree_with_their_ledgers(store: Arc<dyn Store>) {
                     reason: "pidió plazo".into(),
                     message: None,
                 };
-                append(store.as_ref(), id, ext, Money::zero(total.currency()), "extension:1").await;
+                append(
+                    store.as_ref(),
+                    id,
+                    ext,
+                    Money::zero(total.currency()),
+                    "extension:1",
+                )
+                .await;
             }
             4 => {
                 let c = store.invoice(id).await.unwrap().unwrap().invoice.client_id;
@@ -1171,7 +1187,14 @@ async fn invoice_lists_agree_with_their_ledgers(store: Arc<dyn Store>) {
                     until,
                     reason: "en conversación".into(),
                 };
-                append(store.as_ref(), id, pause, Money::zero(total.currency()), "pause:1").await;
+                append(
+                    store.as_ref(),
+                    id,
+                    pause,
+                    Money::zero(total.currency()),
+                    "pause:1",
+                )
+                .await;
             }
         }
     }
@@ -1182,7 +1205,10 @@ async fn invoice_lists_agree_with_their_ledgers(store: Arc<dyn Store>) {
     }
     let statuses: Vec<S> = all.iter().map(|l| l.status()).collect();
     for s in [S::Paid, S::PartiallyPaid, S::Void, S::Escalated, S::Open] {
-        assert!(statuses.contains(&s), "the data set has {s:?}: {statuses:?}");
+        assert!(
+            statuses.contains(&s),
+            "the data set has {s:?}: {statuses:?}"
+        );
     }
     let status_sets = [
         vec![],
@@ -1195,7 +1221,10 @@ async fn invoice_lists_agree_with_their_ledgers(store: Arc<dyn Store>) {
     let texts = [None, Some("cable"), Some("f-00001"), Some("%"), Some("rf")];
     let ranges = [
         (None, None),
-        (Some(cobro_domain::calendar::add_days(today, -60)), Some(cobro_domain::calendar::add_days(today, -31))),
+        (
+            Some(cobro_domain::calendar::add_days(today, -60)),
+            Some(cobro_domain::calendar::add_days(today, -31)),
+        ),
         (Some(today), None),
         (None, Some(cobro_domain::calendar::add_days(today, -91))),
     ];
@@ -1236,7 +1265,10 @@ async fn invoice_lists_agree_with_their_ledgers(store: Arc<dyn Store>) {
                 Some(n) => page.after = Some(n),
                 None => break,
             }
-            assert!(got.len() <= all.len(), "round {round}: the pages do not end");
+            assert!(
+                got.len() <= all.len(),
+                "round {round}: the pages do not end"
+            );
         }
         let ids = |v: &[&ListedInvoice]| v.iter().map(|l| l.invoice.id.clone()).collect::<Vec<_>>();
         assert_eq!(
@@ -1263,14 +1295,25 @@ async fn invoice_lists_agree_with_their_ledgers(store: Arc<dyn Store>) {
         .remove(0);
     let due = first.listing.amount_due;
     append(store.as_ref(), &first.invoice.id, pay.clone(), due, "p2").await;
-    let again = store.list_invoices(&open, &PageRequest::first(100)).await.unwrap();
+    let again = store
+        .list_invoices(&open, &PageRequest::first(100))
+        .await
+        .unwrap();
     assert!(again.items.iter().all(|l| l.invoice.id != first.invoice.id));
     let paid_list = InvoiceFilter {
         statuses: vec![S::Paid],
         ..Default::default()
     };
-    let paid_now = store.list_invoices(&paid_list, &PageRequest::first(100)).await.unwrap();
-    assert!(paid_now.items.iter().any(|l| l.invoice.id == first.invoice.id));
+    let paid_now = store
+        .list_invoices(&paid_list, &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert!(
+        paid_now
+            .items
+            .iter()
+            .any(|l| l.invoice.id == first.invoice.id)
+    );
 }
 
 macro_rules! contract {

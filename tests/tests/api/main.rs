@@ -25,6 +25,7 @@ mod credit;
 mod deposits;
 mod dunning;
 mod invoices;
+mod lists;
 mod openapi;
 mod portal;
 mod standing;

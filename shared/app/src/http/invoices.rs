@@ -3,7 +3,8 @@
 
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cobro_domain::NewInvoice;
@@ -14,16 +15,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::idempotency::{IdempotencyKeyHeader, Idempotent};
+use super::paging::{list, page_of};
 use super::problem::{Problem, ProblemBody};
-use super::views::{InvoiceView, PayLinkView, RevokedView, to_json};
+use super::views::{InvoiceRowView, InvoiceView, ListView, PayLinkView, RevokedView, to_json};
 use super::{created, json};
 use crate::App;
 use crate::usecases::payments::{self, Direction, ManualPayment};
-use crate::usecases::{invoicing, links};
+use crate::usecases::{invoicing, links, lists};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
-        .routes(routes!(create))
+        .routes(routes!(create, list_invoices))
         .routes(routes!(get_invoice))
         .routes(routes!(record_payment))
         .routes(routes!(record_refund))
@@ -71,6 +73,91 @@ async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Pr
         }
         Err(e) => Ok(idem.failed(&app, e).await),
     }
+}
+
+/// An invoice list's filters and page, as the query string gives them (read as text, so a
+/// bad value is a 422 naming its field).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListFilterParams {
+    /// Statuses, comma-separated: open, partially_paid, escalated, disputed, paid,
+    /// overpaid, refunded, void, draft.
+    pub status: Option<String>,
+    /// Still owed and this long past due: `current`, `1-30`, `31-60`, `61-90`, `90+`.
+    pub overdue: Option<String>,
+    /// One client's (`cli_…`).
+    pub client_id: Option<String>,
+    /// ISO 4217 code.
+    pub currency: Option<String>,
+    /// Due (in force) on or after this day, YYYY-MM-DD.
+    #[param(format = Date)]
+    pub due_from: Option<String>,
+    /// Due (in force) on or before this day, YYYY-MM-DD.
+    #[param(format = Date)]
+    pub due_to: Option<String>,
+    /// Text in the number, payment reference or lines (case and accents aside).
+    pub q: Option<String>,
+    /// `due_date` (default), `-due_date`, `amount_due`, `-amount_due` (amounts within
+    /// each currency).
+    pub sort: Option<String>,
+    /// Items per page (20 by default).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub after: Option<String>,
+    /// CSV only: `1` for a spreadsheet set to Spanish, `0` for programs.
+    #[serde(default)]
+    #[param(pattern = "^[01]$")]
+    pub excel: Option<String>,
+}
+
+impl ListFilterParams {
+    pub fn query(&self) -> crate::usecases::lists::ListQuery {
+        crate::usecases::lists::ListQuery {
+            status: self.status.clone(),
+            overdue: self.overdue.clone(),
+            client_id: self.client_id.clone(),
+            currency: self.currency.clone(),
+            due_from: self.due_from.clone(),
+            due_to: self.due_to.clone(),
+            q: self.q.clone(),
+            sort: self.sort.clone(),
+        }
+    }
+}
+
+/// Invoices across clients, filtered (every filter given must hold), sorted and a page at
+/// a time; read from the list indexes, never the whole table.
+#[utoipa::path(get, operation_id = "list_invoices", path = "/v1/invoices", tag = "invoices",
+    params(ListFilterParams),
+    responses(
+        (status = 200, description = "A page of invoices", body = ListView<InvoiceRowView>),
+        (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A filter, `limit` or `after` is not valid (each named)", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+async fn list_invoices(
+    State(app): State<App>,
+    params: Result<Query<ListFilterParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
+    let mut errors = cobro_domain::FieldErrors::new();
+    let page = page_of(p.limit.as_deref(), p.after.as_deref(), &mut errors);
+    let checked = lists::check(&app, &p.query()).await;
+    let checked = match checked {
+        Ok(c) if errors.is_empty() => c,
+        Ok(_) => return Err(Problem::validation(errors)),
+        Err(crate::usecases::Error::Invalid(e)) => {
+            errors.errors.extend(e.errors);
+            return Err(Problem::validation(errors));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let listed = lists::page(&app, &checked, &page).await?;
+    list(
+        listed.rows.iter().map(InvoiceRowView::of).collect(),
+        listed.next,
+    )
 }
 
 /// The invoice with its ledger, dunning stages and arrangements.

@@ -30,7 +30,13 @@ pub fn page_request(
 ) -> Result<PageRequest, Problem> {
     let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
     let mut errors = FieldErrors::new();
-    let limit = match p.limit.as_deref() {
+    let page = page_of(p.limit.as_deref(), p.after.as_deref(), &mut errors);
+    errors.finish(|| page).map_err(Problem::validation)
+}
+
+/// The page `limit` and `after` ask for, each mistake added to `errors`.
+pub fn page_of(limit: Option<&str>, after: Option<&str>, errors: &mut FieldErrors) -> PageRequest {
+    let limit = match limit {
         None => 20,
         Some(l) => l
             .parse::<u32>()
@@ -44,7 +50,7 @@ pub fn page_request(
                 20
             }),
     };
-    let after = match p.after.as_deref() {
+    let after = match after {
         None | Some("") => None,
         Some(c) => {
             let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -57,9 +63,7 @@ pub fn page_request(
             decoded
         }
     };
-    errors
-        .finish(|| PageRequest { limit, after })
-        .map_err(Problem::validation)
+    PageRequest { limit, after }
 }
 
 /// A page of `data` as the API lists it, with the cursor of the next page.

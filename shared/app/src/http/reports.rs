@@ -10,16 +10,18 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::invoices::ListFilterParams;
 use super::problem::{Problem, ProblemBody};
 use super::views::{ClientPromisesView, PromiseReportView, to_json};
 use crate::App;
-use crate::usecases::reports;
+use crate::usecases::{lists, reports};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(escalated))
         .routes(routes!(late_fees))
         .routes(routes!(promises))
+        .routes(routes!(invoices))
 }
 
 fn csv_response(name: &str, body: String) -> Response {
@@ -54,7 +56,12 @@ fn csv_format(
     params: Result<Query<CsvParams>, QueryRejection>,
 ) -> Result<reports::CsvFormat, Problem> {
     let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
-    let excel = match p.excel.as_deref() {
+    excel_format(app, p.excel.as_deref())
+}
+
+/// The CSV format `excel` asks for (422 for a value other than 0 or 1).
+pub fn excel_format(app: &App, excel: Option<&str>) -> Result<reports::CsvFormat, Problem> {
+    let excel = match excel {
         None => None,
         Some("1") => Some(true),
         Some("0") => Some(false),
@@ -106,6 +113,29 @@ async fn late_fees(
     Ok(csv_response(
         "late-fees.csv",
         reports::late_fees_csv(&app, format).await?,
+    ))
+}
+
+/// The invoice list as CSV: every invoice the same filters as `GET /v1/invoices` pick, in
+/// its order (all pages, up to 50,000 rows; `limit` and `after` are not read), safe to
+/// open in a spreadsheet.
+#[utoipa::path(get, operation_id = "invoices_report", path = "/v1/reports/invoices", tag = "reports",
+    params(ListFilterParams),
+    responses(
+        (status = 200, description = "One row per invoice", body = String, content_type = "text/csv"),
+        (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A filter or `excel` is not valid (each named)", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+async fn invoices(
+    State(app): State<App>,
+    params: Result<Query<ListFilterParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
+    let format = excel_format(&app, p.excel.as_deref())?;
+    let checked = lists::check(&app, &p.query()).await?;
+    Ok(csv_response(
+        "invoices.csv",
+        lists::csv(&app, &checked, format).await?,
     ))
 }
 

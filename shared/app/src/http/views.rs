@@ -298,6 +298,62 @@ impl InvoiceView {
     }
 }
 
+/// An invoice as the lists across clients show it (`GET /v1/invoices`): read from the list
+/// index, without its ledger (`GET /v1/invoices/{id}` has that).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InvoiceRowView {
+    /// `invoice_summary`.
+    pub object: &'static str,
+    pub id: cobro_domain::InvoiceId,
+    pub number: String,
+    pub client_id: cobro_domain::ClientId,
+    pub client_name: String,
+    /// The first line, and how many more.
+    pub concept: String,
+    pub status: InvoiceStatus,
+    pub currency: Currency,
+    pub total: Decimal,
+    pub amount_due: Decimal,
+    pub issue_date: NaiveDate,
+    /// The due date in force (moved by extensions).
+    pub due_date: NaiveDate,
+    /// Money is owed and the due date has passed (counted in the business's time zone).
+    pub overdue: bool,
+    pub days_overdue: i64,
+    /// `current`, `1-30`, `31-60`, `61-90` or `90+` while money is owed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub overdue_bucket: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_until: Option<NaiveDate>,
+    pub payment_reference: String,
+}
+
+impl InvoiceRowView {
+    pub fn of(r: &crate::usecases::lists::Row) -> Self {
+        let inv = &r.listed.invoice;
+        InvoiceRowView {
+            object: "invoice_summary",
+            id: inv.id.clone(),
+            number: inv.number.clone(),
+            client_id: inv.client_id.clone(),
+            client_name: r.client_name.clone(),
+            concept: inv.concept().to_string(),
+            status: r.status,
+            currency: inv.currency,
+            total: inv.total.amount(),
+            amount_due: r.listed.listing.amount_due.amount(),
+            issue_date: inv.issue_date,
+            due_date: r.listed.listing.due_date,
+            overdue: r.days_overdue.is_some(),
+            days_overdue: r.days_overdue.unwrap_or(0),
+            overdue_bucket: r.bucket.map(|b| b.name()),
+            paused_until: r.paused_until,
+            payment_reference: inv.payment_reference.as_str().to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListView<T> {
     pub object: &'static str,

@@ -14,6 +14,7 @@
 //! - [`links`]: pay links: made, stored hashed, opened, revoked; hosted checkouts;
 //! - [`standing`]: a client's standing and the credit check;
 //! - [`reports`]: escalations, late fees and promises, for people and agencies;
+//! - [`lists`]: the invoice lists across clients, their filters and CSV export;
 //! - [`mail`]: the messages to clients and to the business, through the Mailer port;
 //! - [`issue`]: numbering and writing an invoice with the client's credit brought onto it;
 //! - [`payments`]: money onto invoices (provider events, manual payments, the unmatched
@@ -31,6 +32,7 @@ pub mod issue;
 pub mod keys;
 pub mod ledgers;
 pub mod links;
+pub mod lists;
 pub mod mail;
 pub mod payments;
 pub mod people;

@@ -60,7 +60,7 @@ impl CsvFormat {
         }
     }
 
-    fn amount(&self, m: &Money) -> String {
+    pub fn amount(&self, m: &Money) -> String {
         let s = m.amount().to_string();
         if self.excel { s.replace('.', ",") } else { s }
     }
@@ -77,7 +77,11 @@ fn cell(s: String) -> String {
 
 /// Writes `rows` under the `columns` (keys of [`cobro_notify::words::csv_column`]: named in
 /// the business's language for a spreadsheet, as keys for programs).
-fn write_csv(format: CsvFormat, columns: &[&str], rows: Vec<Vec<String>>) -> Result<String, Error> {
+pub(super) fn write_csv(
+    format: CsvFormat,
+    columns: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<String, Error> {
     let mut w = csv::WriterBuilder::new()
         .delimiter(if format.excel { b';' } else { b',' })
         .from_writer(Vec::new());
