@@ -32,6 +32,11 @@ fn tools() -> (PathBuf, PathBuf) {
 
 /// `cobro serve --demo` on a free port over `dir`, seeded, with no schedule.
 fn serve_demo(dir: &std::path::Path) -> (common::Server, String) {
+    let (server, base, _) = serve_demo_keyed(dir);
+    (server, base)
+}
+
+fn serve_demo_keyed(dir: &std::path::Path) -> (common::Server, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cobro"));
     command
         .arg("--data-dir")
@@ -46,7 +51,7 @@ fn serve_demo(dir: &std::path::Path) -> (common::Server, String) {
         ])
         .env_remove("COBRO_TABLE")
         .env_remove("COBRO_PUBLIC_URL");
-    common::serve_demo(command)
+    common::serve_demo_keyed(command)
 }
 
 /// Runs a browser script with `args`; fails the test with its output when it fails.
@@ -121,15 +126,20 @@ fn the_pay_link_from_the_email_pays_in_a_real_browser() {
 fn the_console_signs_in_from_the_outbox_in_a_real_browser() {
     let (browser_dir, artifacts) = tools();
     let dir = tempfile::tempdir().unwrap();
-    let (server, base) = serve_demo(dir.path());
+    let (server, base, key) = serve_demo_keyed(dir.path());
     let out = run_script(
         &browser_dir,
         "console.mjs",
-        &[&base, "duena@demo.cobro.cl", artifacts.to_str().unwrap()],
+        &[
+            &base,
+            "duena@demo.cobro.cl",
+            artifacts.to_str().unwrap(),
+            &key,
+        ],
     );
     drop(server);
     assert!(out.contains("\"ok\":true"), "{out}");
-    for page in ["sign-in", "home", "invoice", "people"] {
+    for page in ["sign-in", "home", "invoices", "invoice", "people"] {
         for width in [360, 1280] {
             let shot = artifacts.join(format!("console-{page}-{width}.png"));
             assert!(shot.metadata().unwrap().len() > 1000, "{}", shot.display());

@@ -3,7 +3,9 @@
 // in Spanish); sign out; the viewer signs in, sees no actions, and a forged POST with the
 // page's own CSRF value is refused (403). axe-core checks every page (no serious or critical
 // violation). Screenshots at 360 px and 1280 px go to the artifacts directory.
-// Usage: node console.mjs BASE_URL OWNER_EMAIL ARTIFACTS_DIR
+// The invoices list: aged invoices made through the API first, then filtered to "31–60
+// days overdue in CLP".
+// Usage: node console.mjs BASE_URL OWNER_EMAIL ARTIFACTS_DIR API_KEY
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -11,7 +13,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core/axe.min.js');
-const [base, ownerEmail, artifacts] = process.argv.slice(2);
+const [base, ownerEmail, artifacts, apiKey] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox'],
@@ -79,6 +81,41 @@ try {
   assert.ok((await page.textContent('#queues')).length > 0);
   violations.home = await axe(owner, `${base}/console`, 'home');
   await shots(page, 'home');
+
+  // GIVEN a client with invoices 45 and 10 days past due in CLP and 40 in USD (made
+  // through the API), WHEN the list is filtered to 31–60 days overdue in CLP, THEN only
+  // the 45-day one is listed.
+  const day = (offset) => new Date(Date.now() + offset * 86400e3).toISOString().slice(0, 10);
+  const api = (path, data) => owner.request.post(`${base}${path}`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+    data,
+  });
+  const client = await (await api('/v1/clients', {
+    name: 'Constructora Valle', email: 'pagos@constructoravalle.cl', locale: 'es',
+    timezone: 'America/Santiago',
+  })).json();
+  const aged = {};
+  for (const [currency, amount, late] of [['CLP', '640000', 45], ['CLP', '120000', 10], ['USD', '900.00', 40]]) {
+    const made = await api('/v1/invoices', {
+      client_id: client.id, currency, issue_date: day(-late - 30), due_date: day(-late),
+      lines: [{ description: `Obra ${late}`, quantity: '1', unit_amount: amount }],
+    });
+    assert.equal(made.status(), 201, await made.text());
+    aged[`${currency}${late}`] = (await made.json()).number;
+  }
+  await page.click('header a[href="/console/invoices"]');
+  await page.selectOption('#f-overdue', '31-60');
+  await page.selectOption('#f-currency', 'CLP');
+  await page.click('#filters button[type=submit]');
+  const listed = await page.locator('#invoices tbody tr').evaluateAll(
+    (rows) => rows.map((r) => r.dataset.number));
+  assert.deepEqual(listed, [aged.CLP45], '31–60 days overdue in CLP');
+  assert.match(await page.textContent('#invoices'), /Constructora Valle/);
+  violations.invoices = await axe(owner, page.url(), 'invoices');
+  await shots(page, 'invoices');
+  const csv = await owner.request.get(await page.getAttribute('#export', 'href').then((h) => `${base}${h}`));
+  assert.equal(csv.status(), 200);
+  assert.match(await csv.text(), new RegExp(`;${aged.CLP45};`));
 
   // An invoice found by the payment reference its e-mail carries; a payment by hand,
   // seen in its history; a pause.

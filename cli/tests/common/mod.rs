@@ -18,7 +18,13 @@ impl Drop for Server {
 /// Starts `command` (a `cobro serve --demo …`), reads its output until the demo is seeded
 /// and keeps reading it after (so it never blocks on a full pipe): the server and its base
 /// URL.
-pub fn serve_demo(mut command: Command) -> (Server, String) {
+pub fn serve_demo(command: Command) -> (Server, String) {
+    let (server, base, _) = serve_demo_keyed(command);
+    (server, base)
+}
+
+/// [`serve_demo`], with the API key the demo printed.
+pub fn serve_demo_keyed(mut command: Command) -> (Server, String, String) {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -31,11 +37,16 @@ pub fn serve_demo(mut command: Command) -> (Server, String) {
         .strip_prefix("cobro listening on ")
         .unwrap_or_else(|| panic!("serve said {first}"))
         .to_string();
+    let mut key = String::new();
     for line in lines.by_ref() {
-        if line.is_ok_and(|l| l.starts_with("demo: F-000003")) {
+        let line = line.unwrap_or_default();
+        if let Some(k) = line.strip_prefix("demo: API key (shown once)  ") {
+            key = k.trim().to_string();
+        }
+        if line.starts_with("demo: F-000003") {
             break;
         }
     }
     std::thread::spawn(move || for _ in lines {});
-    (server, base)
+    (server, base, key)
 }

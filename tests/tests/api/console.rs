@@ -412,8 +412,8 @@ async fn roles_are_checked_on_the_server(t: TestApp) {
     assert_eq!(b.get("/console").await.status, StatusCode::SEE_OTHER);
 }
 
-/// The invoice page: found by id or payment reference (anything else: home, "not found";
-/// an id of another kind: 404), its history, a payment recorded by hand (twice posted, once
+/// The invoice page: found by id or payment reference (other text: the list searched for
+/// it; an id of another kind: 404), its history, a payment recorded by hand (twice posted, once
 /// recorded; a bad amount in Spanish), a pause and a resume; a viewer reads it with no
 /// forms and a forged POST writes nothing.
 async fn an_invoice_is_worked_from_its_page(t: TestApp) {
@@ -434,12 +434,17 @@ async fn an_invoice_is_worked_from_its_page(t: TestApp) {
         assert_eq!(p.location, Some(format!("/console/invoices/{id}")), "{q}");
     }
     let p = b.get("/console/invoices?q=F-0000").await;
-    assert_eq!(p.location.as_deref(), Some("/console?missing=1"));
+    assert_eq!(p.status, StatusCode::OK);
     assert!(
-        b.get("/console?missing=1")
-            .await
-            .body
-            .contains("No encontramos eso")
+        p.body.contains(&format!("href=\"/console/invoices/{id}\"")),
+        "{}",
+        p.body
+    );
+    let p = b.get("/console/invoices?q=nada-parecido").await;
+    assert!(
+        p.body.contains("Ninguna factura cumple estos filtros"),
+        "{}",
+        p.body
     );
     for other in [
         id.replace("inv_", "cli_"),
@@ -573,7 +578,130 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// The invoices list: filters combined ("31–60 days overdue in CLP"), a viewer reads it,
+/// 25 a page with a next page; nonsense filters are named in Spanish and dropped, the rest
+/// applied; the CSV has the same rows, ready for a Spanish spreadsheet.
+async fn invoices_are_filtered_and_exported(t: TestApp) {
+    t.set_now("2026-11-23T15:00:00Z");
+    let sur = t
+        .client(json!({"name": "Ferretería Sur", "email": unique_email("sur"), "timezone": "America/Santiago"}))
+        .await;
+    let invoice = |currency: &str, amount: &str, due: &str, what: &str| {
+        json!({
+            "client_id": sur, "currency": currency, "due_date": due, "issue_date": "2026-08-01",
+            "lines": [{"description": what, "quantity": 1, "unit_amount": amount}]
+        })
+    };
+    for body in [
+        invoice("CLP", "150000", "2026-10-10", "Cable de cobre"),
+        invoice("USD", "80.00", "2026-10-11", "Consulting"),
+        invoice("CLP", "90000", "2026-11-10", "Servicio"),
+    ] {
+        assert_eq!(
+            t.post("/v1/invoices", &body, None).await.status,
+            StatusCode::CREATED
+        );
+    }
+    for _ in 0..24 {
+        let body = invoice("CLP", "1000", "2026-12-20", "Repuesto");
+        assert_eq!(
+            t.post("/v1/invoices", &body, None).await.status,
+            StatusCode::CREATED
+        );
+    }
+    let viewer = add(&t, "viewer", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&viewer.email).await;
+    let rows = |body: &str| -> Vec<String> {
+        body.split("data-number=\"")
+            .skip(1)
+            .map(|r| r.split('"').next().unwrap().to_string())
+            .collect()
+    };
+    let p = b.get("/console/invoices?overdue=31-60&currency=CLP").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert_eq!(rows(&p.body), ["F-000001"]);
+    assert!(p.body.contains("Ferretería Sur") && p.body.contains("Cable de cobre"));
+    assert!(
+        p.body.contains("<td>44</td>"),
+        "44 days overdue: {}",
+        p.body
+    );
+    assert!(
+        !p.body
+            .contains("method=\"post\" action=\"/console/invoices"),
+        "a viewer gets no action"
+    );
+    // 27 invoices: 25 on the first page, 2 on the next.
+    let first = b.get("/console/invoices").await;
+    assert_eq!(rows(&first.body).len(), 25);
+    let next = first
+        .body
+        .split("id=\"next-page\"")
+        .next()
+        .and_then(|b| b.rsplit("href=\"").next())
+        .map(|h| h.split('"').next().unwrap().replace("&amp;", "&"))
+        .unwrap();
+    let second = b.get(&next).await;
+    let mut all = rows(&first.body);
+    all.extend(rows(&second.body));
+    assert_eq!(rows(&second.body).len(), 2);
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 27, "every invoice once");
+    assert!(second.body.contains("id=\"first-page\""));
+    assert!(!second.body.contains("id=\"next-page\""));
+    // Nonsense is named, dropped, and the rest applied.
+    let p = b
+        .get("/console/invoices?overdue=pronto&currency=XX&sort=nombre&due_from=ayer&client_id=inv_1&q=cable")
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.body.contains("No se aplicaron los filtros marcados"),
+        "{}",
+        p.body
+    );
+    for said in [
+        "elige un tramo de atraso",
+        "escribe un código de moneda ISO 4217",
+        "elige un orden de la lista",
+        "escribe una fecha (AAAA-MM-DD)",
+        "elige un cliente de la lista",
+    ] {
+        assert!(p.body.contains(said), "{said}: {}", p.body);
+    }
+    assert_eq!(rows(&p.body), ["F-000001"]);
+    // The CSV of what is on screen.
+    let csv = b.get("/console/invoices.csv?overdue=31-60").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.starts_with('\u{feff}'), "{}", csv.body);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", csv.body);
+    assert!(
+        lines[0].contains("factura;id cliente;cliente;concepto;estado"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(";F-000001;") && lines[1].contains(";Pendiente;CLP;150000;150000;"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains(";F-000002;") && lines[2].contains(";USD;80,00;80,00;"),
+        "{}",
+        lines[2]
+    );
+    // Signed out, neither is shown.
+    let mut stranger = Browser::new(&t);
+    assert_eq!(
+        stranger.get("/console/invoices.csv").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
 on_both_stacks!(
+    invoices_are_filtered_and_exported,
     an_invoice_is_worked_from_its_page,
     sign_in_by_link_and_out,
     five_links_an_hour,

@@ -16,15 +16,16 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use base64::Engine;
 use cobro_domain::user::NewUser;
 use cobro_domain::{FieldErrors, Locale, Role, User, secret};
 use cobro_notify::console::Words;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use super::pages;
 use crate::App;
-use crate::usecases::{Error, people};
+use crate::usecases::{Error, lists, people};
 
 const SESSION_COOKIE: &str = "cobro_session";
 const CSRF_COOKIE: &str = "cobro_console_csrf";
@@ -44,7 +45,8 @@ pub fn routes() -> Router<App> {
         .route("/console/sign-out", post(sign_out))
         .route("/console/users", get(users_page).post(add_user))
         .route("/console/users/{id}/end-sessions", post(end_sessions))
-        .route("/console/invoices", get(find_invoice))
+        .route("/console/invoices", get(invoices_page))
+        .route("/console/invoices.csv", get(invoices_csv))
         .route("/console/invoices/{id}", get(invoice_page))
         .route("/console/invoices/{id}/payments", post(record_payment))
         .route("/console/invoices/{id}/pause", post(pause))
@@ -106,7 +108,6 @@ struct HomePage<'a> {
     me: Option<&'a User>,
     csrf: String,
     title: &'static str,
-    flash: Option<&'static str>,
     /// (what, how many, more than shown)
     queues: Vec<(&'static str, usize, bool)>,
 }
@@ -441,13 +442,7 @@ fn frame<'a>(app: &'a App, s: &'a Signed) -> Frame<'a> {
     }
 }
 
-#[derive(Deserialize, Default)]
-struct HomeQuery {
-    #[serde(default)]
-    missing: Option<String>,
-}
-
-async fn home(State(app): State<App>, headers: HeaderMap, Query(q): Query<HomeQuery>) -> Response {
+async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
     let s = match require(&app, &headers).await {
         Ok(s) => s,
         Err(res) => return res,
@@ -472,7 +467,6 @@ async fn home(State(app): State<App>, headers: HeaderMap, Query(q): Query<HomeQu
         me: f.me,
         csrf: f.csrf,
         title: f.w.home,
-        flash: q.missing.is_some().then_some(f.w.not_found),
         queues: vec![
             (f.w.unmatched, unmatched.0, unmatched.1),
             (f.w.escalated, escalated.0, escalated.1),
@@ -643,39 +637,322 @@ async fn end_sessions(
 
 // --- Invoices --------------------------------------------------------------------------
 
-#[derive(Deserialize, Default)]
-struct FindQuery {
-    #[serde(default)]
-    q: String,
+/// The invoice list's filters, as its form sends them (the API's names).
+#[derive(Deserialize, Serialize, Default, Clone)]
+struct ListForm {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    overdue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    due_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    due_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sort: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    after: Option<String>,
 }
 
-/// "Open an invoice": by its id or its payment reference; anything else is home again with
-/// "not found".
-async fn find_invoice(
+impl ListForm {
+    fn query(&self) -> lists::ListQuery {
+        lists::ListQuery {
+            status: self.status.clone(),
+            overdue: self.overdue.clone(),
+            client_id: self.client_id.clone(),
+            currency: self.currency.clone(),
+            due_from: self.due_from.clone(),
+            due_to: self.due_to.clone(),
+            q: self.q.clone(),
+            sort: self.sort.clone(),
+        }
+    }
+
+    /// Drops the value of the filter `field` (refused: the list shows the rest).
+    fn drop(&mut self, field: &str) {
+        let slot = match field {
+            "status" => &mut self.status,
+            "overdue" => &mut self.overdue,
+            "client_id" => &mut self.client_id,
+            "currency" => &mut self.currency,
+            "due_from" => &mut self.due_from,
+            "due_to" => &mut self.due_to,
+            "q" => &mut self.q,
+            "sort" => &mut self.sort,
+            _ => return,
+        };
+        *slot = None;
+    }
+
+    /// The filters as a query string (without the page), for the CSV and the next page.
+    fn encoded(&self) -> String {
+        let mut filters = self.clone();
+        filters.after = None;
+        for v in [
+            &mut filters.status,
+            &mut filters.overdue,
+            &mut filters.client_id,
+            &mut filters.currency,
+            &mut filters.due_from,
+            &mut filters.due_to,
+            &mut filters.q,
+            &mut filters.sort,
+        ] {
+            if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                *v = None;
+            }
+        }
+        serde_urlencoded::to_string(&filters).unwrap_or_default()
+    }
+
+    /// Only a text was asked, and it is an invoice's id or payment reference.
+    fn only_text(&self) -> Option<&str> {
+        let others = [
+            &self.status,
+            &self.overdue,
+            &self.client_id,
+            &self.currency,
+            &self.due_from,
+            &self.due_to,
+            &self.after,
+        ];
+        if others
+            .iter()
+            .any(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()))
+        {
+            return None;
+        }
+        self.q.as_deref().map(str::trim)
+    }
+}
+
+/// The invoice an exact id or payment reference names, if any.
+async fn invoice_named(app: &App, q: &str) -> Result<Option<cobro_domain::InvoiceId>, Error> {
+    if let Some(id) = cobro_domain::InvoiceId::parse(q) {
+        return Ok(app.store.invoice(&id).await?.map(|_| id));
+    }
+    match cobro_domain::PaymentReference::parse(q) {
+        Some(reference) => Ok(app.store.invoice_by_payment_reference(&reference).await?),
+        None => Ok(None),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/invoices.html")]
+struct InvoicesPage<'a> {
+    w: &'static Words,
+    business: &'a str,
+    me: Option<&'a User>,
+    csrf: String,
+    title: &'static str,
+    form: ListForm,
+    errors: Vec<(String, String)>,
+    statuses: Vec<(String, String)>,
+    buckets: Vec<(&'static str, &'static str)>,
+    clients: Vec<(String, String)>,
+    currencies: Vec<&'static str>,
+    sorts: Vec<(&'static str, &'static str)>,
+    rows: Vec<InvoiceLine>,
+    filters: String,
+    next: Option<String>,
+    paged: bool,
+}
+
+impl InvoicesPage<'_> {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    fn chosen(&self, value: Option<&str>, option: &str) -> bool {
+        value == Some(option)
+    }
+}
+
+/// One invoice of the list, as shown.
+struct InvoiceLine {
+    id: String,
+    number: String,
+    client: String,
+    concept: String,
+    status: &'static str,
+    due_date: String,
+    days_overdue: String,
+    amount_due: String,
+    total: String,
+    paused_until: Option<String>,
+}
+
+/// The list a user's filters pick: the filters it could not read are dropped (and named),
+/// the rest applied.
+async fn checked_list(
+    app: &App,
+    w: &Words,
+    form: &mut ListForm,
+) -> Result<(lists::Checked, Vec<(String, String)>), Error> {
+    match lists::check(app, &form.query()).await {
+        Ok(c) => Ok((c, Vec::new())),
+        Err(Error::Invalid(e)) => {
+            let mut errors = Vec::new();
+            for f in e.errors {
+                form.drop(&f.field);
+                errors.push((f.field.clone(), w.field_error(&f.message)));
+            }
+            Ok((lists::check(app, &form.query()).await?, errors))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The invoices across clients, filtered, sorted, 25 at a time; an exact invoice id or
+/// payment reference typed alone opens that invoice.
+async fn invoices_page(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(q): Query<FindQuery>,
+    Query(mut form): Query<ListForm>,
 ) -> Response {
-    if let Err(res) = require(&app, &headers).await {
-        return res;
-    }
-    let q = q.q.trim();
-    let found = if let Some(id) = cobro_domain::InvoiceId::parse(q) {
-        match app.store.invoice(&id).await {
-            Ok(found) => found.map(|_| id),
-            Err(e) => return server_error(e),
-        }
-    } else if let Some(reference) = cobro_domain::PaymentReference::parse(q) {
-        match app.store.invoice_by_payment_reference(&reference).await {
-            Ok(found) => found,
-            Err(e) => return server_error(e),
-        }
-    } else {
-        None
+    let s = match require(&app, &headers).await {
+        Ok(s) => s,
+        Err(res) => return res,
     };
-    match found {
-        Some(id) => Redirect::to(&format!("/console/invoices/{id}")).into_response(),
-        None => Redirect::to("/console?missing=1").into_response(),
+    if let Some(q) = form.only_text() {
+        match invoice_named(&app, q).await {
+            Ok(Some(id)) => {
+                return Redirect::to(&format!("/console/invoices/{id}")).into_response();
+            }
+            Ok(None) => {}
+            Err(e) => return server_error(e),
+        }
+    }
+    let f = frame(&app, &s);
+    let (w, l) = (f.w, s.user.locale);
+    let (checked, errors) = match checked_list(&app, w, &mut form).await {
+        Ok(found) => found,
+        Err(e) => return server_error(e),
+    };
+    // A cursor that is not ours shows the first page.
+    let mut ignored = FieldErrors::new();
+    let page = super::paging::page_of(Some("25"), form.after.as_deref(), &mut ignored);
+    let page = if ignored.is_empty() {
+        page
+    } else {
+        cobro_store::PageRequest::first(25)
+    };
+    let listed = match lists::page(&app, &checked, &page).await {
+        Ok(listed) => listed,
+        Err(e) => return server_error(e),
+    };
+    let clients = match app
+        .store
+        .list_clients(&cobro_store::PageRequest::first(cobro_store::MAX_PAGE))
+        .await
+    {
+        Ok(p) => {
+            let mut c: Vec<(String, String)> = p
+                .items
+                .into_iter()
+                .map(|c| (c.id.to_string(), c.name))
+                .collect();
+            c.sort_by(|a, b| a.1.cmp(&b.1));
+            c
+        }
+        Err(e) => return server_error(e),
+    };
+    let rows = listed
+        .rows
+        .iter()
+        .map(|r| {
+            let inv = &r.listed.invoice;
+            InvoiceLine {
+                id: inv.id.to_string(),
+                number: inv.number.clone(),
+                client: r.client_name.clone(),
+                concept: inv.concept().to_string(),
+                status: cobro_notify::words::status_name(l, r.status),
+                due_date: r.listed.listing.due_date.to_string(),
+                days_overdue: r.days_overdue.map(|d| d.to_string()).unwrap_or_default(),
+                amount_due: r.listed.listing.amount_due.format(l),
+                total: inv.total.format(l),
+                paused_until: r.paused_until.map(|d| d.to_string()),
+            }
+        })
+        .collect();
+    let next = listed.next.map(|n| {
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(n);
+        serde_urlencoded::to_string([("after", cursor)]).unwrap_or_default()
+    });
+    render(InvoicesPage {
+        w,
+        business: f.business,
+        me: f.me,
+        csrf: f.csrf,
+        title: w.invoices,
+        filters: form.encoded(),
+        paged: page.after.is_some(),
+        statuses: std::iter::once((
+            "open,partially_paid,escalated,disputed".to_string(),
+            w.owed.to_string(),
+        ))
+        .chain(lists::STATUSES.iter().map(|st| {
+            (
+                lists::status_name(*st).to_string(),
+                cobro_notify::words::status_name(l, *st).to_string(),
+            )
+        }))
+        .collect(),
+        buckets: vec![
+            ("current", w.current),
+            ("1-30", w.days_1_30),
+            ("31-60", w.days_31_60),
+            ("61-90", w.days_61_90),
+            ("90+", w.days_90),
+        ],
+        clients,
+        currencies: vec!["CLP", "MXN", "COP", "ARS", "BRL", "PEN", "USD", "EUR"],
+        sorts: vec![
+            ("due_date", w.sort_due),
+            ("-due_date", w.sort_due_desc),
+            ("amount_due", w.sort_amount),
+            ("-amount_due", w.sort_amount_desc),
+        ],
+        rows,
+        next,
+        form,
+        errors,
+    })
+}
+
+/// The list the same filters pick, whole, as CSV (in the user's language; ready for a
+/// spreadsheet set to Spanish when that is theirs).
+async fn invoices_csv(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(mut form): Query<ListForm>,
+) -> Response {
+    let s = match require(&app, &headers).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let w = Words::of(s.user.locale);
+    let (checked, _) = match checked_list(&app, w, &mut form).await {
+        Ok(found) => found,
+        Err(e) => return server_error(e),
+    };
+    let format = crate::usecases::reports::CsvFormat {
+        locale: s.user.locale,
+        excel: s.user.locale == Locale::Es,
+    };
+    match lists::csv(&app, &checked, format).await {
+        Ok(body) => super::reports::csv_response("invoices.csv", body),
+        Err(e) => server_error(e),
     }
 }
 

@@ -108,7 +108,7 @@ pub async fn check(app: &App, q: &ListQuery) -> Result<Checked, Error> {
     let mut date = |field: &str, v: &Option<String>| {
         given(v).and_then(|d| {
             d.parse::<NaiveDate>()
-                .map_err(|_| errors.add(field, "must be a date, YYYY-MM-DD"))
+                .map_err(|_| errors.add(field, "must be a date (YYYY-MM-DD)"))
                 .ok()
         })
     };
