@@ -158,6 +158,8 @@ pub struct Words {
     pub days_overdue: &'static str,
     pub filters_dropped: &'static str,
     pub number: &'static str,
+    pub disputed: &'static str,
+    pub over_90: &'static str,
 }
 
 pub const ES: Words = Words {
@@ -178,7 +180,7 @@ pub const ES: Words = Words {
     signed_in_as: "Entraste como",
     queues: "Por atender",
     unmatched: "Pagos sin factura",
-    escalated: "Facturas derivadas a cobranza",
+    escalated: "Derivadas a cobranza, aún por cobrar",
     none: "nada",
     forbidden: "Tu rol no permite esto. No se cambió nada.",
     name: "Nombre",
@@ -261,6 +263,8 @@ pub const ES: Words = Words {
     days_overdue: "Días de atraso",
     filters_dropped: "No se aplicaron los filtros marcados abajo; la lista muestra el resto.",
     number: "Número",
+    disputed: "Facturas en disputa",
+    over_90: "Vencidas hace más de 90 días",
 };
 
 pub const EN: Words = Words {
@@ -281,7 +285,7 @@ pub const EN: Words = Words {
     signed_in_as: "Signed in as",
     queues: "To do",
     unmatched: "Payments with no invoice",
-    escalated: "Invoices sent to collection",
+    escalated: "Sent to collection, still owed",
     none: "none",
     forbidden: "Your role does not allow this. Nothing was changed.",
     name: "Name",
@@ -364,6 +368,8 @@ pub const EN: Words = Words {
     days_overdue: "Days overdue",
     filters_dropped: "The filters marked below were not applied; the list shows the rest.",
     number: "Number",
+    disputed: "Disputed invoices",
+    over_90: "Overdue by more than 90 days",
 };
 
 impl Words {

@@ -609,6 +609,11 @@ async fn invoices_are_filtered_and_exported(t: TestApp) {
             StatusCode::CREATED
         );
     }
+    let old = invoice("CLP", "5000", "2026-08-10", "Obra antigua"); // F-000028, 105 days late
+    assert_eq!(
+        t.post("/v1/invoices", &old, None).await.status,
+        StatusCode::CREATED
+    );
     let viewer = add(&t, "viewer", "es").await;
     let mut b = Browser::new(&t);
     b.sign_in(&viewer.email).await;
@@ -623,7 +628,7 @@ async fn invoices_are_filtered_and_exported(t: TestApp) {
     assert_eq!(rows(&p.body), ["F-000001"]);
     assert!(p.body.contains("Ferretería Sur") && p.body.contains("Cable de cobre"));
     assert!(
-        p.body.contains("<td>44</td>"),
+        p.body.contains("<td data-label=\"Días de atraso\">44</td>"),
         "44 days overdue: {}",
         p.body
     );
@@ -632,7 +637,21 @@ async fn invoices_are_filtered_and_exported(t: TestApp) {
             .contains("method=\"post\" action=\"/console/invoices"),
         "a viewer gets no action"
     );
-    // 27 invoices: 25 on the first page, 2 on the next.
+    // The home page's queues count lists and link to them.
+    let home = b.get("/console").await;
+    assert!(
+        home.body.contains("<span class=\"count\">1</span><br><a href=\"/console/invoices?overdue=90%2B\">Vencidas hace más de 90 días</a>"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains(
+        "<span class=\"count\">nada</span><br><a href=\"/console/invoices?status=disputed\">"
+    ));
+    assert_eq!(
+        rows(&b.get("/console/invoices?overdue=90%2B").await.body),
+        ["F-000028"]
+    );
+    // 28 invoices: 25 on the first page, 3 on the next.
     let first = b.get("/console/invoices").await;
     assert_eq!(rows(&first.body).len(), 25);
     let next = first
@@ -645,10 +664,10 @@ async fn invoices_are_filtered_and_exported(t: TestApp) {
     let second = b.get(&next).await;
     let mut all = rows(&first.body);
     all.extend(rows(&second.body));
-    assert_eq!(rows(&second.body).len(), 2);
+    assert_eq!(rows(&second.body).len(), 3);
     all.sort();
     all.dedup();
-    assert_eq!(all.len(), 27, "every invoice once");
+    assert_eq!(all.len(), 28, "every invoice once");
     assert!(second.body.contains("id=\"first-page\""));
     assert!(!second.body.contains("id=\"next-page\""));
     // Nonsense is named, dropped, and the rest applied.

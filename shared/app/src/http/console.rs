@@ -108,8 +108,8 @@ struct HomePage<'a> {
     me: Option<&'a User>,
     csrf: String,
     title: &'static str,
-    /// (what, how many, more than shown)
-    queues: Vec<(&'static str, usize, bool)>,
+    /// (what, how many, more than shown, the list it counts)
+    queues: Vec<(&'static str, usize, bool, Option<String>)>,
 }
 
 #[derive(Template)]
@@ -453,24 +453,31 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
         Ok(p) => (p.items.len(), p.next.is_some()),
         Err(e) => return server_error(e),
     };
-    let escalated = match app
-        .store
-        .stage_log(cobro_store::StageLog::Escalations, &page)
-        .await
-    {
-        Ok(p) => (p.items.len(), p.next.is_some()),
-        Err(e) => return server_error(e),
-    };
+    let mut queues = vec![(f.w.unmatched, unmatched.0, unmatched.1, None)];
+    // Invoice queues: each a filtered list, counted and linked.
+    for (label, query) in [
+        (f.w.escalated, "status=escalated"),
+        (f.w.disputed, "status=disputed"),
+        (f.w.over_90, "overdue=90%2B"),
+    ] {
+        let q: lists::ListQuery = match serde_urlencoded::from_str::<ListForm>(query) {
+            Ok(form) => form.query(),
+            Err(e) => return server_error(e),
+        };
+        match lists::count(&app, &q).await {
+            Ok((n, more)) => {
+                queues.push((label, n, more, Some(format!("/console/invoices?{query}"))))
+            }
+            Err(e) => return server_error(e),
+        }
+    }
     render(HomePage {
         w: f.w,
         business: f.business,
         me: f.me,
         csrf: f.csrf,
         title: f.w.home,
-        queues: vec![
-            (f.w.unmatched, unmatched.0, unmatched.1),
-            (f.w.escalated, escalated.0, escalated.1),
-        ],
+        queues,
     })
 }
 

@@ -171,6 +171,17 @@ pub async fn check(app: &App, q: &ListQuery) -> Result<Checked, Error> {
     })
 }
 
+/// How many invoices a list has, counted up to a page of [`cobro_store::MAX_PAGE`]: the
+/// count, and whether there are more (a work queue's figure).
+pub async fn count(app: &App, q: &ListQuery) -> Result<(usize, bool), Error> {
+    let checked = check(app, q).await?;
+    let p = app
+        .store
+        .list_invoices(&checked.filter, &PageRequest::first(cobro_store::MAX_PAGE))
+        .await?;
+    Ok((p.items.len(), p.next.is_some()))
+}
+
 /// A status as filters and the API write it (`partially_paid`).
 pub fn status_name(s: InvoiceStatus) -> &'static str {
     match s {
