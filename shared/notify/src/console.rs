@@ -160,6 +160,18 @@ pub struct Words {
     pub number: &'static str,
     pub disputed: &'static str,
     pub over_90: &'static str,
+    pub void: &'static str,
+    pub void_reason: &'static str,
+    pub message_to_client: &'static str,
+    pub extend: &'static str,
+    pub new_due: &'static str,
+    pub pay_links: &'static str,
+    pub new_link: &'static str,
+    pub new_link_made: &'static str,
+    pub revoke_links: &'static str,
+    pub done_voided: &'static str,
+    pub done_extended: &'static str,
+    pub done_revoked: &'static str,
 }
 
 pub const ES: Words = Words {
@@ -265,6 +277,18 @@ pub const ES: Words = Words {
     number: "Número",
     disputed: "Facturas en disputa",
     over_90: "Vencidas hace más de 90 días",
+    void: "Anular la factura",
+    void_reason: "Motivo (interno, no se envía)",
+    message_to_client: "Mensaje para el cliente (opcional)",
+    extend: "Dar más plazo",
+    new_due: "Nueva fecha de vencimiento",
+    pay_links: "Enlaces de pago",
+    new_link: "Crear un enlace de pago nuevo",
+    new_link_made: "Enlace de pago nuevo (se muestra solo esta vez):",
+    revoke_links: "Anular todos sus enlaces de pago",
+    done_voided: "Factura anulada. Lo pagado queda como crédito del cliente.",
+    done_extended: "Nuevo vencimiento registrado; se le avisó al cliente.",
+    done_revoked: "Enlaces de pago anulados: ya no abren la factura.",
 };
 
 pub const EN: Words = Words {
@@ -370,6 +394,18 @@ pub const EN: Words = Words {
     number: "Number",
     disputed: "Disputed invoices",
     over_90: "Overdue by more than 90 days",
+    void: "Void the invoice",
+    void_reason: "Reason (internal, never sent)",
+    message_to_client: "Message to the client (optional)",
+    extend: "Give more time",
+    new_due: "New due date",
+    pay_links: "Pay links",
+    new_link: "Make a new pay link",
+    new_link_made: "New pay link (shown this once):",
+    revoke_links: "Revoke all its pay links",
+    done_voided: "Invoice voided. What was paid is the client's credit.",
+    done_extended: "New due date recorded; the client was told.",
+    done_revoked: "Pay links revoked: they no longer open the invoice.",
 };
 
 impl Words {
@@ -418,6 +454,12 @@ impl Words {
                 "escribe un código de moneda ISO 4217, como CLP o USD".into()
             }
             "must not be before due_from" => "no puede ser antes de «vence desde»".into(),
+            m if m.starts_with("must be after the current due date, ") => format!(
+                "debe ser después del vencimiento actual, {}",
+                m.trim_start_matches("must be after the current due date, ")
+            ),
+            "must not be in the past" => "no puede ser un día pasado".into(),
+            "is too far in the future" => "está demasiado lejos en el futuro".into(),
             m if m.starts_with("must be one of due_date") => "elige un orden de la lista".into(),
             m if m.starts_with("must be one or more of") => "elige un estado de la lista".into(),
             "must be after today" => "debe ser un día después de hoy".into(),

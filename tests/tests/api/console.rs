@@ -719,7 +719,143 @@ async fn invoices_are_filtered_and_exported(t: TestApp) {
     );
 }
 
+/// The invoice page's other actions: more time (a bad date, then one before the due date,
+/// in Spanish; then granted and told to the client), a new pay link shown once that opens
+/// the pay page, every link revoked (it no longer opens), and a void; a viewer's forged
+/// void and a void without the CSRF value are 403 and write nothing.
+async fn an_invoice_is_extended_relinked_and_voided(t: TestApp) {
+    let (_, id, email) = arranged_invoice(&t, "acciones").await;
+    t.set_now(&chrono::Utc::now().to_rfc3339());
+    let collector = add(&t, "collector", "es").await;
+    let viewer = add(&t, "viewer", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&collector.email).await;
+    let path = format!("/console/invoices/{id}");
+    let csrf = b.get(&path).await.csrf();
+    let ext = format!("{path}/extension");
+    let p = b
+        .post(
+            &ext,
+            &[("csrf", &csrf), ("new_due", "pronto"), ("ext_reason", "x")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        p.body.contains("id=\"new_due-error\">escribe una fecha"),
+        "{}",
+        p.body
+    );
+    let p = b
+        .post(
+            &ext,
+            &[
+                ("csrf", &csrf),
+                ("new_due", "2026-11-20"),
+                ("ext_reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        p.body
+            .contains("debe ser después del vencimiento actual, 2026-12-01"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("id=\"ext_reason-error\">escribe el motivo"),
+        "{}",
+        p.body
+    );
+    assert_eq!(
+        t.invoice(&id).await["due_date"],
+        "2026-12-01",
+        "nothing written"
+    );
+    let due = (chrono::Utc::now() + chrono::Duration::days(10))
+        .date_naive()
+        .to_string();
+    let before = t.mails_to(&email).await.len();
+    let p = b
+        .post(
+            &ext,
+            &[
+                ("csrf", &csrf),
+                ("new_due", &due),
+                ("ext_reason", "Pidió plazo por teléfono"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        p.location,
+        Some(format!("{path}?done=extended")),
+        "{}",
+        p.body
+    );
+    assert_eq!(t.invoice(&id).await["due_date"], due);
+    assert_eq!(
+        t.mails_to(&email).await.len(),
+        before + 1,
+        "the client is told"
+    );
+    let page = b.get(&format!("{path}?done=extended")).await;
+    assert!(
+        page.body.contains("Pidió plazo por teléfono"),
+        "in the history"
+    );
+
+    // A new pay link, shown once; then every link revoked.
+    let p = b
+        .post(&format!("{path}/pay-link"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    let link = p
+        .body
+        .split("se muestra solo esta vez): ")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_string();
+    assert!(link.contains("/pay/"), "{link}");
+    let open = |l: String| async move { reqwest::get(&l).await.unwrap().status() };
+    assert_eq!(open(link.clone()).await, StatusCode::OK);
+    let p = b
+        .post(&format!("{path}/revoke-links"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(p.location, Some(format!("{path}?done=revoked")));
+    assert_eq!(open(link).await, StatusCode::NOT_FOUND);
+
+    // A void: refused without the CSRF value and to a viewer, then done.
+    let void = format!("{path}/void");
+    assert_eq!(
+        b.post(&void, &[("void_reason", "x")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut v = Browser::new(&t);
+    v.sign_in(&viewer.email).await;
+    let vcsrf = v.get(&path).await.csrf();
+    assert_eq!(
+        v.post(&void, &[("csrf", &vcsrf), ("void_reason", "x")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(t.invoice(&id).await["status"], "open");
+    let p = b
+        .post(
+            &void,
+            &[("csrf", &csrf), ("void_reason", "Se facturó dos veces")],
+        )
+        .await;
+    assert_eq!(p.location, Some(format!("{path}?done=voided")));
+    assert_eq!(t.invoice(&id).await["status"], "void");
+    let page = b.get(&format!("{path}?done=voided")).await;
+    assert!(page.body.contains("Factura anulada"));
+    assert!(!page.body.contains("id=\"void\""), "no second void");
+}
+
 on_both_stacks!(
+    an_invoice_is_extended_relinked_and_voided,
     invoices_are_filtered_and_exported,
     an_invoice_is_worked_from_its_page,
     sign_in_by_link_and_out,

@@ -51,6 +51,10 @@ pub fn routes() -> Router<App> {
         .route("/console/invoices/{id}/payments", post(record_payment))
         .route("/console/invoices/{id}/pause", post(pause))
         .route("/console/invoices/{id}/resume", post(resume))
+        .route("/console/invoices/{id}/void", post(void))
+        .route("/console/invoices/{id}/extension", post(extend))
+        .route("/console/invoices/{id}/pay-link", post(new_pay_link))
+        .route("/console/invoices/{id}/revoke-links", post(revoke_links))
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -985,6 +989,8 @@ struct InvoicePage<'a> {
     timeline: Vec<(String, cobro_notify::console::TimelineLine)>,
     messages: Vec<(String, String, &'static str)>,
     can_act: bool,
+    /// Still chased (open or partially paid): it can be voided or given more time.
+    open: bool,
     methods: Vec<(&'static str, &'static str)>,
     flash: Option<(bool, String)>,
     form: InvoiceForm,
@@ -1017,6 +1023,39 @@ struct InvoiceForm {
     until: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    void_reason: String,
+    #[serde(default)]
+    void_message: String,
+    #[serde(default)]
+    new_due: String,
+    #[serde(default)]
+    ext_reason: String,
+    #[serde(default)]
+    ext_message: String,
+}
+
+/// A use case's field errors under the names of the form that sent them.
+fn renamed(e: Error, names: &[(&str, &str)]) -> Error {
+    match e {
+        Error::Invalid(errors) => {
+            let mut out = FieldErrors::new();
+            for f in errors.errors {
+                let field = names
+                    .iter()
+                    .find(|(from, _)| *from == f.field)
+                    .map_or(f.field.clone(), |(_, to)| to.to_string());
+                out.add(field, f.message);
+            }
+            Error::Invalid(out)
+        }
+        e => e,
+    }
+}
+
+/// Text typed in a form: `None` when left empty.
+fn typed(s: &str) -> Option<&str> {
+    Some(s.trim()).filter(|s| !s.is_empty())
 }
 
 #[derive(Deserialize, Default)]
@@ -1040,6 +1079,9 @@ async fn invoice_page(
         Some("paid") => Some((true, w.done_paid.to_string())),
         Some("paused") => Some((true, w.done_paused.to_string())),
         Some("resumed") => Some((true, w.done_resumed.to_string())),
+        Some("voided") => Some((true, w.done_voided.to_string())),
+        Some("extended") => Some((true, w.done_extended.to_string())),
+        Some("revoked") => Some((true, w.done_revoked.to_string())),
         _ => None,
     };
     invoice_response(
@@ -1176,6 +1218,7 @@ async fn invoice_response(
             timeline,
             messages,
             can_act: s.user.role.can_act(),
+            open: cobro_domain::listing::chased(balance.status),
             methods: vec![
                 ("transfer", w.transfer),
                 ("cash", w.cash),
@@ -1316,6 +1359,109 @@ async fn pause(
     match crate::usecases::arrangements::request(&app, &id, input, &crate::usecases::nothing).await
     {
         Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=paused")).into_response(),
+        Err(e) => invoice_refused(&app, &s, &id, form, e).await,
+    }
+}
+
+/// Voids the invoice (what is owed is cancelled, the chase stops; the client is told, with
+/// the message when one is written; the reason stays in its history).
+async fn void(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let form = invoice_form(form);
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let (reason, message) = (typed(&form.void_reason), typed(&form.void_message));
+    match crate::usecases::invoicing::void(&app, &id, reason, message).await {
+        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=voided")).into_response(),
+        Err(e) => {
+            let e = renamed(e, &[("reason", "void_reason"), ("message", "void_message")]);
+            invoice_refused(&app, &s, &id, form, e).await
+        }
+    }
+}
+
+/// Moves the due date (an extension, with the business's reason; the client is told the
+/// new date, with the message when one is written).
+async fn extend(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let form = invoice_form(form);
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let Ok(due_date) = form.new_due.trim().parse::<chrono::NaiveDate>() else {
+        let errors = FieldErrors::single("new_due", "must be a date (YYYY-MM-DD)");
+        return invoice_refused(&app, &s, &id, form, Error::Invalid(errors)).await;
+    };
+    let input = crate::usecases::arrangements::Input::Extension(
+        crate::usecases::arrangements::ExtensionInput {
+            due_date,
+            reason: form.ext_reason.clone(),
+            message: typed(&form.ext_message).map(str::to_string),
+        },
+    );
+    match crate::usecases::arrangements::request(&app, &id, input, &crate::usecases::nothing).await
+    {
+        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=extended")).into_response(),
+        Err(e) => {
+            let names = [
+                ("due_date", "new_due"),
+                ("reason", "ext_reason"),
+                ("message", "ext_message"),
+            ];
+            invoice_refused(&app, &s, &id, form, renamed(e, &names)).await
+        }
+    }
+}
+
+/// A fresh pay link for the invoice, shown this once on the page (only its hash is kept).
+async fn new_pay_link(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let form = invoice_form(form);
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    match crate::usecases::links::reissue(&app, &id).await {
+        Ok((_, url, _)) => {
+            let w = Words::of(s.user.locale);
+            let flash = Some((true, format!("{} {url}", w.new_link_made)));
+            let form = InvoiceForm::default();
+            invoice_response(&app, &s, &id, StatusCode::OK, flash, form, None).await
+        }
+        Err(e) => invoice_refused(&app, &s, &id, form, e).await,
+    }
+}
+
+/// Revokes every pay link of the invoice (one went to the wrong person): they open the
+/// pay page's "not found" from now on.
+async fn revoke_links(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let form = invoice_form(form);
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    match crate::usecases::links::revoke(&app, &id).await {
+        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=revoked")).into_response(),
         Err(e) => invoice_refused(&app, &s, &id, form, e).await,
     }
 }
