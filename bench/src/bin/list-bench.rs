@@ -58,7 +58,7 @@ async fn fill(store: &SqliteStore, n: usize) -> Vec<Client> {
                 let i = seq as usize - 1;
                 let mut inv = invoice(&clients[i % clients.len()].id, seq);
                 inv.due_date = cobro_domain::calendar::add_days(today, 30 - (i % 181) as i64);
-                if i % 5 == 0 {
+                if i.is_multiple_of(5) {
                     inv.currency = usd;
                     for m in [&mut inv.subtotal, &mut inv.total] {
                         *m = Money::new(rust_decimal::Decimal::from(120), usd).expect("usd");

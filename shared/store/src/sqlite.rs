@@ -607,12 +607,11 @@ fn list_invoices(
         args.push(v);
         sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
     };
-    let groups = f.groups();
-    if groups.len() == 1 {
+    if let [group] = f.groups()[..] {
         arg(
             &mut sql,
             " AND list_group = ?",
-            Value::Text(groups[0].to_string()),
+            Value::Text(group.to_string()),
         );
     }
     if !f.statuses.is_empty() {

@@ -25,7 +25,7 @@ use subtle::ConstantTimeEq;
 
 use super::pages;
 use crate::App;
-use crate::usecases::{Error, lists, people};
+use crate::usecases::{Error, arrangements, lists, people};
 
 const SESSION_COOKIE: &str = "cobro_session";
 const CSRF_COOKIE: &str = "cobro_console_csrf";
@@ -464,8 +464,8 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
         (f.w.disputed, "status=disputed"),
         (f.w.over_90, "overdue=90%2B"),
     ] {
-        let q: lists::ListQuery = match serde_urlencoded::from_str::<ListForm>(query) {
-            Ok(form) => form.query(),
+        let q: lists::ListQuery = match serde_urlencoded::from_str(query) {
+            Ok(q) => q,
             Err(e) => return server_error(e),
         };
         match lists::count(&app, &q).await {
@@ -648,98 +648,19 @@ async fn end_sessions(
 
 // --- Invoices --------------------------------------------------------------------------
 
-/// The invoice list's filters, as its form sends them (the API's names).
+/// The invoice list's filters, as its form sends them (the API's names), and the page.
 #[derive(Deserialize, Serialize, Default, Clone)]
 struct ListForm {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    overdue: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    client_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    currency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    due_from: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    due_to: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    q: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sort: Option<String>,
+    #[serde(flatten)]
+    filters: lists::ListQuery,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     after: Option<String>,
 }
 
 impl ListForm {
-    fn query(&self) -> lists::ListQuery {
-        lists::ListQuery {
-            status: self.status.clone(),
-            overdue: self.overdue.clone(),
-            client_id: self.client_id.clone(),
-            currency: self.currency.clone(),
-            due_from: self.due_from.clone(),
-            due_to: self.due_to.clone(),
-            q: self.q.clone(),
-            sort: self.sort.clone(),
-        }
-    }
-
-    /// Drops the value of the filter `field` (refused: the list shows the rest).
-    fn drop(&mut self, field: &str) {
-        let slot = match field {
-            "status" => &mut self.status,
-            "overdue" => &mut self.overdue,
-            "client_id" => &mut self.client_id,
-            "currency" => &mut self.currency,
-            "due_from" => &mut self.due_from,
-            "due_to" => &mut self.due_to,
-            "q" => &mut self.q,
-            "sort" => &mut self.sort,
-            _ => return,
-        };
-        *slot = None;
-    }
-
     /// The filters as a query string (without the page), for the CSV and the next page.
     fn encoded(&self) -> String {
-        let mut filters = self.clone();
-        filters.after = None;
-        for v in [
-            &mut filters.status,
-            &mut filters.overdue,
-            &mut filters.client_id,
-            &mut filters.currency,
-            &mut filters.due_from,
-            &mut filters.due_to,
-            &mut filters.q,
-            &mut filters.sort,
-        ] {
-            if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
-                *v = None;
-            }
-        }
-        serde_urlencoded::to_string(&filters).unwrap_or_default()
-    }
-
-    /// Only a text was asked, and it is an invoice's id or payment reference.
-    fn only_text(&self) -> Option<&str> {
-        let others = [
-            &self.status,
-            &self.overdue,
-            &self.client_id,
-            &self.currency,
-            &self.due_from,
-            &self.due_to,
-            &self.after,
-        ];
-        if others
-            .iter()
-            .any(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()))
-        {
-            return None;
-        }
-        self.q.as_deref().map(str::trim)
+        serde_urlencoded::to_string(&self.filters).unwrap_or_default()
     }
 }
 
@@ -809,15 +730,15 @@ async fn checked_list(
     w: &Words,
     form: &mut ListForm,
 ) -> Result<(lists::Checked, Vec<(String, String)>), Error> {
-    match lists::check(app, &form.query()).await {
+    match lists::check(app, &form.filters).await {
         Ok(c) => Ok((c, Vec::new())),
         Err(Error::Invalid(e)) => {
             let mut errors = Vec::new();
             for f in e.errors {
-                form.drop(&f.field);
+                form.filters.clear(&f.field);
                 errors.push((f.field.clone(), w.field_error(&f.message)));
             }
-            Ok((lists::check(app, &form.query()).await?, errors))
+            Ok((lists::check(app, &form.filters).await?, errors))
         }
         Err(e) => Err(e),
     }
@@ -834,7 +755,7 @@ async fn invoices_page(
         Ok(s) => s,
         Err(res) => return res,
     };
-    if let Some(q) = form.only_text() {
+    if let Some(q) = form.filters.only_text().filter(|_| form.after.is_none()) {
         match invoice_named(&app, q).await {
             Ok(Some(id)) => {
                 return Redirect::to(&format!("/console/invoices/{id}")).into_response();
@@ -1336,31 +1257,70 @@ async fn record_payment(
     }
 }
 
+/// An invoice form's action, by someone who may act: `run` does it with the form; done,
+/// the invoice's page again with `done`'s message; refused, the page with the form's values
+/// and its errors (nothing written).
+async fn act<Fut>(
+    app: &App,
+    headers: &HeaderMap,
+    id: &str,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+    done: &str,
+    run: impl FnOnce(InvoiceForm) -> Fut,
+) -> Response
+where
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let form = invoice_form(form);
+    let s = match require_form(app, headers, &form.csrf, Role::can_act).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    match run(form.clone()).await {
+        Ok(()) => Redirect::to(&format!("/console/invoices/{id}?done={done}")).into_response(),
+        Err(e) => invoice_refused(app, &s, id, form, e).await,
+    }
+}
+
+/// A day typed in `field`.
+fn day(field: &str, value: &str) -> Result<chrono::NaiveDate, Error> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Error::Invalid(FieldErrors::single(field, "must be a date (YYYY-MM-DD)")))
+}
+
 async fn pause(
     State(app): State<App>,
     headers: HeaderMap,
     Path(id): Path<String>,
     form: Result<Form<InvoiceForm>, FormRejection>,
 ) -> Response {
-    let form = invoice_form(form);
-    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
-    let Ok(until) = form.until.trim().parse::<chrono::NaiveDate>() else {
-        let errors = FieldErrors::single("until", "must be a date (YYYY-MM-DD)");
-        return invoice_refused(&app, &s, &id, form, Error::Invalid(errors)).await;
-    };
-    let input =
-        crate::usecases::arrangements::Input::Pause(crate::usecases::arrangements::PauseInput {
-            until,
-            reason: form.reason.clone(),
+    let (app, id) = (&app, id.as_str());
+    act(app, &headers, id, form, "paused", |f| async move {
+        let input = arrangements::Input::Pause(arrangements::PauseInput {
+            until: day("until", &f.until)?,
+            reason: f.reason,
         });
-    match crate::usecases::arrangements::request(&app, &id, input, &crate::usecases::nothing).await
-    {
-        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=paused")).into_response(),
-        Err(e) => invoice_refused(&app, &s, &id, form, e).await,
-    }
+        arrangements::request(app, id, input, &crate::usecases::nothing).await?;
+        Ok(())
+    })
+    .await
+}
+
+async fn resume(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let (app, id) = (&app, id.as_str());
+    act(app, &headers, id, form, "resumed", |_| async move {
+        let input = arrangements::Input::Resume;
+        arrangements::request(app, id, input, &crate::usecases::nothing).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Voids the invoice (what is owed is cancelled, the chase stops; the client is told, with
@@ -1371,19 +1331,18 @@ async fn void(
     Path(id): Path<String>,
     form: Result<Form<InvoiceForm>, FormRejection>,
 ) -> Response {
-    let form = invoice_form(form);
-    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
-    let (reason, message) = (typed(&form.void_reason), typed(&form.void_message));
-    match crate::usecases::invoicing::void(&app, &id, reason, message).await {
-        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=voided")).into_response(),
-        Err(e) => {
-            let e = renamed(e, &[("reason", "void_reason"), ("message", "void_message")]);
-            invoice_refused(&app, &s, &id, form, e).await
+    let (app, id) = (&app, id.as_str());
+    act(app, &headers, id, form, "voided", |f| async move {
+        let (reason, message) = (typed(&f.void_reason), typed(&f.void_message));
+        match crate::usecases::invoicing::void(app, id, reason, message).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(renamed(
+                e,
+                &[("reason", "void_reason"), ("message", "void_message")],
+            )),
         }
-    }
+    })
+    .await
 }
 
 /// Moves the due date (an extension, with the business's reason; the client is told the
@@ -1394,34 +1353,42 @@ async fn extend(
     Path(id): Path<String>,
     form: Result<Form<InvoiceForm>, FormRejection>,
 ) -> Response {
-    let form = invoice_form(form);
-    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
-    let Ok(due_date) = form.new_due.trim().parse::<chrono::NaiveDate>() else {
-        let errors = FieldErrors::single("new_due", "must be a date (YYYY-MM-DD)");
-        return invoice_refused(&app, &s, &id, form, Error::Invalid(errors)).await;
-    };
-    let input = crate::usecases::arrangements::Input::Extension(
-        crate::usecases::arrangements::ExtensionInput {
-            due_date,
-            reason: form.ext_reason.clone(),
-            message: typed(&form.ext_message).map(str::to_string),
-        },
-    );
-    match crate::usecases::arrangements::request(&app, &id, input, &crate::usecases::nothing).await
-    {
-        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=extended")).into_response(),
-        Err(e) => {
-            let names = [
-                ("due_date", "new_due"),
-                ("reason", "ext_reason"),
-                ("message", "ext_message"),
-            ];
-            invoice_refused(&app, &s, &id, form, renamed(e, &names)).await
+    let (app, id) = (&app, id.as_str());
+    act(app, &headers, id, form, "extended", |f| async move {
+        let input = arrangements::Input::Extension(arrangements::ExtensionInput {
+            due_date: day("new_due", &f.new_due)?,
+            reason: f.ext_reason.clone(),
+            message: typed(&f.ext_message).map(str::to_string),
+        });
+        match arrangements::request(app, id, input, &crate::usecases::nothing).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(renamed(
+                e,
+                &[
+                    ("due_date", "new_due"),
+                    ("reason", "ext_reason"),
+                    ("message", "ext_message"),
+                ],
+            )),
         }
-    }
+    })
+    .await
+}
+
+/// Revokes every pay link of the invoice (one went to the wrong person): they open the
+/// pay page's "not found" from now on.
+async fn revoke_links(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let (app, id) = (&app, id.as_str());
+    act(app, &headers, id, form, "revoked", |_| async move {
+        crate::usecases::links::revoke(app, id).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// A fresh pay link for the invoice, shown this once on the page (only its hash is kept).
@@ -1443,44 +1410,6 @@ async fn new_pay_link(
             let form = InvoiceForm::default();
             invoice_response(&app, &s, &id, StatusCode::OK, flash, form, None).await
         }
-        Err(e) => invoice_refused(&app, &s, &id, form, e).await,
-    }
-}
-
-/// Revokes every pay link of the invoice (one went to the wrong person): they open the
-/// pay page's "not found" from now on.
-async fn revoke_links(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    form: Result<Form<InvoiceForm>, FormRejection>,
-) -> Response {
-    let form = invoice_form(form);
-    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
-    match crate::usecases::links::revoke(&app, &id).await {
-        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=revoked")).into_response(),
-        Err(e) => invoice_refused(&app, &s, &id, form, e).await,
-    }
-}
-
-async fn resume(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    form: Result<Form<InvoiceForm>, FormRejection>,
-) -> Response {
-    let form = invoice_form(form);
-    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
-    let input = crate::usecases::arrangements::Input::Resume;
-    match crate::usecases::arrangements::request(&app, &id, input, &crate::usecases::nothing).await
-    {
-        Ok(_) => Redirect::to(&format!("/console/invoices/{id}?done=resumed")).into_response(),
         Err(e) => invoice_refused(&app, &s, &id, form, e).await,
     }
 }

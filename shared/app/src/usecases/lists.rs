@@ -36,21 +36,69 @@ const MAX_SEARCH: usize = 100;
 /// The most rows a CSV export holds.
 pub const MAX_EXPORT: usize = 50_000;
 
-/// A list's filters as a person or program typed them; absent or empty means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A list's filters as a person or program typed them (a query string's names); absent or
+/// empty means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ListQuery {
     /// Statuses, comma-separated (`open,partially_paid`).
+    #[serde(default, skip_serializing_if = "blank")]
     pub status: Option<String>,
     /// An overdue bucket: `current`, `1-30`, `31-60`, `61-90`, `90+`.
+    #[serde(default, skip_serializing_if = "blank")]
     pub overdue: Option<String>,
+    #[serde(default, skip_serializing_if = "blank")]
     pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "blank")]
     pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "blank")]
     pub due_from: Option<String>,
+    #[serde(default, skip_serializing_if = "blank")]
     pub due_to: Option<String>,
     /// Text in the number, payment reference or lines.
+    #[serde(default, skip_serializing_if = "blank")]
     pub q: Option<String>,
     /// One of [`SORTS`] (`due_date` by default).
+    #[serde(default, skip_serializing_if = "blank")]
     pub sort: Option<String>,
+}
+
+fn blank(v: &Option<String>) -> bool {
+    given(v).is_none()
+}
+
+impl ListQuery {
+    /// Without the filter `field` (one that could not be read: the list shows the rest).
+    pub fn clear(&mut self, field: &str) {
+        let slot = match field {
+            "status" => &mut self.status,
+            "overdue" => &mut self.overdue,
+            "client_id" => &mut self.client_id,
+            "currency" => &mut self.currency,
+            "due_from" => &mut self.due_from,
+            "due_to" => &mut self.due_to,
+            "q" => &mut self.q,
+            "sort" => &mut self.sort,
+            _ => return,
+        };
+        *slot = None;
+    }
+
+    /// The text, when it is the only filter given (an id or reference typed to open an
+    /// invoice).
+    pub fn only_text(&self) -> Option<&str> {
+        let others = [
+            &self.status,
+            &self.overdue,
+            &self.client_id,
+            &self.currency,
+            &self.due_from,
+            &self.due_to,
+        ];
+        if others.iter().any(|v| given(v).is_some()) {
+            return None;
+        }
+        given(&self.q)
+    }
 }
 
 /// The filters checked: what the store reads, with the day they were read on.
