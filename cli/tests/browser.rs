@@ -127,6 +127,22 @@ fn the_console_signs_in_from_the_outbox_in_a_real_browser() {
     let (browser_dir, artifacts) = tools();
     let dir = tempfile::tempdir().unwrap();
     let (server, base, key) = serve_demo_keyed(dir.path());
+    // A bank transfer that names no invoice we know, for F-000001's amount: the queue.
+    let sent = Command::new(env!("CARGO_BIN_EXE_cobro"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "webhook",
+            "send",
+            "standard",
+            "--reference",
+            "RF18 5390 0754 7034",
+        ])
+        .args(["--amount", "178464", "--currency", "CLP"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&sent.stdout);
+    assert!(said.contains("\"outcome\":\"unmatched\""), "{said}");
     let out = run_script(
         &browser_dir,
         "console.mjs",
@@ -139,7 +155,14 @@ fn the_console_signs_in_from_the_outbox_in_a_real_browser() {
     );
     drop(server);
     assert!(out.contains("\"ok\":true"), "{out}");
-    for page in ["sign-in", "home", "invoices", "invoice", "people"] {
+    for page in [
+        "sign-in",
+        "home",
+        "unmatched",
+        "invoices",
+        "invoice",
+        "people",
+    ] {
         for width in [360, 1280] {
             let shot = artifacts.join(format!("console-{page}-{width}.png"));
             assert!(shot.metadata().unwrap().len() > 1000, "{}", shot.display());

@@ -4,7 +4,7 @@
 // page's own CSRF value is refused (403). axe-core checks every page (no serious or critical
 // violation). Screenshots at 360 px and 1280 px go to the artifacts directory.
 // The invoices list: aged invoices made through the API first, then filtered to "31–60
-// days overdue in CLP".
+// days overdue in CLP". The unmatched queue: a payment applied to the invoice suggested.
 // Usage: node console.mjs BASE_URL OWNER_EMAIL ARTIFACTS_DIR API_KEY
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
@@ -81,6 +81,16 @@ try {
   assert.ok((await page.textContent('#queues')).length > 0);
   violations.home = await axe(owner, `${base}/console`, 'home');
   await shots(page, 'home');
+
+  // The unmatched queue: the transfer the test sent (no known invoice, F-000001's amount)
+  // has F-000001 suggested; applied from the queue, it leaves it.
+  await page.click('a[href="/console/unmatched"]');
+  assert.match(await page.textContent('#queue'), /F-000001[^]*debe justo ese monto/);
+  violations.unmatched = await axe(owner, page.url(), 'unmatched');
+  await shots(page, 'unmatched');
+  await page.click('#queue button[type=submit]');
+  assert.match(await page.textContent('#flash'), /Pago aplicado/);
+  assert.match(await page.textContent('#empty'), /No hay pagos esperando/);
 
   // GIVEN a client with invoices 45 and 10 days past due in CLP and 40 in USD (made
   // through the API), WHEN the list is filtered to 31–60 days overdue in CLP, THEN only

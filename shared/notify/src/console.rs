@@ -172,6 +172,23 @@ pub struct Words {
     pub done_voided: &'static str,
     pub done_extended: &'static str,
     pub done_revoked: &'static str,
+    pub received: &'static str,
+    pub named_as: &'static str,
+    pub reason_unknown: &'static str,
+    pub reason_currency: &'static str,
+    pub suggested: &'static str,
+    pub no_suggestions: &'static str,
+    pub other_invoice: &'static str,
+    pub apply: &'static str,
+    pub clue_named: &'static str,
+    pub clue_amount: &'static str,
+    pub clue_client: &'static str,
+    pub done_applied: &'static str,
+    pub pick_invoice: &'static str,
+    pub no_such_invoice: &'static str,
+    pub already_applied: &'static str,
+    pub queue_empty: &'static str,
+    pub more_waiting: &'static str,
 }
 
 pub const ES: Words = Words {
@@ -289,6 +306,23 @@ pub const ES: Words = Words {
     done_voided: "Factura anulada. Lo pagado queda como crédito del cliente.",
     done_extended: "Nuevo vencimiento registrado; se le avisó al cliente.",
     done_revoked: "Enlaces de pago anulados: ya no abren la factura.",
+    received: "Recibido",
+    named_as: "Indicaba",
+    reason_unknown: "No indica una factura conocida",
+    reason_currency: "Viene en otra moneda que la factura que indica",
+    suggested: "Facturas probables",
+    no_suggestions: "Sin sugerencias: escribe la factura abajo.",
+    other_invoice: "Otra factura (su id inv_… o su referencia RF…)",
+    apply: "Aplicar el pago",
+    clue_named: "el pago la nombra",
+    clue_amount: "debe justo ese monto",
+    clue_client: "mismo cliente que la factura indicada",
+    done_applied: "Pago aplicado a la factura.",
+    pick_invoice: "Elige una de las facturas probables o escribe otra. No se aplicó nada.",
+    no_such_invoice: "No encontramos esa factura. No se aplicó nada.",
+    already_applied: "Ese pago ya se había aplicado. No se cambió nada.",
+    queue_empty: "No hay pagos esperando.",
+    more_waiting: "Hay más pagos esperando: aplica estos y vuelve a cargar.",
 };
 
 pub const EN: Words = Words {
@@ -406,6 +440,23 @@ pub const EN: Words = Words {
     done_voided: "Invoice voided. What was paid is the client's credit.",
     done_extended: "New due date recorded; the client was told.",
     done_revoked: "Pay links revoked: they no longer open the invoice.",
+    received: "Received",
+    named_as: "It named",
+    reason_unknown: "It names no invoice we know",
+    reason_currency: "In another currency than the invoice it names",
+    suggested: "Likely invoices",
+    no_suggestions: "No suggestions: type the invoice below.",
+    other_invoice: "Another invoice (its id inv_… or its reference RF…)",
+    apply: "Apply the payment",
+    clue_named: "the payment names it",
+    clue_amount: "owes exactly that amount",
+    clue_client: "same client as the invoice named",
+    done_applied: "Payment applied to the invoice.",
+    pick_invoice: "Pick one of the likely invoices or type another. Nothing was applied.",
+    no_such_invoice: "We found no such invoice. Nothing was applied.",
+    already_applied: "That payment was already applied. Nothing changed.",
+    queue_empty: "No payments waiting.",
+    more_waiting: "More payments are waiting: apply these and reload.",
 };
 
 impl Words {
@@ -459,6 +510,9 @@ impl Words {
                 m.trim_start_matches("must be after the current due date, ")
             ),
             "must not be in the past" => "no puede ser un día pasado".into(),
+            m if m.starts_with("the invoice is in ") => m
+                .replace("the invoice is in ", "la factura está en ")
+                .replace(", the payment in ", " y el pago en "),
             "is too far in the future" => "está demasiado lejos en el futuro".into(),
             m if m.starts_with("must be one of due_date") => "elige un orden de la lista".into(),
             m if m.starts_with("must be one or more of") => "elige un estado de la lista".into(),

@@ -854,7 +854,141 @@ async fn an_invoice_is_extended_relinked_and_voided(t: TestApp) {
     assert!(!page.body.contains("id=\"void\""), "no second void");
 }
 
+/// The unmatched queue: a payment that named no invoice we know, with the invoice owing
+/// exactly its amount suggested (and not the other one); nothing picked is refused in
+/// Spanish; applied to the invoice typed by its payment reference, it pays it and leaves
+/// the queue; applied again, 409; a viewer sees no form and a forged POST is a 403.
+async fn an_unmatched_payment_is_applied_from_the_queue(t: TestApp) {
+    let (_, owing) = new_clp_invoice(&t, "cola").await;
+    let (_, other) = new_clp_invoice(&t, "otra").await;
+    let (owing_id, total) = (
+        owing["id"].as_str().unwrap(),
+        owing["total"].as_str().unwrap(),
+    );
+    let other_id = other["id"].as_str().unwrap();
+    let pay = |amount: &str| {
+        json!({"type": "payment.succeeded", "data": {"payment_reference": "RF18 5390 0754 7034",
+            "payment_id": "tr_cola", "amount": amount, "currency": "CLP"}})
+    };
+    // The other invoice is partly paid, so only the first owes the queued amount.
+    let part = json!({"type": "payment.succeeded", "data": {"invoice_id": other_id,
+        "payment_id": "tr_parte", "amount": "1000", "currency": "CLP"}});
+    assert_eq!(
+        t.standard("msg_parte", &part).await.body["outcome"],
+        "applied"
+    );
+    assert_eq!(
+        t.standard("msg_cola", &pay(total)).await.body["outcome"],
+        "unmatched"
+    );
+    let collector = add(&t, "collector", "es").await;
+    let viewer = add(&t, "viewer", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&collector.email).await;
+    let home = b.get("/console").await;
+    assert!(
+        home.body
+            .contains("<a href=\"/console/unmatched\">Pagos sin factura</a>"),
+        "{}",
+        home.body
+    );
+    let page = b.get("/console/unmatched").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("No indica una factura conocida"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("RF18 5390 0754 7034"));
+    let number = owing["number"].as_str().unwrap();
+    assert!(
+        page.body.contains(&format!("value=\"{owing_id}\""))
+            && page.body.contains("debe justo ese monto"),
+        "{number} suggested: {}",
+        page.body
+    );
+    assert!(
+        !page.body.contains(&format!("value=\"{other_id}\"")),
+        "not the other one"
+    );
+    let uid = page
+        .body
+        .split("action=\"/console/unmatched/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_string();
+    let apply = format!("/console/unmatched/{uid}/apply");
+    let csrf = page.csrf();
+    let p = b.post(&apply, &[("csrf", &csrf)]).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.body.contains("Elige una de las facturas probables"));
+    // A viewer: no form, and a forged POST is refused.
+    let mut v = Browser::new(&t);
+    v.sign_in(&viewer.email).await;
+    let vpage = v.get("/console/unmatched").await;
+    assert!(!vpage.body.contains("/apply\""), "no form for a viewer");
+    let forged = v
+        .post(&apply, &[("csrf", &vpage.csrf()), ("invoice", owing_id)])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(t.invoice(owing_id).await["status"], "open");
+    // Typed by its payment reference, as people write it.
+    let reference = owing["payment_reference_display"].as_str().unwrap();
+    let p = b
+        .post(&apply, &[("csrf", &csrf), ("other", reference)])
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/console/unmatched?done=applied"),
+        "{}",
+        p.body
+    );
+    assert_eq!(t.invoice(owing_id).await["status"], "paid");
+    let after = b.get("/console/unmatched?done=applied").await;
+    assert!(after.body.contains("Pago aplicado") && after.body.contains("No hay pagos esperando"));
+    let again = b
+        .post(&apply, &[("csrf", &csrf), ("invoice", other_id)])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("ya se había aplicado"));
+    assert_eq!(
+        t.invoice(other_id).await["amount_due"],
+        "177464",
+        "nothing more on the other"
+    );
+    // Dollars sent for a peso invoice: its client's dollar invoice is suggested.
+    let usd = t
+        .post(
+            "/v1/invoices",
+            &json!({"client_id": other["client_id"], "currency": "USD", "due_date": "2026-12-31",
+                "lines": [{"description": "Soporte", "quantity": 1, "unit_amount": "50.00"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(usd.status, StatusCode::CREATED, "{}", usd.raw);
+    let wrong = json!({"type": "payment.succeeded", "data": {"invoice_id": other_id,
+        "payment_id": "tr_usd", "amount": "20.00", "currency": "USD"}});
+    assert_eq!(
+        t.standard("msg_usd", &wrong).await.body["outcome"],
+        "unmatched"
+    );
+    let page = b.get("/console/unmatched").await;
+    assert!(
+        page.body
+            .contains("Viene en otra moneda que la factura que indica")
+    );
+    let usd_id = usd.body["id"].as_str().unwrap();
+    assert!(
+        page.body.contains(&format!("value=\"{usd_id}\""))
+            && page.body.contains("mismo cliente que la factura indicada"),
+        "{}",
+        page.body
+    );
+}
+
 on_both_stacks!(
+    an_unmatched_payment_is_applied_from_the_queue,
     an_invoice_is_extended_relinked_and_voided,
     invoices_are_filtered_and_exported,
     an_invoice_is_worked_from_its_page,

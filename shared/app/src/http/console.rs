@@ -45,6 +45,8 @@ pub fn routes() -> Router<App> {
         .route("/console/sign-out", post(sign_out))
         .route("/console/users", get(users_page).post(add_user))
         .route("/console/users/{id}/end-sessions", post(end_sessions))
+        .route("/console/unmatched", get(unmatched_page))
+        .route("/console/unmatched/{id}/apply", post(apply_unmatched))
         .route("/console/invoices", get(invoices_page))
         .route("/console/invoices.csv", get(invoices_csv))
         .route("/console/invoices/{id}", get(invoice_page))
@@ -457,7 +459,12 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
         Ok(p) => (p.items.len(), p.next.is_some()),
         Err(e) => return server_error(e),
     };
-    let mut queues = vec![(f.w.unmatched, unmatched.0, unmatched.1, None)];
+    let mut queues = vec![(
+        f.w.unmatched,
+        unmatched.0,
+        unmatched.1,
+        Some("/console/unmatched".to_string()),
+    )];
     // Invoice queues: each a filtered list, counted and linked.
     for (label, query) in [
         (f.w.escalated, "status=escalated"),
@@ -661,6 +668,210 @@ impl ListForm {
     /// The filters as a query string (without the page), for the CSV and the next page.
     fn encoded(&self) -> String {
         serde_urlencoded::to_string(&self.filters).unwrap_or_default()
+    }
+}
+
+// --- The unmatched queue ----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/unmatched.html")]
+struct UnmatchedPage<'a> {
+    w: &'static Words,
+    business: &'a str,
+    me: Option<&'a User>,
+    csrf: String,
+    title: &'static str,
+    flash: Option<(bool, String)>,
+    items: Vec<QueuedLine>,
+    more: bool,
+    can_act: bool,
+}
+
+/// A payment waiting in the queue, with the invoices it likely belongs to.
+struct QueuedLine {
+    id: String,
+    received: String,
+    source: String,
+    amount: String,
+    target: String,
+    reason: &'static str,
+    suggestions: Vec<SuggestedLine>,
+}
+
+struct SuggestedLine {
+    id: String,
+    number: String,
+    client: String,
+    amount_due: String,
+    due_date: String,
+    why: String,
+}
+
+#[derive(Deserialize, Default)]
+struct ApplyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    invoice: String,
+    #[serde(default)]
+    other: String,
+}
+
+async fn unmatched_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let s = match require(&app, &headers).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let flash = (q.done.as_deref() == Some("applied"))
+        .then(|| (true, Words::of(s.user.locale).done_applied.to_string()));
+    unmatched_response(&app, &s, StatusCode::OK, flash).await
+}
+
+/// The queue as `s`'s user sees it, with a message after an action.
+async fn unmatched_response(
+    app: &App,
+    s: &Signed,
+    status: StatusCode,
+    flash: Option<(bool, String)>,
+) -> Response {
+    let f = frame(app, s);
+    let (w, l) = (f.w, s.user.locale);
+    let page = match crate::usecases::payments::list_unmatched(
+        app,
+        &cobro_store::PageRequest::first(cobro_store::MAX_PAGE),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => return server_error(e),
+    };
+    let mut items = Vec::new();
+    for u in &page.items {
+        let suggestions = match lists::suggestions(app, u).await {
+            Ok(found) => found,
+            Err(e) => return server_error(e),
+        };
+        items.push(QueuedLine {
+            id: u.id.to_string(),
+            received: cobro_domain::today_in(app.config.business_timezone, u.received_at)
+                .to_string(),
+            source: format!("{} · {}", u.fact.source, u.fact.payment_id),
+            amount: u.fact.amount.format(l),
+            target: u.target.clone().unwrap_or_default(),
+            reason: match u.reason {
+                cobro_domain::UnmatchedReason::UnknownInvoice => w.reason_unknown,
+                cobro_domain::UnmatchedReason::CurrencyMismatch => w.reason_currency,
+            },
+            suggestions: suggestions
+                .into_iter()
+                .map(|sg| SuggestedLine {
+                    id: sg.row.listed.invoice.id.to_string(),
+                    number: sg.row.listed.invoice.number.clone(),
+                    client: sg.row.client_name.clone(),
+                    amount_due: sg.row.listed.listing.amount_due.format(l),
+                    due_date: sg.row.listed.listing.due_date.to_string(),
+                    why: sg
+                        .clues
+                        .iter()
+                        .map(|c| match c {
+                            lists::Clue::Named => w.clue_named,
+                            lists::Clue::SameAmount => w.clue_amount,
+                            lists::Clue::SameClient => w.clue_client,
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+                .collect(),
+        });
+    }
+    render_with(
+        status,
+        UnmatchedPage {
+            w,
+            business: f.business,
+            me: f.me,
+            csrf: f.csrf,
+            title: w.unmatched,
+            flash,
+            items,
+            more: page.next.is_some(),
+            can_act: s.user.role.can_act(),
+        },
+    )
+}
+
+/// Applies a queued payment to the invoice picked among the suggestions, or typed (its id
+/// or payment reference): the ledger entry and the resolution in one write.
+async fn apply_unmatched(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<ApplyForm>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_act).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let w = Words::of(s.user.locale);
+    let picked = typed(&form.other).or(typed(&form.invoice));
+    let refused = |text: &str| Some((false, text.to_string()));
+    let Some(picked) = picked else {
+        return unmatched_response(
+            &app,
+            &s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            refused(w.pick_invoice),
+        )
+        .await;
+    };
+    let invoice = match invoice_named(&app, picked).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return unmatched_response(
+                &app,
+                &s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                refused(w.no_such_invoice),
+            )
+            .await;
+        }
+        Err(e) => return server_error(e),
+    };
+    let applied = crate::usecases::payments::apply_unmatched(
+        &app,
+        &id,
+        invoice.as_str(),
+        &crate::usecases::nothing,
+    )
+    .await;
+    match applied {
+        Ok(_) => Redirect::to("/console/unmatched?done=applied").into_response(),
+        Err(Error::Invalid(e)) => {
+            let text = e
+                .errors
+                .first()
+                .map(|f| w.field_error(&f.message))
+                .unwrap_or_default();
+            unmatched_response(
+                &app,
+                &s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((false, text)),
+            )
+            .await
+        }
+        Err(Error::Conflict(_)) => {
+            unmatched_response(&app, &s, StatusCode::CONFLICT, refused(w.already_applied)).await
+        }
+        Err(Error::NotFound(_)) => {
+            unmatched_response(&app, &s, StatusCode::NOT_FOUND, refused(w.not_found)).await
+        }
+        Err(e) => server_error(e),
     }
 }
 

@@ -364,3 +364,123 @@ pub async fn csv(app: &App, checked: &Checked, format: CsvFormat) -> Result<Stri
     out.truncate(MAX_EXPORT);
     write_csv(format, &INVOICES, out)
 }
+
+/// Why an invoice is suggested for a payment waiting in the unmatched queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Clue {
+    /// The payment named it, or part of its number or payment reference.
+    Named,
+    /// What it still owes is the payment's amount.
+    SameAmount,
+    /// It is owed by the client of the invoice the payment named.
+    SameClient,
+}
+
+/// An invoice a queued payment likely belongs to, and why.
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    pub row: Row,
+    pub clues: Vec<Clue>,
+}
+
+/// The most suggestions shown for one payment.
+pub const MAX_SUGGESTIONS: usize = 5;
+
+/// The invoices a queued payment likely belongs to, best first: owed, in its currency,
+/// and named by it (its id, number or part of its payment reference), of the same client
+/// as the invoice it named, or owing exactly its amount. Read from the lists, never the
+/// whole table: the named client's invoices, a text search, and the first 500 owed
+/// invoices in the currency for the amount.
+pub async fn suggestions(app: &App, u: &cobro_store::Unmatched) -> Result<Vec<Suggestion>, Error> {
+    let today = cobro_domain::today_in(app.config.business_timezone, app.now());
+    let owed = InvoiceFilter {
+        currency: Some(u.fact.amount.currency()),
+        owing: true,
+        ..Default::default()
+    };
+    let mut found: Vec<(ListedInvoice, Vec<Clue>)> = Vec::new();
+    let mut note = |l: ListedInvoice, clue: Clue| match found
+        .iter_mut()
+        .find(|(f, _)| f.invoice.id == l.invoice.id)
+    {
+        Some((_, clues)) if !clues.contains(&clue) => clues.push(clue),
+        Some(_) => {}
+        None => found.push((l, vec![clue])),
+    };
+    let target = u.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    // The invoice it named (in another currency, or gone): its client's.
+    let named = match target {
+        Some(t) => match cobro_domain::InvoiceId::parse(t) {
+            Some(id) => Some(id),
+            None => match cobro_domain::PaymentReference::parse(t) {
+                Some(r) => app.store.invoice_by_payment_reference(&r).await?,
+                None => None,
+            },
+        },
+        None => None,
+    };
+    if let Some(named) = named
+        && let Some(stored) = app.store.invoice(&named).await?
+    {
+        let client = InvoiceFilter {
+            client: Some(stored.invoice.client_id.clone()),
+            ..owed.clone()
+        };
+        for l in app
+            .store
+            .list_invoices(&client, &PageRequest::first(cobro_store::MAX_PAGE))
+            .await?
+            .items
+        {
+            note(l, Clue::SameClient);
+        }
+    }
+    // Its number or payment reference, whole or in part (as people write it, or compact).
+    if let Some(t) = target.filter(|t| t.chars().count() >= 4) {
+        for text in [fold(t), fold(&t.replace(' ', ""))] {
+            let named = InvoiceFilter {
+                text: Some(text),
+                ..owed.clone()
+            };
+            for l in app
+                .store
+                .list_invoices(&named, &PageRequest::first(20))
+                .await?
+                .items
+            {
+                note(l, Clue::Named);
+            }
+        }
+    }
+    // What is owed is exactly the payment.
+    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
+    for _ in 0..5 {
+        let p = app.store.list_invoices(&owed, &page).await?;
+        for l in p.items {
+            if l.listing.amount_due == u.fact.amount {
+                note(l, Clue::SameAmount);
+            }
+        }
+        match p.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    found.sort_by(|(a, ca), (b, cb)| {
+        cb.len()
+            .cmp(&ca.len())
+            .then_with(|| ca.iter().min().cmp(&cb.iter().min()))
+            .then_with(|| a.listing.due_date.cmp(&b.listing.due_date))
+    });
+    found.truncate(MAX_SUGGESTIONS);
+    let (listed, clues): (Vec<ListedInvoice>, Vec<Vec<Clue>>) = found.into_iter().unzip();
+    let rows = rows(app, listed, today).await?;
+    Ok(rows
+        .into_iter()
+        .zip(clues)
+        .map(|(row, mut clues)| {
+            clues.sort();
+            Suggestion { row, clues }
+        })
+        .collect())
+}
