@@ -162,6 +162,7 @@ fn the_console_signs_in_from_the_outbox_in_a_real_browser() {
         "invoices",
         "invoice",
         "people",
+        "settings",
     ] {
         for width in [360, 1280] {
             let shot = artifacts.join(format!("console-{page}-{width}.png"));

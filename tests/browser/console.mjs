@@ -162,6 +162,13 @@ try {
   await page.click('form[aria-labelledby=add] button[type=submit]');
   assert.ok((await page.textContent('#users')).includes('vera@demo.cobro.cl'));
   await shots(page, 'people');
+  await page.click('a[href="/console/settings"]');
+  await page.fill('#key-name', 'contabilidad');
+  await page.click('#make-key');
+  assert.match(await page.textContent('#new-key'), /^cobro_sk_/);
+  assert.match(await page.textContent('#terms'), /Días de gracia/);
+  violations.settings = await axe(owner, `${base}/console/settings`, 'settings');
+  await shots(page, 'settings');
   await page.click('header button[type=submit]');
   assert.match(page.url(), /\/console\/sign-in/);
 

@@ -189,6 +189,18 @@ pub struct Words {
     pub already_applied: &'static str,
     pub queue_empty: &'static str,
     pub more_waiting: &'static str,
+    pub settings: &'static str,
+    pub api_keys: &'static str,
+    pub key_name: &'static str,
+    pub make_key: &'static str,
+    pub key_made: &'static str,
+    pub key_revoked: &'static str,
+    pub revoke: &'static str,
+    pub created: &'static str,
+    pub revoked_on: &'static str,
+    pub active: &'static str,
+    pub terms: &'static str,
+    pub terms_note: &'static str,
 }
 
 pub const ES: Words = Words {
@@ -323,6 +335,18 @@ pub const ES: Words = Words {
     already_applied: "Ese pago ya se había aplicado. No se cambió nada.",
     queue_empty: "No hay pagos esperando.",
     more_waiting: "Hay más pagos esperando: aplica estos y vuelve a cargar.",
+    settings: "Ajustes",
+    api_keys: "Llaves de la API",
+    key_name: "Nombre de la llave (para qué es)",
+    make_key: "Crear una llave",
+    key_made: "Llave creada. Cópiala ahora: no se vuelve a mostrar (solo se guarda su huella).",
+    key_revoked: "Llave anulada: ya no abre la API.",
+    revoke: "Anular",
+    created: "Creada",
+    revoked_on: "Anulada el",
+    active: "Activa",
+    terms: "Condiciones vigentes",
+    terms_note: "Las de cada factura nueva que no diga otras. Se cambian en la configuración del despliegue (COBRO_DEFAULT_TERMS).",
 };
 
 pub const EN: Words = Words {
@@ -457,6 +481,18 @@ pub const EN: Words = Words {
     already_applied: "That payment was already applied. Nothing changed.",
     queue_empty: "No payments waiting.",
     more_waiting: "More payments are waiting: apply these and reload.",
+    settings: "Settings",
+    api_keys: "API keys",
+    key_name: "Key name (what it is for)",
+    make_key: "Make a key",
+    key_made: "Key made. Copy it now: it is not shown again (only its fingerprint is kept).",
+    key_revoked: "Key revoked: it no longer opens the API.",
+    revoke: "Revoke",
+    created: "Made",
+    revoked_on: "Revoked on",
+    active: "Active",
+    terms: "Terms in effect",
+    terms_note: "Those of every new invoice that names no others. They are set in the deployment's configuration (COBRO_DEFAULT_TERMS).",
 };
 
 impl Words {
@@ -527,6 +563,114 @@ impl Words {
             m => m.to_string(),
         }
     }
+}
+
+/// A day of the week, short, in `l`.
+fn weekday(d: chrono::Weekday, l: Locale) -> &'static str {
+    use chrono::Weekday::*;
+    let (es, en) = match d {
+        Mon => ("lun", "Mon"),
+        Tue => ("mar", "Tue"),
+        Wed => ("mié", "Wed"),
+        Thu => ("jue", "Thu"),
+        Fri => ("vie", "Fri"),
+        Sat => ("sáb", "Sat"),
+        Sun => ("dom", "Sun"),
+    };
+    if l == Locale::Es { es } else { en }
+}
+
+/// The terms in effect, as the settings page lists them: (what, as it is).
+pub fn terms_in_effect(t: &cobro_domain::Terms, l: Locale) -> Vec<(&'static str, String)> {
+    use cobro_domain::invoice::{LateFeeKind, Recurrence};
+    let es = l == Locale::Es;
+    let days = |n: i64| match (es, n.abs() == 1) {
+        (true, true) => format!("{n} día"),
+        (true, false) => format!("{n} días"),
+        (false, true) => format!("{n} day"),
+        (false, false) => format!("{n} days"),
+    };
+    let none = if es { "ninguno" } else { "none" }.to_string();
+    let offsets = t
+        .reminder_offsets
+        .iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let fee = t.late_fee.as_ref().map_or(none.clone(), |f| {
+        let what = match f.kind {
+            LateFeeKind::Percent => format!("{} %", f.value),
+            LateFeeKind::Fixed => f.value.to_string(),
+        };
+        let when = match (f.recurrence, es) {
+            (Recurrence::Once, true) => "una vez",
+            (Recurrence::Monthly, true) => "cada mes",
+            (Recurrence::Once, false) => "once",
+            (Recurrence::Monthly, false) => "monthly",
+        };
+        format!("{what}, {when}")
+    });
+    let discount = t.early_payment_discount.as_ref().map_or(none, |d| {
+        if es {
+            format!(
+                "{} % si paga dentro de {}",
+                d.percent,
+                days(i64::from(d.within_days))
+            )
+        } else {
+            format!(
+                "{} % if paid within {}",
+                d.percent,
+                days(i64::from(d.within_days))
+            )
+        }
+    });
+    let hours = format!(
+        "{}–{}, {}",
+        t.business_hours.start.format("%H:%M"),
+        t.business_hours.end.format("%H:%M"),
+        t.business_hours
+            .days
+            .iter()
+            .map(|d| weekday(*d, l))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let pick = |e: &'static str, n: &'static str| if es { e } else { n };
+    vec![
+        (
+            pick("Días de gracia", "Grace days"),
+            days(i64::from(t.grace_days)),
+        ),
+        (
+            pick(
+                "Recordatorios (días desde el vencimiento)",
+                "Reminders (days from the due date)",
+            ),
+            offsets,
+        ),
+        (pick("Recargo por atraso", "Late fee"), fee),
+        (
+            pick("Descuento por pronto pago", "Early-payment discount"),
+            discount,
+        ),
+        (
+            pick("Derivar a cobranza tras", "Escalate after"),
+            days(i64::from(t.escalate_after_days)),
+        ),
+        (pick("Horario de envío", "Sending hours"), hours),
+        (
+            pick("Promesa de pago, a lo más", "A promise to pay, at most"),
+            days(i64::from(t.promise_max_days)),
+        ),
+        (
+            pick(
+                "Cuotas que el cliente puede elegir",
+                "Instalments a client may choose",
+            ),
+            t.plan_max_instalments.to_string(),
+        ),
+    ]
 }
 
 /// One line of an invoice's timeline, as the console shows it: what happened, where it

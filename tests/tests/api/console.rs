@@ -987,7 +987,112 @@ async fn an_unmatched_payment_is_applied_from_the_queue(t: TestApp) {
     );
 }
 
+/// Settings, owners only: an API key made (an empty name refused in Spanish), shown once,
+/// working on the API, then revoked (401); the terms in effect; a collector gets 403 for
+/// the page and a forged key, and nothing is made.
+async fn settings_make_and_revoke_api_keys(t: TestApp) {
+    let owner = add(&t, "owner", "es").await;
+    let collector = add(&t, "collector", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&owner.email).await;
+    let page = b.get("/console/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Días de gracia") && page.body.contains("Recordatorios"),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let p = b
+        .post("/console/settings/keys", &[("csrf", &csrf), ("name", " ")])
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        p.body
+            .contains("id=\"key-name-error\">no puede quedar vacío"),
+        "{}",
+        p.body
+    );
+    let p = b
+        .post(
+            "/console/settings/keys",
+            &[("csrf", &csrf), ("name", "contabilidad")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    let key = p
+        .body
+        .split("<code id=\"new-key\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_string();
+    assert!(key.starts_with("cobro_sk_"), "{key}");
+    let api = |key: String| {
+        let http = reqwest::Client::new();
+        let url = format!("{}/v1/invoices", t.base);
+        async move {
+            http.get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(api(key.clone()).await, StatusCode::OK);
+    let again = b.get("/console/settings").await;
+    assert!(!again.body.contains(&key), "shown once");
+    let id = again
+        .body
+        .split("<td>contabilidad</td>")
+        .nth(1)
+        .and_then(|r| r.split("<code>").nth(1))
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_string();
+    // A collector can neither see the page nor make or revoke a key.
+    let mut c = Browser::new(&t);
+    c.sign_in(&collector.email).await;
+    assert_eq!(
+        c.get("/console/settings").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let ccsrf = c.get("/console").await.csrf();
+    let forged = c
+        .post(
+            "/console/settings/keys",
+            &[("csrf", &ccsrf), ("name", "mía")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let forged = c
+        .post(
+            &format!("/console/settings/keys/{id}/revoke"),
+            &[("csrf", &ccsrf)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(api(key.clone()).await, StatusCode::OK);
+    assert!(
+        !b.get("/console/settings").await.body.contains("mía"),
+        "nothing made"
+    );
+    let p = b
+        .post(
+            &format!("/console/settings/keys/{id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/console/settings?done=revoked")
+    );
+    assert_eq!(api(key).await, StatusCode::UNAUTHORIZED);
+}
+
 on_both_stacks!(
+    settings_make_and_revoke_api_keys,
     an_unmatched_payment_is_applied_from_the_queue,
     an_invoice_is_extended_relinked_and_voided,
     invoices_are_filtered_and_exported,

@@ -45,6 +45,9 @@ pub fn routes() -> Router<App> {
         .route("/console/sign-out", post(sign_out))
         .route("/console/users", get(users_page).post(add_user))
         .route("/console/users/{id}/end-sessions", post(end_sessions))
+        .route("/console/settings", get(settings_page))
+        .route("/console/settings/keys", post(create_key))
+        .route("/console/settings/keys/{id}/revoke", post(revoke_key))
         .route("/console/unmatched", get(unmatched_page))
         .route("/console/unmatched/{id}/apply", post(apply_unmatched))
         .route("/console/invoices", get(invoices_page))
@@ -377,7 +380,7 @@ async fn enter_page(State(app): State<App>, headers: HeaderMap) -> Response {
     with_visitor_csrf(&app, render(page), &csrf)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct CsrfForm {
     #[serde(default)]
     csrf: String,
@@ -668,6 +671,158 @@ impl ListForm {
     /// The filters as a query string (without the page), for the CSV and the next page.
     fn encoded(&self) -> String {
         serde_urlencoded::to_string(&self.filters).unwrap_or_default()
+    }
+}
+
+// --- Settings (owners) -------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+struct SettingsPage<'a> {
+    w: &'static Words,
+    business: &'a str,
+    me: Option<&'a User>,
+    csrf: String,
+    title: &'static str,
+    flash: Option<(bool, String)>,
+    /// A key just made, shown this once.
+    new_key: Option<String>,
+    /// (id, name, created, revoked on)
+    keys: Vec<(String, String, String, Option<String>)>,
+    name: String,
+    name_error: Option<String>,
+    /// (what, as it is)
+    terms: Vec<(&'static str, String)>,
+}
+
+#[derive(Deserialize, Default)]
+struct KeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn settings_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let s = match require(&app, &headers).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    if !s.user.role.can_manage() {
+        return forbidden(&app, &s);
+    }
+    let flash = (q.done.as_deref() == Some("revoked"))
+        .then(|| (true, Words::of(s.user.locale).key_revoked.to_string()));
+    settings_response(&app, &s, StatusCode::OK, flash, None, String::new(), None).await
+}
+
+async fn settings_response(
+    app: &App,
+    s: &Signed,
+    status: StatusCode,
+    flash: Option<(bool, String)>,
+    new_key: Option<String>,
+    name: String,
+    name_error: Option<String>,
+) -> Response {
+    let f = frame(app, s);
+    let (w, l) = (f.w, s.user.locale);
+    let keys = match crate::usecases::keys::list(app).await {
+        Ok(keys) => keys,
+        Err(e) => return server_error(e),
+    };
+    let day = |t: chrono::DateTime<chrono::Utc>| {
+        cobro_domain::today_in(app.config.business_timezone, t).to_string()
+    };
+    let keys = keys
+        .into_iter()
+        .map(|k| {
+            (
+                k.id.to_string(),
+                k.name,
+                day(k.created_at),
+                k.revoked_at.map(day),
+            )
+        })
+        .collect();
+    render_with(
+        status,
+        SettingsPage {
+            w,
+            business: f.business,
+            me: f.me,
+            csrf: f.csrf,
+            title: w.settings,
+            flash,
+            new_key,
+            keys,
+            name,
+            name_error,
+            terms: cobro_notify::console::terms_in_effect(&app.config.default_terms, l),
+        },
+    )
+}
+
+/// Makes an API key: shown on the page this once (only its SHA-256 is kept).
+async fn create_key(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<KeyForm>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_manage).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let w = Words::of(s.user.locale);
+    match crate::usecases::keys::create(&app, &form.name).await {
+        Ok((_, key)) => {
+            let flash = Some((true, w.key_made.to_string()));
+            let key = Some(key.expose().to_string());
+            settings_response(&app, &s, StatusCode::OK, flash, key, String::new(), None).await
+        }
+        Err(Error::Invalid(e)) => {
+            let message = e.errors.first().map(|f| w.field_error(&f.message));
+            let flash = Some((false, w.fix_below.to_string()));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            settings_response(&app, &s, status, flash, None, form.name, message).await
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+async fn revoke_key(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_manage).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    match crate::usecases::keys::revoke(&app, &id).await {
+        Ok(true) => Redirect::to("/console/settings?done=revoked").into_response(),
+        Ok(false) => {
+            let w = Words::of(s.user.locale);
+            let flash = Some((false, w.not_found.to_string()));
+            settings_response(
+                &app,
+                &s,
+                StatusCode::NOT_FOUND,
+                flash,
+                None,
+                String::new(),
+                None,
+            )
+            .await
+        }
+        Err(e) => server_error(e),
     }
 }
 
