@@ -201,6 +201,8 @@ pub struct Words {
     pub active: &'static str,
     pub terms: &'static str,
     pub terms_note: &'static str,
+    pub pauses_ending: &'static str,
+    pub pause_ends_by: &'static str,
 }
 
 pub const ES: Words = Words {
@@ -347,6 +349,8 @@ pub const ES: Words = Words {
     active: "Activa",
     terms: "Condiciones vigentes",
     terms_note: "Las de cada factura nueva que no diga otras. Se cambian en la configuración del despliegue (COBRO_DEFAULT_TERMS).",
+    pauses_ending: "Pausas que terminan esta semana",
+    pause_ends_by: "En pausa que termina a más tardar el",
 };
 
 pub const EN: Words = Words {
@@ -493,6 +497,8 @@ pub const EN: Words = Words {
     active: "Active",
     terms: "Terms in effect",
     terms_note: "Those of every new invoice that names no others. They are set in the deployment's configuration (COBRO_DEFAULT_TERMS).",
+    pauses_ending: "Pauses that end this week",
+    pause_ends_by: "Paused, the pause ending by",
 };
 
 impl Words {

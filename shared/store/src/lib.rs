@@ -270,6 +270,9 @@ pub struct InvoiceFilter {
     /// Contained in the invoice's search text (number, payment reference, lines), folded
     /// by [`cobro_domain::listing::fold`].
     pub text: Option<String>,
+    /// Paused, and the pause ends after the first day and on or before the second (today
+    /// and a day ahead: the pauses that end this week).
+    pub pause_ends: Option<(NaiveDate, NaiveDate)>,
     pub order: InvoiceOrder,
     /// Latest due date or largest amount first.
     pub descending: bool,
@@ -291,6 +294,9 @@ impl InvoiceFilter {
                 .text
                 .as_ref()
                 .is_none_or(|t| cobro_domain::listing::search_text(&l.invoice).contains(t.as_str()))
+            && self.pause_ends.is_none_or(|(after, by)| {
+                l.listing.paused_until.is_some_and(|u| u > after && u <= by)
+            })
     }
 
     /// The list partitions (see [`listing_group`]) its invoices can be in.
@@ -306,7 +312,7 @@ impl InvoiceFilter {
         if any(true) {
             groups.push("open");
         }
-        if any(false) && !self.owing {
+        if any(false) && !self.owing && self.pause_ends.is_none() {
             groups.push("closed");
         }
         groups

@@ -170,6 +170,12 @@ CREATE INDEX invoices_amount ON invoices (list_group, amount_key);
 CREATE INDEX invoices_due_all ON invoices (due_key);
 CREATE INDEX invoices_amount_all ON invoices (amount_key);
 "#,
+    // The day a pause ends, for "pauses that end this week".
+    r#"
+ALTER TABLE invoices ADD COLUMN paused_until TEXT;
+UPDATE invoices SET paused_until = json_extract(listing, '$.paused_until');
+CREATE INDEX invoices_pauses ON invoices (paused_until) WHERE paused_until IS NOT NULL;
+"#,
 ];
 
 const INVOICE_COUNTER: &str = "invoice";
@@ -536,7 +542,7 @@ fn insert_invoice(tx: &rusqlite::Transaction<'_>, w: &NewInvoiceWrite) -> Result
 fn set_listing(tx: &Connection, inv: &Invoice, l: &Listing) -> Result<()> {
     tx.execute_cached(
         "UPDATE invoices SET listing = ?2, list_group = ?3, list_status = ?4, currency = ?5,
-         owing = ?6, due_key = ?7, amount_key = ?8, search = ?9 WHERE id = ?1",
+         owing = ?6, due_key = ?7, amount_key = ?8, search = ?9, paused_until = ?10 WHERE id = ?1",
         params![
             inv.id.to_string(),
             to_json(l)?,
@@ -547,6 +553,7 @@ fn set_listing(tx: &Connection, inv: &Invoice, l: &Listing) -> Result<()> {
             listing_sort_key(&inv.id, l, InvoiceOrder::DueDate),
             listing_sort_key(&inv.id, l, InvoiceOrder::AmountDue),
             cobro_domain::listing::search_text(inv),
+            l.paused_until.map(|d| d.to_string()),
         ],
     )
     .map_err(sql_err)?;
@@ -644,6 +651,18 @@ fn list_invoices(
     }
     if f.owing {
         sql.push_str(" AND owing = 1");
+    }
+    if let Some((after, by)) = f.pause_ends {
+        arg(
+            &mut sql,
+            " AND paused_until > ?",
+            Value::Text(after.to_string()),
+        );
+        arg(
+            &mut sql,
+            " AND paused_until <= ?",
+            Value::Text(by.to_string()),
+        );
     }
     if let Some(t) = &f.text {
         let escaped = t

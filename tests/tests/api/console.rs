@@ -651,6 +651,13 @@ async fn invoices_are_filtered_and_exported(t: TestApp) {
         rows(&b.get("/console/invoices?overdue=90%2B").await.body),
         ["F-000028"]
     );
+    assert!(
+        home.body.contains(
+            "/console/invoices?pause_ends_by=2026-11-30\">Pausas que terminan esta semana</a>"
+        ),
+        "{}",
+        home.body
+    );
     // 28 invoices: 25 on the first page, 3 on the next.
     let first = b.get("/console/invoices").await;
     assert_eq!(rows(&first.body).len(), 25);

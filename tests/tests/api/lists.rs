@@ -164,7 +164,28 @@ async fn invoices_are_listed_across_clients(t: TestApp) {
         ids(&t.get("/v1/invoices?overdue=1-30&status=paid").await.body),
         Vec::<String>::new()
     );
-    let _ = (b, d, f);
+    let _ = (d, f);
+    // Pauses that end by a day: F-000002 paused until the 27th.
+    let paused = t
+        .post(
+            &format!("/v1/invoices/{}/pause", b["id"].as_str().unwrap()),
+            &json!({"until": "2026-11-27", "reason": "espera su orden de compra"}),
+            None,
+        )
+        .await;
+    assert!(paused.status.is_success(), "{}", paused.raw);
+    assert_eq!(
+        ids(&t.get("/v1/invoices?pause_ends_by=2026-11-30").await.body),
+        ["F-000002"]
+    );
+    let row = &t.get("/v1/invoices?pause_ends_by=2026-11-30").await.body["data"][0];
+    assert_eq!(row["paused_until"], "2026-11-27");
+    assert_eq!(
+        ids(&t.get("/v1/invoices?pause_ends_by=2026-11-26").await.body),
+        Vec::<String>::new()
+    );
+    let bad = t.get("/v1/invoices?pause_ends_by=pronto").await;
+    assert_eq!(bad.body["errors"][0]["field"], "pause_ends_by");
 
     // The same list as CSV, for programs and for a spreadsheet in Spanish.
     let csv = t

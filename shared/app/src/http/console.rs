@@ -469,12 +469,15 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
         Some("/console/unmatched".to_string()),
     )];
     // Invoice queues: each a filtered list, counted and linked.
+    let today = cobro_domain::today_in(app.config.business_timezone, app.now());
+    let week = cobro_domain::calendar::add_days(today, 7);
     for (label, query) in [
-        (f.w.escalated, "status=escalated"),
-        (f.w.disputed, "status=disputed"),
-        (f.w.over_90, "overdue=90%2B"),
+        (f.w.escalated, "status=escalated".to_string()),
+        (f.w.disputed, "status=disputed".to_string()),
+        (f.w.over_90, "overdue=90%2B".to_string()),
+        (f.w.pauses_ending, format!("pause_ends_by={week}")),
     ] {
-        let q: lists::ListQuery = match serde_urlencoded::from_str(query) {
+        let q: lists::ListQuery = match serde_urlencoded::from_str(&query) {
             Ok(q) => q,
             Err(e) => return server_error(e),
         };

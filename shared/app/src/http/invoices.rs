@@ -98,6 +98,9 @@ pub struct ListFilterParams {
     pub due_to: Option<String>,
     /// Text in the number, payment reference or lines (case and accents aside).
     pub q: Option<String>,
+    /// Paused, and the pause ends by this day (after today), YYYY-MM-DD.
+    #[param(format = Date)]
+    pub pause_ends_by: Option<String>,
     /// `due_date` (default), `-due_date`, `amount_due`, `-amount_due` (amounts within
     /// each currency).
     pub sort: Option<String>,
@@ -123,6 +126,7 @@ impl ListFilterParams {
             due_to: self.due_to.clone(),
             q: self.q.clone(),
             sort: self.sort.clone(),
+            pause_ends_by: self.pause_ends_by.clone(),
         }
     }
 }

@@ -60,6 +60,9 @@ pub struct ListQuery {
     /// One of [`SORTS`] (`due_date` by default).
     #[serde(default, skip_serializing_if = "blank")]
     pub sort: Option<String>,
+    /// Paused, and the pause ends by this day (after today).
+    #[serde(default, skip_serializing_if = "blank")]
+    pub pause_ends_by: Option<String>,
 }
 
 fn blank(v: &Option<String>) -> bool {
@@ -78,6 +81,7 @@ impl ListQuery {
             "due_to" => &mut self.due_to,
             "q" => &mut self.q,
             "sort" => &mut self.sort,
+            "pause_ends_by" => &mut self.pause_ends_by,
             _ => return,
         };
         *slot = None;
@@ -93,6 +97,7 @@ impl ListQuery {
             &self.currency,
             &self.due_from,
             &self.due_to,
+            &self.pause_ends_by,
         ];
         if others.iter().any(|v| given(v).is_some()) {
             return None;
@@ -161,6 +166,7 @@ pub async fn check(app: &App, q: &ListQuery) -> Result<Checked, Error> {
         })
     };
     let (mut due_from, mut due_to) = (date("due_from", &q.due_from), date("due_to", &q.due_to));
+    let pause_ends = date("pause_ends_by", &q.pause_ends_by).map(|by| (today, by));
     if let (Some(f), Some(t)) = (due_from, due_to)
         && f > t
     {
@@ -212,6 +218,7 @@ pub async fn check(app: &App, q: &ListQuery) -> Result<Checked, Error> {
             due_to,
             owing: bucket.is_some(),
             text,
+            pause_ends,
             order,
             descending,
         },
