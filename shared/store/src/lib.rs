@@ -295,7 +295,8 @@ impl InvoiceFilter {
                 .as_ref()
                 .is_none_or(|t| cobro_domain::listing::search_text(&l.invoice).contains(t.as_str()))
             && self.pause_ends.is_none_or(|(after, by)| {
-                l.listing.paused_until.is_some_and(|u| u > after && u <= by)
+                // A pause matters while money is owed: a closed invoice is not chased.
+                l.listing.is_open() && l.listing.paused_until.is_some_and(|u| u > after && u <= by)
             })
     }
 
