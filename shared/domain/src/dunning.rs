@@ -68,14 +68,7 @@ use crate::listing::chased;
 
 /// The invoice's status as shown: the ledger's, or `escalated` once handed over and still owed.
 pub fn status(balance: &ledger::Balance, stages: &[StageRecord]) -> InvoiceStatus {
-    let escalated = stages
-        .iter()
-        .any(|s| s.stage == Stage::Escalation && s.is_done());
-    if escalated && chased(balance.status) {
-        InvoiceStatus::Escalated
-    } else {
-        balance.status
-    }
+    crate::listing::shown(balance.status, crate::stage::escalates(stages))
 }
 
 /// The next action for an invoice, or `None` when nothing is pending.

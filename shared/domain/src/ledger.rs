@@ -140,6 +140,23 @@ pub enum InvoiceStatus {
     Void,
 }
 
+impl InvoiceStatus {
+    /// Its name as the API, filters and stores write it (`partially_paid`): serde's.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            InvoiceStatus::Draft => "draft",
+            InvoiceStatus::Open => "open",
+            InvoiceStatus::PartiallyPaid => "partially_paid",
+            InvoiceStatus::Paid => "paid",
+            InvoiceStatus::Overpaid => "overpaid",
+            InvoiceStatus::Disputed => "disputed",
+            InvoiceStatus::Escalated => "escalated",
+            InvoiceStatus::Refunded => "refunded",
+            InvoiceStatus::Void => "void",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Balance {
     /// The invoice's charge plus late fees.
@@ -484,6 +501,25 @@ mod tests {
 
     fn clp(units: i64) -> Money {
         Money::from_minor_units(units, Currency::parse("CLP").unwrap())
+    }
+
+    #[test]
+    fn a_status_is_named_as_serde_writes_it() {
+        use InvoiceStatus::*;
+        for s in [
+            Draft,
+            Open,
+            PartiallyPaid,
+            Paid,
+            Overpaid,
+            Disputed,
+            Escalated,
+            Refunded,
+            Void,
+        ] {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+        }
     }
 
     fn entry(seq: u32, kind: EntryKind, amount: Money) -> LedgerEntry {

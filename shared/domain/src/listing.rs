@@ -41,16 +41,17 @@ impl Listing {
     /// The status shown: `escalated` once handed over and still chased (as
     /// [`crate::dunning::status`] says from the stages).
     pub fn shown_status(&self, escalated: bool) -> InvoiceStatus {
-        if escalated && chased(self.status) {
-            InvoiceStatus::Escalated
-        } else {
-            self.status
-        }
+        shown(self.status, escalated)
     }
 
     /// Whether money is still owed on it: lists of what to collect read these.
     pub fn is_open(&self) -> bool {
         is_open(self.status)
+    }
+
+    /// Still open with money owed on it (what an overdue bucket counts).
+    pub fn is_owed(&self) -> bool {
+        self.is_open() && self.amount_due.is_positive()
     }
 
     /// Days past the due date on `today` while money is owed.
@@ -61,6 +62,16 @@ impl Listing {
     /// The pause in force on `today`.
     pub fn paused_on(&self, today: NaiveDate) -> Option<NaiveDate> {
         self.paused_until.filter(|u| *u > today)
+    }
+}
+
+/// The status shown for a ledger status: `escalated` once handed over (`escalated`) and
+/// still chased.
+pub fn shown(status: InvoiceStatus, escalated: bool) -> InvoiceStatus {
+    if escalated && chased(status) {
+        InvoiceStatus::Escalated
+    } else {
+        status
     }
 }
 

@@ -235,6 +235,13 @@ pub struct StageRecord {
     pub error: Option<String>,
 }
 
+/// Whether these stages hand the invoice over for collection (an escalation done).
+pub fn escalates<'a>(stages: impl IntoIterator<Item = &'a StageRecord>) -> bool {
+    stages
+        .into_iter()
+        .any(|s| s.stage == Stage::Escalation && s.is_done())
+}
+
 impl StageRecord {
     pub fn is_done(&self) -> bool {
         self.status == StageStatus::Done

@@ -155,11 +155,14 @@ impl<T: Serialize> Row<T> {
 /// date) and GSI4 (by amount due), in its group's partitions.
 fn list_keys(id: &InvoiceId, l: &Listing) -> [(&'static str, String); 4] {
     let group = listing_group(l);
+    let key = |order| (list_index(order, group).1, listing_sort_key(id, l, order));
+    let ((due_pk, due_sk), (amount_pk, amount_sk)) =
+        (key(InvoiceOrder::DueDate), key(InvoiceOrder::AmountDue));
     [
-        (":l3pk", format!("DUE#{group}")),
-        (":l3sk", listing_sort_key(id, l, InvoiceOrder::DueDate)),
-        (":l4pk", format!("AMOUNT#{group}")),
-        (":l4sk", listing_sort_key(id, l, InvoiceOrder::AmountDue)),
+        (":l3pk", due_pk),
+        (":l3sk", due_sk),
+        (":l4pk", amount_pk),
+        (":l4sk", amount_sk),
     ]
 }
 
@@ -976,10 +979,10 @@ impl Store for DynamoStore {
             None => {
                 // Each group's partition in key order, within the due dates or currency
                 // asked for, until a page of matches past the cursor; merged below.
+                let (range, after) = (list_range(filter), page.after.as_deref());
                 for group in filter.groups() {
                     let (index, pk) = list_index(filter.order, group);
-                    let range = list_range(filter);
-                    let after = page.after.as_deref();
+                    let range = range.clone();
                     found.extend(self.listed(index, pk, range, filter, after, want).await?);
                 }
             }

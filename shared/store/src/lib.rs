@@ -166,12 +166,7 @@ impl StoredInvoice {
     }
 }
 
-/// Whether these stages hand the invoice over for collection (an escalation done).
-pub fn escalates<'a>(stages: impl IntoIterator<Item = &'a StageRecord>) -> bool {
-    stages
-        .into_iter()
-        .any(|s| s.stage == cobro_domain::Stage::Escalation && s.is_done())
-}
+pub use cobro_domain::stage::escalates;
 
 /// An invoice as the lists across clients show it: read from its item alone, without its
 /// ledger.
@@ -289,7 +284,7 @@ impl InvoiceFilter {
             && self.currency.is_none_or(|c| c == l.invoice.currency)
             && self.due_from.is_none_or(|d| l.listing.due_date >= d)
             && self.due_to.is_none_or(|d| l.listing.due_date <= d)
-            && (!self.owing || (l.listing.is_open() && l.listing.amount_due.is_positive()))
+            && (!self.owing || l.listing.is_owed())
             && self
                 .text
                 .as_ref()

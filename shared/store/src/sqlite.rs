@@ -180,6 +180,9 @@ CREATE INDEX invoices_pauses ON invoices (paused_until) WHERE paused_until IS NO
 
 const INVOICE_COUNTER: &str = "invoice";
 
+/// The position in [`MIGRATIONS`] of the one that adds the invoices' listings.
+const LISTINGS_MIGRATION: usize = 8;
+
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
@@ -245,7 +248,10 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", i.saturating_add(1))
                 .map_err(sql_err)?;
         }
-        backfill_listings(&tx)?;
+        // Only a file from before the listings has rows without one: filled in once.
+        if version <= LISTINGS_MIGRATION {
+            backfill_listings(&tx)?;
+        }
         tx.commit().map_err(sql_err)
     }
 
@@ -547,9 +553,9 @@ fn set_listing(tx: &Connection, inv: &Invoice, l: &Listing) -> Result<()> {
             inv.id.to_string(),
             to_json(l)?,
             listing_group(l),
-            to_json(&l.status)?.trim_matches('"'),
+            l.status.as_str(),
             inv.currency.code(),
-            l.is_open() && l.amount_due.is_positive(),
+            l.is_owed(),
             listing_sort_key(&inv.id, l, InvoiceOrder::DueDate),
             listing_sort_key(&inv.id, l, InvoiceOrder::AmountDue),
             cobro_domain::listing::search_text(inv),
@@ -622,11 +628,11 @@ fn list_invoices(
         );
     }
     if !f.statuses.is_empty() {
-        let list = f
+        let list: Vec<String> = f
             .statuses
             .iter()
-            .map(|s| Ok(format!("'{}'", to_json(s)?.trim_matches('"'))))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
         sql.push_str(&format!(" AND shown_status IN ({})", list.join(", ")));
     }
     if let Some(client) = &f.client {
@@ -1505,5 +1511,19 @@ impl Store for SqliteStore {
                 .map_err(sql_err)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listings_migration_is_where_the_backfill_looks() {
+        let m = MIGRATIONS
+            .get(LISTINGS_MIGRATION)
+            .copied()
+            .unwrap_or_default();
+        assert!(m.contains("ADD COLUMN listing TEXT"), "{m}");
     }
 }

@@ -987,8 +987,8 @@ async fn apply_unmatched(
         )
         .await;
     };
-    let invoice = match invoice_named(&app, picked).await {
-        Ok(Some(found)) => found,
+    let invoice = match crate::usecases::ledgers::named_invoice(&app, picked).await {
+        Ok(Some(found)) => found.invoice.id,
         Ok(None) => {
             return unmatched_response(
                 &app,
@@ -1030,17 +1030,6 @@ async fn apply_unmatched(
             unmatched_response(&app, &s, StatusCode::NOT_FOUND, refused(w.not_found)).await
         }
         Err(e) => server_error(e),
-    }
-}
-
-/// The invoice an exact id or payment reference names, if any.
-async fn invoice_named(app: &App, q: &str) -> Result<Option<cobro_domain::InvoiceId>, Error> {
-    if let Some(id) = cobro_domain::InvoiceId::parse(q) {
-        return Ok(app.store.invoice(&id).await?.map(|_| id));
-    }
-    match cobro_domain::PaymentReference::parse(q) {
-        Some(reference) => Ok(app.store.invoice_by_payment_reference(&reference).await?),
-        None => Ok(None),
     }
 }
 
@@ -1125,8 +1114,9 @@ async fn invoices_page(
         Err(res) => return res,
     };
     if let Some(q) = form.filters.only_text().filter(|_| form.after.is_none()) {
-        match invoice_named(&app, q).await {
-            Ok(Some(id)) => {
+        match crate::usecases::ledgers::named_invoice(&app, q).await {
+            Ok(Some(found)) => {
+                let id = found.invoice.id;
                 return Redirect::to(&format!("/console/invoices/{id}")).into_response();
             }
             Ok(None) => {}
@@ -1204,7 +1194,7 @@ async fn invoices_page(
         ))
         .chain(lists::STATUSES.iter().map(|st| {
             (
-                lists::status_name(*st).to_string(),
+                st.as_str().to_string(),
                 cobro_notify::words::status_name(l, *st).to_string(),
             )
         }))

@@ -24,6 +24,24 @@ pub async fn find_client(app: &App, id: &str) -> Result<Client, Error> {
         .ok_or(Error::NotFound(Thing::Client))
 }
 
+/// The invoice a typed text names exactly, by its id (`inv_…`) or its payment reference
+/// (compact or as people write it), if any: what a person types to open an invoice, what
+/// a queued payment named.
+pub async fn named_invoice(app: &App, text: &str) -> Result<Option<StoredInvoice>, Error> {
+    let text = text.trim();
+    let id = match InvoiceId::parse(text) {
+        Some(id) => Some(id),
+        None => match cobro_domain::PaymentReference::parse(text) {
+            Some(reference) => app.store.invoice_by_payment_reference(&reference).await?,
+            None => None,
+        },
+    };
+    match id {
+        Some(id) => Ok(app.store.invoice(&id).await?),
+        None => Ok(None),
+    }
+}
+
 /// The invoice with the id a caller gave, with its ledger and stages.
 pub async fn find_invoice(app: &App, id: &str) -> Result<StoredInvoice, Error> {
     let id = InvoiceId::parse(id).ok_or(Error::NotFound(Thing::Invoice))?;

@@ -124,7 +124,7 @@ pub async fn check(app: &App, q: &ListQuery) -> Result<Checked, Error> {
     let today = cobro_domain::today_in(app.config.business_timezone, app.now());
     let mut statuses = Vec::new();
     for s in given(&q.status).into_iter().flat_map(|s| s.split(',')) {
-        match STATUSES.iter().find(|st| status_name(**st) == s.trim()) {
+        match STATUSES.iter().find(|st| st.as_str() == s.trim()) {
             Some(st) if !statuses.contains(st) => statuses.push(*st),
             Some(_) => {}
             None => {
@@ -132,7 +132,7 @@ pub async fn check(app: &App, q: &ListQuery) -> Result<Checked, Error> {
                     "status",
                     format!(
                         "must be one or more of {}, separated by commas",
-                        STATUSES.map(status_name).join(", ")
+                        STATUSES.map(|s| s.as_str()).join(", ")
                     ),
                 );
                 break;
@@ -237,21 +237,6 @@ pub async fn count(app: &App, q: &ListQuery) -> Result<(usize, bool), Error> {
     Ok((p.items.len(), p.next.is_some()))
 }
 
-/// A status as filters and the API write it (`partially_paid`).
-pub fn status_name(s: InvoiceStatus) -> &'static str {
-    match s {
-        InvoiceStatus::Draft => "draft",
-        InvoiceStatus::Open => "open",
-        InvoiceStatus::PartiallyPaid => "partially_paid",
-        InvoiceStatus::Paid => "paid",
-        InvoiceStatus::Overpaid => "overpaid",
-        InvoiceStatus::Disputed => "disputed",
-        InvoiceStatus::Escalated => "escalated",
-        InvoiceStatus::Refunded => "refunded",
-        InvoiceStatus::Void => "void",
-    }
-}
-
 /// One invoice of a list, as it is shown.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -302,7 +287,7 @@ async fn rows(app: &App, items: Vec<ListedInvoice>, today: NaiveDate) -> Result<
         .into_iter()
         .map(|listed| {
             let days_overdue = listed.listing.days_overdue(today);
-            let owed = listed.listing.is_open() && listed.listing.amount_due.is_positive();
+            let owed = listed.listing.is_owed();
             Row {
                 client_name: names
                     .get(&listed.invoice.client_id)
@@ -352,7 +337,7 @@ pub async fn csv(app: &App, checked: &Checked, format: CsvFormat) -> Result<Stri
                 inv.concept().to_string(),
                 match format.excel {
                     true => cobro_notify::words::status_name(format.locale, r.status).to_string(),
-                    false => status_name(r.status).to_string(),
+                    false => r.status.as_str().to_string(),
                 },
                 inv.currency.code().to_string(),
                 format.amount(&inv.total),
@@ -415,20 +400,12 @@ pub async fn suggestions(app: &App, u: &cobro_store::Unmatched) -> Result<Vec<Su
         None => found.push((l, vec![clue])),
     };
     let target = u.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    // The invoice it named (in another currency, or gone): its client's.
+    // The invoice it named (in another currency): its client's.
     let named = match target {
-        Some(t) => match cobro_domain::InvoiceId::parse(t) {
-            Some(id) => Some(id),
-            None => match cobro_domain::PaymentReference::parse(t) {
-                Some(r) => app.store.invoice_by_payment_reference(&r).await?,
-                None => None,
-            },
-        },
+        Some(t) => super::ledgers::named_invoice(app, t).await?,
         None => None,
     };
-    if let Some(named) = named
-        && let Some(stored) = app.store.invoice(&named).await?
-    {
+    if let Some(stored) = named {
         let client = InvoiceFilter {
             client: Some(stored.invoice.client_id.clone()),
             ..owed.clone()
@@ -444,7 +421,9 @@ pub async fn suggestions(app: &App, u: &cobro_store::Unmatched) -> Result<Vec<Su
     }
     // Its number or payment reference, whole or in part (as people write it, or compact).
     if let Some(t) = target.filter(|t| t.chars().count() >= 4) {
-        for text in [fold(t), fold(&t.replace(' ', ""))] {
+        let mut texts = vec![fold(t), fold(&t.replace(' ', ""))];
+        texts.dedup();
+        for text in texts {
             let named = InvoiceFilter {
                 text: Some(text),
                 ..owed.clone()
