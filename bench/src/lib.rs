@@ -61,6 +61,7 @@ pub fn write(inv: Invoice, next_action_at: DateTime<Utc>) -> NewInvoiceWrite {
             amount: inv.total,
             at: inv.created_at,
             key: Some("charge".into()),
+            by: None,
         }],
         pay_token: PayToken {
             digest: token.digest(),
@@ -73,6 +74,7 @@ pub fn write(inv: Invoice, next_action_at: DateTime<Utc>) -> NewInvoiceWrite {
         idempotency: None,
         other_entries: vec![],
         other_listings: Vec::new(),
+        audit: Vec::new(),
         next_action_at: Some(next_action_at),
         new_client: None,
         invoice: inv,

@@ -30,7 +30,8 @@ pub const DEMO_OWNER: &str = "duena@demo.cobro.cl";
 /// Seeds the demo data once: a data directory that already has clients is left as it is
 /// (a second `serve --demo` prints a fresh key and says so). Dates are relative to today.
 pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
-    let (_, key) = cobro_app::usecases::keys::create(app, "demo").await?;
+    let (_, key) =
+        cobro_app::usecases::keys::create(app, &cobro_domain::Actor::Cobro, "demo").await?;
     let key = key.expose();
     let first = cobro_store::PageRequest::first(1);
     if !app.store.list_clients(&first).await?.items.is_empty() {
@@ -91,6 +92,7 @@ pub async fn seed(app: &App, router: Router) -> anyhow::Result<()> {
     println!("demo: API key (shown once)  {key}");
     let owner = cobro_app::usecases::people::add_user(
         app,
+        &cobro_domain::Actor::Cobro,
         &cobro_domain::user::NewUser {
             email: DEMO_OWNER.into(),
             name: "Dueña Demo".into(),

@@ -293,7 +293,9 @@ async fn main() -> anyhow::Result<()> {
             let app = App::from_config(config(cli.data_dir).await?).await?;
             match command {
                 KeysCommand::Create { name } => {
-                    let (key, secret) = cobro_app::usecases::keys::create(&app, &name).await?;
+                    let (key, secret) =
+                        cobro_app::usecases::keys::create(&app, &cobro_domain::Actor::Cobro, &name)
+                            .await?;
                     println!(
                         "created API key {} ({}); it is shown only now:",
                         key.id, key.name
@@ -310,7 +312,8 @@ async fn main() -> anyhow::Result<()> {
                 }
                 KeysCommand::Revoke { id } => {
                     anyhow::ensure!(
-                        cobro_app::usecases::keys::revoke(&app, &id).await?,
+                        cobro_app::usecases::keys::revoke(&app, &cobro_domain::Actor::Cobro, &id)
+                            .await?,
                         "no API key {id}"
                     );
                     println!("revoked {id}");
@@ -336,7 +339,7 @@ async fn main() -> anyhow::Result<()> {
                         role,
                         locale: Some(locale),
                     };
-                    let user = people::add_user(&app, &input).await?;
+                    let user = people::add_user(&app, &cobro_domain::Actor::Cobro, &input).await?;
                     println!("added {} {} ({})", user.id, user.email, user.role.code());
                 }
                 UsersCommand::List => {

@@ -142,6 +142,10 @@ try {
   await page.click('#record-payment');
   assert.match(await page.textContent('#flash'), /Pago registrado/);
   assert.match(await page.textContent('#timeline'), /Pago de \S*100\S* en efectivo/);
+  // Who recorded it: on its line of the timeline, and in the invoice's activity.
+  const paidLine = page.locator('#timeline tr', { hasText: 'en efectivo' });
+  assert.match(await paidLine.textContent(), /Dueña Demo/);
+  assert.match(await page.textContent('#activity'), /Dueña Demo\s*Registró un pago/);
   const until = new Date(Date.now() + 10 * 86400e3).toISOString().slice(0, 10);
   await page.fill('#until', until);
   await page.fill('#reason', 'Espera la orden de compra');
@@ -169,6 +173,14 @@ try {
   assert.match(await page.textContent('#terms'), /Días de gracia/);
   violations.settings = await axe(owner, `${base}/console/settings`, 'settings');
   await shots(page, 'settings');
+  // The log: the key just made, the person added, the pause and the payment, newest first.
+  await page.click('a[href="/console/log"]');
+  const log = await page.textContent('#activity');
+  const order = ['Creó una clave API', 'Agregó a una persona', 'Pausó la cobranza', 'Registró un pago']
+    .map((what) => log.indexOf(what));
+  assert.ok(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1])), `log order ${order}`);
+  violations.log = await axe(owner, `${base}/console/log`, 'log');
+  await shots(page, 'log');
   await page.click('header button[type=submit]');
   assert.match(page.url(), /\/console\/sign-in/);
 
@@ -179,6 +191,8 @@ try {
   await viewer.goto(invoiceUrl);
   assert.equal(await viewer.locator('#record-payment').count(), 0, 'no payment form for a viewer');
   assert.match(await viewer.textContent('#timeline'), /Pago de \S*100/);
+  await viewer.goto(`${base}/console/log`);
+  assert.match(await viewer.textContent('#activity'), /Registró un pago/);
   await viewer.goto(`${base}/console`);
   const csrf = await viewer.getAttribute('header input[name=csrf]', 'value');
   const forged = await viewerContext.request.post(`${base}/console/users`, {

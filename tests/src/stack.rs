@@ -68,12 +68,14 @@ impl Stack {
             Arc::new(cobro_notify::OutboxMailer::new(scratch.path())),
             config,
         );
-        let (_, key) = cobro_app::usecases::keys::create(&app, "lambda")
-            .await
-            .expect("API key");
+        let (_, key) =
+            cobro_app::usecases::keys::create(&app, &cobro_domain::Actor::Cobro, "lambda")
+                .await
+                .expect("API key");
         let owner = format!("duena-{}@estudiosur.cl", cobro_domain::ClientId::generate());
         cobro_app::usecases::people::add_user(
             &app,
+            &cobro_domain::Actor::Cobro,
             &cobro_domain::user::NewUser {
                 email: owner.clone(),
                 name: "Dueña".into(),

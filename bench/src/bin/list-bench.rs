@@ -82,6 +82,7 @@ async fn fill(store: &SqliteStore, n: usize) -> Vec<Client> {
                         amount: total,
                         at: at("2026-11-20T12:00:00Z"),
                         key: Some(format!("bench:{seq}")),
+                        by: None,
                     });
                 }
                 w
@@ -144,6 +145,7 @@ async fn main() {
     .with_clock(Arc::new(|| at("2026-12-02T15:00:00Z")));
     let owner = people::add_user(
         &app,
+        &cobro_domain::Actor::Cobro,
         &cobro_domain::user::NewUser {
             email: "duena@bench.cl".into(),
             name: "Dueña".into(),

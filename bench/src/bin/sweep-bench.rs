@@ -84,6 +84,7 @@ fn render(n: usize) {
             amount: inv.total,
             at: inv.created_at,
             key: Some("charge".into()),
+            by: None,
         }];
         let next = cobro_domain::dunning::plan(inv, &entries, &[], now)
             .expect("plan")

@@ -230,6 +230,7 @@ fn charge(amount: Money) -> Vec<LedgerEntry> {
         amount,
         at: Utc::now(),
         key: Some("charge".into()),
+        by: None,
     }]
 }
 

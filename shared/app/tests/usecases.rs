@@ -16,7 +16,7 @@ use cobro_app::{App, Config};
 use cobro_domain::deposit::{DepositRule, DepositTerms, Hold};
 use cobro_domain::invoice::{NewLine, Purpose};
 use cobro_domain::standing::{Restricted, Tier};
-use cobro_domain::{AmountInput, Client, Currency, Invoice, Money, NewClient, NewInvoice};
+use cobro_domain::{Actor, AmountInput, Client, Currency, Invoice, Money, NewClient, NewInvoice};
 use cobro_notify::OutboxMailer;
 use cobro_store::{IdempotencyRecord, SqliteStore, StoredInvoice};
 use rust_decimal::Decimal;
@@ -69,7 +69,7 @@ fn no_answer(_: &StoredInvoice, _: &str) -> Option<IdempotencyRecord> {
 }
 
 async fn client(app: &App, input: NewClient) -> Client {
-    invoicing::create_client(app, &input, &no_record)
+    invoicing::create_client(app, &Actor::Cobro, &input, &no_record)
         .await
         .unwrap()
         .client
@@ -95,7 +95,7 @@ fn order(client: &Client, amount: i64) -> NewInvoice {
 }
 
 async fn invoice(app: &App, client: &Client, amount: i64) -> Result<Issued, Error> {
-    invoicing::create_invoice(app, &order(client, amount), &no_answer).await
+    invoicing::create_invoice(app, &Actor::Cobro, &order(client, amount), &no_answer).await
 }
 
 fn conflict(r: Result<Issued, Error>) -> Conflict {
@@ -176,7 +176,7 @@ async fn a_budget_caps_what_is_invoiced_until_it_is_raised() {
         amount: Decimal::from(50_000),
         currency: "CLP".into(),
     };
-    match deposits::set_budget(&app, beto.id.as_str(), &low).await {
+    match deposits::set_budget(&app, &Actor::Cobro, beto.id.as_str(), &low).await {
         Err(Error::Conflict(c)) => assert!(
             matches!(*c, Conflict::BudgetBelowInvoiced { invoiced } if invoiced == clp(60_000))
         ),
@@ -187,7 +187,7 @@ async fn a_budget_caps_what_is_invoiced_until_it_is_raised() {
         amount: Decimal::from(500),
         currency: "USD".into(),
     };
-    match deposits::set_budget(&app, beto.id.as_str(), &usd).await {
+    match deposits::set_budget(&app, &Actor::Cobro, beto.id.as_str(), &usd).await {
         Err(Error::Invalid(e)) => assert_eq!(e.errors[0].field, "budget.currency"),
         other => panic!("expected invalid, got {other:?}"),
     }
@@ -195,7 +195,7 @@ async fn a_budget_caps_what_is_invoiced_until_it_is_raised() {
         amount: Decimal::from(120_000),
         currency: "CLP".into(),
     };
-    let after = deposits::set_budget(&app, beto.id.as_str(), &raised)
+    let after = deposits::set_budget(&app, &Actor::Cobro, beto.id.as_str(), &raised)
         .await
         .unwrap();
     assert_eq!(after.budget, Some(clp(120_000)));
@@ -229,7 +229,7 @@ async fn a_credit_limit_refuses_what_would_exceed_it() {
     // Another currency than the limit's is a bad value.
     let mut usd = order(&carla, 10);
     usd.currency = "USD".into();
-    match invoicing::create_invoice(&app, &usd, &no_answer).await {
+    match invoicing::create_invoice(&app, &Actor::Cobro, &usd, &no_answer).await {
         Err(Error::Invalid(e)) => assert_eq!(e.errors[0].field, "currency"),
         other => panic!(
             "expected invalid, got {:?}",
@@ -290,11 +290,12 @@ async fn a_retried_request_creates_nothing_twice() {
             expires_at: now + chrono::Duration::hours(24),
         })
     };
-    let first = invoicing::create_invoice(&app, &order(&fede, 50_000), &record)
+    let first = invoicing::create_invoice(&app, &Actor::Cobro, &order(&fede, 50_000), &record)
         .await
         .unwrap();
     // The second write of the same record loses: it is told to answer what the first did.
-    let second = invoicing::create_invoice(&app, &order(&fede, 50_000), &record).await;
+    let second =
+        invoicing::create_invoice(&app, &Actor::Cobro, &order(&fede, 50_000), &record).await;
     assert!(
         matches!(&second, Err(e) if e.is_idempotency_race()),
         "{:?}",
@@ -314,6 +315,7 @@ async fn a_retried_request_creates_nothing_twice() {
     let id = first.invoice.id.as_str();
     let paid = payments::record_manual(
         &app,
+        &Actor::Cobro,
         id,
         cash(),
         payments::Direction::Received,
@@ -324,6 +326,7 @@ async fn a_retried_request_creates_nothing_twice() {
     assert_eq!(paid.entries.len(), 2);
     match payments::record_manual(
         &app,
+        &Actor::Cobro,
         id,
         cash(),
         payments::Direction::Received,

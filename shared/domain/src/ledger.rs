@@ -119,6 +119,15 @@ pub struct LedgerEntry {
     /// fact delivered again finds its key and adds nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Who recorded it: a person or key of the business, the client, a provider's event,
+    /// or cobro itself. Absent on entries from before it was kept. `recorded_by` in JSON
+    /// (a promise's or plan's `by` is the party that made it).
+    #[serde(
+        default,
+        rename = "recorded_by",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub by: Option<crate::actor::Actor>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -490,6 +499,7 @@ pub fn next_entry(entries: &[LedgerEntry], new: NewEntry, at: DateTime<Utc>) -> 
         amount: new.amount,
         at,
         key: Some(new.key),
+        by: None,
     }
 }
 
@@ -501,6 +511,28 @@ mod tests {
 
     fn clp(units: i64) -> Money {
         Money::from_minor_units(units, Currency::parse("CLP").unwrap())
+    }
+
+    /// A promise's party (`by`) and who recorded it (`recorded_by`) are two keys: each
+    /// survives the trip through JSON (as the stores keep entries).
+    #[test]
+    fn a_promise_keeps_its_party_and_who_recorded_it() {
+        let e = LedgerEntry {
+            by: Some(crate::actor::Actor::Client),
+            ..entry(
+                2,
+                EntryKind::Promise {
+                    promise: 1,
+                    date: NaiveDate::from_ymd_opt(2026, 12, 20).unwrap(),
+                    by: Party::Client,
+                },
+                clp(1000),
+            )
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["by"], "client");
+        assert_eq!(json["recorded_by"]["type"], "client");
+        assert_eq!(serde_json::from_value::<LedgerEntry>(json).unwrap(), e);
     }
 
     #[test]
@@ -529,6 +561,7 @@ mod tests {
             amount,
             at: "2026-11-23T12:00:00Z".parse().unwrap(),
             key: None,
+            by: None,
         }
     }
 

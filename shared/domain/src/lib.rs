@@ -4,7 +4,9 @@
 // Its unit tests count and step through dates freely (the rest may not: Cargo.toml).
 #![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
 
+pub mod actor;
 pub mod arrangement;
+pub mod audit;
 pub mod calendar;
 pub mod client;
 pub mod deposit;
@@ -24,7 +26,9 @@ pub mod taxid;
 pub mod user;
 pub mod validation;
 
+pub use actor::Actor;
 pub use arrangement::Outcome;
+pub use audit::{Action, AuditRecord};
 pub use calendar::today_in;
 pub use client::{Client, NewClient};
 pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId, UserId};

@@ -110,6 +110,14 @@ pub struct Words {
     pub what: &'static str,
     pub source: &'static str,
     pub note: &'static str,
+    pub who: &'static str,
+    pub activity: &'static str,
+    pub activity_intro: &'static str,
+    pub log: &'static str,
+    pub log_intro: &'static str,
+    pub no_activity: &'static str,
+    pub on_what: &'static str,
+    pub detail: &'static str,
     pub messages: &'static str,
     pub no_messages: &'static str,
     pub record_payment: &'static str,
@@ -256,6 +264,14 @@ pub const ES: Words = Words {
     timeline: "Historia",
     when: "Cuándo",
     what: "Qué",
+    who: "Quién",
+    activity: "Actividad",
+    activity_intro: "Lo que hicieron en esta factura las personas y claves API del negocio, y el cliente.",
+    log: "Registro",
+    log_intro: "Todo lo que hicieron las personas y claves API del negocio, y los clientes en su página de pago, lo más reciente primero.",
+    no_activity: "Nada registrado todavía.",
+    on_what: "Sobre",
+    detail: "Detalle",
     source: "Origen",
     note: "Nota interna",
     messages: "Mensajes al cliente y avisos",
@@ -404,6 +420,14 @@ pub const EN: Words = Words {
     timeline: "History",
     when: "When",
     what: "What",
+    who: "Who",
+    activity: "Activity",
+    activity_intro: "What the business's people and API keys, and the client, did on this invoice.",
+    log: "Log",
+    log_intro: "Everything the business's people and API keys did, and clients on their pay page, newest first.",
+    no_activity: "Nothing recorded yet.",
+    on_what: "On",
+    detail: "Detail",
     source: "Source",
     note: "Internal note",
     messages: "Messages and notices",
@@ -559,6 +583,11 @@ impl Words {
             m if m.starts_with("must be one of due_date") => "elige un orden de la lista".into(),
             m if m.starts_with("must be one or more of") => "elige un estado de la lista".into(),
             "must be after today" => "debe ser un día después de hoy".into(),
+            "no invoice with this id" => "no hay ninguna factura con ese identificador".into(),
+            "no client with this id" => "no hay ningún cliente con ese identificador".into(),
+            "give an invoice or a client, not both" => {
+                "elige una factura o un cliente, no ambos".into()
+            }
             "must be within a year" => "debe ser dentro de un año".into(),
             "is required: it is kept in the invoice's history" => {
                 "escribe el motivo: queda en la historia de la factura".into()
@@ -685,6 +714,65 @@ pub struct TimelineLine {
     pub what: String,
     pub source: Option<String>,
     pub note: Option<String>,
+    /// Who recorded it ([`actor`]), when that was kept.
+    pub by: Option<String>,
+}
+
+/// Who did something, as the console names them in `l`.
+pub fn actor(l: Locale, a: &cobro_domain::Actor) -> String {
+    use cobro_domain::Actor;
+    let es = l == Locale::Es;
+    match a {
+        Actor::User { name, .. } => name.clone(),
+        Actor::ApiKey { name, .. } if es => format!("clave API «{name}»"),
+        Actor::ApiKey { name, .. } => format!("API key “{name}”"),
+        Actor::Client if es => "el cliente, en su página de pago".into(),
+        Actor::Client => "the client, on their pay page".into(),
+        Actor::Provider {
+            source,
+            event_id: Some(id),
+        } if es => format!("{source} · evento {id}"),
+        Actor::Provider {
+            source,
+            event_id: Some(id),
+        } => format!("{source} · event {id}"),
+        Actor::Provider { source, .. } => source.clone(),
+        Actor::Cobro => "cobro".into(),
+    }
+}
+
+/// What an action was, in `l`.
+pub fn action(l: Locale, a: cobro_domain::Action) -> &'static str {
+    use cobro_domain::Action as A;
+    let (es, en) = match a {
+        A::ClientCreated => ("Creó el cliente", "Created the client"),
+        A::ClientUpdated => (
+            "Cambió los datos del cliente",
+            "Changed the client's details",
+        ),
+        A::BudgetSet => ("Fijó el presupuesto", "Set the budget"),
+        A::InvoiceCreated => ("Creó la factura", "Created the invoice"),
+        A::InvoiceSent => ("Envió la factura", "Sent the invoice"),
+        A::PaymentRecorded => ("Registró un pago", "Recorded a payment"),
+        A::RefundRecorded => ("Registró una devolución", "Recorded a refund"),
+        A::UnmatchedApplied => ("Aplicó un pago sin asignar", "Applied an unmatched payment"),
+        A::InvoiceVoided => ("Anuló la factura", "Voided the invoice"),
+        A::DueDateExtended => ("Dio más plazo", "Gave more time"),
+        A::PromiseMade => ("Registró una promesa de pago", "Recorded a promise to pay"),
+        A::PlanMade => ("Acordó un plan de pagos", "Agreed a payment plan"),
+        A::ChasePaused => ("Pausó la cobranza", "Paused the chase"),
+        A::ChaseResumed => ("Reanudó la cobranza", "Resumed the chase"),
+        A::PayLinkIssued => ("Creó un enlace de pago", "Made a pay link"),
+        A::PayLinksRevoked => ("Revocó los enlaces de pago", "Revoked the pay links"),
+        A::UserAdded => ("Agregó a una persona", "Added a person"),
+        A::SessionsEnded => (
+            "Cerró las sesiones de una persona",
+            "Ended a person's sessions",
+        ),
+        A::ApiKeyCreated => ("Creó una clave API", "Made an API key"),
+        A::ApiKeyRevoked => ("Revocó una clave API", "Revoked an API key"),
+    };
+    if l == Locale::Es { es } else { en }
 }
 
 /// A ledger entry for the console's timeline, in `l`.
@@ -862,5 +950,57 @@ pub fn timeline_line(l: Locale, e: &cobro_domain::LedgerEntry) -> TimelineLine {
             _ => None,
         }
     });
-    TimelineLine { what, source, note }
+    let by = e.by.as_ref().map(|a| actor(l, a));
+    TimelineLine {
+        what,
+        source,
+        note,
+        by,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cobro_domain::{Action, Actor};
+
+    #[test]
+    fn every_action_has_its_own_words_in_each_language() {
+        for l in [Locale::Es, Locale::En] {
+            let mut seen = std::collections::HashSet::new();
+            for a in Action::ALL {
+                assert!(seen.insert(action(l, a)), "{a:?} in {l:?}");
+            }
+        }
+        assert_eq!(
+            action(Locale::Es, Action::PaymentRecorded),
+            "Registró un pago"
+        );
+        assert_eq!(action(Locale::En, Action::ChasePaused), "Paused the chase");
+    }
+
+    #[test]
+    fn actors_are_named_for_people() {
+        let key = Actor::ApiKey {
+            id: cobro_domain::ApiKeyId::generate(),
+            name: "ERP".into(),
+        };
+        assert_eq!(actor(Locale::Es, &key), "clave API «ERP»");
+        assert_eq!(actor(Locale::En, &key), "API key “ERP”");
+        let event = Actor::Provider {
+            source: "stripe".into(),
+            event_id: Some("evt_1".into()),
+        };
+        assert_eq!(actor(Locale::Es, &event), "stripe · evento evt_1");
+        assert_eq!(
+            actor(Locale::En, &Actor::Client),
+            "the client, on their pay page"
+        );
+        let ana = Actor::User {
+            id: cobro_domain::UserId::generate(),
+            name: "Ana <b>".into(),
+        };
+        // Escaping is the template's: the name is kept as typed.
+        assert_eq!(actor(Locale::Es, &ana), "Ana <b>");
+    }
 }

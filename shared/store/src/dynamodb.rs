@@ -22,6 +22,7 @@
 //! | sign-in links sent to an address | `SIGNINLINKS#{sha256}` | `SIGNINLINKS` | TTL |
 //! | sign-in token | `SIGNIN#{sha256}` | `SIGNIN` | TTL |
 //! | console session | `SESSION#{sha256}` | `SESSION` | TTL (its absolute end) |
+//! | audit record | `AUDIT#{id}` | `AUDIT` | GSI1 `AUDIT` / `{id}`; GSI3 `AUDIT#{invoice}` / `{id}`; GSI4 `AUDIT#{client}` / `{id}` |
 //!
 //! The TTL attribute is `ttl` (epoch seconds). Creating an invoice is one
 //! `TransactWriteItems`: the counter moves from `seq - 1` to `seq` under a condition, so
@@ -46,16 +47,16 @@ use cobro_domain::calendar::later;
 use cobro_domain::{
     ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference, UnmatchedId,
 };
-use cobro_domain::{Session, SignInToken, StageRecord, StageStatus, User, UserId};
+use cobro_domain::{AuditRecord, Session, SignInToken, StageRecord, StageStatus, User, UserId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
 
 use crate::{
-    Agenda, AgendaItem, ApiKey, EventRecord, IdempotencyRecord, InvoiceFilter, InvoiceOrder, Lane,
-    LedgerWrite, ListedInvoice, NewInvoiceWrite, Page, PageRequest, PayToken, Result, StageLog,
-    Store, StoreError, StoredInvoice, Unmatched, agenda_sort_key, agenda_until, client_sort_key,
-    invoice_sort_key, listing_group, listing_sort_key, log_sort_key, payment_key,
+    Agenda, AgendaItem, ApiKey, AuditFilter, EventRecord, IdempotencyRecord, InvoiceFilter,
+    InvoiceOrder, Lane, LedgerWrite, ListedInvoice, NewInvoiceWrite, Page, PageRequest, PayToken,
+    Result, StageLog, Store, StoreError, StoredInvoice, Unmatched, agenda_sort_key, agenda_until,
+    client_sort_key, invoice_sort_key, listing_group, listing_sort_key, log_sort_key, payment_key,
     unmatched_sort_key,
 };
 use cobro_domain::listing::Listing;
@@ -141,6 +142,12 @@ impl<T: Serialize> Row<T> {
         self
     }
 
+    fn gsi4(mut self, pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        self.gsi4pk = Some(pk.into());
+        self.gsi4sk = Some(sk.into());
+        self
+    }
+
     fn ttl(mut self, at: DateTime<Utc>) -> Self {
         self.ttl = Some(at.timestamp());
         self
@@ -150,6 +157,21 @@ impl<T: Serialize> Row<T> {
         to_item(self).map_err(StoreError::backend)
     }
 }
+
+/// An audit record's item: in the whole log (GSI1), its invoice's (GSI3) and its
+/// client's (GSI4), each in time order.
+fn audit_item(r: &AuditRecord) -> Result<Item> {
+    let mut row = Row::new(format!("AUDIT#{}", r.id), "AUDIT", r).gsi1(AUDIT_LOG, &r.id);
+    if let Some(i) = &r.invoice_id {
+        row = row.gsi3(format!("AUDIT#{i}"), &r.id);
+    }
+    if let Some(c) = &r.client_id {
+        row = row.gsi4(format!("AUDIT#{c}"), &r.id);
+    }
+    row.item()
+}
+
+const AUDIT_LOG: &str = "AUDIT";
 
 /// The list index keys of an invoice with this listing, as update values: GSI3 (by due
 /// date) and GSI4 (by amount due), in its group's partitions.
@@ -908,6 +930,9 @@ impl Store for DynamoStore {
         if let Some(rec) = &w.idempotency {
             items.push((Part::Idempotency, self.idempotency_put(rec)?));
         }
+        for r in &w.audit {
+            items.push((Part::Other, put(&self.table, audit_item(r)?, None)?));
+        }
         match (self.transact(items).await, &w.new_client) {
             (Ok(()), _) => Ok(()),
             (Err(e), Some(client)) => Err(self.tax_owner(client, e).await),
@@ -1078,6 +1103,9 @@ impl Store for DynamoStore {
         }
         if let Some(r) = &w.stage {
             items.push((Part::Other, put(&self.table, self.stage_item(r)?, None)?));
+        }
+        if let Some(r) = &w.audit {
+            items.push((Part::Other, put(&self.table, audit_item(r)?, None)?));
         }
         let escalated = crate::escalates(&w.stage);
         if let Some(u) =
@@ -1529,6 +1557,29 @@ impl Store for DynamoStore {
             .await
             .map_err(|e| StoreError::backend(e.into_service_error()))?;
         Ok(())
+    }
+
+    async fn record_audit(&self, record: &AuditRecord) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(audit_item(record)?))
+            .send()
+            .await
+            .map_err(|e| StoreError::backend(e.into_service_error()))?;
+        Ok(())
+    }
+
+    async fn audit_log(
+        &self,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRecord>> {
+        match filter {
+            AuditFilter::All => self.index_page("GSI1", AUDIT_LOG.into(), page).await,
+            AuditFilter::Invoice(i) => self.index_page("GSI3", format!("AUDIT#{i}"), page).await,
+            AuditFilter::Client(c) => self.index_page("GSI4", format!("AUDIT#{c}"), page).await,
+        }
     }
 }
 

@@ -13,9 +13,9 @@ use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use cobro_domain::listing::Listing;
 use cobro_domain::{
-    ApiKeyId, Client, ClientId, Currency, Invoice, InvoiceId, InvoiceStatus, LedgerEntry,
-    PaymentFact, PaymentReference, Session, SignInToken, StageRecord, UnmatchedId, UnmatchedReason,
-    User, UserId,
+    ApiKeyId, AuditRecord, Client, ClientId, Currency, Invoice, InvoiceId, InvoiceStatus,
+    LedgerEntry, PaymentFact, PaymentReference, Session, SignInToken, StageRecord, UnmatchedId,
+    UnmatchedReason, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -127,6 +127,8 @@ pub struct NewInvoiceWrite {
     /// The listings of the invoices in `other_entries` with those entries (the new
     /// invoice's own is the store's to derive: it has all its entries).
     pub other_listings: Vec<(InvoiceId, Listing)>,
+    /// Who created it (and the client created with it), recorded with it.
+    pub audit: Vec<AuditRecord>,
 }
 
 /// An invoice with its ledger, in order.
@@ -469,6 +471,8 @@ pub struct LedgerWrite {
     pub stage: Option<StageRecord>,
     /// What the lists show of the invoice with these entries (see [`LedgerWrite::leaving`]).
     pub listing: Option<Listing>,
+    /// The action of a person or key that made these entries, recorded with them.
+    pub audit: Option<AuditRecord>,
 }
 
 impl LedgerWrite {
@@ -485,6 +489,7 @@ impl LedgerWrite {
             agenda: Agenda::Keep,
             stage: None,
             listing: None,
+            audit: None,
         }
     }
 
@@ -524,6 +529,11 @@ impl LedgerWrite {
 
     pub fn resolving(mut self, unmatched: Option<Unmatched>) -> Self {
         self.resolves = unmatched;
+        self
+    }
+
+    pub fn with_audit(mut self, record: Option<AuditRecord>) -> Self {
+        self.audit = record;
         self
     }
 
@@ -598,6 +608,26 @@ pub(crate) fn unmatched_sort_key(u: &Unmatched) -> String {
 /// Which provider payment an unmatched item is about: `{source}#{payment id}`.
 pub(crate) fn payment_key(u: &Unmatched) -> String {
     format!("{}#{}", u.fact.source, u.fact.payment_id)
+}
+
+/// Which actions the audit log shows: all, or those on one invoice or one client (its
+/// invoices' too). Newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AuditFilter {
+    #[default]
+    All,
+    Invoice(InvoiceId),
+    Client(ClientId),
+}
+
+impl AuditFilter {
+    pub fn matches(&self, r: &AuditRecord) -> bool {
+        match self {
+            AuditFilter::All => true,
+            AuditFilter::Invoice(id) => r.invoice_id.as_ref() == Some(id),
+            AuditFilter::Client(id) => r.client_id.as_ref() == Some(id),
+        }
+    }
 }
 
 /// Sort key of an invoice in its client's listing (newest first): issue date, then id.
@@ -743,4 +773,16 @@ pub trait Store: Send + Sync + 'static {
     async fn touch_session(&self, digest: &str, at: DateTime<Utc>) -> Result<()>;
     /// Ends a session (sign-out); nothing when it is gone already.
     async fn delete_session(&self, digest: &str) -> Result<()>;
+
+    // Audit
+    /// Records an action that wrote no ledger entry and no invoice (those carry theirs in
+    /// [`LedgerWrite::audit`] and [`NewInvoiceWrite::audit`]). The same record twice is
+    /// kept once.
+    async fn record_audit(&self, record: &AuditRecord) -> Result<()>;
+    /// The actions `filter` picks, newest first.
+    async fn audit_log(
+        &self,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRecord>>;
 }

@@ -17,16 +17,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Agenda, AgendaItem, ApiKey, EventRecord, IdempotencyRecord, InvoiceFilter, InvoiceOrder, Lane,
-    LedgerWrite, ListedInvoice, NewInvoiceWrite, Page, PageRequest, PayToken, Result, StageLog,
-    Store, StoreError, StoredInvoice, Unmatched, agenda_sort_key, agenda_until, client_sort_key,
-    invoice_sort_key, listing_group, listing_sort_key, log_sort_key, payment_key,
+    Agenda, AgendaItem, ApiKey, AuditFilter, EventRecord, IdempotencyRecord, InvoiceFilter,
+    InvoiceOrder, Lane, LedgerWrite, ListedInvoice, NewInvoiceWrite, Page, PageRequest, PayToken,
+    Result, StageLog, Store, StoreError, StoredInvoice, Unmatched, agenda_sort_key, agenda_until,
+    client_sort_key, invoice_sort_key, listing_group, listing_sort_key, log_sort_key, payment_key,
     unmatched_sort_key,
 };
 use chrono::{Duration, NaiveDate};
 use cobro_domain::calendar::later;
 use cobro_domain::listing::Listing;
-use cobro_domain::{Session, SignInToken, StageRecord, StageStatus, User, UserId};
+use cobro_domain::{AuditRecord, Session, SignInToken, StageRecord, StageStatus, User, UserId};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -175,6 +175,18 @@ CREATE INDEX invoices_amount_all ON invoices (amount_key);
 ALTER TABLE invoices ADD COLUMN paused_until TEXT;
 UPDATE invoices SET paused_until = json_extract(listing, '$.paused_until');
 CREATE INDEX invoices_pauses ON invoices (paused_until) WHERE paused_until IS NOT NULL;
+"#,
+    // The audit log: what people and keys of the business did, newest first overall, per
+    // invoice and per client. `id` sorts in time order.
+    r#"
+CREATE TABLE audit (
+    id TEXT PRIMARY KEY,
+    invoice_id TEXT,
+    client_id TEXT,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX audit_invoice ON audit (invoice_id, id) WHERE invoice_id IS NOT NULL;
+CREATE INDEX audit_client ON audit (client_id, id) WHERE client_id IS NOT NULL;
 "#,
 ];
 
@@ -365,6 +377,21 @@ fn one<T: DeserializeOwned>(
 }
 
 /// Documents of a keyset-paged listing: rows of (sort key, body), newest first.
+fn put_audit(c: &Connection, r: &AuditRecord) -> Result<()> {
+    c.execute_cached(
+        "INSERT INTO audit (id, invoice_id, client_id, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO NOTHING",
+        params![
+            r.id,
+            r.invoice_id.as_ref().map(|i| i.to_string()),
+            r.client_id.as_ref().map(|i| i.to_string()),
+            to_json(r)?
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
 fn page<T: DeserializeOwned>(
     c: &Connection,
     sql: &str,
@@ -503,6 +530,9 @@ fn insert_invoice(tx: &rusqlite::Transaction<'_>, w: &NewInvoiceWrite) -> Result
     let constraint = |e| constraint_as(e, StoreError::AlreadyExists);
     if let Some(client) = &w.new_client {
         insert_client(tx, client)?;
+    }
+    for r in &w.audit {
+        put_audit(tx, r)?;
     }
     tx.execute_cached(
         "INSERT INTO invoices (id, client_id, seq, sort_key, payment_reference, body, next_action_at, lane)
@@ -1083,6 +1113,9 @@ impl Store for SqliteStore {
             if let Some(l) = &w.listing {
                 set_listing_of(&tx, &w.invoice_id, l)?;
             }
+            if let Some(r) = &w.audit {
+                put_audit(&tx, r)?;
+            }
             match w.agenda {
                 Agenda::Keep => {}
                 Agenda::At(at) => set_agenda_tx(&tx, &w.invoice_id.to_string(), Some(at))?,
@@ -1509,6 +1542,38 @@ impl Store for SqliteStore {
             c.execute_cached("DELETE FROM sessions WHERE digest = ?1", [digest])
                 .map(|_| ())
                 .map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn record_audit(&self, record: &AuditRecord) -> Result<()> {
+        let r = record.clone();
+        self.with(move |c| put_audit(c, &r)).await
+    }
+
+    async fn audit_log(
+        &self,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRecord>> {
+        let limit = page.limit();
+        // Ids begin with a year's digits: "~" sorts after every one (a range the index reads).
+        let after = page.after.clone().unwrap_or_else(|| "~".into());
+        let (which, value) = match filter {
+            AuditFilter::All => ("?1 IS NULL", None),
+            AuditFilter::Invoice(id) => ("invoice_id = ?1", Some(id.to_string())),
+            AuditFilter::Client(id) => ("client_id = ?1", Some(id.to_string())),
+        };
+        let sql = format!(
+            "SELECT id, body FROM audit WHERE {which} AND id < ?2 ORDER BY id DESC LIMIT ?3"
+        );
+        self.with(move |c| {
+            self::page(
+                c,
+                &sql,
+                params![value, after, limit.saturating_add(1)],
+                limit,
+            )
         })
         .await
     }

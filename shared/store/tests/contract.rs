@@ -86,6 +86,7 @@ fn invoice_write(client: &ClientId, seq: u64, issue_day: u32) -> NewInvoiceWrite
             amount: inv.total,
             at: now(),
             key: None,
+            by: None,
         }],
         pay_token: PayToken {
             digest: token.digest(),
@@ -99,6 +100,7 @@ fn invoice_write(client: &ClientId, seq: u64, issue_day: u32) -> NewInvoiceWrite
         idempotency: None,
         other_entries: Vec::new(),
         other_listings: Vec::new(),
+        audit: Vec::new(),
         next_action_at: None,
         new_client: None,
     }
@@ -446,6 +448,7 @@ fn payment_entry(seq: u32, key: &str, units: i64) -> LedgerEntry {
         amount: Money::from_minor_units(units, cobro_domain::Currency::parse("CLP").unwrap()),
         at: now(),
         key: Some(key.into()),
+        by: None,
     }
 }
 
@@ -476,6 +479,7 @@ async fn events_apply_once_with_their_entries(store: Arc<dyn Store>) {
         agenda: Agenda::Keep,
         stage: None,
         listing: None,
+        audit: None,
     };
     store.append_entries(&write).await.unwrap();
     assert_eq!(
@@ -598,6 +602,7 @@ async fn unmatched_payments_wait_in_the_queue(store: Arc<dyn Store>) {
         agenda: Agenda::Keep,
         stage: None,
         listing: None,
+        audit: None,
     };
     store.append_entries(&apply(2)).await.unwrap();
     assert!(matches!(
@@ -648,6 +653,7 @@ async fn concurrent_appends_lose_no_update(store: Arc<dyn Store>) {
                     agenda: Agenda::Keep,
                     stage: None,
                     listing: None,
+                    audit: None,
                 };
                 match store.append_entries(&w).await {
                     Err(StoreError::SequenceTaken) => continue,
@@ -761,6 +767,7 @@ async fn agenda_lists_only_what_is_due_in_order(store: Arc<dyn Store>) {
             agenda: Agenda::Off,
             stage: None,
             listing: None,
+            audit: None,
         })
         .await
         .unwrap();
@@ -949,6 +956,7 @@ async fn late_fees_and_escalations_are_logged(store: Arc<dyn Store>) {
                 agenda: Agenda::At(now() + Duration::days(30)),
                 stage: Some(fee.clone()),
                 listing: None,
+                audit: None,
             })
             .await
             .unwrap();
@@ -1094,6 +1102,7 @@ async fn append(store: &dyn Store, id: &InvoiceId, kind: EntryKind, amount: Mone
         amount,
         at: now(),
         key: Some(key.into()),
+        by: None,
     };
     after.entries.push(entry.clone());
     let write = LedgerWrite::new(id.clone(), vec![entry])
@@ -1319,6 +1328,95 @@ async fn invoice_lists_agree_with_their_ledgers(store: Arc<dyn Store>) {
     );
 }
 
+/// Actions are kept with what they did (a refused write keeps neither), read newest first
+/// overall, per invoice and per client, a page at a time; the same record twice is one.
+async fn audit_records_are_written_with_their_effects(store: Arc<dyn Store>) {
+    use cobro_domain::{Action, Actor, AuditRecord};
+    use cobro_store::AuditFilter;
+    let ana = Actor::User {
+        id: cobro_domain::UserId::generate(),
+        name: "Ana".into(),
+    };
+    let erp = Actor::ApiKey {
+        id: ApiKeyId::generate(),
+        name: "ERP".into(),
+    };
+    let c = client("Auditada", now());
+    store.create_client(&c, None).await.unwrap();
+    let at = |m: i64| now() + Duration::minutes(m);
+    let mut kept = Vec::new();
+
+    // An invoice created with its record.
+    let seq = store.last_invoice_seq().await.unwrap() + 1;
+    let mut w = invoice_write(&c.id, seq, 1);
+    let (inv, invoice) = (w.invoice.id.clone(), w.invoice.clone());
+    let created = AuditRecord::new(erp.clone(), Action::InvoiceCreated, at(1)).on_invoice(&invoice);
+    w.audit = vec![created.clone()];
+    store.create_invoice(&w).await.unwrap();
+    kept.push(created);
+
+    // A payment recorded by a person: the entry carries her, the record goes with it.
+    let mut paid = payment_entry(2, "manual:p1:payment", 1_000);
+    paid.by = Some(ana.clone());
+    let record = AuditRecord::new(ana.clone(), Action::PaymentRecorded, at(2))
+        .on_invoice(&invoice)
+        .entry(2);
+    let write = LedgerWrite::new(inv.clone(), vec![paid.clone()]).with_audit(Some(record.clone()));
+    store.append_entries(&write).await.unwrap();
+    kept.push(record);
+    // The same position again: refused whole, its record not kept.
+    let lost = AuditRecord::new(ana.clone(), Action::PaymentRecorded, at(3)).on_invoice(&invoice);
+    let again = LedgerWrite::new(inv.clone(), vec![payment_entry(2, "manual:p2:payment", 5)])
+        .with_audit(Some(lost));
+    assert!(matches!(
+        store.append_entries(&again).await,
+        Err(StoreError::SequenceTaken)
+    ));
+    let stored = store.invoice(&inv).await.unwrap().unwrap();
+    assert_eq!(stored.entries[1].by, Some(ana.clone()));
+
+    // Actions that wrote no entry: on the client, on nothing of a client's, twice the same.
+    let updated = AuditRecord::new(ana.clone(), Action::ClientUpdated, at(4)).on_client(&c);
+    let key = AuditRecord::new(ana.clone(), Action::ApiKeyCreated, at(4)).detail("key_x");
+    for r in [&updated, &key, &key] {
+        store.record_audit(r).await.unwrap();
+    }
+    kept.push(updated);
+    kept.push(key);
+    // Another client's, at the same moment.
+    let other = client("Otra", now());
+    let theirs = AuditRecord::new(erp, Action::ClientCreated, at(4)).on_client(&other);
+    store.record_audit(&theirs).await.unwrap();
+    kept.push(theirs);
+
+    let read = |filter: AuditFilter| {
+        let store = store.clone();
+        async move {
+            let (mut all, mut page) = (Vec::new(), PageRequest::first(2));
+            loop {
+                let p = store.audit_log(&filter, &page).await.unwrap();
+                assert!(p.items.len() <= 2);
+                all.extend(p.items);
+                match p.next {
+                    Some(next) => page.after = Some(next),
+                    None => return all,
+                }
+            }
+        }
+    };
+    for filter in [
+        AuditFilter::All,
+        AuditFilter::Invoice(inv.clone()),
+        AuditFilter::Client(c.id.clone()),
+        AuditFilter::Client(other.id.clone()),
+    ] {
+        let mut expected: Vec<_> = kept.iter().filter(|r| filter.matches(r)).cloned().collect();
+        expected.sort_by(|a, b| b.id.cmp(&a.id));
+        assert!(!expected.is_empty());
+        assert_eq!(read(filter.clone()).await, expected, "{filter:?}");
+    }
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1536,6 +1634,7 @@ contract!(
     late_fees_and_escalations_are_logged,
     pay_links_are_revoked_per_invoice,
     invoice_lists_agree_with_their_ledgers,
+    audit_records_are_written_with_their_effects,
 );
 
 #[tokio::test]

@@ -89,13 +89,18 @@ async fn invoices_and_clients_read_back(t: TestApp) {
 
 /// Missing, wrong and revoked keys get byte-identical 401s.
 async fn api_keys_guard_every_route(t: TestApp) {
-    let (revoked_key, revoked) = cobro_app::usecases::keys::create(&t.app, "old")
-        .await
-        .unwrap();
-    assert!(
-        cobro_app::usecases::keys::revoke(&t.app, revoked_key.id.as_str())
+    let (revoked_key, revoked) =
+        cobro_app::usecases::keys::create(&t.app, &cobro_domain::Actor::Cobro, "old")
             .await
-            .unwrap()
+            .unwrap();
+    assert!(
+        cobro_app::usecases::keys::revoke(
+            &t.app,
+            &cobro_domain::Actor::Cobro,
+            revoked_key.id.as_str()
+        )
+        .await
+        .unwrap()
     );
     let url = format!("{}/v1/clients", t.base);
     let attempts = [

@@ -20,12 +20,24 @@ struct Page {
 impl Page {
     /// The value of the page's first form's CSRF field.
     fn csrf(&self) -> String {
+        self.value("csrf")
+    }
+
+    /// The value of the page's first field named `name`.
+    fn value(&self, name: &str) -> String {
         self.body
-            .split("name=\"csrf\" value=\"")
+            .split(&format!("name=\"{name}\" value=\""))
             .nth(1)
             .and_then(|r| r.split('"').next())
             .unwrap_or_default()
             .to_string()
+    }
+
+    /// Where its "next page" link goes, as a browser reads the attribute.
+    fn next_page(&self) -> Option<String> {
+        let before = self.body.split_once("id=\"next-page\"")?.0;
+        let href = before.rsplit("href=\"").next()?.split('"').next()?;
+        Some(href.replace("&amp;", "&").replace("&#38;", "&"))
     }
 }
 
@@ -117,6 +129,7 @@ impl<'a> Browser<'a> {
 async fn add(t: &TestApp, role: &str, locale: &str) -> cobro_domain::User {
     cobro_app::usecases::people::add_user(
         &t.app,
+        &cobro_domain::Actor::Cobro,
         &cobro_domain::user::NewUser {
             email: unique_email(role),
             name: format!("Persona {role}"),
@@ -464,13 +477,7 @@ async fn an_invoice_is_worked_from_its_page(t: TestApp) {
     );
     assert!(page.body.contains("Ferretería Los Andes"));
     let csrf = page.csrf();
-    let nonce = page
-        .body
-        .split("name=\"nonce\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string();
+    let nonce = page.value("nonce");
     let pay = |amount: &'static str, nonce: String| {
         vec![
             ("csrf", csrf.clone()),
@@ -661,13 +668,7 @@ async fn invoices_are_filtered_and_exported(t: TestApp) {
     // 28 invoices: 25 on the first page, 3 on the next.
     let first = b.get("/console/invoices").await;
     assert_eq!(rows(&first.body).len(), 25);
-    let next = first
-        .body
-        .split("id=\"next-page\"")
-        .next()
-        .and_then(|b| b.rsplit("href=\"").next())
-        .map(|h| h.split('"').next().unwrap().replace("&amp;", "&"))
-        .unwrap();
+    let next = first.next_page().unwrap();
     let second = b.get(&next).await;
     let mut all = rows(&first.body);
     all.extend(rows(&second.body));
@@ -676,7 +677,7 @@ async fn invoices_are_filtered_and_exported(t: TestApp) {
     all.dedup();
     assert_eq!(all.len(), 28, "every invoice once");
     assert!(second.body.contains("id=\"first-page\""));
-    assert!(!second.body.contains("id=\"next-page\""));
+    assert_eq!(second.next_page(), None);
     // Nonsense is named, dropped, and the rest applied.
     let p = b
         .get("/console/invoices?overdue=pronto&currency=XX&sort=nombre&due_from=ayer&client_id=inv_1&q=cable")
@@ -1098,7 +1099,157 @@ async fn settings_make_and_revoke_api_keys(t: TestApp) {
     assert_eq!(api(key).await, StatusCode::UNAUTHORIZED);
 }
 
+/// The rows of the page's activity table, each as its cells' text joined by " | ".
+fn activity(body: &str) -> Vec<String> {
+    let Some(table) = body
+        .split("id=\"activity\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+    else {
+        return Vec::new();
+    };
+    table
+        .split("<tr>")
+        .skip(2)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let text = cell.split_once('>').map_or("", |c| c.1);
+                    let text = text.split("</td>").next().unwrap_or_default();
+                    // The subject is a link: its text.
+                    let text = match text.split_once('>') {
+                        Some((tag, rest)) if tag.starts_with("<a ") => {
+                            rest.trim_end_matches("</a>")
+                        }
+                        _ => text,
+                    };
+                    text.trim().to_string()
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect()
+}
+
+/// GIVEN an invoice made through the API and a payment recorded by a collector in the
+/// console, WHEN the invoice page and the log are read, THEN each names who did what on
+/// which invoice, newest first, 25 a page; the log narrows to an invoice or a client, says
+/// so when the id is none of ours, and every role reads it.
+async fn the_log_shows_who_did_what(t: TestApp) {
+    let (cid, id, _) = arranged_invoice(&t, "registro").await;
+    t.set_now(&chrono::Utc::now().to_rfc3339());
+    let number = t.invoice(&id).await["number"].as_str().unwrap().to_string();
+    let collector = add(&t, "collector", "es").await;
+    let mut b = Browser::new(&t);
+    let p = b.get("/console/log").await;
+    assert_eq!(p.location.as_deref(), Some("/console/sign-in"));
+    b.sign_in(&collector.email).await;
+    let path = format!("/console/invoices/{id}");
+    let page = b.get(&path).await;
+    let nonce = page.value("nonce");
+    let form = [
+        ("csrf", page.csrf()),
+        ("nonce", nonce),
+        ("amount", "30000".to_string()),
+        ("method", "transfer".to_string()),
+        ("reference", "TRF-88".to_string()),
+    ];
+    let p = b.post(&format!("{path}/payments"), &refs(&form)).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+
+    // On the invoice: the payment's line names the collector; its activity, newest first.
+    let page = b.get(&path).await;
+    let line = page
+        .body
+        .split("<tr>")
+        .find(|r| r.contains("Pago de $30.000 por transferencia"))
+        .expect("the payment on the timeline");
+    assert!(line.contains("Persona collector"), "{line}");
+    assert!(
+        page.body
+            .split("<tr>")
+            .any(|r| r.contains("Factura emitida") && r.contains("clave API «tests»")),
+        "{}",
+        page.body
+    );
+    let rows = activity(&page.body);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[0].ends_with(&format!(
+            "Persona collector | Registró un pago | {number} | $30.000"
+        )),
+        "{rows:?}"
+    );
+    assert!(
+        rows[1].contains("clave API «tests» | Creó la factura"),
+        "{rows:?}"
+    );
+
+    // The whole log: also the client made through the API and the key made at setup.
+    let log = b.get("/console/log").await;
+    assert_eq!(log.status, StatusCode::OK);
+    let all = activity(&log.body);
+    let whats: Vec<&str> = all.iter().map(|r| r.split(" | ").nth(2).unwrap()).collect();
+    for expected in [
+        "Registró un pago",
+        "Creó la factura",
+        "Creó el cliente",
+        "Creó una clave API",
+    ] {
+        assert!(whats.contains(&expected), "{expected}: {all:?}");
+    }
+    assert!(
+        log.body
+            .contains(&format!("href=\"/console/log?client={cid}\""))
+    );
+    let theirs = activity(&b.get(&format!("/console/log?client={cid}")).await.body);
+    assert_eq!(theirs.len(), 3, "{theirs:?}");
+    assert!(theirs[2].contains("Creó el cliente | Ferretería Los Andes"));
+    let mine = b.get(&format!("/console/log?invoice={id}")).await;
+    assert_eq!(activity(&mine.body), rows);
+    assert!(mine.body.contains("id=\"whole-log\""));
+    // An id that is none of ours: the whole log, and why.
+    for other in [id.replace("inv_", "cli_"), "F-000001".into()] {
+        let p = b.get(&format!("/console/log?invoice={other}")).await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(
+            p.body
+                .contains("no hay ninguna factura con ese identificador"),
+            "{}",
+            p.body
+        );
+        assert_eq!(activity(&p.body), all);
+    }
+
+    // 25 a page: 30 more actions (new pay links through the API) fill two pages.
+    for _ in 0..30 {
+        let a = t
+            .post(&format!("/v1/invoices/{id}/pay-links"), &json!({}), None)
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    }
+    let first = b.get(&format!("/console/log?invoice={id}")).await;
+    assert_eq!(activity(&first.body).len(), 25);
+    let next = first.next_page().unwrap();
+    let second = b.get(&next).await;
+    assert_eq!(second.status, StatusCode::OK);
+    let rest = activity(&second.body);
+    assert_eq!(rest.len(), 7, "{rest:?}");
+    assert_eq!(rest[6], rows[1]);
+    assert_eq!(second.next_page(), None);
+
+    // A viewer reads the log; in English for a person who reads English.
+    let viewer = add(&t, "viewer", "en").await;
+    let mut v = Browser::new(&t);
+    v.sign_in(&viewer.email).await;
+    let p = v.get(&format!("/console/log?invoice={id}")).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("Made a pay link") && p.body.contains("API key “tests”"));
+}
+
 on_both_stacks!(
+    the_log_shows_who_did_what,
     settings_make_and_revoke_api_keys,
     an_unmatched_payment_is_applied_from_the_queue,
     an_invoice_is_extended_relinked_and_voided,

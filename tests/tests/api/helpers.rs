@@ -115,7 +115,7 @@ pub(crate) async fn spawn_with(backend: Backend, f: impl FnOnce(&mut Config)) ->
             .merge(cobro_app::http::console(app.clone())),
     );
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let (_, key) = cobro_app::usecases::keys::create(&app, "tests")
+    let (_, key) = cobro_app::usecases::keys::create(&app, &cobro_domain::Actor::Cobro, "tests")
         .await
         .unwrap();
     TestApp {

@@ -19,6 +19,7 @@ macro_rules! on_both_stacks {
 mod helpers;
 
 mod arrangements;
+mod audit;
 mod clients;
 mod console;
 mod credit;

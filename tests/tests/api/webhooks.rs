@@ -592,6 +592,16 @@ impl Store for FaultyStore {
     async fn delete_session(&self, d: &str) -> cobro_store::Result<()> {
         self.inner.delete_session(d).await
     }
+    async fn record_audit(&self, r: &cobro_domain::AuditRecord) -> cobro_store::Result<()> {
+        self.write(self.inner.record_audit(r)).await
+    }
+    async fn audit_log(
+        &self,
+        f: &cobro_store::AuditFilter,
+        p: &cobro_store::PageRequest,
+    ) -> cobro_store::Result<cobro_store::Page<cobro_domain::AuditRecord>> {
+        self.inner.audit_log(f, p).await
+    }
     async fn put_api_key(&self, k: &cobro_store::ApiKey) -> cobro_store::Result<()> {
         self.inner.put_api_key(k).await
     }

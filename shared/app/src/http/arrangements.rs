@@ -94,7 +94,7 @@ async fn make(
 ) -> Result<Response, Problem> {
     let now = app.now();
     let remember = |after: &StoredInvoice| idem.invoice_record(StatusCode::CREATED, after, now);
-    match arrangements::request(&app, &id, input, &remember).await {
+    match arrangements::request(&app, &idem.by, &id, input, &remember).await {
         Ok(after) => {
             let body = to_json(&InvoiceView::full(&after, now)?)?;
             Ok(created(format!("/v1/invoices/{}", after.invoice.id), body))

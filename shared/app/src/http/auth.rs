@@ -14,6 +14,8 @@ use crate::App;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key_id: ApiKeyId,
+    /// The key as the actor of what it does (its name as it is now).
+    pub by: cobro_domain::Actor,
 }
 
 fn bearer(req: &Request) -> Option<&str> {
@@ -32,7 +34,13 @@ pub async fn require_api_key(State(app): State<App>, mut req: Request, next: Nex
     match app.store.api_key_by_digest(&secret::digest(token)).await {
         Ok(Some(key)) if key.revoked_at.is_none() => {
             tracing::debug!(api_key = %key.id, "authenticated");
-            req.extensions_mut().insert(Caller { key_id: key.id });
+            req.extensions_mut().insert(Caller {
+                by: cobro_domain::Actor::ApiKey {
+                    id: key.id.clone(),
+                    name: key.name,
+                },
+                key_id: key.id,
+            });
             next.run(req).await
         }
         Ok(_) => Problem::unauthorized().into_response(),

@@ -1,6 +1,7 @@
 //! `/v1/clients`: create, list and read clients, their invoices, their standing, their
 //! budget.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -12,6 +13,7 @@ use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::Caller;
 use super::idempotency::{IdempotencyKeyHeader, Idempotent};
 use super::paging::{ListParams, list, page_request};
 use super::problem::{Problem, ProblemBody};
@@ -65,7 +67,7 @@ async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Pr
             now,
         )
     };
-    match invoicing::create_client(&app, &input, &remember).await {
+    match invoicing::create_client(&app, &idem.by, &input, &remember).await {
         Ok(made) => {
             let deposit = made.deposit.as_ref();
             let deposit = deposit.map(|d| (&d.invoice, d.pay_url.as_str()));
@@ -171,11 +173,12 @@ async fn get_standing(State(app): State<App>, Path(id): Path<String>) -> Result<
 async fn set_budget(
     State(app): State<App>,
     Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let body = json::body(body)?;
     let input: AmountInput = json::parse(&headers, &body)?;
-    let client = deposits::set_budget(&app, &id, &input).await?;
+    let client = deposits::set_budget(&app, &caller.by, &id, &input).await?;
     Ok(Json(to_json(&ClientView::new(&client))?).into_response())
 }

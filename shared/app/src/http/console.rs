@@ -25,6 +25,8 @@ use subtle::ConstantTimeEq;
 
 use super::pages;
 use crate::App;
+
+mod log;
 use crate::usecases::{Error, arrangements, lists, people};
 
 const SESSION_COOKIE: &str = "cobro_session";
@@ -48,6 +50,7 @@ pub fn routes() -> Router<App> {
         .route("/console/settings", get(settings_page))
         .route("/console/settings/keys", post(create_key))
         .route("/console/settings/keys/{id}/revoke", post(revoke_key))
+        .route("/console/log", get(log::log_page))
         .route("/console/unmatched", get(unmatched_page))
         .route("/console/unmatched/{id}/apply", post(apply_unmatched))
         .route("/console/invoices", get(invoices_page))
@@ -225,6 +228,13 @@ fn csrf_ok(sent: &str, expected: &str) -> bool {
 struct Signed {
     user: User,
     csrf: String,
+}
+
+impl Signed {
+    /// The user as the actor of what they do.
+    fn by(&self) -> cobro_domain::Actor {
+        crate::usecases::audit::user(&self.user)
+    }
 }
 
 /// The user the request's session cookie signs in, if any.
@@ -605,7 +615,7 @@ async fn add_user(
         role: form.role.clone(),
         locale: Some(form.locale.clone()),
     };
-    let (status, errors) = match people::add_user(&app, &input).await {
+    let (status, errors) = match people::add_user(&app, &s.by(), &input).await {
         Ok(_) => return Redirect::to("/console/users?done=added").into_response(),
         Err(Error::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
         Err(Error::Conflict(_)) => (
@@ -782,7 +792,7 @@ async fn create_key(
         Err(res) => return res,
     };
     let w = Words::of(s.user.locale);
-    match crate::usecases::keys::create(&app, &form.name).await {
+    match crate::usecases::keys::create(&app, &s.by(), &form.name).await {
         Ok((_, key)) => {
             let flash = Some((true, w.key_made.to_string()));
             let key = Some(key.expose().to_string());
@@ -809,7 +819,7 @@ async fn revoke_key(
         Ok(s) => s,
         Err(res) => return res,
     };
-    match crate::usecases::keys::revoke(&app, &id).await {
+    match crate::usecases::keys::revoke(&app, &s.by(), &id).await {
         Ok(true) => Redirect::to("/console/settings?done=revoked").into_response(),
         Ok(false) => {
             let w = Words::of(s.user.locale);
@@ -1002,6 +1012,7 @@ async fn apply_unmatched(
     };
     let applied = crate::usecases::payments::apply_unmatched(
         &app,
+        &s.by(),
         &id,
         invoice.as_str(),
         &crate::usecases::nothing,
@@ -1267,6 +1278,8 @@ struct InvoicePage<'a> {
     lines: Vec<(String, String, String)>,
     total: String,
     timeline: Vec<(String, cobro_notify::console::TimelineLine)>,
+    /// What people, keys and the client did on it, newest first.
+    activity: Vec<log::ActivityRow>,
     messages: Vec<(String, String, &'static str)>,
     can_act: bool,
     /// Still chased (open or partially paid): it can be voided or given more time.
@@ -1435,6 +1448,12 @@ async fn invoice_response(
         .iter()
         .map(|e| (local(e.at), cobro_notify::console::timeline_line(l, e)))
         .collect();
+    let filter = cobro_store::AuditFilter::Invoice(inv.id.clone());
+    let recent = cobro_store::PageRequest::first(cobro_store::MAX_PAGE);
+    let activity = match crate::usecases::audit::log(app, &filter, &recent).await {
+        Ok(p) => log::rows(l, inv.timezone, &p.items),
+        Err(e) => return server_error(e),
+    };
     let messages = stored
         .stages
         .iter()
@@ -1496,6 +1515,7 @@ async fn invoice_response(
                 .collect(),
             total: inv.total.format(l),
             timeline,
+            activity,
             messages,
             can_act: s.user.role.can_act(),
             open: cobro_domain::listing::chased(balance.status),
@@ -1601,6 +1621,7 @@ async fn record_payment(
     };
     match crate::usecases::payments::record_manual(
         &app,
+        &s.by(),
         &id,
         input,
         crate::usecases::payments::Direction::Received,
@@ -1625,7 +1646,7 @@ async fn act<Fut>(
     id: &str,
     form: Result<Form<InvoiceForm>, FormRejection>,
     done: &str,
-    run: impl FnOnce(InvoiceForm) -> Fut,
+    run: impl FnOnce(InvoiceForm, cobro_domain::Actor) -> Fut,
 ) -> Response
 where
     Fut: std::future::Future<Output = Result<(), Error>>,
@@ -1635,7 +1656,7 @@ where
         Ok(s) => s,
         Err(res) => return res,
     };
-    match run(form.clone()).await {
+    match run(form.clone(), s.by()).await {
         Ok(()) => Redirect::to(&format!("/console/invoices/{id}?done={done}")).into_response(),
         Err(e) => invoice_refused(app, &s, id, form, e).await,
     }
@@ -1656,12 +1677,12 @@ async fn pause(
     form: Result<Form<InvoiceForm>, FormRejection>,
 ) -> Response {
     let (app, id) = (&app, id.as_str());
-    act(app, &headers, id, form, "paused", |f| async move {
+    act(app, &headers, id, form, "paused", |f, by| async move {
         let input = arrangements::Input::Pause(arrangements::PauseInput {
             until: day("until", &f.until)?,
             reason: f.reason,
         });
-        arrangements::request(app, id, input, &crate::usecases::nothing).await?;
+        arrangements::request(app, &by, id, input, &crate::usecases::nothing).await?;
         Ok(())
     })
     .await
@@ -1674,9 +1695,9 @@ async fn resume(
     form: Result<Form<InvoiceForm>, FormRejection>,
 ) -> Response {
     let (app, id) = (&app, id.as_str());
-    act(app, &headers, id, form, "resumed", |_| async move {
+    act(app, &headers, id, form, "resumed", |_, by| async move {
         let input = arrangements::Input::Resume;
-        arrangements::request(app, id, input, &crate::usecases::nothing).await?;
+        arrangements::request(app, &by, id, input, &crate::usecases::nothing).await?;
         Ok(())
     })
     .await
@@ -1691,9 +1712,9 @@ async fn void(
     form: Result<Form<InvoiceForm>, FormRejection>,
 ) -> Response {
     let (app, id) = (&app, id.as_str());
-    act(app, &headers, id, form, "voided", |f| async move {
+    act(app, &headers, id, form, "voided", |f, by| async move {
         let (reason, message) = (typed(&f.void_reason), typed(&f.void_message));
-        match crate::usecases::invoicing::void(app, id, reason, message).await {
+        match crate::usecases::invoicing::void(app, &by, id, reason, message).await {
             Ok(_) => Ok(()),
             Err(e) => Err(renamed(
                 e,
@@ -1713,13 +1734,13 @@ async fn extend(
     form: Result<Form<InvoiceForm>, FormRejection>,
 ) -> Response {
     let (app, id) = (&app, id.as_str());
-    act(app, &headers, id, form, "extended", |f| async move {
+    act(app, &headers, id, form, "extended", |f, by| async move {
         let input = arrangements::Input::Extension(arrangements::ExtensionInput {
             due_date: day("new_due", &f.new_due)?,
             reason: f.ext_reason.clone(),
             message: typed(&f.ext_message).map(str::to_string),
         });
-        match arrangements::request(app, id, input, &crate::usecases::nothing).await {
+        match arrangements::request(app, &by, id, input, &crate::usecases::nothing).await {
             Ok(_) => Ok(()),
             Err(e) => Err(renamed(
                 e,
@@ -1743,8 +1764,8 @@ async fn revoke_links(
     form: Result<Form<InvoiceForm>, FormRejection>,
 ) -> Response {
     let (app, id) = (&app, id.as_str());
-    act(app, &headers, id, form, "revoked", |_| async move {
-        crate::usecases::links::revoke(app, id).await?;
+    act(app, &headers, id, form, "revoked", |_, by| async move {
+        crate::usecases::links::revoke(app, &by, id).await?;
         Ok(())
     })
     .await
@@ -1762,7 +1783,7 @@ async fn new_pay_link(
         Ok(s) => s,
         Err(res) => return res,
     };
-    match crate::usecases::links::reissue(&app, &id).await {
+    match crate::usecases::links::reissue(&app, &s.by(), &id).await {
         Ok((_, url, _)) => {
             let w = Words::of(s.user.locale);
             let flash = Some((true, format!("{} {url}", w.new_link_made)));

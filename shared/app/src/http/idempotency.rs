@@ -118,6 +118,8 @@ pub struct Idempotent {
     pub body: axum::body::Bytes,
     pub headers: HeaderMap,
     pub key: Option<Key>,
+    /// The API key that sent it, as the actor of what it does.
+    pub by: cobro_domain::Actor,
 }
 
 impl FromRequest<App> for Idempotent {
@@ -142,6 +144,7 @@ impl FromRequest<App> for Idempotent {
             body,
             headers: parts.headers,
             key,
+            by: caller.by,
         })
     }
 }

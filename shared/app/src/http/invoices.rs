@@ -1,6 +1,7 @@
 //! `/v1/invoices`: create and read invoices, record manual payments, reissue or revoke pay
 //! links, void.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::QueryRejection;
@@ -14,6 +15,7 @@ use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::Caller;
 use super::idempotency::{IdempotencyKeyHeader, Idempotent};
 use super::paging::{list, page_of};
 use super::problem::{Problem, ProblemBody};
@@ -66,7 +68,7 @@ async fn create(State(app): State<App>, idem: Idempotent) -> Result<Response, Pr
             now,
         )
     };
-    match invoicing::create_invoice(&app, &input, &remember).await {
+    match invoicing::create_invoice(&app, &idem.by, &input, &remember).await {
         Ok(issued) => {
             let body = new_invoice_json(&issued.stored(), &issued.pay_url, now)?;
             Ok(created(format!("/v1/invoices/{}", issued.invoice.id), body))
@@ -201,7 +203,7 @@ async fn record_manual(
     let input: ManualPayment = idem.parse()?;
     let now = app.now();
     let remember = |after: &StoredInvoice| idem.invoice_record(StatusCode::CREATED, after, now);
-    match payments::record_manual(&app, &id, input, direction, &remember).await {
+    match payments::record_manual(&app, &idem.by, &id, input, direction, &remember).await {
         Ok(after) => {
             let view = to_json(&InvoiceView::full(&after, now)?)?;
             Ok(created(format!("/v1/invoices/{}", after.invoice.id), view))
@@ -234,8 +236,12 @@ async fn record_refund(
     params(("id" = String, Path, description = "The invoice's id (`inv_…`)")),
     responses((status = 201, description = "A new link; earlier ones still work", body = PayLinkView)))]
 #[instrument(skip_all)]
-async fn new_pay_link(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
-    let (invoice_id, url, token) = links::reissue(&app, &id).await?;
+async fn new_pay_link(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, Problem> {
+    let (invoice_id, url, token) = links::reissue(&app, &caller.by, &id).await?;
     let view = PayLinkView {
         object: "pay_link",
         invoice_id,
@@ -254,8 +260,9 @@ async fn new_pay_link(State(app): State<App>, Path(id): Path<String>) -> Result<
 async fn revoke_pay_links(
     State(app): State<App>,
     Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, Problem> {
-    let (invoice_id, revoked) = links::revoke(&app, &id).await?;
+    let (invoice_id, revoked) = links::revoke(&app, &caller.by, &id).await?;
     Ok(Json(to_json(&RevokedView {
         invoice_id,
         revoked,
@@ -299,7 +306,7 @@ async fn send(
             now,
         )
     };
-    match invoicing::send(&app, &id, &remember).await {
+    match invoicing::send(&app, &idem.by, &id, &remember).await {
         Ok((after, pay_url)) => Ok(Json(new_invoice_json(&after, &pay_url, now)?).into_response()),
         Err(e) => Ok(idem.failed(&app, e).await),
     }
@@ -318,6 +325,7 @@ async fn send(
 async fn void(
     State(app): State<App>,
     Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
@@ -327,7 +335,7 @@ async fn void(
     } else {
         json::parse(&headers, &body)?
     };
-    let after =
-        invoicing::void(&app, &id, input.reason.as_deref(), input.message.as_deref()).await?;
+    let (reason, message) = (input.reason.as_deref(), input.message.as_deref());
+    let after = invoicing::void(&app, &caller.by, &id, reason, message).await?;
     Ok(Json(to_json(&InvoiceView::full(&after, app.now())?)?).into_response())
 }

@@ -4,7 +4,7 @@
 //! ([`problem`]), pages answer in HTML.
 //!
 //! - invoices-api ([`invoices_api`]): [`clients`], [`invoices`], [`unmatched`],
-//!   [`arrangements`], [`reports`], behind API keys ([`auth`]);
+//!   [`arrangements`], [`reports`], [`audit`], behind API keys ([`auth`]);
 //! - payment-webhook ([`payment_webhook`]): [`webhooks`];
 //! - pay-portal ([`pay_portal`]): [`portal`]; `cobro serve` adds its sandbox checkout
 //!   ([`sandbox`]);
@@ -23,6 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::App;
 
 pub mod arrangements;
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod console;
@@ -49,6 +50,7 @@ fn api_routes() -> OpenApiRouter<App> {
         .merge(unmatched::routes())
         .merge(arrangements::routes())
         .merge(reports::routes())
+        .merge(audit::routes())
 }
 
 /// The invoices-api function: the business's API, every route under `/v1`, behind API

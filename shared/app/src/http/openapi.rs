@@ -35,6 +35,7 @@ use super::problem::{CONTENT_TYPE as PROBLEM, ProblemBody};
         (name = "arrangements", description = "Promises to pay, payment plans, extensions"),
         (name = "unmatched", description = "Payments that named no invoice, for a person"),
         (name = "reports", description = "Escalations, late fees, promises kept"),
+        (name = "audit", description = "Who did what: people, API keys and clients, newest first"),
         (name = "webhooks", description = "Payment providers' events, verified"),
         (name = "pay page", description = "The page a client opens from the e-mailed link")
     )

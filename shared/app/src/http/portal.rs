@@ -23,7 +23,7 @@ use chrono::NaiveDate;
 use cobro_domain::arrangement::{self, PlanRequest, PromiseRequest, Refusal};
 use cobro_domain::calendar::{add_days, days_between};
 use cobro_domain::ledger::{self, Balance};
-use cobro_domain::{Invoice, InvoiceStatus, Locale, Money, Party, secret};
+use cobro_domain::{Actor, Invoice, InvoiceStatus, Locale, Money, Party, secret};
 use cobro_notify::words::{self, PageWords, PlanRow};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -625,7 +625,16 @@ async fn arrange(app: &App, posted: &Posted, ask: Result<Ask, Error>) -> Respons
     let l = opened.client.locale;
     let today = cobro_domain::today_in(opened.stored.invoice.timezone, app.now());
     let made = match ask {
-        Ok(ask) => make(app, &opened.stored.invoice.id, &ask, &nothing).await,
+        Ok(ask) => {
+            make(
+                app,
+                &Actor::Client,
+                &opened.stored.invoice.id,
+                &ask,
+                &nothing,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     match made {

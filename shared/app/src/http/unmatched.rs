@@ -66,7 +66,7 @@ async fn apply(
     let input: ApplyUnmatched = idem.parse()?;
     let now = app.now();
     let remember = |after: &StoredInvoice| idem.invoice_record(StatusCode::OK, after, now);
-    match payments::apply_unmatched(&app, &id, &input.invoice_id, &remember).await {
+    match payments::apply_unmatched(&app, &idem.by, &id, &input.invoice_id, &remember).await {
         Ok(after) => Ok(Json(to_json(&InvoiceView::full(&after, now)?)?).into_response()),
         Err(e) => Ok(idem.failed(&app, e).await),
     }

@@ -15,8 +15,8 @@ use cobro_domain::arrangement::{
 use cobro_domain::ledger::{EntryKind, next_entry};
 use cobro_domain::pause;
 use cobro_domain::{
-    Currency, FieldErrors, Instalment, InvoiceId, InvoiceStatus, LedgerEntry, Money, Party, ledger,
-    today_in,
+    Action, Actor, Currency, FieldErrors, Instalment, InvoiceId, InvoiceStatus, LedgerEntry, Money,
+    Party, ledger, today_in,
 };
 use cobro_notify::{Arrangement, Tone};
 use cobro_store::{LedgerWrite, StoreError, StoredInvoice};
@@ -50,6 +50,29 @@ pub enum Ask {
     Resume,
 }
 
+impl Ask {
+    /// The action it is in the audit log.
+    pub fn action(&self) -> Action {
+        match self {
+            Ask::Promise(_) => Action::PromiseMade,
+            Ask::Plan(_) => Action::PlanMade,
+            Ask::Extension { .. } => Action::DueDateExtended,
+            Ask::Pause { .. } => Action::ChasePaused,
+            Ask::Resume => Action::ChaseResumed,
+        }
+    }
+
+    /// The day it names, for the log (the rest is on the entry).
+    fn day(&self) -> Option<NaiveDate> {
+        match self {
+            Ask::Promise(p) => Some(p.date),
+            Ask::Extension { to, .. } => Some(*to),
+            Ask::Pause { until, .. } => Some(*until),
+            Ask::Plan(_) | Ask::Resume => None,
+        }
+    }
+}
+
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Self {
         match r {
@@ -76,6 +99,7 @@ pub enum Made {
 #[instrument(skip_all, fields(invoice_id = %id))]
 pub async fn make(
     app: &App,
+    by: &Actor,
     id: &InvoiceId,
     ask: &Ask,
     idempotency: Remember<'_>,
@@ -166,13 +190,24 @@ pub async fn make(
             }
             return Ok(Made::Requested(stored));
         }
-        let entry = next_entry(&stored.entries, new, now);
+        let entry = LedgerEntry {
+            by: Some(by.clone()),
+            ..next_entry(&stored.entries, new, now)
+        };
         let mut after = stored.clone();
         after.entries.push(entry.clone());
         let agenda = super::ledgers::agenda_of(&after, now)?;
         after.next_action_at = agenda;
+        let record = super::audit::record(by, ask.action(), now).map(|r| {
+            let r = r.on_invoice(inv).entry(entry.seq).day(ask.day());
+            match ask {
+                Ask::Promise(_) | Ask::Plan(_) => r.amount(entry.amount),
+                _ => r,
+            }
+        });
         let write = LedgerWrite::new(id.clone(), vec![entry.clone()])
             .with_idempotency(idempotency(&after))
+            .with_audit(record)
             .leaving(&after)?;
         match app.store.append_entries(&write).await {
             Ok(()) => {
@@ -443,6 +478,7 @@ pub struct PauseInput {
 #[instrument(skip_all)]
 pub async fn request(
     app: &App,
+    by: &Actor,
     id: &str,
     input: Input,
     remember: Remember<'_>,
@@ -510,7 +546,7 @@ pub async fn request(
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
-    match make(app, &stored.invoice.id, &ask, remember).await? {
+    match make(app, by, &stored.invoice.id, &ask, remember).await? {
         Made::Recorded(after) | Made::Requested(after) => Ok(after),
     }
 }

@@ -240,6 +240,8 @@ async fn asked(
         new_client: false,
         recorded: Recorded::Guard(guard),
         closes_budget: false,
+        // Asked for by the rules, not by whoever asked for the refused invoice.
+        by: &cobro_domain::Actor::Cobro,
     };
     let Some(issued) = super::issue::issue(app, issue).await? else {
         let ledgers = super::ledgers::client_ledgers(app, &client.id).await?;
@@ -304,7 +306,12 @@ pub fn check_budget(
 
 /// Sets or raises the budget of the client `id`: not below what was already invoiced
 /// (`BudgetBelowInvoiced`), and in the client's currency. Returns the client as written.
-pub async fn set_budget(app: &App, id: &str, input: &AmountInput) -> Result<Client, Error> {
+pub async fn set_budget(
+    app: &App,
+    by: &cobro_domain::Actor,
+    id: &str,
+    input: &AmountInput,
+) -> Result<Client, Error> {
     let mut errors = FieldErrors::new();
     let budget = input.validate(&mut errors, "budget");
     let Some(budget) = budget.filter(|_| errors.is_empty()) else {
@@ -335,6 +342,9 @@ pub async fn set_budget(app: &App, id: &str, input: &AmountInput) -> Result<Clie
         return Err(Error::NotFound(super::Thing::Client));
     }
     tracing::info!(client_id = %client.id, budget = %budget, "budget set");
+    let record = super::audit::record(by, cobro_domain::Action::BudgetSet, app.now())
+        .map(|r| r.on_client(&client).amount(budget));
+    super::audit::keep(app, record).await?;
     Ok(client)
 }
 
@@ -384,7 +394,13 @@ pub async fn rematch(app: &App, stored: &StoredInvoice) -> Result<usize, StoreEr
             invoice_id: inv.id.clone(),
             at: app.now(),
         });
-        match super::payments::apply_fact(app, &inv.id, &u.fact, None, &nothing, Some(&u)).await {
+        let by = cobro_domain::Actor::Provider {
+            source: u.provider.clone(),
+            event_id: Some(u.event_id.clone()),
+        };
+        match super::payments::apply_fact(app, &inv.id, &u.fact, None, &nothing, Some(&u), &by)
+            .await
+        {
             Ok(Some(super::payments::Applied::Entry(..))) => {
                 tracing::info!(unmatched_id = %u.id, invoice_id = %inv.id, "early payment matched to its deposit");
                 applied = applied.saturating_add(1);

@@ -10,8 +10,8 @@ use cobro_domain::deposit::{ClientStatus, DepositRule};
 use cobro_domain::ledger::EntryKind;
 use cobro_domain::validation::{Shape, text};
 use cobro_domain::{
-    Client, ClientId, FieldErrors, Invoice, InvoiceStatus, LedgerEntry, Money, NewClient,
-    NewInvoice, Stage, StageRecord, StageStatus, ledger, today_in,
+    Action, Actor, Client, ClientId, FieldErrors, Invoice, InvoiceStatus, LedgerEntry, Money,
+    NewClient, NewInvoice, Stage, StageRecord, StageStatus, ledger, today_in,
 };
 use cobro_store::{IdempotencyRecord, LedgerWrite, PageRequest, StoreError, StoredInvoice};
 use tracing::instrument;
@@ -39,6 +39,7 @@ pub struct NewClientCreated {
 #[instrument(skip_all)]
 pub async fn create_client(
     app: &App,
+    by: &Actor,
     input: &NewClient,
     remember: RememberClient<'_>,
 ) -> Result<NewClientCreated, Error> {
@@ -52,7 +53,7 @@ pub async fn create_client(
     {
         client.shares_tax_id_with = app.store.client_by_tax_key(&key).await?;
     }
-    match create_new_client(app, client, remember, now).await {
+    match create_new_client(app, by, client, remember, now).await {
         Err(Error::Store(StoreError::TaxIdTaken(owner))) => {
             let first = app.store.client(&owner).await?;
             Err(Error::conflict(Conflict::DuplicateTaxId(Box::new(
@@ -65,6 +66,7 @@ pub async fn create_client(
 
 async fn create_new_client(
     app: &App,
+    by: &Actor,
     client: Client,
     remember: RememberClient<'_>,
     now: chrono::DateTime<chrono::Utc>,
@@ -83,6 +85,7 @@ async fn create_new_client(
             new_client: true,
             recorded: Recorded::Answer(&answer),
             closes_budget: false,
+            by,
         };
         let issued = super::issue::issue(app, write)
             .await?
@@ -105,6 +108,8 @@ async fn create_new_client(
         .create_client(&client, remember(&client, None).as_ref())
         .await?;
     tracing::info!(client_id = %client.id, "client created");
+    let record = super::audit::record(by, Action::ClientCreated, now);
+    super::audit::keep(app, record.map(|r| r.on_client(&client))).await?;
     Ok(NewClientCreated {
         client,
         deposit: None,
@@ -174,6 +179,7 @@ pub async fn client_invoices(
 #[instrument(skip_all)]
 pub async fn create_invoice(
     app: &App,
+    by: &Actor,
     input: &NewInvoice,
     remember: &(dyn Fn(&StoredInvoice, &str) -> Option<IdempotencyRecord> + Send + Sync),
 ) -> Result<Issued, Error> {
@@ -242,6 +248,7 @@ pub async fn create_invoice(
         new_client: false,
         recorded: Recorded::Answer(remember),
         closes_budget,
+        by,
     };
     let issued = super::issue::issue(app, write)
         .await?
@@ -262,6 +269,7 @@ pub async fn create_invoice(
 #[instrument(skip_all)]
 pub async fn send(
     app: &App,
+    by: &Actor,
     id: &str,
     remember: RememberLink<'_>,
 ) -> Result<(StoredInvoice, String), Error> {
@@ -308,8 +316,11 @@ pub async fn send(
         after.next_action_at = super::ledgers::agenda_of(&after, now)?;
         write = write.with_stage(record).with_agenda(after.next_action_at);
     }
-    write = write.with_idempotency(remember(&after, &pay_url));
-    if write.stage.is_some() || write.idempotency.is_some() {
+    let record = super::audit::record(by, Action::InvoiceSent, now).map(|r| r.on_invoice(inv));
+    write = write
+        .with_idempotency(remember(&after, &pay_url))
+        .with_audit(record);
+    if write.stage.is_some() || write.idempotency.is_some() || write.audit.is_some() {
         app.store.append_entries(&write).await?;
     }
     Ok((after, pay_url))
@@ -328,6 +339,7 @@ pub async fn invoice(app: &App, id: &str) -> Result<StoredInvoice, Error> {
 #[instrument(skip_all)]
 pub async fn void(
     app: &App,
+    by: &Actor,
     id: &str,
     reason: Option<&str>,
     message: Option<&str>,
@@ -353,11 +365,17 @@ pub async fn void(
             amount: b.amount_due,
             at: now,
             key: Some("void".into()),
+            by: Some(by.clone()),
         };
+        let inv = &stored.invoice;
+        let record = super::audit::record(by, Action::InvoiceVoided, now)
+            .map(|r| r.on_invoice(inv).entry(entry.seq));
         let mut after = stored.clone();
         after.entries.push(entry.clone());
         after.next_action_at = None;
-        let write = LedgerWrite::new(stored.invoice.id.clone(), vec![entry]).leaving(&after)?;
+        let write = LedgerWrite::new(inv.id.clone(), vec![entry])
+            .with_audit(record)
+            .leaving(&after)?;
         match app.store.append_entries(&write).await {
             Ok(()) => {
                 tracing::info!(invoice_id = %stored.invoice.id, "invoice voided");

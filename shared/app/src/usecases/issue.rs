@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use cobro_domain::invoice::Purpose;
 use cobro_domain::ledger::EntryKind;
 use cobro_domain::listing::Listing;
-use cobro_domain::{Client, Invoice, InvoiceId, LedgerEntry, ValidInvoice, dunning, ledger};
+use cobro_domain::{
+    Action, Actor, Client, Invoice, InvoiceId, LedgerEntry, ValidInvoice, dunning, ledger,
+};
 use cobro_store::{IdempotencyRecord, NewInvoiceWrite, StoreError, StoredInvoice};
 
 use super::Error;
@@ -37,6 +39,8 @@ pub struct Issue<'a> {
     pub recorded: Recorded<'a>,
     /// The order reaches the client's budget exactly (a retainer is brought onto it).
     pub closes_budget: bool,
+    /// Who asks for it (recorded on its entries and in the audit log).
+    pub by: &'a Actor,
 }
 
 /// A written invoice.
@@ -92,6 +96,7 @@ pub async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Er
             amount: invoice.total,
             at: now,
             key: Some("charge".into()),
+            by: Some(issue.by.clone()),
         }];
         // The client's credit (overpaid invoices and cleared deposits, oldest first) is
         // brought onto an order, in the same write; a source written meanwhile makes the
@@ -128,6 +133,7 @@ pub async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Er
                     amount,
                     at: now,
                     key: Some(format!("credit-to:{}", invoice.id)),
+                    by: Some(issue.by.clone()),
                 },
             ));
             entries.push(LedgerEntry {
@@ -136,6 +142,7 @@ pub async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Er
                 amount,
                 at: now,
                 key: Some(format!("credit-from:{source}")),
+                by: Some(issue.by.clone()),
             });
         }
         // The sources' listings with the entries they give.
@@ -159,7 +166,20 @@ pub async fn issue(app: &App, mut issue: Issue<'_>) -> Result<Option<Issued>, Er
             Recorded::Answer(answer) => answer(&written, &pay_url),
             Recorded::Guard(r) => Some(r.clone()),
         };
+        let mut audit = Vec::new();
+        if issue.new_client {
+            audit.extend(
+                super::audit::record(issue.by, Action::ClientCreated, now)
+                    .map(|r| r.on_client(client)),
+            );
+        }
+        let inv = &written.invoice;
+        audit.extend(
+            super::audit::record(issue.by, Action::InvoiceCreated, now)
+                .map(|r| r.on_invoice(inv).entry(1).amount(inv.total)),
+        );
         let write = NewInvoiceWrite {
+            audit,
             next_action_at,
             pay_token,
             idempotency,

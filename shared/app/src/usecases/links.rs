@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use cobro_domain::arrangement::{self, Arrangements};
 use cobro_domain::ledger::{self, Balance};
-use cobro_domain::{Client, ClientId, InvoiceId, Money, secret};
+use cobro_domain::{Action, Actor, Client, ClientId, InvoiceId, Money, secret};
 use cobro_store::{PayToken, StoredInvoice};
 use tracing::instrument;
 
@@ -50,23 +50,30 @@ pub async fn issue_link(
 
 /// A fresh pay link for the invoice `id` (the one in the invoice e-mail is shown once).
 #[instrument(skip_all)]
-pub async fn reissue(app: &App, id: &str) -> Result<(InvoiceId, String, PayToken), Error> {
+pub async fn reissue(
+    app: &App,
+    by: &Actor,
+    id: &str,
+) -> Result<(InvoiceId, String, PayToken), Error> {
     let stored = super::ledgers::find_invoice(app, id).await?;
     let inv = &stored.invoice;
     let (url, token) = issue_link(app, &inv.client_id, &inv.id, app.now()).await?;
+    let record = super::audit::record(by, Action::PayLinkIssued, token.created_at);
+    super::audit::keep(app, record.map(|r| r.on_invoice(inv))).await?;
     Ok((stored.invoice.id, url, token))
 }
 
 /// Revokes every pay link of the invoice `id` (a link sent to the wrong person): they
 /// open the pay page's 404 from now on. How many were revoked.
 #[instrument(skip_all)]
-pub async fn revoke(app: &App, id: &str) -> Result<(InvoiceId, u32), Error> {
+pub async fn revoke(app: &App, by: &Actor, id: &str) -> Result<(InvoiceId, u32), Error> {
     let stored = super::ledgers::find_invoice(app, id).await?;
-    let n = app
-        .store
-        .revoke_pay_tokens(&stored.invoice.id, app.now())
-        .await?;
-    tracing::info!(invoice_id = %stored.invoice.id, revoked = n, "pay links revoked");
+    let (inv, now) = (&stored.invoice, app.now());
+    let n = app.store.revoke_pay_tokens(&inv.id, now).await?;
+    tracing::info!(invoice_id = %inv.id, revoked = n, "pay links revoked");
+    let record = super::audit::record(by, Action::PayLinksRevoked, now)
+        .map(|r| r.on_invoice(inv).detail(n.to_string()));
+    super::audit::keep(app, record).await?;
     Ok((stored.invoice.id, n))
 }
 

@@ -8,6 +8,7 @@
 //!
 //! In dependency order (a module uses only those before it; `scripts/check-layers` checks):
 //! - [`error`]: the typed error every use case returns;
+//! - [`audit`]: who did what, recorded with it, and the log;
 //! - [`keys`]: the business's API keys;
 //! - [`people`]: the console's users, sign-in links and sessions;
 //! - [`ledgers`]: an invoice or client by id, a client's ledgers, the credit they hold;
@@ -25,6 +26,7 @@
 //! - [`sweep`]: the engine of the reminder sweep and the deposit check.
 
 pub mod arrangements;
+pub mod audit;
 pub mod deposits;
 pub mod error;
 pub mod invoicing;

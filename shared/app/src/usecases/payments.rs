@@ -9,8 +9,8 @@ use cobro_domain::dunning::early_payment_discount;
 use cobro_domain::ledger::{next_entry, reconcile};
 use cobro_domain::validation::{one_line, optional_text};
 use cobro_domain::{
-    Currency, Decision, FactKind, FieldErrors, InvoiceId, LedgerEntry, Money, PaymentFact,
-    PaymentId, PaymentMethod, PaymentReference, UnmatchedId, UnmatchedReason,
+    Action, Actor, Currency, Decision, FactKind, FieldErrors, InvoiceId, LedgerEntry, Money,
+    PaymentFact, PaymentId, PaymentMethod, PaymentReference, UnmatchedId, UnmatchedReason,
 };
 use cobro_providers::{PaymentEvent, Target, mercadopago};
 use cobro_store::{EventRecord, LedgerWrite, StoreError, StoredInvoice, Unmatched};
@@ -48,8 +48,9 @@ pub fn event_record(app: &App, provider: &str, event_id: &str, outcome: &str) ->
     }
 }
 
-/// Applies `fact` to the invoice, recording `event` (provider, event id) and the
-/// idempotency record made from the invoice as it will be, in the same write.
+/// Applies `fact` to the invoice, recording `event` (provider, event id), the idempotency
+/// record made from the invoice as it will be and, when `by` is not the provider, the
+/// audit record, in the same write; the entries carry `by`.
 /// `None` when there is no such invoice.
 #[instrument(skip_all, fields(invoice_id = %invoice_id, source = %fact.source, payment_id = %fact.payment_id))]
 pub async fn apply_fact(
@@ -59,7 +60,13 @@ pub async fn apply_fact(
     event: Option<(&str, &str)>,
     idempotency: Remember<'_>,
     resolves: Option<&Unmatched>,
+    by: &Actor,
 ) -> Result<Option<Applied>, StoreError> {
+    let action = match (&fact.kind, resolves) {
+        (_, Some(_)) => Action::UnmatchedApplied,
+        (FactKind::Refunded { .. }, None) => Action::RefundRecorded,
+        _ => Action::PaymentRecorded,
+    };
     for _ in 0..MAX_ATTEMPTS {
         let Some(stored) = app.store.invoice(invoice_id).await? else {
             return Ok(None);
@@ -68,7 +75,10 @@ pub async fn apply_fact(
         match reconcile(stored.invoice.currency, &stored.entries, fact) {
             Decision::Apply(new) => {
                 let now = app.now();
-                let entry = next_entry(&stored.entries, new, now);
+                let entry = LedgerEntry {
+                    by: Some(by.clone()),
+                    ..next_entry(&stored.entries, new, now)
+                };
                 let mut after = stored.clone();
                 after.entries.push(entry.clone());
                 let mut entries = vec![entry.clone()];
@@ -78,13 +88,20 @@ pub async fn apply_fact(
                         early_payment_discount(&after.invoice, &after.entries, now)
                             .map_err(StoreError::backend)?
                 {
-                    let d = next_entry(&after.entries, discount, now);
+                    let d = LedgerEntry {
+                        by: Some(by.clone()),
+                        ..next_entry(&after.entries, discount, now)
+                    };
                     after.entries.push(d.clone());
                     entries.push(d);
                 }
                 let agenda = super::ledgers::agenda_of(&after, now).map_err(StoreError::backend)?;
                 after.next_action_at = agenda;
+                let inv = &stored.invoice;
+                let audit = super::audit::record(by, action, now)
+                    .map(|r| r.on_invoice(inv).entry(entry.seq).amount(entry.amount));
                 let write = LedgerWrite::new(invoice_id.clone(), entries)
+                    .with_audit(audit)
                     .with_event(record("applied"))
                     .with_payment_link(fact.source.clone(), fact.payment_id.clone())
                     .with_idempotency(idempotency(&after))
@@ -151,7 +168,21 @@ pub fn settle_parked<'a>(
                 at: app.now(),
             });
             let parked_fact = item.fact.clone();
-            match apply_fact(app, invoice_id, &parked_fact, None, &nothing, Some(&item)).await {
+            let by = Actor::Provider {
+                source: item.provider.clone(),
+                event_id: Some(item.event_id.clone()),
+            };
+            match apply_fact(
+                app,
+                invoice_id,
+                &parked_fact,
+                None,
+                &nothing,
+                Some(&item),
+                &by,
+            )
+            .await
+            {
                 Ok(Some(_)) => {
                     tracing::info!(unmatched_id = %item.id, "parked event settled after its payment")
                 }
@@ -293,9 +324,13 @@ async fn settle(
         let mut outcome = Outcome::Duplicate;
         let mut recorded = false;
         let last = facts.len().checked_sub(1);
+        let by = Actor::Provider {
+            source: provider.to_string(),
+            event_id: Some(event_id.to_string()),
+        };
         for (i, fact) in facts.iter().enumerate() {
             let event = (Some(i) == last).then_some((provider, event_id));
-            match apply_fact(app, id, fact, event, &nothing, None).await? {
+            match apply_fact(app, id, fact, event, &nothing, None, &by).await? {
                 Some(Applied::Entry(..)) => {
                     outcome = Outcome::Applied;
                     // The last fact's write carried the event record.
@@ -404,6 +439,7 @@ pub enum Direction {
 #[instrument(skip_all)]
 pub async fn record_manual(
     app: &App,
+    by: &Actor,
     id: &str,
     input: ManualPayment,
     direction: Direction,
@@ -454,7 +490,7 @@ pub async fn record_manual(
         amount,
         method,
     };
-    match apply_fact(app, &invoice_id, &fact, None, remember, None).await? {
+    match apply_fact(app, &invoice_id, &fact, None, remember, None, by).await? {
         None => Err(Error::NotFound(Thing::Invoice)),
         Some(Applied::Entry(after, _)) => Ok(after),
         Some(Applied::Refused(_, stored)) => Err(wrong_currency(&stored)),
@@ -513,6 +549,7 @@ fn manual(input: ManualPayment) -> Result<(PaymentMethod, Money, Option<String>)
 #[instrument(skip_all)]
 pub async fn apply_unmatched(
     app: &App,
+    by: &Actor,
     id: &str,
     invoice_id: &str,
     remember: Remember<'_>,
@@ -530,7 +567,17 @@ pub async fn apply_unmatched(
         invoice_id: invoice_id.clone(),
         at: app.now(),
     });
-    match apply_fact(app, &invoice_id, &item.fact, None, remember, Some(&item)).await {
+    match apply_fact(
+        app,
+        &invoice_id,
+        &item.fact,
+        None,
+        remember,
+        Some(&item),
+        by,
+    )
+    .await
+    {
         Ok(None) => Err(no_invoice()),
         Ok(Some(Applied::Entry(after, _))) => {
             tracing::info!(unmatched_id = %item.id, invoice_id = %invoice_id, "unmatched payment applied");

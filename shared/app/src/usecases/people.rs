@@ -7,7 +7,7 @@
 //! ([`cobro_domain::secret::csrf_for`]).
 
 use cobro_domain::user::{NewUser, SIGN_IN_MINUTES, normalize_email};
-use cobro_domain::{Secret, Session, SignInToken, User, UserId, secret};
+use cobro_domain::{Action, Actor, Secret, Session, SignInToken, User, UserId, secret};
 use cobro_notify::SignInLink;
 use cobro_store::StoreError;
 
@@ -15,13 +15,16 @@ use super::{Conflict, Error, Thing};
 use crate::App;
 
 /// Adds a user; 409 when the address already signs in.
-pub async fn add_user(app: &App, input: &NewUser) -> Result<User, Error> {
+pub async fn add_user(app: &App, by: &Actor, input: &NewUser) -> Result<User, Error> {
     let user = input
         .validate(UserId::generate(), app.now())
         .map_err(Error::Invalid)?;
     match app.store.create_user(&user).await {
         Ok(()) => {
             tracing::info!(user_id = %user.id, role = user.role.code(), "user added");
+            let record = super::audit::record(by, Action::UserAdded, user.created_at);
+            let what = format!("{} ({}, {})", user.name, user.id, user.role.code());
+            super::audit::keep(app, record.map(|r| r.detail(what))).await?;
             Ok(user)
         }
         Err(StoreError::AlreadyExists) => Err(Error::conflict(Conflict::UserExists(user.email))),
@@ -48,6 +51,9 @@ pub async fn end_sessions(app: &App, by: &User, id: &str) -> Result<User, Error>
     user.sessions_from = Some(app.now());
     app.store.update_user(&user).await?;
     tracing::info!(user_id = %user.id, by = %by.id, "sessions ended");
+    let record = super::audit::record(&super::audit::user(by), Action::SessionsEnded, app.now());
+    let what = format!("{} ({})", user.name, user.id);
+    super::audit::keep(app, record.map(|r| r.detail(what))).await?;
     Ok(user)
 }
 

@@ -454,6 +454,7 @@ async fn charge_late_fee(
         amount,
         at: now,
         key: next.stage.ledger_key(),
+        by: Some(cobro_domain::Actor::Cobro),
     };
     let record = done_record(stored, next, now);
     let mut after = stored.clone();

@@ -32,6 +32,7 @@ fn payment(seq: u32, amount: Money, at: &str) -> LedgerEntry {
         amount,
         at: t(at),
         key: Some(format!("payment:{seq}")),
+        by: None,
     }
 }
 
@@ -185,6 +186,7 @@ fn a_deposit_paid_in_time_is_never_chased() {
         amount: clp(0),
         at: t("2026-11-23T16:00:00Z"),
         key: Some("void".into()),
+        by: None,
     };
     let (mut entries, mut stages) = (vec![charge(&inv), void], vec![]);
     let log = run(
@@ -244,6 +246,7 @@ fn held_is_what_was_received_less_what_was_applied() {
         amount: clp(80_000),
         at: t("2026-11-25T14:00:00Z"),
         key: Some("credit-to:inv".into()),
+        by: None,
     });
     assert_eq!(held(&inv, &entries).unwrap(), clp(30_000));
     let b = ledger::balance(&inv.total, &entries).unwrap();
@@ -276,6 +279,7 @@ proptest! {
                 amount: clp(*a),
                 at: t("2026-11-25T13:00:00Z"),
                 key: None,
+                by: None,
             });
         }
         let mut shuffled = entries.clone();

@@ -55,6 +55,7 @@ pub(crate) fn charge(inv: &Invoice) -> LedgerEntry {
         amount: inv.total,
         at: inv.created_at,
         key: Some("charge".into()),
+        by: None,
     }
 }
 
@@ -115,6 +116,7 @@ pub(crate) fn run(
                     amount: next.amount.unwrap(),
                     at: now,
                     key: next.stage.ledger_key(),
+                    by: None,
                 });
             }
             stages.retain(|s| s.stage != next.stage);
@@ -227,6 +229,7 @@ fn paid_void_and_disputed_invoices_rest() {
         amount: clp(100_000),
         at: now,
         key: Some("manual:1:payment".into()),
+        by: None,
     });
     assert_eq!(plan(&inv, &paid, &[], now).unwrap(), None);
     let mut void = vec![charge(&inv)];
@@ -236,6 +239,7 @@ fn paid_void_and_disputed_invoices_rest() {
         amount: clp(100_000),
         at: now,
         key: Some("void".into()),
+        by: None,
     });
     assert_eq!(plan(&inv, &void, &[], now).unwrap(), None);
     let mut disputed = paid.clone();
@@ -245,6 +249,7 @@ fn paid_void_and_disputed_invoices_rest() {
         amount: clp(100_000),
         at: now,
         key: Some("stripe:dp_1:dispute-hold".into()),
+        by: None,
     });
     assert_eq!(plan(&inv, &disputed, &[], now).unwrap(), None);
     assert!(plan(&inv, &[charge(&inv)], &[], now).unwrap().is_some());
@@ -335,6 +340,7 @@ fn early_payment_discount_window() {
             amount: clp(units),
             at,
             key: Some("manual:x:payment".into()),
+            by: None,
         });
         entries
     };
@@ -513,6 +519,7 @@ proptest! {
                             amount,
                             at: now,
                             key: next.stage.ledger_key(),
+                            by: None,
                         });
                         let b = ledger::balance(&inv.total, &entries).unwrap();
                         if let Some(cap) = fee.cap {
@@ -544,6 +551,7 @@ proptest! {
                     amount: clp(units),
                     at: now,
                     key: Some(format!("manual:{}:payment", entries.len())),
+                    by: None,
                 });
             }
             if read || payment.is_some() {
@@ -717,6 +725,7 @@ proptest! {
                 amount: clp(units),
                 at,
                 key: Some(format!("manual:{}:payment", e.len())),
+                by: None,
             });
             e
         };
