@@ -179,6 +179,15 @@ pub struct Words {
     pub revoke_links: &'static str,
     pub done_voided: &'static str,
     pub done_extended: &'static str,
+    pub done_promised: &'static str,
+    pub done_planned: &'static str,
+    pub arrangements: &'static str,
+    pub promise: &'static str,
+    pub promise_date: &'static str,
+    pub promise_amount: &'static str,
+    pub plan: &'static str,
+    pub plan_count: &'static str,
+    pub plan_first: &'static str,
     pub done_revoked: &'static str,
     pub received: &'static str,
     pub named_as: &'static str,
@@ -335,6 +344,15 @@ pub const ES: Words = Words {
     revoke_links: "Anular todos sus enlaces de pago",
     done_voided: "Factura anulada. Lo pagado queda como crédito del cliente.",
     done_extended: "Nuevo vencimiento registrado; se le avisó al cliente.",
+    done_promised: "Promesa de pago registrada: la cobranza espera hasta su fecha.",
+    done_planned: "Plan de pagos acordado: se le envió al cliente.",
+    arrangements: "Promesas y planes",
+    promise: "Registrar una promesa de pago",
+    promise_date: "Pagará a más tardar el",
+    promise_amount: "Monto (vacío: todo el saldo)",
+    plan: "Acordar un plan de pagos",
+    plan_count: "Número de cuotas mensuales",
+    plan_first: "Vencimiento de la primera cuota",
     done_revoked: "Enlaces de pago anulados: ya no abren la factura.",
     received: "Recibido",
     named_as: "Indicaba",
@@ -491,6 +509,15 @@ pub const EN: Words = Words {
     revoke_links: "Revoke all its pay links",
     done_voided: "Invoice voided. What was paid is the client's credit.",
     done_extended: "New due date recorded; the client was told.",
+    done_promised: "Promise to pay recorded: the chase waits until its date.",
+    done_planned: "Payment plan agreed: the client was sent it.",
+    arrangements: "Promises and plans",
+    promise: "Record a promise to pay",
+    promise_date: "Will pay by",
+    promise_amount: "Amount (empty: all that is due)",
+    plan: "Agree a payment plan",
+    plan_count: "Number of monthly instalments",
+    plan_first: "First instalment due",
     done_revoked: "Pay links revoked: they no longer open the invoice.",
     received: "Received",
     named_as: "It named",
@@ -554,6 +581,31 @@ impl Words {
             "must not be empty" => "no puede quedar vacío".into(),
             "must be owner, collector or viewer" => "elige dueño, cobrador o lector".into(),
             "must be es or en" => "elige español o inglés".into(),
+            m if m.ends_with(" (the amount due not already promised)") => format!(
+                "no puede ser más de {} (lo que se debe y no está ya prometido)",
+                m.trim_start_matches("must be at most ")
+                    .trim_end_matches(" (the amount due not already promised)")
+            ),
+            "must be greater than zero" => "debe ser mayor que cero".into(),
+            m if m.starts_with("must be within ") && m.contains(" days, by ") => {
+                let rest = m.trim_start_matches("must be within ");
+                let (days, by) = rest.split_once(" days, by ").unwrap_or((rest, ""));
+                format!(
+                    "debe ser dentro de {days} días, a más tardar el {}",
+                    by.trim_end_matches(" at the latest")
+                )
+            }
+            m if m.starts_with("must be by ") && m.ends_with(" at the latest") => format!(
+                "debe ser a más tardar el {}",
+                m.trim_start_matches("must be by ")
+                    .trim_end_matches(" at the latest")
+            ),
+            m if m.starts_with("cannot split ") => format!(
+                "no se puede dividir {}",
+                m.trim_start_matches("cannot split ")
+                    .replace(" into ", " en ")
+                    .replace(" instalments", " cuotas")
+            ),
             m if m.starts_with("must be at most ") => format!(
                 "debe tener a lo más {} caracteres",
                 m.trim_start_matches("must be at most ")
@@ -583,6 +635,7 @@ impl Words {
             m if m.starts_with("must be one of due_date") => "elige un orden de la lista".into(),
             m if m.starts_with("must be one or more of") => "elige un estado de la lista".into(),
             "must be after today" => "debe ser un día después de hoy".into(),
+            "must be a whole number of instalments" => "escribe un número entero de cuotas".into(),
             "no invoice with this id" => "no hay ninguna factura con ese identificador".into(),
             "no client with this id" => "no hay ningún cliente con ese identificador".into(),
             "give an invoice or a client, not both" => {
@@ -716,6 +769,61 @@ pub struct TimelineLine {
     pub note: Option<String>,
     /// Who recorded it ([`actor`]), when that was kept.
     pub by: Option<String>,
+}
+
+/// An invoice's promises and plans as the console lists them, oldest first: who made
+/// each, for how much, by when, and how it stands.
+pub fn arrangement_lines(l: Locale, a: &cobro_domain::arrangement::Arrangements) -> Vec<String> {
+    use cobro_domain::Party;
+    use cobro_domain::arrangement::Outcome;
+    let es = l == Locale::Es;
+    let who = |p: Party| match (p, es) {
+        (Party::Client, true) => "del cliente",
+        (Party::Client, false) => "by the client",
+        (Party::Business, true) => "del negocio",
+        (Party::Business, false) => "by the business",
+    };
+    let state = |o: Outcome, plan: bool| match (o, es, plan) {
+        (Outcome::Open, true, false) => "pendiente",
+        (Outcome::Open, true, true) => "en curso",
+        (Outcome::Open, false, _) => "open",
+        (Outcome::Kept, true, false) => "cumplida",
+        (Outcome::Kept, true, true) => "cumplido",
+        (Outcome::Kept, false, _) => "kept",
+        (Outcome::Broken, true, false) => "incumplida",
+        (Outcome::Broken, true, true) => "incumplido",
+        (Outcome::Broken, false, _) => "broken",
+    };
+    let promises = a.promises.iter().map(|p| {
+        let (amount, day) = (p.amount.format(l), l.long_date(p.date));
+        let s = state(p.outcome, false);
+        if es {
+            format!(
+                "Promesa {} de pagar {amount} a más tardar el {day}: {s}",
+                who(p.by)
+            )
+        } else {
+            format!("Promise {} to pay {amount} by {day}: {s}", who(p.by))
+        }
+    });
+    let plans = a.plans.iter().map(|p| {
+        let (n, total) = (p.instalments.len(), p.total.format(l));
+        let s = state(p.outcome, true);
+        let first = p.instalments.first().map(|i| l.long_date(i.due_date));
+        let first = first.unwrap_or_default();
+        if es {
+            format!(
+                "Plan {} de {n} cuotas por {total}, desde el {first}: {s}",
+                who(p.by)
+            )
+        } else {
+            format!(
+                "Plan {} of {n} instalments for {total}, from {first}: {s}",
+                who(p.by)
+            )
+        }
+    });
+    promises.chain(plans).collect()
 }
 
 /// Who did something, as the console names them in `l`.

@@ -1248,7 +1248,209 @@ async fn the_log_shows_who_did_what(t: TestApp) {
     assert!(p.body.contains("Made a pay link") && p.body.contains("API key “tests”"));
 }
 
+/// GIVEN two open invoices, WHEN a collector records a promise on one (after refused
+/// values) and agrees a plan on the other, THEN each is written with who made it, listed
+/// on its page with how it stands, and the client is sent it; a plan over an open promise
+/// is refused with why; a viewer gets no forms and a 403.
+async fn promises_and_plans_from_the_invoice_page(t: TestApp) {
+    let (_, first, email) = arranged_invoice(&t, "promesa").await;
+    let (_, second, _) = arranged_invoice(&t, "plan").await;
+    t.set_now("2026-11-10T15:00:00Z");
+    let collector = add(&t, "collector", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&collector.email).await;
+    let path = format!("/console/invoices/{first}");
+    let page = b.get(&path).await;
+    assert!(page.body.contains("id=\"promise\"") && page.body.contains("id=\"plan\""));
+    let csrf = page.csrf();
+    let promise = |date: &str, amount: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("promise_date", date.to_string()),
+            ("promise_amount", amount.to_string()),
+        ]
+    };
+    let mails = t.mails_to(&email).await.len();
+    for (date, amount, field, says) in [
+        ("pronto", "", "promise_date", "escribe una fecha"),
+        (
+            "2026-11-01",
+            "",
+            "promise_date",
+            "no puede ser un día pasado",
+        ),
+        (
+            "2026-11-20",
+            "$40.000",
+            "promise_amount",
+            "escribe un número",
+        ),
+        (
+            "2026-11-20",
+            "500000",
+            "promise_amount",
+            "no puede ser más de 100000",
+        ),
+    ] {
+        let p = b
+            .post(&format!("{path}/promise"), &refs(&promise(date, amount)))
+            .await;
+        assert_eq!(
+            p.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{date} {amount}"
+        );
+        assert!(p.body.contains(says), "{says}: {}", p.body);
+        assert!(p.body.contains(&format!("id=\"{field}-error\"")), "{field}");
+        assert!(
+            p.body.contains(&format!("value=\"{amount}\"")),
+            "the value typed is kept"
+        );
+    }
+    assert_eq!(
+        t.invoice(&first).await["ledger"].as_array().unwrap().len(),
+        1
+    );
+    let p = b
+        .post(
+            &format!("{path}/promise"),
+            &refs(&promise("2026-11-20", "40000")),
+        )
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some(&*format!("{path}?done=promised")),
+        "{}",
+        p.body
+    );
+    let page = b.get(&format!("{path}?done=promised")).await;
+    assert!(page.body.contains("Promesa de pago registrada"));
+    assert!(
+        page.body.contains(
+            "Promesa del negocio de pagar $40.000 a más tardar el viernes, 20 de noviembre de 2026: pendiente"
+        ),
+        "{}",
+        page.body
+    );
+    let rows = activity(&page.body);
+    assert!(
+        rows[0].contains("Persona collector | Registró una promesa de pago"),
+        "{rows:?}"
+    );
+    assert!(
+        rows[0].ends_with("$40.000 · viernes, 20 de noviembre de 2026"),
+        "{rows:?}"
+    );
+    assert_eq!(
+        t.mails_to(&email).await.len(),
+        mails + 1,
+        "the client is sent it"
+    );
+    // A plan while the promise is open: refused, and why.
+    let plan = |count: &str, first_day: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("plan_count", count.to_string()),
+            ("plan_first", first_day.to_string()),
+        ]
+    };
+    let p = b
+        .post(&format!("{path}/plan"), &refs(&plan("3", "2026-12-15")))
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.body);
+    assert!(p.body.contains("id=\"flash\""));
+
+    let path = format!("/console/invoices/{second}");
+    for (count, first_day, field, says) in [
+        (
+            "dos",
+            "2026-12-15",
+            "plan_count",
+            "escribe un número entero de cuotas",
+        ),
+        ("0", "2026-12-15", "plan_count", "no se puede dividir"),
+        (
+            "3",
+            "2026-11-01",
+            "plan_first",
+            "no puede ser un día pasado",
+        ),
+        ("3", "15/12/2026", "plan_first", "escribe una fecha"),
+    ] {
+        let p = b
+            .post(&format!("{path}/plan"), &refs(&plan(count, first_day)))
+            .await;
+        assert_eq!(
+            p.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{count} {first_day}"
+        );
+        assert!(p.body.contains(says), "{says}: {}", p.body);
+        assert!(
+            p.body.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {}",
+            p.body
+        );
+    }
+    let p = b
+        .post(&format!("{path}/plan"), &refs(&plan("3", "2026-12-15")))
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some(&*format!("{path}?done=planned")),
+        "{}",
+        p.body
+    );
+    let inv = t.invoice(&second).await;
+    let plan_entry = inv["ledger"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(plan_entry["kind"], "plan");
+    assert_eq!(plan_entry["by"], "business");
+    assert_eq!(plan_entry["recorded_by"]["name"], "Persona collector");
+    let amounts: Vec<&str> = plan_entry["instalments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["amount"]["amount"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        amounts,
+        ["33333", "33333", "33334"],
+        "split exactly, the rest on the last"
+    );
+    let page = b.get(&path).await;
+    assert!(
+        page.body.contains(
+            "Plan del negocio de 3 cuotas por $100.000, desde el martes, 15 de diciembre de 2026: en curso"
+        ),
+        "{}",
+        page.body
+    );
+
+    // A viewer: no forms, and a forged POST is a 403 that writes nothing.
+    let viewer = add(&t, "viewer", "es").await;
+    let mut v = Browser::new(&t);
+    v.sign_in(&viewer.email).await;
+    let page = v.get(&format!("/console/invoices/{first}")).await;
+    assert!(!page.body.contains("id=\"promise\"") && !page.body.contains("id=\"plan\""));
+    let forged = [
+        ("csrf", page.csrf()),
+        ("promise_date", "2026-11-25".to_string()),
+    ];
+    let p = v
+        .post(
+            &format!("/console/invoices/{first}/promise"),
+            &refs(&forged),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        t.invoice(&first).await["ledger"].as_array().unwrap().len(),
+        2
+    );
+}
+
 on_both_stacks!(
+    promises_and_plans_from_the_invoice_page,
     the_log_shows_who_did_what,
     settings_make_and_revoke_api_keys,
     an_unmatched_payment_is_applied_from_the_queue,

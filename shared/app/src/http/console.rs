@@ -61,6 +61,8 @@ pub fn routes() -> Router<App> {
         .route("/console/invoices/{id}/resume", post(resume))
         .route("/console/invoices/{id}/void", post(void))
         .route("/console/invoices/{id}/extension", post(extend))
+        .route("/console/invoices/{id}/promise", post(promise))
+        .route("/console/invoices/{id}/plan", post(plan))
         .route("/console/invoices/{id}/pay-link", post(new_pay_link))
         .route("/console/invoices/{id}/revoke-links", post(revoke_links))
 }
@@ -1280,6 +1282,10 @@ struct InvoicePage<'a> {
     timeline: Vec<(String, cobro_notify::console::TimelineLine)>,
     /// What people, keys and the client did on it, newest first.
     activity: Vec<log::ActivityRow>,
+    /// Its promises and plans, and how each stands.
+    arrangements: Vec<String>,
+    /// Promises and plans can be made on it: still chased and not escalated.
+    can_arrange: bool,
     messages: Vec<(String, String, &'static str)>,
     can_act: bool,
     /// Still chased (open or partially paid): it can be voided or given more time.
@@ -1326,6 +1332,14 @@ struct InvoiceForm {
     ext_reason: String,
     #[serde(default)]
     ext_message: String,
+    #[serde(default)]
+    promise_date: String,
+    #[serde(default)]
+    promise_amount: String,
+    #[serde(default)]
+    plan_count: String,
+    #[serde(default)]
+    plan_first: String,
 }
 
 /// A use case's field errors under the names of the form that sent them.
@@ -1334,9 +1348,13 @@ fn renamed(e: Error, names: &[(&str, &str)]) -> Error {
         Error::Invalid(errors) => {
             let mut out = FieldErrors::new();
             for f in errors.errors {
+                // A name ending in `*` stands for every field it begins (`instalments[0]…`).
                 let field = names
                     .iter()
-                    .find(|(from, _)| *from == f.field)
+                    .find(|(from, _)| match from.strip_suffix('*') {
+                        Some(prefix) => f.field.starts_with(prefix),
+                        None => *from == f.field,
+                    })
                     .map_or(f.field.clone(), |(_, to)| to.to_string());
                 out.add(field, f.message);
             }
@@ -1374,6 +1392,8 @@ async fn invoice_page(
         Some("resumed") => Some((true, w.done_resumed.to_string())),
         Some("voided") => Some((true, w.done_voided.to_string())),
         Some("extended") => Some((true, w.done_extended.to_string())),
+        Some("promised") => Some((true, w.done_promised.to_string())),
+        Some("planned") => Some((true, w.done_planned.to_string())),
         Some("revoked") => Some((true, w.done_revoked.to_string())),
         _ => None,
     };
@@ -1516,6 +1536,11 @@ async fn invoice_response(
             total: inv.total.format(l),
             timeline,
             activity,
+            arrangements: cobro_domain::arrangement::arrangements(inv, &stored.entries, now)
+                .map(|a| cobro_notify::console::arrangement_lines(l, &a))
+                .unwrap_or_default(),
+            can_arrange: cobro_domain::listing::chased(balance.status)
+                && shown_status != cobro_domain::InvoiceStatus::Escalated,
             messages,
             can_act: s.user.role.can_act(),
             open: cobro_domain::listing::chased(balance.status),
@@ -1584,12 +1609,9 @@ async fn record_payment(
         Ok(s) => s,
         Err(res) => return res,
     };
-    let Ok(amount) = form.amount.trim().parse::<rust_decimal::Decimal>() else {
-        let errors = FieldErrors::single(
-            "amount",
-            "must be a number, like 49990 or 1500.50 (no currency sign, no thousands separator)",
-        );
-        return invoice_refused(&app, &s, &id, form, Error::Invalid(errors)).await;
+    let amount = match number("amount", &form.amount) {
+        Ok(a) => a,
+        Err(e) => return invoice_refused(&app, &s, &id, form, e).await,
     };
     let currency = match cobro_domain::InvoiceId::parse(&id) {
         Some(i) => match app.store.invoice(&i).await {
@@ -1660,6 +1682,84 @@ where
         Ok(()) => Redirect::to(&format!("/console/invoices/{id}?done={done}")).into_response(),
         Err(e) => invoice_refused(app, &s, id, form, e).await,
     }
+}
+
+/// An amount typed in `field`.
+fn number(field: &str, value: &str) -> Result<rust_decimal::Decimal, Error> {
+    value.trim().parse().map_err(|_| {
+        Error::Invalid(FieldErrors::single(
+            field,
+            "must be a number, like 49990 or 1500.50 (no currency sign, no thousands separator)",
+        ))
+    })
+}
+
+/// Records the client's promise to pay (all that is due, or the amount typed) by a day:
+/// the chase waits until then, and the client is sent it in writing.
+async fn promise(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let (app, id) = (&app, id.as_str());
+    act(app, &headers, id, form, "promised", |f, by| async move {
+        let date = day("promise_date", &f.promise_date)?;
+        let amount = match typed(&f.promise_amount) {
+            Some(a) => Some(number("promise_amount", a)?),
+            None => None,
+        };
+        let input = arrangements::Input::Promise(arrangements::PromiseInput {
+            date,
+            amount,
+            currency: None,
+        });
+        match arrangements::request(app, &by, id, input, &crate::usecases::nothing).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(renamed(
+                e,
+                &[("date", "promise_date"), ("amount", "promise_amount")],
+            )),
+        }
+    })
+    .await
+}
+
+/// Agrees a plan: what is due split exactly into monthly instalments from a first day
+/// (the remainder on the last); the client is sent it.
+async fn plan(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<InvoiceForm>, FormRejection>,
+) -> Response {
+    let (app, id) = (&app, id.as_str());
+    act(app, &headers, id, form, "planned", |f, by| async move {
+        let count = f.plan_count.trim().parse::<u32>().map_err(|_| {
+            Error::Invalid(FieldErrors::single(
+                "plan_count",
+                "must be a whole number of instalments",
+            ))
+        })?;
+        let input = arrangements::Input::Plan(arrangements::PlanInput {
+            instalments: None,
+            count: Some(count),
+            first_due_date: Some(day("plan_first", &f.plan_first)?),
+        });
+        match arrangements::request(app, &by, id, input, &crate::usecases::nothing).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(renamed(
+                e,
+                &[
+                    ("count", "plan_count"),
+                    ("first_due_date", "plan_first"),
+                    ("instalments[0].due_date", "plan_first"),
+                    ("instalments*", "plan_count"),
+                ],
+            )),
+        }
+    })
+    .await
 }
 
 /// A day typed in `field`.
