@@ -219,6 +219,11 @@ pub struct Words {
     pub terms: &'static str,
     pub terms_note: &'static str,
     pub pauses_ending: &'static str,
+    pub broken_promises: &'static str,
+    pub broken_plans: &'static str,
+    pub overdue_deposits: &'static str,
+    pub since: &'static str,
+    pub nothing_queued: &'static str,
     pub pause_ends_by: &'static str,
 }
 
@@ -384,6 +389,11 @@ pub const ES: Words = Words {
     terms: "Condiciones vigentes",
     terms_note: "Las de cada factura nueva que no diga otras. Se cambian en la configuración del despliegue (COBRO_DEFAULT_TERMS).",
     pauses_ending: "Pausas que terminan esta semana",
+    broken_promises: "Promesas incumplidas en los últimos 7 días",
+    broken_plans: "Planes de pago incumplidos en los últimos 7 días",
+    overdue_deposits: "Depósitos vencidos sin pagar",
+    since: "Desde",
+    nothing_queued: "No hay nada en esta cola.",
     pause_ends_by: "En pausa que termina a más tardar el",
 };
 
@@ -549,6 +559,11 @@ pub const EN: Words = Words {
     terms: "Terms in effect",
     terms_note: "Those of every new invoice that names no others. They are set in the deployment's configuration (COBRO_DEFAULT_TERMS).",
     pauses_ending: "Pauses that end this week",
+    broken_promises: "Promises broken in the last 7 days",
+    broken_plans: "Payment plans broken in the last 7 days",
+    overdue_deposits: "Deposits overdue, still owed",
+    since: "Since",
+    nothing_queued: "Nothing in this queue.",
     pause_ends_by: "Paused, the pause ending by",
 };
 

@@ -15,7 +15,7 @@
 //! | unmatched payment | `UNMATCHED#{id}` | `UNMATCHED` | GSI3 `UNMATCHED` / `{received_at}#{id}` |
 //! | agenda (next action) | on the invoice item | | GSI2 `AGENDA#{shard}` / `{next_action_at}#{id}`, sparse |
 //! | listing (lists across clients) | on the invoice item (`listing`, `escalated`) | | GSI3 `DUE#{open\|closed}` / `{due date}#{id}`; GSI4 `AMOUNT#{open\|closed}` / `{currency}#{amount due}#{id}` |
-//! | dunning stage | `INVOICE#{id}` | `STAGE#{stage}` | GSI1 `LOG#{escalation\|late-fee\|promise}` / `{done_at}#…` when done |
+//! | dunning stage | `INVOICE#{id}` | `STAGE#{stage}` | GSI1 `LOG#{escalation\|late-fee\|promise\|deposit}` / `{done_at}#…` when done |
 //! | client's message of the day | `CLIENTDAY#{client}#{date}` | `CLIENTDAY` | TTL |
 //! | console user | `USER#{id}` | `USER` | GSI1 `USERS` / `{email}` |
 //! | user's address (unique) | `USEREMAIL#{email}` | `USEREMAIL` | |

@@ -369,6 +369,8 @@ pub enum StageLog {
     LateFees,
     /// Promises judged (kept or broken) and plans broken: the promise figures.
     Promises,
+    /// Deposits that fell overdue (their notice sent).
+    Deposits,
 }
 
 impl StageLog {
@@ -379,6 +381,7 @@ impl StageLog {
             cobro_domain::Stage::PromiseKept(_)
             | cobro_domain::Stage::PromiseBroken(_)
             | cobro_domain::Stage::PlanBroken(_) => Some(StageLog::Promises),
+            cobro_domain::Stage::DepositOverdue => Some(StageLog::Deposits),
             _ => None,
         }
     }
@@ -388,6 +391,7 @@ impl StageLog {
             StageLog::Escalations => "escalation",
             StageLog::LateFees => "late-fee",
             StageLog::Promises => "promise",
+            StageLog::Deposits => "deposit",
         }
     }
 }

@@ -1449,7 +1449,91 @@ async fn promises_and_plans_from_the_invoice_page(t: TestApp) {
     );
 }
 
+/// GIVEN a promise and a plan broken by the sweep, WHEN the home page is read in the
+/// following days, THEN its queues count them and link to pages that list them, until
+/// they are more than seven days old; an unknown queue is a 404.
+async fn broken_promises_and_plans_are_queued_for_a_week(t: TestApp) {
+    let (_, promised, _) = arranged_invoice(&t, "rota").await;
+    let (_, planned, _) = arranged_invoice(&t, "cuotas").await;
+    t.set_now("2026-12-04T13:00:00Z");
+    for (path, body) in [
+        (
+            format!("/v1/invoices/{promised}/promises"),
+            json!({"date": "2026-12-10", "amount": "60000"}),
+        ),
+        (
+            format!("/v1/invoices/{planned}/plans"),
+            json!({"count": 3, "first_due_date": "2026-12-15"}),
+        ),
+    ] {
+        let a = t.post(&path, &body, None).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    }
+    // Judged on the 14th (the promise) and the 18th (the first instalment).
+    daily_sweeps(&t, "2026-12-05", "2026-12-19").await;
+    let cards = |body: &str| -> Vec<(String, String)> {
+        body.split("id=\"queues\"")
+            .nth(1)
+            .unwrap()
+            .split("<li>")
+            .skip(1)
+            .map(|li| {
+                let count = li
+                    .split("class=\"count\">")
+                    .nth(1)
+                    .unwrap()
+                    .split('<')
+                    .next()
+                    .unwrap();
+                let href = li
+                    .split("href=\"")
+                    .nth(1)
+                    .map_or("", |h| h.split('"').next().unwrap());
+                (count.to_string(), href.to_string())
+            })
+            .collect()
+    };
+    let reader = add(&t, "viewer", "es").await;
+    t.set_now("2026-12-19T15:00:00Z");
+    let mut b = Browser::new(&t);
+    b.sign_in(&reader.email).await;
+    let home = b.get("/console").await;
+    let found = cards(&home.body);
+    for (queue, invoice) in [("broken-promises", &promised), ("broken-plans", &planned)] {
+        let href = format!("/console/queues/{queue}");
+        assert!(
+            found.contains(&("1".to_string(), href.clone())),
+            "{queue}: {found:?}"
+        );
+        let page = b.get(&href).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body
+                .contains(&format!("href=\"/console/invoices/{invoice}\"")),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("Ferretería Los Andes"));
+    }
+    let none = (
+        "nada".to_string(),
+        "/console/queues/overdue-deposits".to_string(),
+    );
+    assert!(found.contains(&none), "{found:?}");
+    assert_eq!(
+        b.get("/console/queues/todo").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // A week and more later: no longer this week's.
+    t.set_now("2026-12-26T15:00:00Z");
+    let mut b = Browser::new(&t);
+    b.sign_in(&reader.email).await;
+    let page = b.get("/console/queues/broken-promises").await;
+    assert!(page.body.contains("id=\"empty\""), "{}", page.body);
+}
+
 on_both_stacks!(
+    broken_promises_and_plans_are_queued_for_a_week,
     promises_and_plans_from_the_invoice_page,
     the_log_shows_who_did_what,
     settings_make_and_revoke_api_keys,

@@ -224,6 +224,20 @@ async fn an_unpaid_deposit_is_reminded_then_overdue(t: TestApp) {
     assert_eq!(client["status"], "deposit_overdue", "{client}");
     let refused = t.post("/v1/invoices", &order, None).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
+    // The console's queue of deposits overdue has it, since the notice.
+    use cobro_app::usecases::queues::{Queue, items};
+    let (queued, more) = items(&t.app, Queue::OverdueDeposits).await.unwrap();
+    let queued: Vec<_> = queued
+        .iter()
+        .map(|i| (i.row.listed.invoice.id.to_string(), i.since.to_rfc3339()))
+        .collect();
+    assert_eq!(
+        (queued, more),
+        (
+            vec![(dep_id.clone(), "2026-11-30T13:30:00+00:00".to_string())],
+            false
+        )
+    );
 
     // Paid late by hand: active again, recorded by the next check.
     t.set_now("2026-12-04T15:00:00Z");
@@ -244,6 +258,9 @@ async fn an_unpaid_deposit_is_reminded_then_overdue(t: TestApp) {
     let issued = t.post("/v1/invoices", &order, None).await;
     assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.raw);
     assert_eq!(issued.body["amount_due"], "700001");
+    // Paid: out of the queue.
+    let (queued, _) = items(&t.app, Queue::OverdueDeposits).await.unwrap();
+    assert!(queued.is_empty());
 }
 
 /// A deposit paid before the client existed in cobro (a bank transfer carrying the

@@ -27,6 +27,7 @@ use super::pages;
 use crate::App;
 
 mod log;
+mod queues;
 use crate::usecases::{Error, arrangements, lists, people};
 
 const SESSION_COOKIE: &str = "cobro_session";
@@ -51,6 +52,7 @@ pub fn routes() -> Router<App> {
         .route("/console/settings/keys", post(create_key))
         .route("/console/settings/keys/{id}/revoke", post(revoke_key))
         .route("/console/log", get(log::log_page))
+        .route("/console/queues/{name}", get(queues::queue_page))
         .route("/console/unmatched", get(unmatched_page))
         .route("/console/unmatched/{id}/apply", post(apply_unmatched))
         .route("/console/invoices", get(invoices_page))
@@ -278,16 +280,35 @@ async fn require_form(
 }
 
 fn forbidden(app: &App, s: &Signed) -> Response {
+    refusal(
+        app,
+        s,
+        StatusCode::FORBIDDEN,
+        Words::of(s.user.locale).forbidden,
+    )
+}
+
+/// The page for something that is not there (or not ours), with the way home.
+fn not_found_page(app: &App, s: &Signed) -> Response {
+    refusal(
+        app,
+        s,
+        StatusCode::NOT_FOUND,
+        Words::of(s.user.locale).not_found,
+    )
+}
+
+fn refusal(app: &App, s: &Signed, status: StatusCode, text: &'static str) -> Response {
     let w = Words::of(s.user.locale);
     render_with(
-        StatusCode::FORBIDDEN,
+        status,
         MessagePage {
             w,
             business: &app.config.business_name,
             me: Some(&s.user),
             csrf: s.csrf.clone(),
             title: w.console,
-            text: w.forbidden,
+            text,
             refused: true,
             next: Some(("/console", w.home)),
         },
@@ -497,6 +518,17 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
             Ok((n, more)) => {
                 queues.push((label, n, more, Some(format!("/console/invoices?{query}"))))
             }
+            Err(e) => return server_error(e),
+        }
+    }
+    for q in crate::usecases::queues::Queue::ALL {
+        match crate::usecases::queues::items(&app, q).await {
+            Ok((items, more)) => queues.push((
+                queues::label(f.w, q),
+                items.len(),
+                more,
+                Some(format!("/console/queues/{}", q.name())),
+            )),
             Err(e) => return server_error(e),
         }
     }
@@ -1094,6 +1126,24 @@ struct InvoiceLine {
     paused_until: Option<String>,
 }
 
+impl InvoiceLine {
+    fn of(l: Locale, r: &lists::Row) -> Self {
+        let inv = &r.listed.invoice;
+        InvoiceLine {
+            id: inv.id.to_string(),
+            number: inv.number.clone(),
+            client: r.client_name.clone(),
+            concept: inv.concept().to_string(),
+            status: cobro_notify::words::status_name(l, r.status),
+            due_date: r.listed.listing.due_date.to_string(),
+            days_overdue: r.days_overdue.map(|d| d.to_string()).unwrap_or_default(),
+            amount_due: r.listed.listing.amount_due.format(l),
+            total: inv.total.format(l),
+            paused_until: r.paused_until.map(|d| d.to_string()),
+        }
+    }
+}
+
 /// The list a user's filters pick: the filters it could not read are dropped (and named),
 /// the rest applied.
 async fn checked_list(
@@ -1170,25 +1220,7 @@ async fn invoices_page(
         }
         Err(e) => return server_error(e),
     };
-    let rows = listed
-        .rows
-        .iter()
-        .map(|r| {
-            let inv = &r.listed.invoice;
-            InvoiceLine {
-                id: inv.id.to_string(),
-                number: inv.number.clone(),
-                client: r.client_name.clone(),
-                concept: inv.concept().to_string(),
-                status: cobro_notify::words::status_name(l, r.status),
-                due_date: r.listed.listing.due_date.to_string(),
-                days_overdue: r.days_overdue.map(|d| d.to_string()).unwrap_or_default(),
-                amount_due: r.listed.listing.amount_due.format(l),
-                total: inv.total.format(l),
-                paused_until: r.paused_until.map(|d| d.to_string()),
-            }
-        })
-        .collect();
+    let rows = listed.rows.iter().map(|r| InvoiceLine::of(l, r)).collect();
     let next = listed.next.map(|n| {
         let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(n);
         serde_urlencoded::to_string([("after", cursor)]).unwrap_or_default()
@@ -1424,21 +1456,7 @@ async fn invoice_response(
     let l = s.user.locale;
     let stored = match crate::usecases::invoicing::invoice(app, id).await {
         Ok(stored) => stored,
-        Err(Error::NotFound(_)) => {
-            return render_with(
-                StatusCode::NOT_FOUND,
-                MessagePage {
-                    w,
-                    business: f.business,
-                    me: f.me,
-                    csrf: f.csrf,
-                    title: w.invoice,
-                    text: w.not_found,
-                    refused: true,
-                    next: Some(("/console", w.home)),
-                },
-            );
-        }
+        Err(Error::NotFound(_)) => return not_found_page(app, s),
         Err(e) => return server_error(e),
     };
     let inv = &stored.invoice;

@@ -272,7 +272,11 @@ pub async fn page(app: &App, checked: &Checked, page: &PageRequest) -> Result<Li
 }
 
 /// The rows of listed invoices, with their clients' names (each client read once).
-async fn rows(app: &App, items: Vec<ListedInvoice>, today: NaiveDate) -> Result<Vec<Row>, Error> {
+pub(super) async fn rows(
+    app: &App,
+    items: Vec<ListedInvoice>,
+    today: NaiveDate,
+) -> Result<Vec<Row>, Error> {
     let mut names: HashMap<ClientId, String> = HashMap::new();
     let mut wanted: Vec<ClientId> = items.iter().map(|l| l.invoice.client_id.clone()).collect();
     wanted.sort_by_key(|c| c.to_string());

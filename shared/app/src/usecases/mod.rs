@@ -16,6 +16,8 @@
 //! - [`standing`]: a client's standing and the credit check;
 //! - [`reports`]: escalations, late fees and promises, for people and agencies;
 //! - [`lists`]: the invoice lists across clients, their filters and CSV export;
+//! - [`queues`]: the work queues read from the stage logs (broken promises and plans,
+//!   deposits overdue);
 //! - [`mail`]: the messages to clients and to the business, through the Mailer port;
 //! - [`issue`]: numbering and writing an invoice with the client's credit brought onto it;
 //! - [`payments`]: money onto invoices (provider events, manual payments, the unmatched
@@ -38,6 +40,7 @@ pub mod lists;
 pub mod mail;
 pub mod payments;
 pub mod people;
+pub mod queues;
 pub mod reports;
 pub mod standing;
 pub mod sweep;
