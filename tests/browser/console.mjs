@@ -181,6 +181,22 @@ try {
   assert.ok(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1])), `log order ${order}`);
   violations.log = await axe(owner, `${base}/console/log`, 'log');
   await shots(page, 'log');
+  // A new invoice from the form: refused field by field, then made.
+  await page.goto(`${base}/console/invoices`);
+  await page.click('#new-invoice');
+  await page.fill('#line0_description', 'Diseño de afiche');
+  await page.fill('#line0_unit_amount', '$90.000');
+  await page.click('#create-invoice');
+  assert.match(await page.textContent('#line0_unit_amount-error'), /escribe un número/);
+  violations.newInvoice = await axe(owner, `${base}/console/invoices/new`, 'new-invoice');
+  await shots(page, 'new-invoice');
+  await page.selectOption('#client_id', { index: 1 });
+  await page.fill('#line0_unit_amount', '90000');
+  await page.fill('#tax_rate', '19');
+  await page.fill('#due_date', new Date(Date.now() + 30 * 86400e3).toISOString().slice(0, 10));
+  await page.click('#create-invoice');
+  assert.match(await page.textContent('#flash'), /Factura creada/);
+  assert.match(await page.textContent('#amount-due'), /107\.100/);
   await page.click('header button[type=submit]');
   assert.match(page.url(), /\/console\/sign-in/);
 

@@ -223,6 +223,16 @@ pub struct Words {
     pub broken_plans: &'static str,
     pub overdue_deposits: &'static str,
     pub since: &'static str,
+    pub new_invoice: &'static str,
+    pub lines_legend: &'static str,
+    pub line_n: &'static str,
+    pub unit_amount: &'static str,
+    pub tax_rate: &'static str,
+    pub due_date: &'static str,
+    pub send_now: &'static str,
+    pub create_invoice: &'static str,
+    pub choose_client: &'static str,
+    pub done_created: &'static str,
     pub nothing_queued: &'static str,
     pub pause_ends_by: &'static str,
 }
@@ -393,6 +403,16 @@ pub const ES: Words = Words {
     broken_plans: "Planes de pago incumplidos en los últimos 7 días",
     overdue_deposits: "Depósitos vencidos sin pagar",
     since: "Desde",
+    new_invoice: "Nueva factura",
+    lines_legend: "Líneas (las vacías no se cuentan)",
+    line_n: "Línea",
+    unit_amount: "Precio unitario",
+    tax_rate: "Impuesto, % (vacío: sin impuesto)",
+    due_date: "Vence el",
+    send_now: "Enviarla ahora al cliente por correo",
+    create_invoice: "Crear la factura",
+    choose_client: "Elige un cliente",
+    done_created: "Factura creada.",
     nothing_queued: "No hay nada en esta cola.",
     pause_ends_by: "En pausa que termina a más tardar el",
 };
@@ -563,6 +583,16 @@ pub const EN: Words = Words {
     broken_plans: "Payment plans broken in the last 7 days",
     overdue_deposits: "Deposits overdue, still owed",
     since: "Since",
+    new_invoice: "New invoice",
+    lines_legend: "Lines (empty ones do not count)",
+    line_n: "Line",
+    unit_amount: "Unit price",
+    tax_rate: "Tax, % (empty: no tax)",
+    due_date: "Due on",
+    send_now: "E-mail it to the client now",
+    create_invoice: "Create the invoice",
+    choose_client: "Choose a client",
+    done_created: "Invoice created.",
     nothing_queued: "Nothing in this queue.",
     pause_ends_by: "Paused, the pause ending by",
 };
@@ -651,6 +681,37 @@ impl Words {
             m if m.starts_with("must be one or more of") => "elige un estado de la lista".into(),
             "must be after today" => "debe ser un día después de hoy".into(),
             "must be a whole number of instalments" => "escribe un número entero de cuotas".into(),
+            "must be a client id (cli_…)" => "elige un cliente de la lista".into(),
+            m if m.starts_with("unknown currency code") => "elige una moneda de la lista".into(),
+            "must have at least one line" => "escribe al menos una línea".into(),
+            m if m.starts_with("must have at most ") && m.ends_with(" lines") => format!(
+                "puede tener a lo más {} líneas",
+                m.trim_start_matches("must have at most ")
+                    .trim_end_matches(" lines")
+            ),
+            "must not be negative" => "no puede ser negativo".into(),
+            m if m.contains(" has more decimals than ") => {
+                let (amount, rest) = m.split_once(" has more decimals than ").unwrap_or((m, ""));
+                let currency = rest.split(' ').next().unwrap_or_default();
+                format!("{amount} tiene más decimales de los que admite {currency}")
+            }
+            "must be at most 1000000000 with at most 6 decimals" => {
+                "debe ser a lo más 1000000000, con a lo más 6 decimales".into()
+            }
+            "quantity × unit amount is too large" => {
+                "cantidad × precio es demasiado grande".into()
+            }
+            "must be a percentage between 0 and 100" => {
+                "escribe un porcentaje entre 0 y 100".into()
+            }
+            "is required (or days_until_due)" => "elige el día de vencimiento".into(),
+            "must not be before the issue date" => "no puede ser antes de la emisión".into(),
+            "must be at most three years after the issue date" => {
+                "debe ser a lo más tres años después de la emisión".into()
+            }
+            "the invoice total must be greater than zero" | "the total is too large" => {
+                "el total de la factura debe ser mayor que cero y no desmesurado".into()
+            }
             "no invoice with this id" => "no hay ninguna factura con ese identificador".into(),
             "no client with this id" => "no hay ningún cliente con ese identificador".into(),
             "give an invoice or a client, not both" => {
@@ -839,6 +900,46 @@ pub fn arrangement_lines(l: Locale, a: &cobro_domain::arrangement::Arrangements)
         }
     });
     promises.chain(plans).collect()
+}
+
+/// Why an invoice was not created for the client, in `l`: they owe a deposit first (asked
+/// for with the invoice `number`), or it would pass their budget or credit limit (`left` of
+/// it, for `total`), or their standing gets no credit.
+pub enum NotInvoiced<'a> {
+    DepositFirst { number: &'a str, amount: String },
+    OverBudget { left: String, total: String },
+    OverCreditLimit { left: String, total: String },
+    NoCredit,
+}
+
+pub fn not_invoiced(l: Locale, why: &NotInvoiced<'_>) -> String {
+    let es = l == Locale::Es;
+    match why {
+        NotInvoiced::DepositFirst { number, amount } if es => format!(
+            "Este cliente debe pagar primero un depósito de {amount}: se le pidió con la factura {number}."
+        ),
+        NotInvoiced::DepositFirst { number, amount } => format!(
+            "This client must first pay a deposit of {amount}: it was asked for with invoice {number}."
+        ),
+        NotInvoiced::OverBudget { left, total } if es => format!(
+            "Supera el presupuesto del cliente: le quedan {left} y la factura es de {total}."
+        ),
+        NotInvoiced::OverBudget { left, total } => format!(
+            "It goes over the client's budget: {left} is left and the invoice is for {total}."
+        ),
+        NotInvoiced::OverCreditLimit { left, total } if es => format!(
+            "Supera el límite de crédito del cliente: le quedan {left} y la factura es de {total}."
+        ),
+        NotInvoiced::OverCreditLimit { left, total } => format!(
+            "It goes over the client's credit limit: {left} is left and the invoice is for {total}."
+        ),
+        NotInvoiced::NoCredit if es => {
+            "Por su historial de pagos, este cliente no recibe facturas a crédito.".into()
+        }
+        NotInvoiced::NoCredit => {
+            "Given their payment history, this client is not invoiced on credit.".into()
+        }
+    }
 }
 
 /// Who did something, as the console names them in `l`.

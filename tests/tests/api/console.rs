@@ -1532,7 +1532,175 @@ async fn broken_promises_and_plans_are_queued_for_a_week(t: TestApp) {
     assert!(page.body.contains("id=\"empty\""), "{}", page.body);
 }
 
+/// GIVEN a collector on the new-invoice form, WHEN they send it with values the API
+/// refuses, THEN the form comes back with each message by its field, in Spanish, with what
+/// was typed, and nothing is written; sent right, the invoice is made once (twice posted),
+/// e-mailed, and recorded as theirs; over the client's budget it says so; a viewer is
+/// refused.
+async fn an_invoice_is_made_from_the_form(t: TestApp) {
+    t.set_now(&chrono::Utc::now().to_rfc3339());
+    let email = unique_email("nueva");
+    let cid = t
+        .client(json!({"name": "Estudio Norte", "email": email, "timezone": "America/Santiago"}))
+        .await;
+    let collector = add(&t, "collector", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&collector.email).await;
+    let list = b.get("/console/invoices").await;
+    assert!(list.body.contains("href=\"/console/invoices/new\""));
+    let page = b.get("/console/invoices/new").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(&format!("<option value=\"{cid}\">Estudio Norte</option>"))
+    );
+    assert!(
+        page.body.contains("id=\"line4_unit_amount\""),
+        "five lines offered"
+    );
+    assert!(
+        page.body.contains("name=\"send\" value=\"1\" checked"),
+        "sent by default"
+    );
+    let (csrf, nonce) = (page.csrf(), page.value("nonce"));
+    let form = |fields: &[(&'static str, &str)]| {
+        let mut f = vec![("csrf", csrf.clone()), ("nonce", nonce.clone())];
+        f.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
+        f
+    };
+    let count = || async {
+        let listed = t.get(&format!("/v1/clients/{cid}/invoices")).await;
+        listed.body["data"].as_array().unwrap().len()
+    };
+    // Not numbers, not a date: said before anything else is asked.
+    let p = b
+        .post(
+            "/console/invoices/new",
+            &refs(&form(&[
+                ("line0_description", "Diseño"),
+                ("line0_unit_amount", "$10.000"),
+                ("due_date", "mañana"),
+            ])),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        p.body.contains("id=\"line0_unit_amount-error\"") && p.body.contains("escribe un número")
+    );
+    assert!(p.body.contains("id=\"due_date-error\"") && p.body.contains("escribe una fecha"));
+    assert!(p.body.contains("value=\"$10.000\"") && p.body.contains("value=\"Diseño\""));
+    // Then the API's own checks, each by its field (line 3 of the form is the API's 2nd).
+    let p = b
+        .post(
+            "/console/invoices/new",
+            &refs(&form(&[
+                ("currency", "XYZ"),
+                ("line0_description", "Diseño"),
+                ("line0_unit_amount", "150000"),
+                ("line2_quantity", "2"),
+                ("line2_unit_amount", "10000"),
+                ("tax_rate", "150"),
+                ("due_date", "2026-12-31"),
+            ])),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
+    for (field, says) in [
+        ("client_id", "elige un cliente de la lista"),
+        ("currency", "elige una moneda de la lista"),
+        ("tax_rate", "escribe un porcentaje entre 0 y 100"),
+        ("line2_description", "no puede quedar vacío"),
+    ] {
+        let at = format!("id=\"{field}-error\">{says}");
+        assert!(p.body.contains(&at), "{at}: {}", p.body);
+    }
+    assert!(p.body.contains("value=\"XYZ\""));
+    assert_eq!(count().await, 0, "nothing written");
+
+    let good = form(&[
+        ("client_id", cid.as_str()),
+        ("currency", "clp"),
+        ("line0_description", "Diseño de marca"),
+        ("line0_unit_amount", "150000"),
+        ("line3_description", "Hosting"),
+        ("line3_quantity", "2"),
+        ("line3_unit_amount", "10000"),
+        ("tax_rate", "19"),
+        ("due_date", "2027-01-15"),
+        ("send", "1"),
+    ]);
+    let p = b.post("/console/invoices/new", &refs(&good)).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let to = p.location.clone().unwrap();
+    let id = to
+        .strip_prefix("/console/invoices/")
+        .and_then(|r| r.strip_suffix("?done=created"))
+        .unwrap()
+        .to_string();
+    let inv = t.invoice(&id).await;
+    assert_eq!(inv["total"], "202300", "170000 and 19 %");
+    assert_eq!(inv["due_date"], "2027-01-15");
+    assert_eq!(inv["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(inv["ledger"][0]["recorded_by"]["name"], "Persona collector");
+    assert_eq!(t.mails_to(&email).await.len(), 1, "e-mailed");
+    let shown = b.get(&to).await;
+    assert!(shown.body.contains("Factura creada."));
+    // The same form again: the same invoice, no second one.
+    let again = b.post("/console/invoices/new", &refs(&good)).await;
+    assert_eq!(
+        again.location.as_deref(),
+        Some(&*format!("/console/invoices/{id}"))
+    );
+    assert_eq!(count().await, 1);
+
+    // Over the client's budget: said, nothing written.
+    let budget = json!({"amount": "250000", "currency": "CLP"});
+    let a = t.put(&format!("/v1/clients/{cid}/budget"), &budget).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    let page = b.get("/console/invoices/new").await;
+    let over = vec![
+        ("csrf", page.csrf()),
+        ("nonce", page.value("nonce")),
+        ("client_id", cid.clone()),
+        ("currency", "CLP".into()),
+        ("line0_description", "Más diseño".into()),
+        ("line0_unit_amount", "100000".into()),
+        ("due_date", "2027-01-15".into()),
+    ];
+    let p = b.post("/console/invoices/new", &refs(&over)).await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.body);
+    assert!(
+        p.body
+            .contains("Supera el presupuesto del cliente: le quedan $47.700"),
+        "{}",
+        p.body
+    );
+    assert_eq!(count().await, 1);
+
+    // A viewer: neither the form nor its POST.
+    let viewer = add(&t, "viewer", "es").await;
+    let mut v = Browser::new(&t);
+    v.sign_in(&viewer.email).await;
+    assert_eq!(
+        v.get("/console/invoices/new").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(
+        !v.get("/console/invoices")
+            .await
+            .body
+            .contains("/console/invoices/new")
+    );
+    let csrf = v.get("/console").await.csrf();
+    let mut forged = good.clone();
+    forged[0].1 = csrf;
+    let p = v.post("/console/invoices/new", &refs(&forged)).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(count().await, 1);
+}
+
 on_both_stacks!(
+    an_invoice_is_made_from_the_form,
     broken_promises_and_plans_are_queued_for_a_week,
     promises_and_plans_from_the_invoice_page,
     the_log_shows_who_did_what,

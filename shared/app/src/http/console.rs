@@ -27,6 +27,7 @@ use super::pages;
 use crate::App;
 
 mod log;
+mod new_invoice;
 mod queues;
 use crate::usecases::{Error, arrangements, lists, people};
 
@@ -57,6 +58,10 @@ pub fn routes() -> Router<App> {
         .route("/console/unmatched/{id}/apply", post(apply_unmatched))
         .route("/console/invoices", get(invoices_page))
         .route("/console/invoices.csv", get(invoices_csv))
+        .route(
+            "/console/invoices/new",
+            get(new_invoice::new_invoice_page).post(new_invoice::create_invoice),
+        )
         .route("/console/invoices/{id}", get(invoice_page))
         .route("/console/invoices/{id}/payments", post(record_payment))
         .route("/console/invoices/{id}/pause", post(pause))
@@ -1425,6 +1430,7 @@ async fn invoice_page(
         Some("voided") => Some((true, w.done_voided.to_string())),
         Some("extended") => Some((true, w.done_extended.to_string())),
         Some("promised") => Some((true, w.done_promised.to_string())),
+        Some("created") => Some((true, w.done_created.to_string())),
         Some("planned") => Some((true, w.done_planned.to_string())),
         Some("revoked") => Some((true, w.done_revoked.to_string())),
         _ => None,
