@@ -197,6 +197,17 @@ try {
   await page.click('#create-invoice');
   assert.match(await page.textContent('#flash'), /Factura creada/);
   assert.match(await page.textContent('#amount-due'), /107\.100/);
+  // Clients: the list, one client's page, its credit limit.
+  await page.click('a[href="/console/clients"]');
+  assert.match(await page.textContent('#clients'), /Ferretería Los Andes/);
+  violations.clients = await axe(owner, `${base}/console/clients`, 'clients');
+  await shots(page, 'clients');
+  await page.click('#clients a >> text=Ferretería Los Andes');
+  await page.fill('#credit_limit', '5000000');
+  await page.click('#save-limit');
+  assert.match(await page.textContent('#credit-limit'), /\$5\.000\.000/);
+  violations.client = await axe(owner, page.url(), 'client');
+  await shots(page, 'client');
   await page.click('header button[type=submit]');
   assert.match(page.url(), /\/console\/sign-in/);
 

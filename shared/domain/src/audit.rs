@@ -21,6 +21,7 @@ pub enum Action {
     ClientCreated,
     ClientUpdated,
     BudgetSet,
+    CreditLimitSet,
     InvoiceCreated,
     InvoiceSent,
     PaymentRecorded,
@@ -41,10 +42,11 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::ClientCreated,
         Action::ClientUpdated,
         Action::BudgetSet,
+        Action::CreditLimitSet,
         Action::InvoiceCreated,
         Action::InvoiceSent,
         Action::PaymentRecorded,
@@ -70,6 +72,7 @@ impl Action {
             Action::ClientCreated => "client_created",
             Action::ClientUpdated => "client_updated",
             Action::BudgetSet => "budget_set",
+            Action::CreditLimitSet => "credit_limit_set",
             Action::InvoiceCreated => "invoice_created",
             Action::InvoiceSent => "invoice_sent",
             Action::PaymentRecorded => "payment_recorded",

@@ -591,6 +591,11 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// The cursor of a page of clients that starts after `c`.
+pub fn client_cursor(c: &Client) -> String {
+    client_sort_key(c)
+}
+
 /// Sort key of a client in listings (newest first): creation time, then id.
 pub(crate) fn client_sort_key(c: &Client) -> String {
     format!(

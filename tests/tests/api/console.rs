@@ -1201,7 +1201,7 @@ async fn the_log_shows_who_did_what(t: TestApp) {
     }
     assert!(
         log.body
-            .contains(&format!("href=\"/console/log?client={cid}\""))
+            .contains(&format!("href=\"/console/clients/{cid}\""))
     );
     let theirs = activity(&b.get(&format!("/console/log?client={cid}")).await.body);
     assert_eq!(theirs.len(), 3, "{theirs:?}");
@@ -1699,7 +1699,307 @@ async fn an_invoice_is_made_from_the_form(t: TestApp) {
     assert_eq!(count().await, 1);
 }
 
+/// The rows of the page's clients table: (name, tier cell, owes, overdue).
+fn client_rows(body: &str) -> Vec<Vec<String>> {
+    let Some(table) = body
+        .split("id=\"clients\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+    else {
+        return Vec::new();
+    };
+    table
+        .split("<tr>")
+        .skip(2)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let text = cell.split_once('>').map_or("", |c| c.1);
+                    let text = text.split("</td>").next().unwrap_or_default();
+                    let text = text.split_once('>').map_or(text, |(tag, rest)| {
+                        if tag.starts_with("<a ") {
+                            rest.trim_end_matches("</a>")
+                        } else {
+                            text
+                        }
+                    });
+                    text.trim().to_string()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// GIVEN two clients, one owing an overdue invoice, WHEN a collector lists, filters, opens,
+/// creates and limits clients, THEN the list says each one's tier and what they owe and
+/// have overdue per currency, filters by tier and text, a new client is made with the
+/// API's checks in Spanish, and the credit limit and budget are set (refused values
+/// said by their field, nothing written); a viewer reads but does not act.
+async fn clients_are_listed_opened_made_and_limited(t: TestApp) {
+    let (cid, id, _) = arranged_invoice(&t, "clientes").await;
+    let other = t
+        .client(json!({"name": "Café Norte", "email": unique_email("cafe"), "timezone": "America/Santiago"}))
+        .await;
+    t.set_now("2026-12-20T15:00:00Z");
+    let collector = add(&t, "collector", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&collector.email).await;
+    let page = b.get("/console/clients").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let rows = client_rows(&page.body);
+    let andes = rows
+        .iter()
+        .find(|r| r[0] == "Ferretería Los Andes")
+        .expect("listed");
+    assert_eq!(
+        (andes[2].as_str(), andes[3].as_str()),
+        ("$100.000", "$100.000"),
+        "{rows:?}"
+    );
+    assert!(rows.iter().any(|r| r[0] == "Café Norte" && r[2].is_empty()));
+    // By text, case and accents aside; by tier, each one of its tier, all of them in one.
+    for q in ["ferre", "FERRETERIA", "76."] {
+        let found = client_rows(
+            &b.get(&format!("/console/clients?q={}", urlencode(q)))
+                .await
+                .body,
+        );
+        let names: Vec<&str> = found.iter().map(|r| r[0].as_str()).collect();
+        if q == "76." {
+            assert!(names.is_empty(), "no tax ids here: {names:?}");
+        } else {
+            assert_eq!(names, ["Ferretería Los Andes"], "{q}");
+        }
+    }
+    let mut seen = 0;
+    for tier in ["A", "B", "C", "D"] {
+        let found = client_rows(&b.get(&format!("/console/clients?tier={tier}")).await.body);
+        assert!(
+            found.iter().all(|r| r[1].starts_with(tier)),
+            "{tier}: {found:?}"
+        );
+        seen += found.len();
+    }
+    assert_eq!(seen, rows.len(), "every client in one tier");
+    assert_eq!(
+        client_rows(&b.get("/console/clients?tier=Z").await.body).len(),
+        rows.len()
+    );
+
+    // A new client: the API's checks, by field, in Spanish; then made, as the collector's.
+    let page = b.get("/console/clients/new").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let new = |name: &str, email: &str, tax: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", name.to_string()),
+            ("email", email.to_string()),
+            ("tax_id", tax.to_string()),
+            ("country", "CL".to_string()),
+            ("locale", "es".to_string()),
+            ("timezone", "America/Santiago".to_string()),
+        ]
+    };
+    let p = b
+        .post(
+            "/console/clients/new",
+            &refs(&new("", "no-es-correo", "76.543.210-4")),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for (field, says) in [
+        ("name", "no puede quedar vacío"),
+        ("email", "escribe un correo válido"),
+        ("tax_id", "Chilean RUT"),
+    ] {
+        assert!(
+            p.body.contains(&format!("id=\"{field}-error\">")),
+            "{field}: {}",
+            p.body
+        );
+        assert!(p.body.contains(says), "{says}");
+    }
+    assert!(p.body.contains("value=\"no-es-correo\""));
+    let email = unique_email("sur");
+    let p = b
+        .post(
+            "/console/clients/new",
+            &refs(&new("Imprenta Sur", &email, "76.543.210-3")),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let to = p.location.unwrap();
+    let made = b.get(&to).await;
+    assert!(made.body.contains("Cliente creado.") && made.body.contains("<h1>Imprenta Sur</h1>"));
+    assert!(activity(&made.body)[0].contains("Persona collector | Creó el cliente | Imprenta Sur"));
+    let again = b
+        .post(
+            "/console/clients/new",
+            &refs(&new("Imprenta Sur 2", &unique_email("s2"), "76543210-3")),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(
+        again
+            .body
+            .contains("Otro cliente ya tiene esta identificación tributaria: Imprenta Sur")
+    );
+
+    // A client's page: standing, what they owe, their invoices; the credit limit and budget.
+    let path = format!("/console/clients/{cid}");
+    let page = b.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"owes\">$100.000"));
+    assert!(
+        page.body
+            .contains(&format!("href=\"/console/invoices/{id}\""))
+    );
+    assert!(
+        page.body.contains("id=\"reasons\""),
+        "why the points were lost: {}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let limit = |amount: &str, currency: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("credit_limit", amount.to_string()),
+            ("currency", currency.to_string()),
+        ]
+    };
+    for (amount, currency, field, says) in [
+        ("$500.000", "CLP", "credit_limit", "escribe un número"),
+        ("-5", "CLP", "credit_limit", "debe ser mayor que cero"),
+        ("500000", "XYZ", "currency", "elige una moneda"),
+    ] {
+        let p = b
+            .post(
+                &format!("{path}/credit-limit"),
+                &refs(&limit(amount, currency)),
+            )
+            .await;
+        assert_eq!(
+            p.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{amount} {currency}"
+        );
+        assert!(
+            p.body.contains(&format!(
+                "error\" id=\"{}-error\"",
+                if field == "currency" {
+                    "limit-currency"
+                } else {
+                    field
+                }
+            )),
+            "{field}: {}",
+            p.body
+        );
+        assert!(p.body.contains(says), "{says}: {}", p.body);
+    }
+    let p = b
+        .post(
+            &format!("{path}/credit-limit"),
+            &refs(&limit("500000", "CLP")),
+        )
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some(&*format!("{path}?done=limit")),
+        "{}",
+        p.body
+    );
+    let page = b.get(&format!("{path}?done=limit")).await;
+    assert!(
+        page.body.contains("$500.000 (Disponible $400.000)"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        t.get(&path.replace("/console", "/v1")).await.body["credit_limit"]["amount"],
+        "500000"
+    );
+    let budget = |amount: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("budget", amount.to_string()),
+            ("currency", "CLP".to_string()),
+        ]
+    };
+    let p = b
+        .post(&format!("{path}/budget"), &refs(&budget("50000")))
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+    assert!(
+        p.body
+            .contains("debe ser al menos 100000 (lo ya facturado)"),
+        "{}",
+        p.body
+    );
+    let p = b
+        .post(&format!("{path}/budget"), &refs(&budget("300000")))
+        .await;
+    assert_eq!(p.location.as_deref(), Some(&*format!("{path}?done=budget")));
+    // Emptied, the limit is removed.
+    let p = b
+        .post(&format!("{path}/credit-limit"), &refs(&limit("", "CLP")))
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(
+        t.get(&path.replace("/console", "/v1"))
+            .await
+            .body
+            .get("credit_limit")
+            .is_none()
+    );
+    // The API: another currency than the budget's is refused; null removes.
+    let api = format!("/v1/clients/{cid}/credit-limit");
+    let a = t
+        .put(&api, &json!({"amount": "1000", "currency": "USD"}))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.raw);
+    assert_eq!(a.body["errors"][0]["field"], "credit_limit.currency");
+    let a = t
+        .put(&api, &json!({"amount": "200000", "currency": "CLP"}))
+        .await;
+    assert_eq!(a.body["credit_limit"]["amount"], "200000", "{}", a.raw);
+    let a = t.put(&api, &json!(null)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    assert!(a.body.get("credit_limit").is_none());
+    assert_eq!(
+        b.get(&format!("/console/clients/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A viewer reads, without forms; a forged POST is a 403.
+    let viewer = add(&t, "viewer", "es").await;
+    let mut v = Browser::new(&t);
+    v.sign_in(&viewer.email).await;
+    let page = v.get(&format!("/console/clients/{other}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("id=\"save-limit\""));
+    assert_eq!(
+        v.get("/console/clients/new").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let forged = [
+        ("csrf", page.csrf()),
+        ("credit_limit", "1".to_string()),
+        ("currency", "CLP".to_string()),
+    ];
+    let p = v
+        .post(
+            &format!("/console/clients/{other}/credit-limit"),
+            &refs(&forged),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+}
+
 on_both_stacks!(
+    clients_are_listed_opened_made_and_limited,
     an_invoice_is_made_from_the_form,
     broken_promises_and_plans_are_queued_for_a_week,
     promises_and_plans_from_the_invoice_page,

@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(client_invoices))
         .routes(routes!(get_standing))
         .routes(routes!(set_budget))
+        .routes(routes!(set_credit_limit))
 }
 
 /// A new client as answered: active, or pending the deposit asked for with it.
@@ -180,5 +181,28 @@ async fn set_budget(
     let body = json::body(body)?;
     let input: AmountInput = json::parse(&headers, &body)?;
     let client = deposits::set_budget(&app, &caller.by, &id, &input).await?;
+    Ok(Json(to_json(&ClientView::new(&client))?).into_response())
+}
+
+/// `PUT /v1/clients/{id}/credit-limit` `{amount, currency}` sets the credit limit (`null`
+/// removes it): positive, in the currency of the client's other amounts (422). Invoices
+/// that would take what the client owes over it are refused (409).
+#[utoipa::path(put, operation_id = "set_credit_limit", path = "/v1/clients/{id}/credit-limit", tag = "clients",
+    params(("id" = String, Path, description = "The client's id (`cli_…`)")),
+    request_body(content = Option<AmountInput>, description = "The limit, or `null` to remove it"),
+    responses(
+        (status = 200, description = "The client with the new credit limit", body = ClientView),
+        (status = 422, description = "Not positive, or in another currency than the client's other amounts", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+async fn set_credit_limit(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let body = json::body(body)?;
+    let input: Option<AmountInput> = json::parse(&headers, &body)?;
+    let client = invoicing::set_credit_limit(&app, &caller.by, &id, input.as_ref()).await?;
     Ok(Json(to_json(&ClientView::new(&client))?).into_response())
 }

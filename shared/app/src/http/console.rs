@@ -26,6 +26,7 @@ use subtle::ConstantTimeEq;
 use super::pages;
 use crate::App;
 
+mod clients;
 mod log;
 mod new_invoice;
 mod queues;
@@ -53,6 +54,17 @@ pub fn routes() -> Router<App> {
         .route("/console/settings/keys", post(create_key))
         .route("/console/settings/keys/{id}/revoke", post(revoke_key))
         .route("/console/log", get(log::log_page))
+        .route("/console/clients", get(clients::clients_page))
+        .route(
+            "/console/clients/new",
+            get(clients::new_client_page).post(clients::create_client),
+        )
+        .route("/console/clients/{id}", get(clients::client_page))
+        .route(
+            "/console/clients/{id}/credit-limit",
+            post(clients::set_credit_limit),
+        )
+        .route("/console/clients/{id}/budget", post(clients::set_budget))
         .route("/console/queues/{name}", get(queues::queue_page))
         .route("/console/unmatched", get(unmatched_page))
         .route("/console/unmatched/{id}/apply", post(apply_unmatched))

@@ -126,6 +126,8 @@ pub struct ClientDetails {
     pub overdue: Vec<Money>,
     pub status: ClientStatus,
     pub open_deposit: Option<Invoice>,
+    /// Their standing now (score, tier, factors) and what they owe per currency.
+    pub picture: super::standing::Picture,
 }
 
 /// The client `id` with what their ledgers say about them.
@@ -138,6 +140,7 @@ async fn details(app: &App, client: Client) -> Result<ClientDetails, Error> {
     let ledgers = client_ledgers(app, &client.id).await?;
     let (balance, overdue) = client_balance(&ledgers, app.now())?;
     Ok(ClientDetails {
+        picture: super::standing::picture(app, &client, &ledgers)?,
         credit: client_credit(&ledgers)?,
         balance,
         overdue,
@@ -157,6 +160,110 @@ pub async fn list_clients(
     let details =
         futures::future::try_join_all(page.items.into_iter().map(|c| details(app, c))).await?;
     Ok((details, page.next))
+}
+
+/// Clients as the console lists them: of one tier, and/or whose name, e-mail or tax id
+/// has the text (case and accents aside).
+#[derive(Debug, Clone, Default)]
+pub struct ClientQuery {
+    pub tier: Option<cobro_domain::standing::Tier>,
+    pub text: Option<String>,
+}
+
+impl ClientQuery {
+    fn matches(&self, d: &ClientDetails) -> bool {
+        let c = &d.client;
+        let tier = self.tier.is_none_or(|t| d.picture.standing.tier == t);
+        let text = self.text.as_deref().is_none_or(|t| {
+            let t = cobro_domain::listing::fold(t);
+            [Some(&c.name), Some(&c.email), c.tax_id.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(|v| cobro_domain::listing::fold(v).contains(&t))
+        });
+        tier && text
+    }
+}
+
+/// A page of the clients `q` picks, newest first: the clients are read a page at a time
+/// (each with their ledgers) until `limit` match or none are left, so the cost follows the
+/// clients read, not the invoices of others.
+pub async fn find_clients(
+    app: &App,
+    q: &ClientQuery,
+    page: &PageRequest,
+) -> Result<(Vec<ClientDetails>, Option<String>), Error> {
+    let limit = page.limit.clamp(1, cobro_store::MAX_PAGE) as usize;
+    let mut found = Vec::new();
+    let mut at = page.clone();
+    loop {
+        let (details, next) = list_clients(app, &at).await?;
+        for d in details {
+            if found.len() == limit {
+                // More may match: the next page starts after the last one kept.
+                let cursor = found
+                    .last()
+                    .map(|l: &ClientDetails| cobro_store::client_cursor(&l.client));
+                return Ok((found, cursor));
+            }
+            if q.matches(&d) {
+                found.push(d);
+            }
+        }
+        match next {
+            Some(n) => at.after = Some(n),
+            None => return Ok((found, None)),
+        }
+    }
+}
+
+/// Sets the credit limit of the client `id` (`None` removes it): positive, in the currency
+/// of the client's other amounts. Returns the client as written.
+pub async fn set_credit_limit(
+    app: &App,
+    by: &Actor,
+    id: &str,
+    input: Option<&cobro_domain::AmountInput>,
+) -> Result<Client, Error> {
+    let mut client = find_client(app, id).await?;
+    let limit = match input {
+        None => None,
+        Some(input) => {
+            let mut errors = FieldErrors::new();
+            let limit = input.validate(&mut errors, "credit_limit");
+            let Some(limit) = limit.filter(|_| errors.is_empty()) else {
+                return Err(Error::Invalid(errors));
+            };
+            if !limit.is_positive() {
+                return Err(Error::Invalid(FieldErrors::single(
+                    "credit_limit.amount",
+                    "must be greater than zero",
+                )));
+            }
+            let others = client.budget.map(|b| b.currency());
+            if let Some(c) = others.filter(|c| *c != limit.currency()) {
+                return Err(Error::Invalid(FieldErrors::single(
+                    "credit_limit.currency",
+                    format!("must be {c}, the currency of this client's other amounts"),
+                )));
+            }
+            Some(limit)
+        }
+    };
+    client.credit_limit = limit;
+    if !app.store.update_client(&client).await? {
+        return Err(Error::NotFound(super::Thing::Client));
+    }
+    tracing::info!(client_id = %client.id, "credit limit set");
+    let record = super::audit::record(by, Action::CreditLimitSet, app.now()).map(|r| {
+        let r = r.on_client(&client);
+        match limit {
+            Some(l) => r.amount(l),
+            None => r,
+        }
+    });
+    super::audit::keep(app, record).await?;
+    Ok(client)
 }
 
 /// A page of the client `id`'s invoices with their ledgers, newest first; the cursor of

@@ -34,7 +34,7 @@ pub(super) fn rows(l: Locale, tz: chrono_tz::Tz, records: &[AuditRecord]) -> Vec
         .map(|r| {
             let href = match (&r.invoice_id, &r.client_id) {
                 (Some(i), _) => Some(format!("/console/invoices/{i}")),
-                (None, Some(c)) => Some(format!("/console/log?client={c}")),
+                (None, Some(c)) => Some(format!("/console/clients/{c}")),
                 (None, None) => None,
             };
             ActivityRow {
