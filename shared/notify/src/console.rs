@@ -719,6 +719,17 @@ impl Words {
             "must not be empty" => "no puede quedar vacío".into(),
             "must be owner, collector or viewer" => "elige dueño, cobrador o lector".into(),
             "must be es or en" => "elige español o inglés".into(),
+            "must be at most 1000000000 with at most 6 decimals" => {
+                "debe ser a lo más 1000000000, con a lo más 6 decimales".into()
+            }
+            "must be at most three years after the issue date" => {
+                "debe ser a lo más tres años después de la emisión".into()
+            }
+            m if m.starts_with("must be between ") && m.contains(" and ") => {
+                let range = m.trim_start_matches("must be between ");
+                let (low, high) = range.split_once(" and ").unwrap_or((range, ""));
+                format!("debe estar entre {low} y {high}")
+            }
             m if m.ends_with(" (the amount due not already promised)") => format!(
                 "no puede ser más de {} (lo que se debe y no está ya prometido)",
                 m.trim_start_matches("must be at most ")
@@ -804,9 +815,6 @@ impl Words {
                 let currency = rest.split(' ').next().unwrap_or_default();
                 format!("{amount} tiene más decimales de los que admite {currency}")
             }
-            "must be at most 1000000000 with at most 6 decimals" => {
-                "debe ser a lo más 1000000000, con a lo más 6 decimales".into()
-            }
             "quantity × unit amount is too large" => {
                 "cantidad × precio es demasiado grande".into()
             }
@@ -815,9 +823,6 @@ impl Words {
             }
             "is required (or days_until_due)" => "elige el día de vencimiento".into(),
             "must not be before the issue date" => "no puede ser antes de la emisión".into(),
-            "must be at most three years after the issue date" => {
-                "debe ser a lo más tres años después de la emisión".into()
-            }
             "the invoice total must be greater than zero" | "the total is too large" => {
                 "el total de la factura debe ser mayor que cero y no desmesurado".into()
             }

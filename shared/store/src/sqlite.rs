@@ -188,12 +188,18 @@ CREATE TABLE audit (
 CREATE INDEX audit_invoice ON audit (invoice_id, id) WHERE invoice_id IS NOT NULL;
 CREATE INDEX audit_client ON audit (client_id, id) WHERE client_id IS NOT NULL;
 "#,
+    // Deposits that fell overdue join the stage logs (the console's queue): records from
+    // before are put in it by `backfill_deposit_log`.
+    "SELECT 1;",
 ];
 
 const INVOICE_COUNTER: &str = "invoice";
 
 /// The position in [`MIGRATIONS`] of the one that adds the invoices' listings.
 const LISTINGS_MIGRATION: usize = 8;
+
+/// The position in [`MIGRATIONS`] of the one that puts overdue deposits in the stage log.
+const DEPOSIT_LOG_MIGRATION: usize = 11;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -263,6 +269,9 @@ impl SqliteStore {
         // Only a file from before the listings has rows without one: filled in once.
         if version <= LISTINGS_MIGRATION {
             backfill_listings(&tx)?;
+        }
+        if version <= DEPOSIT_LOG_MIGRATION {
+            backfill_deposit_log(&tx)?;
         }
         tx.commit().map_err(sql_err)
     }
@@ -376,7 +385,7 @@ fn one<T: DeserializeOwned>(
         .transpose()
 }
 
-/// Documents of a keyset-paged listing: rows of (sort key, body), newest first.
+/// Writes an audit record (the same one twice is kept once).
 fn put_audit(c: &Connection, r: &AuditRecord) -> Result<()> {
     c.execute_cached(
         "INSERT INTO audit (id, invoice_id, client_id, body) VALUES (?1, ?2, ?3, ?4)
@@ -392,6 +401,7 @@ fn put_audit(c: &Connection, r: &AuditRecord) -> Result<()> {
     Ok(())
 }
 
+/// Documents of a keyset-paged listing: rows of (sort key, body), newest first.
 fn page<T: DeserializeOwned>(
     c: &Connection,
     sql: &str,
@@ -608,6 +618,31 @@ fn set_listing_of(tx: &Connection, id: &InvoiceId, l: &Listing) -> Result<()> {
 }
 
 /// Lists the invoices stored before listings were kept, from their ledgers.
+/// Stage records that belong in a log and are not in it (written before their log
+/// existed) are put in it.
+fn backfill_deposit_log(tx: &Connection) -> Result<()> {
+    let bodies: Vec<String> = tx
+        .prepare("SELECT body FROM stages WHERE log IS NULL AND stage = 'deposit-overdue'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(sql_err)?;
+    for body in bodies {
+        let r: StageRecord = from_json(&body)?;
+        if let Some(log) = StageLog::of(&r.stage).filter(|_| r.is_done()) {
+            tx.execute(
+                "UPDATE stages SET log = ?3, log_key = ?4 WHERE invoice_id = ?1 AND stage = ?2",
+                params![
+                    r.invoice_id.to_string(),
+                    r.stage.to_string(),
+                    log.name(),
+                    log_sort_key(&r)
+                ],
+            )
+            .map_err(sql_err)?;
+        }
+    }
+    Ok(())
+}
+
 fn backfill_listings(tx: &Connection) -> Result<()> {
     let ids: Vec<String> = tx
         .prepare("SELECT id FROM invoices WHERE listing IS NULL")
@@ -1590,5 +1625,51 @@ mod tests {
             .copied()
             .unwrap_or_default();
         assert!(m.contains("ADD COLUMN listing TEXT"), "{m}");
+        assert_eq!(MIGRATIONS.len(), DEPOSIT_LOG_MIGRATION + 1);
+    }
+
+    /// A deposit that fell overdue before the deposit log existed is in it once the store
+    /// opens again.
+    #[test]
+    fn overdue_deposits_from_before_join_their_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let at: DateTime<Utc> = "2026-11-30T13:30:00Z".parse().unwrap();
+        let r = StageRecord {
+            invoice_id: InvoiceId::generate(),
+            client_id: ClientId::generate(),
+            stage: cobro_domain::Stage::DepositOverdue,
+            status: StageStatus::Done,
+            attempts: 1,
+            claimed_at: at,
+            lease_until: at,
+            done_at: Some(at),
+            message_id: None,
+            amount: None,
+            charge_on: None,
+            error: None,
+        };
+        {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            let mut c = store.conn.lock().unwrap();
+            let tx = c.transaction().unwrap();
+            tx.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+            // As an older version wrote it: no log.
+            tx.execute(
+                "INSERT INTO stages (invoice_id, stage, log, log_key, body) VALUES (?1, ?2, NULL, NULL, ?3)",
+                params![r.invoice_id.to_string(), r.stage.to_string(), to_json(&r).unwrap()],
+            )
+            .unwrap();
+            tx.pragma_update(None, "user_version", DEPOSIT_LOG_MIGRATION)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let logged = rt
+            .block_on(store.stage_log(StageLog::Deposits, &PageRequest::first(10)))
+            .unwrap();
+        assert_eq!(logged.items, vec![r]);
     }
 }

@@ -1368,7 +1368,13 @@ async fn promises_and_plans_from_the_invoice_page(t: TestApp) {
             "plan_count",
             "escribe un número entero de cuotas",
         ),
-        ("0", "2026-12-15", "plan_count", "no se puede dividir"),
+        ("0", "2026-12-15", "plan_count", "debe estar entre 1 y 36"),
+        (
+            "4000000",
+            "2026-12-15",
+            "plan_count",
+            "debe estar entre 1 y 36",
+        ),
         (
             "3",
             "2026-11-01",

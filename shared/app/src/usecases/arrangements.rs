@@ -30,6 +30,9 @@ use crate::App;
 
 const MAX_ATTEMPTS: usize = 30;
 
+/// The most monthly instalments a plan asked for by `count` may have: three years.
+const MAX_INSTALMENTS: u32 = 36;
+
 /// What is asked for.
 #[derive(Debug, Clone)]
 pub enum Ask {
@@ -442,6 +445,13 @@ pub fn plan_instalments(
     count: u32,
     first: NaiveDate,
 ) -> Result<Vec<Instalment>, FieldErrors> {
+    // Monthly within the longest term an invoice may have (three years): never more.
+    if !(1..=MAX_INSTALMENTS).contains(&count) {
+        return Err(FieldErrors::single(
+            "count",
+            format!("must be between 1 and {MAX_INSTALMENTS}"),
+        ));
+    }
     split(amount_due, count, first).ok_or_else(|| {
         FieldErrors::single(
             "count",

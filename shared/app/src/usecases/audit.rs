@@ -5,8 +5,8 @@
 //! An action that writes ledger entries or an invoice carries its record in that same
 //! write ([`cobro_store::LedgerWrite::audit`], [`cobro_store::NewInvoiceWrite::audit`]), and
 //! each entry carries its actor. The others (clients, budgets, pay links, people, keys)
-//! record theirs once what they did is written ([`keep`]); a failure to record is logged and
-//! answered as an error, so the person sees it and can look.
+//! record theirs once what they did is written ([`keep`]); a failure to record is tried
+//! again, then logged for an operator, never turned into a failure of what was done.
 
 use chrono::{DateTime, Utc};
 use cobro_domain::{Action, Actor, AuditRecord, ClientId, FieldErrors, InvoiceId, User};
@@ -30,15 +30,22 @@ pub fn record(by: &Actor, action: Action, at: DateTime<Utc>) -> Option<AuditReco
 }
 
 /// Records an action whose effect is already written.
-pub async fn keep(app: &App, record: Option<AuditRecord>) -> Result<(), Error> {
+/// What it did stands either way: a record that cannot be written (after a second try)
+/// is logged as an error for an operator, and the person gets the answer of what they did
+/// (an API key's secret, shown once, is never lost to it).
+pub async fn keep(app: &App, record: Option<AuditRecord>) {
     let Some(r) = record else {
-        return Ok(());
+        return;
     };
-    if let Err(e) = app.store.record_audit(&r).await {
-        tracing::error!(action = r.action.as_str(), error = %e, "audit record not kept");
-        return Err(e.into());
+    for attempt in 1..=2 {
+        match app.store.record_audit(&r).await {
+            Ok(()) => return,
+            Err(e) if attempt == 2 => {
+                tracing::error!(action = r.action.as_str(), audit_id = %r.id, error = %e, "audit record not kept");
+            }
+            Err(_) => {}
+        }
     }
-    Ok(())
 }
 
 /// The part of the log asked for: one invoice's (`invoice_id`), one client's

@@ -344,7 +344,7 @@ pub async fn set_budget(
     tracing::info!(client_id = %client.id, budget = %budget, "budget set");
     let record = super::audit::record(by, cobro_domain::Action::BudgetSet, app.now())
         .map(|r| r.on_client(&client).amount(budget));
-    super::audit::keep(app, record).await?;
+    super::audit::keep(app, record).await;
     Ok(client)
 }
 

@@ -109,7 +109,7 @@ async fn create_new_client(
         .await?;
     tracing::info!(client_id = %client.id, "client created");
     let record = super::audit::record(by, Action::ClientCreated, now);
-    super::audit::keep(app, record.map(|r| r.on_client(&client))).await?;
+    super::audit::keep(app, record.map(|r| r.on_client(&client))).await;
     Ok(NewClientCreated {
         client,
         deposit: None,
@@ -262,7 +262,7 @@ pub async fn set_credit_limit(
             None => r,
         }
     });
-    super::audit::keep(app, record).await?;
+    super::audit::keep(app, record).await;
     Ok(client)
 }
 

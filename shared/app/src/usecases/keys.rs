@@ -29,7 +29,7 @@ pub async fn create(app: &App, by: &Actor, name: &str) -> Result<(ApiKey, Secret
         app,
         record.map(|r| r.detail(format!("{} ({})", key.name, key.id))),
     )
-    .await?;
+    .await;
     Ok((key, secret))
 }
 
@@ -46,7 +46,7 @@ pub async fn revoke(app: &App, by: &Actor, id: &str) -> Result<bool, Error> {
     let revoked = app.store.revoke_api_key(&id, now).await?;
     if revoked {
         let record = super::audit::record(by, Action::ApiKeyRevoked, now);
-        super::audit::keep(app, record.map(|r| r.detail(id.to_string()))).await?;
+        super::audit::keep(app, record.map(|r| r.detail(id.to_string()))).await;
     }
     Ok(revoked)
 }

@@ -59,7 +59,7 @@ pub async fn reissue(
     let inv = &stored.invoice;
     let (url, token) = issue_link(app, &inv.client_id, &inv.id, app.now()).await?;
     let record = super::audit::record(by, Action::PayLinkIssued, token.created_at);
-    super::audit::keep(app, record.map(|r| r.on_invoice(inv))).await?;
+    super::audit::keep(app, record.map(|r| r.on_invoice(inv))).await;
     Ok((stored.invoice.id, url, token))
 }
 
@@ -71,9 +71,11 @@ pub async fn revoke(app: &App, by: &Actor, id: &str) -> Result<(InvoiceId, u32),
     let (inv, now) = (&stored.invoice, app.now());
     let n = app.store.revoke_pay_tokens(&inv.id, now).await?;
     tracing::info!(invoice_id = %inv.id, revoked = n, "pay links revoked");
+    // Revoking none (all already were) changes nothing: nothing to record.
     let record = super::audit::record(by, Action::PayLinksRevoked, now)
+        .filter(|_| n > 0)
         .map(|r| r.on_invoice(inv).detail(n.to_string()));
-    super::audit::keep(app, record).await?;
+    super::audit::keep(app, record).await;
     Ok((stored.invoice.id, n))
 }
 

@@ -24,7 +24,7 @@ pub async fn add_user(app: &App, by: &Actor, input: &NewUser) -> Result<User, Er
             tracing::info!(user_id = %user.id, role = user.role.code(), "user added");
             let record = super::audit::record(by, Action::UserAdded, user.created_at);
             let what = format!("{} ({}, {})", user.name, user.id, user.role.code());
-            super::audit::keep(app, record.map(|r| r.detail(what))).await?;
+            super::audit::keep(app, record.map(|r| r.detail(what))).await;
             Ok(user)
         }
         Err(StoreError::AlreadyExists) => Err(Error::conflict(Conflict::UserExists(user.email))),
@@ -53,7 +53,7 @@ pub async fn end_sessions(app: &App, by: &User, id: &str) -> Result<User, Error>
     tracing::info!(user_id = %user.id, by = %by.id, "sessions ended");
     let record = super::audit::record(&super::audit::user(by), Action::SessionsEnded, app.now());
     let what = format!("{} ({})", user.name, user.id);
-    super::audit::keep(app, record.map(|r| r.detail(what))).await?;
+    super::audit::keep(app, record.map(|r| r.detail(what))).await;
     Ok(user)
 }
 

@@ -1,6 +1,6 @@
 //! The work queues that are not invoice lists, read from the stage logs newest first
-//! (never the whole table): promises and plans broken in the last seven days, and
-//! deposits that fell overdue and are still owed.
+//! (never the whole table): invoices still owed with a promise or a plan broken in the
+//! last seven days, and deposits that fell overdue and are still owed; each invoice once.
 
 use chrono::{DateTime, Utc};
 use cobro_domain::{Stage, StageRecord, calendar, today_in};
@@ -110,7 +110,11 @@ async fn read(
                 continue;
             };
             let listed = stored.listed()?;
-            if queue == Queue::OverdueDeposits && !listed.listing.is_owed() {
+            // Paid or void since: no longer work to do. Listed once (its latest record).
+            let seen = found
+                .iter()
+                .any(|(l, _): &(cobro_store::ListedInvoice, _)| l.invoice.id == listed.invoice.id);
+            if !listed.listing.is_owed() || seen {
                 continue;
             }
             if found.len() == MAX_ITEMS {

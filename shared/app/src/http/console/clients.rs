@@ -534,16 +534,10 @@ async fn act_on_client(
 
 /// An amount typed in `field`, in the form's currency (`None`: left empty).
 fn typed_amount(f: &LimitForm, field: &str, value: &str) -> Result<Option<AmountInput>, Error> {
-    let value = value.trim();
-    if value.is_empty() {
+    if value.trim().is_empty() {
         return Ok(None);
     }
-    let Ok(amount) = value.parse() else {
-        return Err(Error::Invalid(FieldErrors::single(
-            field,
-            "must be a number, like 49990 or 1500.50 (no currency sign, no thousands separator)",
-        )));
-    };
+    let amount = super::number(field, value)?;
     Ok(Some(AmountInput {
         amount,
         currency: f.currency.trim().to_ascii_uppercase(),
