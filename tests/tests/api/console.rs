@@ -1796,10 +1796,11 @@ async fn clients_are_listed_opened_made_and_limited(t: TestApp) {
     // A new client: the API's checks, by field, in Spanish; then made, as the collector's.
     let page = b.get("/console/clients/new").await;
     assert_eq!(page.status, StatusCode::OK);
-    let csrf = page.csrf();
+    let (csrf, nonce) = (page.csrf(), page.value("nonce"));
     let new = |name: &str, email: &str, tax: &str| {
         vec![
             ("csrf", csrf.clone()),
+            ("nonce", nonce.clone()),
             ("name", name.to_string()),
             ("email", email.to_string()),
             ("tax_id", tax.to_string()),
@@ -1837,15 +1838,36 @@ async fn clients_are_listed_opened_made_and_limited(t: TestApp) {
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     let to = p.location.unwrap();
-    let made = b.get(&to).await;
-    assert!(made.body.contains("Cliente creado.") && made.body.contains("<h1>Imprenta Sur</h1>"));
-    assert!(activity(&made.body)[0].contains("Persona collector | Creó el cliente | Imprenta Sur"));
-    let again = b
+    // The same form again (a double click): the same client, no second one.
+    let twice = b
         .post(
             "/console/clients/new",
-            &refs(&new("Imprenta Sur 2", &unique_email("s2"), "76543210-3")),
+            &refs(&new("Imprenta Sur", &email, "76.543.210-3")),
         )
         .await;
+    assert_eq!(twice.location.as_deref(), to.strip_suffix("?done=created"));
+    let made = b.get(&to).await;
+    let new_id = to
+        .strip_prefix("/console/clients/")
+        .and_then(|r| r.strip_suffix("?done=created"))
+        .unwrap()
+        .to_string();
+    let form = b
+        .get(&format!("/console/invoices/new?client_id={new_id}"))
+        .await;
+    assert!(
+        form.body.contains(&format!(
+            "<option value=\"{new_id}\" selected>Imprenta Sur</option>"
+        )),
+        "{}",
+        form.body
+    );
+    assert!(made.body.contains("Cliente creado.") && made.body.contains("<h1>Imprenta Sur</h1>"));
+    assert!(activity(&made.body)[0].contains("Persona collector | Creó el cliente | Imprenta Sur"));
+    // Another form (its own one-time value) with the same tax id.
+    let mut other_form = new("Imprenta Sur 2", &unique_email("s2"), "76543210-3");
+    other_form[1].1 = b.get("/console/clients/new").await.value("nonce");
+    let again = b.post("/console/clients/new", &refs(&other_form)).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(
         again

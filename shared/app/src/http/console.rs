@@ -1663,20 +1663,9 @@ async fn record_payment(
         currency,
         reference: Some(form.reference.trim().to_string()).filter(|r| !r.is_empty()),
     };
-    let now = app.now();
-    // The form's nonce, remembered with the payment: the same form posted again (a double
-    // click, a reload) finds it and records nothing more.
-    let key = format!("console:{}:{}", s.user.id, secret::digest(&form.nonce));
-    let remember = |_: &cobro_store::StoredInvoice| {
-        (!form.nonce.is_empty()).then(|| cobro_store::IdempotencyRecord {
-            key: key.clone(),
-            fingerprint: key.clone(),
-            status: 303,
-            body: String::new(),
-            created_at: now,
-            expires_at: cobro_domain::calendar::later(now, chrono::Duration::days(1)),
-        })
-    };
+    // The same form posted again (a double click, a reload) records nothing more.
+    let once = Once::of(&app, &s, &form.nonce);
+    let remember = |_: &cobro_store::StoredInvoice| once.record(String::new());
     match crate::usecases::payments::record_manual(
         &app,
         &s.by(),
@@ -1717,6 +1706,48 @@ where
     match run(form.clone(), s.by()).await {
         Ok(()) => Redirect::to(&format!("/console/invoices/{id}?done={done}")).into_response(),
         Err(e) => invoice_refused(app, &s, id, form, e).await,
+    }
+}
+
+/// A form's one-time value (a fresh one on every form shown), remembered for a day with
+/// what the form made: the same form posted again finds it, and makes nothing more.
+struct Once {
+    key: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Once {
+    fn of(app: &App, s: &Signed, nonce: &str) -> Self {
+        Once {
+            key: (!nonce.trim().is_empty())
+                .then(|| format!("console:{}:{}", s.user.id, secret::digest(nonce))),
+            now: app.now(),
+        }
+    }
+
+    /// The record to write with what the form makes (`made`: its id).
+    fn record(&self, made: String) -> Option<cobro_store::IdempotencyRecord> {
+        let key = self.key.clone()?;
+        Some(cobro_store::IdempotencyRecord {
+            fingerprint: key.clone(),
+            key,
+            status: 303,
+            body: made,
+            created_at: self.now,
+            expires_at: cobro_domain::calendar::later(self.now, chrono::Duration::days(1)),
+        })
+    }
+
+    /// What the form made when it was posted before (its id), if it was.
+    async fn made(&self, app: &App) -> Option<String> {
+        let key = self.key.as_deref()?;
+        match app.store.idempotency_record(key, self.now).await {
+            Ok(found) => found.map(|r| r.body),
+            Err(e) => {
+                tracing::warn!(error = %e, "a form's first answer could not be read");
+                None
+            }
+        }
     }
 }
 

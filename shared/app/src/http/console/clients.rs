@@ -16,8 +16,8 @@ use serde::Deserialize;
 
 use super::log::{ActivityRow, rows as activity_rows};
 use super::{
-    InvoiceLine, Signed, forbidden, frame, not_found_page, render_with, require, require_form,
-    server_error,
+    InvoiceLine, Once, Signed, forbidden, frame, not_found_page, render_with, require,
+    require_form, server_error,
 };
 use crate::App;
 use crate::usecases::invoicing::{self, ClientDetails, ClientQuery};
@@ -172,6 +172,8 @@ pub(super) struct NewClientForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    nonce: String,
+    #[serde(default)]
     name: String,
     #[serde(default)]
     email: String,
@@ -213,12 +215,15 @@ fn new_client_response(
     app: &App,
     s: &Signed,
     status: StatusCode,
-    form: NewClientForm,
+    mut form: NewClientForm,
     errors: Option<FieldErrors>,
     flash: Option<String>,
 ) -> Response {
     let f = frame(app, s);
     let w = f.w;
+    form.nonce = cobro_domain::secret::new_session_token()
+        .expose()
+        .to_string();
     let errors = errors
         .map(|e| {
             e.errors
@@ -280,14 +285,23 @@ pub(super) async fn create_client(
         country: typed(&form.country),
         ..NewClient::default()
     };
-    let created = invoicing::create_client(&app, &s.by(), &input, &|_, _| {
-        None::<cobro_store::IdempotencyRecord>
-    })
-    .await;
+    // Posted again (a double click, a reload), the form opens the client it made.
+    let once = Once::of(&app, &s, &form.nonce);
+    if let Some(first) = once.made(&app).await {
+        return Redirect::to(&format!("/console/clients/{first}")).into_response();
+    }
+    let remember = |c: &cobro_domain::Client, _: Option<(&cobro_domain::Invoice, &str)>| {
+        once.record(c.id.to_string())
+    };
+    let created = invoicing::create_client(&app, &s.by(), &input, &remember).await;
     let (status, errors, flash) = match created {
         Ok(made) => {
             let to = format!("/console/clients/{}?done=created", made.client.id);
             return Redirect::to(&to).into_response();
+        }
+        Err(e) if e.is_idempotency_race() => {
+            let to = once.made(&app).await.unwrap_or_default();
+            return Redirect::to(&format!("/console/clients/{to}")).into_response();
         }
         Err(Error::Invalid(e)) => (StatusCode::UNPROCESSABLE_ENTITY, e, w.fix_below.to_string()),
         Err(Error::Conflict(c)) => match *c {

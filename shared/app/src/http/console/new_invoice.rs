@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use cobro_domain::invoice::NewLine;
@@ -14,7 +14,7 @@ use cobro_domain::{FieldErrors, NewInvoice, Role, User, secret};
 use cobro_notify::console::{NotInvoiced, Words, not_invoiced};
 use rust_decimal::Decimal;
 
-use super::{Signed, forbidden, frame, render_with, require, require_form, server_error};
+use super::{Once, Signed, forbidden, frame, render_with, require, require_form, server_error};
 use crate::App;
 use crate::usecases::{Conflict, Error};
 
@@ -228,6 +228,17 @@ async fn page(
         }
         Err(e) => return server_error(e),
     };
+    // The client chosen (from their page) is offered even when not among the newest.
+    let mut clients = clients;
+    if let Some(id) = cobro_domain::ClientId::parse(form.client_id.trim())
+        && !clients.iter().any(|(c, _)| *c == id.as_str())
+    {
+        match app.store.client(&id).await {
+            Ok(Some(c)) => clients.insert(0, (c.id.to_string(), c.name)),
+            Ok(None) => {}
+            Err(e) => return server_error(e),
+        }
+    }
     if form.currency.is_empty() {
         form.currency = CURRENCIES[0].into();
     }
@@ -258,7 +269,17 @@ async fn page(
     )
 }
 
-pub(super) async fn new_invoice_page(State(app): State<App>, headers: HeaderMap) -> Response {
+#[derive(serde::Deserialize, Default)]
+pub(super) struct Prefill {
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+pub(super) async fn new_invoice_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(prefill): Query<Prefill>,
+) -> Response {
     let s = match require(&app, &headers).await {
         Ok(s) => s,
         Err(res) => return res,
@@ -266,7 +287,11 @@ pub(super) async fn new_invoice_page(State(app): State<App>, headers: HeaderMap)
     if !s.user.role.can_act() {
         return forbidden(&app, &s);
     }
-    page(&app, &s, StatusCode::OK, InvoiceForm::blank(), None, None).await
+    let form = InvoiceForm {
+        client_id: prefill.client_id.unwrap_or_default(),
+        ..InvoiceForm::blank()
+    };
+    page(&app, &s, StatusCode::OK, form, None, None).await
 }
 
 pub(super) async fn create_invoice(
@@ -288,23 +313,13 @@ pub(super) async fn create_invoice(
             return page(&app, &s, status, form, Some(errors), flash).await;
         }
     };
-    // The form's one-time value, remembered with the invoice (its id): posted again, it
-    // opens the invoice made the first time.
-    let key = format!("console:{}:{}", s.user.id, secret::digest(&form.nonce));
-    let now = app.now();
-    if let Ok(Some(first)) = app.store.idempotency_record(&key, now).await {
-        return Redirect::to(&format!("/console/invoices/{}", first.body)).into_response();
+    // Posted again, the form opens the invoice it made the first time.
+    let once = Once::of(&app, &s, &form.nonce);
+    if let Some(first) = once.made(&app).await {
+        return Redirect::to(&format!("/console/invoices/{first}")).into_response();
     }
-    let remember = |stored: &cobro_store::StoredInvoice, _: &str| {
-        (!form.nonce.is_empty()).then(|| cobro_store::IdempotencyRecord {
-            key: key.clone(),
-            fingerprint: key.clone(),
-            status: 303,
-            body: stored.invoice.id.to_string(),
-            created_at: now,
-            expires_at: cobro_domain::calendar::later(now, chrono::Duration::days(1)),
-        })
-    };
+    let remember =
+        |stored: &cobro_store::StoredInvoice, _: &str| once.record(stored.invoice.id.to_string());
     let created =
         crate::usecases::invoicing::create_invoice(&app, &s.by(), &request, &remember).await;
     let l = s.user.locale;
@@ -314,11 +329,9 @@ pub(super) async fn create_invoice(
             return Redirect::to(&to).into_response();
         }
         Err(e) if e.is_idempotency_race() => {
-            return match app.store.idempotency_record(&key, now).await {
-                Ok(Some(first)) => {
-                    Redirect::to(&format!("/console/invoices/{}", first.body)).into_response()
-                }
-                _ => Redirect::to("/console/invoices").into_response(),
+            return match once.made(&app).await {
+                Some(first) => Redirect::to(&format!("/console/invoices/{first}")).into_response(),
+                None => Redirect::to("/console/invoices").into_response(),
             };
         }
         Err(Error::Invalid(errors)) => (
