@@ -1099,10 +1099,10 @@ async fn settings_make_and_revoke_api_keys(t: TestApp) {
     assert_eq!(api(key).await, StatusCode::UNAUTHORIZED);
 }
 
-/// The rows of the page's activity table, each as its cells' text joined by " | ".
-fn activity(body: &str) -> Vec<String> {
+/// The rows of the page's table `id`, each as its cells' text (a link: its text).
+fn table(body: &str, id: &str) -> Vec<Vec<String>> {
     let Some(table) = body
-        .split("id=\"activity\"")
+        .split(&format!("id=\"{id}\""))
         .nth(1)
         .and_then(|t| t.split("</table>").next())
     else {
@@ -1117,7 +1117,6 @@ fn activity(body: &str) -> Vec<String> {
                 .map(|cell| {
                     let text = cell.split_once('>').map_or("", |c| c.1);
                     let text = text.split("</td>").next().unwrap_or_default();
-                    // The subject is a link: its text.
                     let text = match text.split_once('>') {
                         Some((tag, rest)) if tag.starts_with("<a ") => {
                             rest.trim_end_matches("</a>")
@@ -1126,9 +1125,16 @@ fn activity(body: &str) -> Vec<String> {
                     };
                     text.trim().to_string()
                 })
-                .collect::<Vec<_>>()
-                .join(" | ")
+                .collect()
         })
+        .collect()
+}
+
+/// The rows of the page's activity table, each as its cells' text joined by " | ".
+fn activity(body: &str) -> Vec<String> {
+    table(body, "activity")
+        .into_iter()
+        .map(|cells| cells.join(" | "))
         .collect()
 }
 
@@ -1705,36 +1711,9 @@ async fn an_invoice_is_made_from_the_form(t: TestApp) {
     assert_eq!(count().await, 1);
 }
 
-/// The rows of the page's clients table: (name, tier cell, owes, overdue).
+/// The rows of the page's clients table: (name, tier cell, owes, overdue, deposit).
 fn client_rows(body: &str) -> Vec<Vec<String>> {
-    let Some(table) = body
-        .split("id=\"clients\"")
-        .nth(1)
-        .and_then(|t| t.split("</table>").next())
-    else {
-        return Vec::new();
-    };
-    table
-        .split("<tr>")
-        .skip(2)
-        .map(|row| {
-            row.split("<td")
-                .skip(1)
-                .map(|cell| {
-                    let text = cell.split_once('>').map_or("", |c| c.1);
-                    let text = text.split("</td>").next().unwrap_or_default();
-                    let text = text.split_once('>').map_or(text, |(tag, rest)| {
-                        if tag.starts_with("<a ") {
-                            rest.trim_end_matches("</a>")
-                        } else {
-                            text
-                        }
-                    });
-                    text.trim().to_string()
-                })
-                .collect()
-        })
-        .collect()
+    table(body, "clients")
 }
 
 /// GIVEN two clients, one owing an overdue invoice, WHEN a collector lists, filters, opens,

@@ -157,15 +157,55 @@ struct UsersPage<'a> {
     users: Vec<User>,
     roles: [Role; 3],
     form: UserForm,
-    errors: Vec<(String, String)>,
+    errors: Shown,
 }
 
 impl UsersPage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
+        self.errors.get(field)
+    }
+}
+
+/// The clients to choose from in a form or a filter (the newest [`cobro_store::MAX_PAGE`]),
+/// as (id, name), by name.
+async fn client_choices(app: &App) -> Result<Vec<(String, String)>, cobro_store::StoreError> {
+    let p = app
+        .store
+        .list_clients(&cobro_store::PageRequest::first(cobro_store::MAX_PAGE))
+        .await?;
+    let mut c: Vec<(String, String)> = p
+        .items
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name))
+        .collect();
+    c.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(c)
+}
+
+/// Each refused field's problem, as the person reads it (in their language).
+#[derive(Default)]
+struct Shown(Vec<(String, String)>);
+
+impl Shown {
+    fn of(w: &Words, errors: Option<&FieldErrors>) -> Self {
+        let each = errors.map(|e| {
+            e.errors
+                .iter()
+                .map(|e| (e.field.clone(), w.field_error(&e.message)))
+                .collect()
+        });
+        Shown(each.unwrap_or_default())
+    }
+
+    fn get(&self, field: &str) -> Option<&str> {
+        self.0
             .iter()
             .find(|(f, _)| f == field)
             .map(|(_, m)| m.as_str())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -624,14 +664,7 @@ async fn users_response(
         Ok(u) => u,
         Err(e) => return server_error(e),
     };
-    let errors = errors
-        .map(|e| {
-            e.errors
-                .iter()
-                .map(|e| (e.field.clone(), f.w.field_error(&e.message)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let errors = Shown::of(f.w, errors);
     render_with(
         status,
         UsersPage {
@@ -1104,7 +1137,7 @@ struct InvoicesPage<'a> {
     csrf: String,
     title: &'static str,
     form: ListForm,
-    errors: Vec<(String, String)>,
+    errors: Shown,
     statuses: Vec<(String, String)>,
     buckets: Vec<(&'static str, &'static str)>,
     clients: Vec<(String, String)>,
@@ -1118,10 +1151,7 @@ struct InvoicesPage<'a> {
 
 impl InvoicesPage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
+        self.errors.get(field)
     }
 
     fn chosen(&self, value: Option<&str>, option: &str) -> bool {
@@ -1221,20 +1251,8 @@ async fn invoices_page(
         Ok(listed) => listed,
         Err(e) => return server_error(e),
     };
-    let clients = match app
-        .store
-        .list_clients(&cobro_store::PageRequest::first(cobro_store::MAX_PAGE))
-        .await
-    {
-        Ok(p) => {
-            let mut c: Vec<(String, String)> = p
-                .items
-                .into_iter()
-                .map(|c| (c.id.to_string(), c.name))
-                .collect();
-            c.sort_by(|a, b| a.1.cmp(&b.1));
-            c
-        }
+    let clients = match client_choices(&app).await {
+        Ok(c) => c,
         Err(e) => return server_error(e),
     };
     let rows = listed.rows.iter().map(|r| InvoiceLine::of(l, r)).collect();
@@ -1279,7 +1297,7 @@ async fn invoices_page(
         rows,
         next,
         form,
-        errors,
+        errors: Shown(errors),
     })
 }
 
@@ -1342,15 +1360,12 @@ struct InvoicePage<'a> {
     methods: Vec<(&'static str, &'static str)>,
     flash: Option<(bool, String)>,
     form: InvoiceForm,
-    errors: Vec<(String, String)>,
+    errors: Shown,
 }
 
 impl InvoicePage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
+        self.errors.get(field)
     }
 }
 
@@ -1529,14 +1544,7 @@ async fn invoice_response(
             )
         })
         .collect();
-    let errors = errors
-        .map(|e| {
-            e.errors
-                .iter()
-                .map(|e| (e.field.clone(), w.field_error(&e.message)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let errors = Shown::of(w, errors);
     let mut form = form;
     // A fresh value per page shown: posting the same form twice records one payment.
     form.nonce = secret::new_session_token().expose().to_string();
@@ -1781,13 +1789,10 @@ async fn promise(
             amount,
             currency: None,
         });
-        match arrangements::request(app, &by, id, input, &crate::usecases::nothing).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(renamed(
-                e,
-                &[("date", "promise_date"), ("amount", "promise_amount")],
-            )),
-        }
+        arrangements::request(app, &by, id, input, &crate::usecases::nothing)
+            .await
+            .map(|_| ())
+            .map_err(|e| renamed(e, &[("date", "promise_date"), ("amount", "promise_amount")]))
     })
     .await
 }
@@ -1813,18 +1818,20 @@ async fn plan(
             count: Some(count),
             first_due_date: Some(day("plan_first", &f.plan_first)?),
         });
-        match arrangements::request(app, &by, id, input, &crate::usecases::nothing).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(renamed(
-                e,
-                &[
-                    ("count", "plan_count"),
-                    ("first_due_date", "plan_first"),
-                    ("instalments[0].due_date", "plan_first"),
-                    ("instalments*", "plan_count"),
-                ],
-            )),
-        }
+        arrangements::request(app, &by, id, input, &crate::usecases::nothing)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                renamed(
+                    e,
+                    &[
+                        ("count", "plan_count"),
+                        ("first_due_date", "plan_first"),
+                        ("instalments[0].due_date", "plan_first"),
+                        ("instalments*", "plan_count"),
+                    ],
+                )
+            })
     })
     .await
 }
@@ -1881,13 +1888,10 @@ async fn void(
     let (app, id) = (&app, id.as_str());
     act(app, &headers, id, form, "voided", |f, by| async move {
         let (reason, message) = (typed(&f.void_reason), typed(&f.void_message));
-        match crate::usecases::invoicing::void(app, &by, id, reason, message).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(renamed(
-                e,
-                &[("reason", "void_reason"), ("message", "void_message")],
-            )),
-        }
+        crate::usecases::invoicing::void(app, &by, id, reason, message)
+            .await
+            .map(|_| ())
+            .map_err(|e| renamed(e, &[("reason", "void_reason"), ("message", "void_message")]))
     })
     .await
 }
@@ -1907,17 +1911,19 @@ async fn extend(
             reason: f.ext_reason.clone(),
             message: typed(&f.ext_message).map(str::to_string),
         });
-        match arrangements::request(app, &by, id, input, &crate::usecases::nothing).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(renamed(
-                e,
-                &[
-                    ("due_date", "new_due"),
-                    ("reason", "ext_reason"),
-                    ("message", "ext_message"),
-                ],
-            )),
-        }
+        arrangements::request(app, &by, id, input, &crate::usecases::nothing)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                renamed(
+                    e,
+                    &[
+                        ("due_date", "new_due"),
+                        ("reason", "ext_reason"),
+                        ("message", "ext_message"),
+                    ],
+                )
+            })
     })
     .await
 }

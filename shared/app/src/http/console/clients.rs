@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::log::{ActivityRow, rows as activity_rows};
 use super::{
-    InvoiceLine, Once, Signed, forbidden, frame, not_found_page, render_with, require,
+    InvoiceLine, Once, Shown, Signed, forbidden, frame, not_found_page, render_with, require,
     require_form, server_error,
 };
 use crate::App;
@@ -198,16 +198,13 @@ struct NewClientPage<'a> {
     csrf: String,
     title: &'static str,
     form: NewClientForm,
-    errors: Vec<(String, String)>,
+    errors: Shown,
     flash: Option<String>,
 }
 
 impl NewClientPage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
+        self.errors.get(field)
     }
 }
 
@@ -224,14 +221,7 @@ fn new_client_response(
     form.nonce = cobro_domain::secret::new_session_token()
         .expose()
         .to_string();
-    let errors = errors
-        .map(|e| {
-            e.errors
-                .iter()
-                .map(|e| (e.field.clone(), w.field_error(&e.message)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let errors = Shown::of(w, errors.as_ref());
     render_with(
         status,
         NewClientPage {
@@ -350,15 +340,12 @@ struct ClientPage<'a> {
     can_act: bool,
     flash: Option<(bool, String)>,
     form: LimitForm,
-    errors: Vec<(String, String)>,
+    errors: Shown,
 }
 
 impl ClientPage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
+        self.errors.get(field)
     }
 }
 
@@ -376,17 +363,11 @@ pub(super) struct LimitForm {
     currency: String,
 }
 
-#[derive(Deserialize, Default)]
-pub(super) struct Done {
-    #[serde(default)]
-    done: Option<String>,
-}
-
 pub(super) async fn client_page(
     State(app): State<App>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<Done>,
+    Query(q): Query<super::DoneQuery>,
 ) -> Response {
     let s = match require(&app, &headers).await {
         Ok(s) => s,
@@ -455,14 +436,7 @@ async fn client_response(
     if form.currency.trim().is_empty() {
         form.currency = currency.to_string();
     }
-    let errors = errors
-        .map(|e| {
-            e.errors
-                .iter()
-                .map(|e| (e.field.clone(), w.field_error(&e.message)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let errors = Shown::of(w, errors.as_ref());
     render_with(
         status,
         ClientPage {

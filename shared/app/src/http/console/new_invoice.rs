@@ -14,7 +14,10 @@ use cobro_domain::{FieldErrors, NewInvoice, Role, User, secret};
 use cobro_notify::console::{NotInvoiced, Words, not_invoiced};
 use rust_decimal::Decimal;
 
-use super::{Once, Signed, forbidden, frame, render_with, require, require_form, server_error};
+use super::{
+    Once, Shown, Signed, client_choices, forbidden, frame, render_with, require, require_form,
+    server_error,
+};
 use crate::App;
 use crate::usecases::{Conflict, Error};
 
@@ -185,16 +188,13 @@ struct NewInvoicePage<'a> {
     clients: Vec<(String, String)>,
     currencies: Vec<&'static str>,
     form: InvoiceForm,
-    errors: Vec<(String, String)>,
+    errors: Shown,
     flash: Option<String>,
 }
 
 impl NewInvoicePage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
+        self.errors.get(field)
     }
 
     fn line_error(&self, k: &usize, what: &str) -> Option<&str> {
@@ -212,20 +212,8 @@ async fn page(
 ) -> Response {
     let f = frame(app, s);
     let w = f.w;
-    let clients = match app
-        .store
-        .list_clients(&cobro_store::PageRequest::first(cobro_store::MAX_PAGE))
-        .await
-    {
-        Ok(p) => {
-            let mut c: Vec<(String, String)> = p
-                .items
-                .into_iter()
-                .map(|c| (c.id.to_string(), c.name))
-                .collect();
-            c.sort_by(|a, b| a.1.cmp(&b.1));
-            c
-        }
+    let clients = match client_choices(app).await {
+        Ok(c) => c,
         Err(e) => return server_error(e),
     };
     // The client chosen (from their page) is offered even when not among the newest.
@@ -244,14 +232,7 @@ async fn page(
     }
     // A fresh value per form shown: posting the same form twice makes one invoice.
     form.nonce = secret::new_session_token().expose().to_string();
-    let errors = errors
-        .map(|e| {
-            e.errors
-                .iter()
-                .map(|e| (e.field.clone(), w.field_error(&e.message)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let errors = Shown::of(w, errors.as_ref());
     render_with(
         status,
         NewInvoicePage {
