@@ -371,7 +371,7 @@ async fn bad_arrangements_are_refused(t: TestApp) {
         ),
         (
             json!({"count": 37, "first_due_date": "2026-12-15"}),
-            "instalments",
+            "must be between 1 and 36",
         ),
         (
             json!({"instalments": [{"due_date": "2026-12-15", "amount": "50000"}, {"due_date": "2026-12-14", "amount": "50000"}]}),
