@@ -135,7 +135,7 @@ enum UsersCommand {
         #[arg(long, default_value = "es")]
         locale: String,
     },
-    /// List the people (address, role, name).
+    /// List the people (id, address, role, access, name).
     List,
     /// Print a one-time sign-in link for a person (valid 15 minutes), without e-mailing it.
     Link {
@@ -344,7 +344,9 @@ async fn main() -> anyhow::Result<()> {
                 }
                 UsersCommand::List => {
                     for u in people::list_users(&app).await? {
-                        println!("{}\t{}\t{}\t{}", u.id, u.email, u.role.code(), u.name);
+                        let access = if u.is_active() { "active" } else { "disabled" };
+                        let (id, email, role) = (&u.id, &u.email, u.role.code());
+                        println!("{id}\t{email}\t{role}\t{access}\t{}", u.name);
                     }
                 }
                 UsersCommand::Link { email } => {

@@ -208,6 +208,17 @@ try {
   assert.match(await page.textContent('#credit-limit'), /\$5\.000\.000/);
   violations.client = await axe(owner, page.url(), 'client');
   await shots(page, 'client');
+  // Its contact and terms: a bad number shown by its field, then saved and in effect.
+  await page.click('#edit-client');
+  await page.fill('[id="terms.grace_days"]', 'cuatro');
+  await page.click('#save-client');
+  assert.match(await page.textContent('[id="terms.grace_days-error"]'), /escribe un número entero/);
+  violations.editClient = await axe(owner, page.url(), 'edit-client');
+  await shots(page, 'edit-client');
+  await page.fill('[id="terms.grace_days"]', '4');
+  await page.click('#save-client');
+  assert.match(await page.textContent('#flash'), /Datos del cliente guardados/);
+  assert.match(await page.textContent('#terms'), /Días de gracia\s*4 días/);
   await page.click('header button[type=submit]');
   assert.match(page.url(), /\/console\/sign-in/);
 

@@ -36,13 +36,16 @@ pub enum Action {
     PayLinkIssued,
     PayLinksRevoked,
     UserAdded,
+    UserRoleChanged,
+    UserDisabled,
+    UserEnabled,
     SessionsEnded,
     ApiKeyCreated,
     ApiKeyRevoked,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 24] = [
         Action::ClientCreated,
         Action::ClientUpdated,
         Action::BudgetSet,
@@ -61,6 +64,9 @@ impl Action {
         Action::PayLinkIssued,
         Action::PayLinksRevoked,
         Action::UserAdded,
+        Action::UserRoleChanged,
+        Action::UserDisabled,
+        Action::UserEnabled,
         Action::SessionsEnded,
         Action::ApiKeyCreated,
         Action::ApiKeyRevoked,
@@ -87,6 +93,9 @@ impl Action {
             Action::PayLinkIssued => "pay_link_issued",
             Action::PayLinksRevoked => "pay_links_revoked",
             Action::UserAdded => "user_added",
+            Action::UserRoleChanged => "user_role_changed",
+            Action::UserDisabled => "user_disabled",
+            Action::UserEnabled => "user_enabled",
             Action::SessionsEnded => "sessions_ended",
             Action::ApiKeyCreated => "api_key_created",
             Action::ApiKeyRevoked => "api_key_revoked",

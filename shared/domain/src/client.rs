@@ -79,6 +79,142 @@ impl Client {
     }
 }
 
+/// How a client is reached: checked the same way when they are created and changed.
+struct Contact {
+    name: String,
+    email: String,
+    phone: Option<String>,
+    locale: Locale,
+    timezone: Tz,
+}
+
+impl Contact {
+    fn validate(
+        errors: &mut FieldErrors,
+        name: &str,
+        email: &str,
+        phone: Option<&str>,
+        locale: Option<&str>,
+        timezone: Option<&str>,
+    ) -> Contact {
+        let name = required_text(errors, "name", name, 200);
+        let email = crate::validation::email(errors, "email", email);
+        let phone = optional_text(errors, "phone", phone, 40);
+        if let Some(p) = &phone
+            && !errors.has("phone")
+            && !p
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        {
+            errors.add("phone", "may contain only digits, spaces and + - ( ) .");
+        }
+        let locale = match locale {
+            None => Locale::default(),
+            Some(l) => Locale::parse(l).unwrap_or_else(|| {
+                errors.add("locale", "must be `es` or `en`");
+                Locale::default()
+            }),
+        };
+        let timezone = match timezone {
+            None => DEFAULT_TIMEZONE,
+            Some(tz) => tz.trim().parse::<Tz>().unwrap_or_else(|_| {
+                errors.add(
+                    "timezone",
+                    "must be an IANA time zone such as America/Santiago",
+                );
+                DEFAULT_TIMEZONE
+            }),
+        };
+        Contact {
+            name,
+            email,
+            phone,
+            locale,
+            timezone,
+        }
+    }
+}
+
+/// Changes to a client's contact and dunning terms: a field left out stays as it is;
+/// `phone: null` removes the phone and `terms: null` puts the client back on the
+/// business's policy. The tax id and country are not changed here: they are the client's
+/// identity (checked against every other client's) and stay as they were created.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientChanges {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "crate::invoice::present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    /// `es` or `en`: the language of what the client is sent.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// An IANA time zone: the client's days and business hours.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// The client's overrides of the business's policy, whole (what is left out of it
+    /// follows the business's).
+    #[serde(default, deserialize_with = "crate::invoice::present")]
+    #[schema(value_type = Option<crate::invoice::TermsInput>)]
+    pub terms: Option<Option<crate::invoice::TermsInput>>,
+}
+
+impl ClientChanges {
+    /// The client with these changes, checked like a new client's, and the names of the
+    /// fields that changed (none: nothing to write).
+    pub fn apply(&self, client: &Client) -> Result<(Client, Vec<&'static str>), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let phone = match &self.phone {
+            Some(p) => p.as_deref(),
+            None => client.phone.as_deref(),
+        };
+        let contact = Contact::validate(
+            &mut errors,
+            self.name.as_deref().unwrap_or(&client.name),
+            self.email.as_deref().unwrap_or(&client.email),
+            phone,
+            Some(self.locale.as_deref().unwrap_or(client.locale.code())),
+            Some(self.timezone.as_deref().unwrap_or(client.timezone.name())),
+        );
+        let terms = match &self.terms {
+            Some(t) => t.clone(),
+            None => client.terms.clone(),
+        };
+        if let Some(t) = &terms {
+            t.apply(
+                &crate::invoice::Terms::default(),
+                &mut errors,
+                "terms",
+                client.currency(),
+            );
+        }
+        errors.finish(|| {
+            let changed = Client {
+                name: contact.name,
+                email: contact.email,
+                phone: contact.phone,
+                locale: contact.locale,
+                timezone: contact.timezone,
+                terms: terms.filter(|t| *t != crate::invoice::TermsInput::default()),
+                ..client.clone()
+            };
+            let fields = [
+                ("name", changed.name != client.name),
+                ("email", changed.email != client.email),
+                ("phone", changed.phone != client.phone),
+                ("locale", changed.locale != client.locale),
+                ("timezone", changed.timezone != client.timezone),
+                ("terms", changed.terms != client.terms),
+            ];
+            let names = fields.iter().filter(|f| f.1).map(|f| f.0).collect();
+            (changed, names)
+        })
+    }
+}
+
 /// What a caller asks for, before validation. Strings stay strings here so every problem
 /// can be reported against its field.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -114,34 +250,20 @@ pub struct NewClient {
 impl NewClient {
     pub fn validate(&self, id: ClientId, now: DateTime<Utc>) -> Result<Client, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let name = required_text(&mut errors, "name", &self.name, 200);
-        let email = crate::validation::email(&mut errors, "email", &self.email);
-        let phone = optional_text(&mut errors, "phone", self.phone.as_deref(), 40);
-        if let Some(p) = &phone
-            && !errors.has("phone")
-            && !p
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        {
-            errors.add("phone", "may contain only digits, spaces and + - ( ) .");
-        }
-        let locale = match self.locale.as_deref() {
-            None => Locale::default(),
-            Some(l) => Locale::parse(l).unwrap_or_else(|| {
-                errors.add("locale", "must be `es` or `en`");
-                Locale::default()
-            }),
-        };
-        let timezone = match self.timezone.as_deref() {
-            None => DEFAULT_TIMEZONE,
-            Some(tz) => tz.trim().parse::<Tz>().unwrap_or_else(|_| {
-                errors.add(
-                    "timezone",
-                    "must be an IANA time zone such as America/Santiago",
-                );
-                DEFAULT_TIMEZONE
-            }),
-        };
+        let Contact {
+            name,
+            email,
+            phone,
+            locale,
+            timezone,
+        } = Contact::validate(
+            &mut errors,
+            &self.name,
+            &self.email,
+            self.phone.as_deref(),
+            self.locale.as_deref(),
+            self.timezone.as_deref(),
+        );
         let country = match self.country.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(c) => Country::parse(c).or_else(|| {
@@ -310,5 +432,85 @@ mod tests {
         .unwrap();
         assert_eq!(c.credit_limit.unwrap().amount().to_string(), "5000.00");
         assert_eq!(c.timezone, chrono_tz::America::Mexico_City);
+    }
+
+    fn sol() -> Client {
+        NewClient {
+            name: "Panadería Sol".into(),
+            email: "pagos@sol.cl".into(),
+            phone: Some("+56 9 1234 5678".into()),
+            tax_id: Some("76.543.210-3".into()),
+            country: Some("CL".into()),
+            ..Default::default()
+        }
+        .validate(ClientId::generate(), now())
+        .unwrap()
+    }
+
+    fn changes(json: &str) -> ClientChanges {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn changes_keep_what_they_leave_out() {
+        let before = sol();
+        let (after, changed) = changes(r#"{"email":" cobros@sol.cl ","locale":"en"}"#)
+            .apply(&before)
+            .unwrap();
+        assert_eq!(changed, ["email", "locale"]);
+        assert_eq!(after.email, "cobros@sol.cl");
+        assert_eq!(after.locale, Locale::En);
+        assert_eq!(after.name, before.name);
+        assert_eq!(after.phone, before.phone);
+        assert_eq!(after.tax_id, before.tax_id);
+        assert_eq!(after.created_at, before.created_at);
+        // The same values again change nothing.
+        let (_, none) = changes(r#"{"email":"pagos@sol.cl","name":"Panadería Sol"}"#)
+            .apply(&before)
+            .unwrap();
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn null_removes_the_phone_and_the_terms() {
+        let mut before = sol();
+        before.terms = Some(crate::invoice::TermsInput {
+            grace_days: Some(5),
+            ..Default::default()
+        });
+        let (after, changed) = changes(r#"{"phone":null,"terms":null}"#)
+            .apply(&before)
+            .unwrap();
+        assert_eq!(changed, ["phone", "terms"]);
+        assert_eq!(after.phone, None);
+        assert_eq!(after.terms, None);
+        // Terms with nothing in them are no terms.
+        let (after, _) = changes(r#"{"terms":{}}"#).apply(&before).unwrap();
+        assert_eq!(after.terms, None);
+    }
+
+    #[test]
+    fn changes_are_checked_like_a_new_client() {
+        let err = changes(
+            r#"{"name":"","email":"x","phone":"call me","locale":"pt","timezone":"Mars/Olympus",
+                "terms":{"grace_days":91,"reminder_offsets":[7,3],"late_fee":{"kind":"percent","value":150}}}"#,
+        )
+        .apply(&sol())
+        .unwrap_err();
+        assert_eq!(
+            fields(err),
+            [
+                "name",
+                "email",
+                "phone",
+                "locale",
+                "timezone",
+                "terms.grace_days",
+                "terms.reminder_offsets",
+                "terms.late_fee.value",
+            ]
+        );
+        // The tax id and country are not changed this way.
+        assert!(serde_json::from_str::<ClientChanges>(r#"{"tax_id":"1-9"}"#).is_err());
     }
 }

@@ -278,7 +278,7 @@ pub struct DiscountInput {
 }
 
 /// A field that is present (even as `null`) deserializes to `Some`.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

@@ -30,7 +30,7 @@ pub use actor::Actor;
 pub use arrangement::Outcome;
 pub use audit::{Action, AuditRecord};
 pub use calendar::today_in;
-pub use client::{Client, NewClient};
+pub use client::{Client, ClientChanges, NewClient};
 pub use ids::{ApiKeyId, ClientId, InvoiceId, PaymentId, UnmatchedId, UserId};
 pub use invoice::{Invoice, Line, NewInvoice, Terms, TermsInput, ValidInvoice};
 pub use ledger::{

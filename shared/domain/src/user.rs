@@ -76,6 +76,17 @@ pub struct User {
     /// Sessions begun before this moment are over (an owner ended them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions_from: Option<DateTime<Utc>>,
+    /// When an owner took their access away: no link is sent to them, none signs them in,
+    /// and no session of theirs lives until an owner gives it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    /// May sign in (not disabled).
+    pub fn is_active(&self) -> bool {
+        self.disabled_at.is_none()
+    }
 }
 
 /// A person as an owner (or `cobro users add`) asks for them, before validation.
@@ -115,6 +126,7 @@ impl NewUser {
             locale,
             created_at: now,
             sessions_from: None,
+            disabled_at: None,
         })
     }
 }
@@ -176,6 +188,7 @@ impl Session {
         let idle_until =
             crate::calendar::later(self.last_seen_at, Duration::hours(SESSION_IDLE_HOURS));
         self.user_id == user.id
+            && user.is_active()
             && now < self.expires_at()
             && now < idle_until
             && user

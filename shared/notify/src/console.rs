@@ -85,6 +85,15 @@ pub struct Words {
     pub added: &'static str,
     pub end_sessions: &'static str,
     pub sessions_ended: &'static str,
+    pub access: &'static str,
+    pub disabled: &'static str,
+    pub change_role: &'static str,
+    pub disable: &'static str,
+    pub enable: &'static str,
+    pub role_changed: &'static str,
+    pub person_disabled: &'static str,
+    pub person_enabled: &'static str,
+    pub last_owner: &'static str,
     pub fix_below: &'static str,
     pub owner: &'static str,
     pub collector: &'static str,
@@ -296,6 +305,15 @@ pub const ES: Words = Words {
     added: "Persona agregada. Puede entrar pidiendo un enlace con su correo.",
     end_sessions: "Cerrar sus sesiones",
     sessions_ended: "Sesiones cerradas.",
+    access: "Acceso",
+    disabled: "Sin acceso",
+    change_role: "Cambiar rol",
+    disable: "Quitar acceso",
+    enable: "Devolver acceso",
+    role_changed: "Rol cambiado.",
+    person_disabled: "Acceso quitado: sus sesiones se cerraron y ningún enlace la hace entrar.",
+    person_enabled: "Acceso devuelto: puede pedir un enlace para entrar.",
+    last_owner: "El negocio necesita al menos un dueño que pueda entrar: haz dueña a otra persona primero.",
     fix_below: "Revisa lo marcado abajo; no se guardó nada.",
     owner: "Dueño (todo)",
     collector: "Cobrador (facturas y clientes)",
@@ -507,6 +525,15 @@ pub const EN: Words = Words {
     added: "Person added. They sign in by asking for a link with their address.",
     end_sessions: "End their sessions",
     sessions_ended: "Sessions ended.",
+    access: "Access",
+    disabled: "No access",
+    change_role: "Change role",
+    disable: "Take access away",
+    enable: "Give access back",
+    role_changed: "Role changed.",
+    person_disabled: "Access taken away: their sessions ended and no link signs them in.",
+    person_enabled: "Access given back: they may ask for a sign-in link.",
+    last_owner: "The business needs at least one owner who can sign in: make another person owner first.",
     fix_below: "Check what is marked below; nothing was saved.",
     owner: "Owner (everything)",
     collector: "Collector (invoices and clients)",
@@ -717,6 +744,50 @@ impl Words {
                 "escribe un correo válido, como nombre@empresa.cl".into()
             }
             "must not be empty" => "no puede quedar vacío".into(),
+            m if m.starts_with("must be at most ") && m.ends_with(" days") => format!(
+                "debe ser a lo más {} días",
+                m.trim_start_matches("must be at most ")
+                    .trim_end_matches(" days")
+            ),
+            m if m.starts_with("must be at most ")
+                && m["must be at most ".len()..].parse::<u64>().is_ok() =>
+            {
+                format!("debe ser a lo más {}", &m["must be at most ".len()..])
+            }
+            m if m.starts_with("must have at most ") && m.ends_with(" reminders") => format!(
+                "puede tener a lo más {} recordatorios",
+                m.trim_start_matches("must have at most ")
+                    .trim_end_matches(" reminders")
+            ),
+            "each must be between -90 and 365 days from the due date" => {
+                "cada uno debe estar entre -90 y 365 días desde el vencimiento".into()
+            }
+            "must be in ascending order, without repeats" => {
+                "deben ir de menor a mayor, sin repetir".into()
+            }
+            "a percentage must be at most 100" => "un porcentaje es a lo más 100".into(),
+            "must be more than 0 and less than 100" => "debe ser más de 0 y menos de 100".into(),
+            "must be at least 1 day" => "debe ser al menos 1 día".into(),
+            "must come after the last reminder" => {
+                "debe ser después del último recordatorio".into()
+            }
+            "must be after the start" => "debe ser después del inicio".into(),
+            "must name at least one day" => "elige al menos un día".into(),
+            "has more decimals than the currency allows" => {
+                "tiene más decimales de los que admite la moneda".into()
+            }
+            "may contain only digits, spaces and + - ( ) ." => {
+                "solo puede tener dígitos, espacios y + - ( ) .".into()
+            }
+            "must be `es` or `en`" => "elige español o inglés".into(),
+            "must be an IANA time zone such as America/Santiago" => {
+                "escribe una zona horaria IANA, como America/Santiago".into()
+            }
+            "must be a whole number" => "escribe un número entero".into(),
+            "must be whole numbers separated by commas, like -3, 0, 7" => {
+                "escribe números enteros separados por comas, como -3, 0, 7".into()
+            }
+            "must be a time (HH:MM)" => "escribe una hora (HH:MM)".into(),
             "must be owner, collector or viewer" => "elige dueño, cobrador o lector".into(),
             "must be es or en" => "elige español o inglés".into(),
             "must be at most 1000000000 with at most 6 decimals" => {
@@ -844,7 +915,7 @@ impl Words {
 }
 
 /// A day of the week, short, in `l`.
-fn weekday(d: chrono::Weekday, l: Locale) -> &'static str {
+pub fn weekday(d: chrono::Weekday, l: Locale) -> &'static str {
     use chrono::Weekday::*;
     let (es, en) = match d {
         Mon => ("lun", "Mon"),
@@ -858,17 +929,150 @@ fn weekday(d: chrono::Weekday, l: Locale) -> &'static str {
     if l == Locale::Es { es } else { en }
 }
 
+/// The words of a dunning policy: the terms in effect (settings, a client's page) and the
+/// form that changes a client's.
+pub struct TermsWords {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub in_effect: &'static str,
+    pub in_effect_intro: &'static str,
+    pub edit: &'static str,
+    pub done: &'static str,
+    pub grace_days: &'static str,
+    pub reminders: &'static str,
+    pub reminders_hint: &'static str,
+    pub late_fee: &'static str,
+    pub discount: &'static str,
+    pub escalate_after: &'static str,
+    pub hours: &'static str,
+    pub promise_max_days: &'static str,
+    pub max_open_promises: &'static str,
+    pub plan_max_instalments: &'static str,
+    pub plan_max_days_overdue: &'static str,
+    pub plan_needs_approval: &'static str,
+    pub business_default: &'static str,
+    pub custom: &'static str,
+    pub none: &'static str,
+    pub percent: &'static str,
+    pub fixed: &'static str,
+    pub once: &'static str,
+    pub monthly: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub value: &'static str,
+    pub recurrence: &'static str,
+    pub cap: &'static str,
+    pub notice_days: &'static str,
+    pub discount_percent: &'static str,
+    pub within_days: &'static str,
+    pub start: &'static str,
+    pub end: &'static str,
+    pub days: &'static str,
+    /// After a label whose value is a number of days.
+    pub in_days: &'static str,
+}
+
+static TERMS_ES: TermsWords = TermsWords {
+    title: "Cambiar datos del cliente",
+    intro: "Un campo de las condiciones que quede vacío sigue la política del negocio.",
+    in_effect: "Condiciones de cobranza",
+    in_effect_intro: "Las que tendría una factura nueva: las del negocio, con los cambios propios de este cliente y los de su categoría actual.",
+    edit: "Cambiar datos y condiciones",
+    done: "Datos del cliente guardados.",
+    grace_days: "Días de gracia",
+    reminders: "Recordatorios (días desde el vencimiento)",
+    reminders_hint: "separados por comas, como -3, 0, 7",
+    late_fee: "Recargo por atraso",
+    discount: "Descuento por pronto pago",
+    escalate_after: "Derivar a cobranza tras",
+    hours: "Horario de envío",
+    promise_max_days: "Promesa de pago, a lo más",
+    max_open_promises: "Promesas abiertas a la vez, a lo más",
+    plan_max_instalments: "Cuotas que el cliente puede elegir",
+    plan_max_days_overdue: "Plan de pago con atraso de a lo más",
+    plan_needs_approval: "El plan pedido por el cliente requiere aprobación",
+    business_default: "La del negocio",
+    custom: "Propio",
+    none: "Ninguno",
+    percent: "Porcentaje",
+    fixed: "Monto fijo",
+    once: "Una vez",
+    monthly: "Cada mes",
+    yes: "Sí",
+    no: "No",
+    value: "Valor (monto o %)",
+    recurrence: "Cada cuánto",
+    cap: "Tope",
+    notice_days: "Aviso previo (días)",
+    discount_percent: "Porcentaje de descuento",
+    within_days: "Si paga dentro de (días)",
+    start: "Desde (HH:MM)",
+    end: "Hasta (HH:MM)",
+    days: "Días",
+    in_days: "(días)",
+};
+
+static TERMS_EN: TermsWords = TermsWords {
+    title: "Edit the client",
+    intro: "A terms field left empty follows the business's policy.",
+    in_effect: "Collection terms",
+    in_effect_intro: "What a new invoice would get: the business's, with this client's own changes and their current tier's.",
+    edit: "Edit details and terms",
+    done: "Client details saved.",
+    grace_days: "Grace days",
+    reminders: "Reminders (days from the due date)",
+    reminders_hint: "separated by commas, like -3, 0, 7",
+    late_fee: "Late fee",
+    discount: "Early-payment discount",
+    escalate_after: "Escalate after",
+    hours: "Sending hours",
+    promise_max_days: "A promise to pay, at most",
+    max_open_promises: "Open promises at once, at most",
+    plan_max_instalments: "Instalments a client may choose",
+    plan_max_days_overdue: "A payment plan while overdue at most",
+    plan_needs_approval: "A plan the client asks for needs approval",
+    business_default: "The business's",
+    custom: "Its own",
+    none: "None",
+    percent: "Percentage",
+    fixed: "Fixed amount",
+    once: "Once",
+    monthly: "Monthly",
+    yes: "Yes",
+    no: "No",
+    value: "Value (amount or %)",
+    recurrence: "How often",
+    cap: "Cap",
+    notice_days: "Notice (days)",
+    discount_percent: "Discount percentage",
+    within_days: "If paid within (days)",
+    start: "From (HH:MM)",
+    end: "Until (HH:MM)",
+    days: "Days",
+    in_days: "(days)",
+};
+
+impl TermsWords {
+    pub fn of(l: Locale) -> &'static TermsWords {
+        match l {
+            Locale::Es => &TERMS_ES,
+            Locale::En => &TERMS_EN,
+        }
+    }
+}
+
 /// The terms in effect, as the settings page lists them: (what, as it is).
 pub fn terms_in_effect(t: &cobro_domain::Terms, l: Locale) -> Vec<(&'static str, String)> {
     use cobro_domain::invoice::{LateFeeKind, Recurrence};
     let es = l == Locale::Es;
+    let tw = TermsWords::of(l);
     let days = |n: i64| match (es, n.abs() == 1) {
         (true, true) => format!("{n} día"),
         (true, false) => format!("{n} días"),
         (false, true) => format!("{n} day"),
         (false, false) => format!("{n} days"),
     };
-    let none = if es { "ninguno" } else { "none" }.to_string();
+    let none = tw.none.to_lowercase();
     let offsets = t
         .reminder_offsets
         .iter()
@@ -914,40 +1118,22 @@ pub fn terms_in_effect(t: &cobro_domain::Terms, l: Locale) -> Vec<(&'static str,
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let pick = |e: &'static str, n: &'static str| if es { e } else { n };
+    let yes_no = |b: bool| if b { tw.yes } else { tw.no }.to_string();
     vec![
+        (tw.grace_days, days(i64::from(t.grace_days))),
+        (tw.reminders, offsets),
+        (tw.late_fee, fee),
+        (tw.discount, discount),
+        (tw.escalate_after, days(i64::from(t.escalate_after_days))),
+        (tw.hours, hours),
+        (tw.promise_max_days, days(i64::from(t.promise_max_days))),
+        (tw.max_open_promises, t.max_open_promises.to_string()),
+        (tw.plan_max_instalments, t.plan_max_instalments.to_string()),
         (
-            pick("Días de gracia", "Grace days"),
-            days(i64::from(t.grace_days)),
+            tw.plan_max_days_overdue,
+            days(i64::from(t.plan_max_days_overdue)),
         ),
-        (
-            pick(
-                "Recordatorios (días desde el vencimiento)",
-                "Reminders (days from the due date)",
-            ),
-            offsets,
-        ),
-        (pick("Recargo por atraso", "Late fee"), fee),
-        (
-            pick("Descuento por pronto pago", "Early-payment discount"),
-            discount,
-        ),
-        (
-            pick("Derivar a cobranza tras", "Escalate after"),
-            days(i64::from(t.escalate_after_days)),
-        ),
-        (pick("Horario de envío", "Sending hours"), hours),
-        (
-            pick("Promesa de pago, a lo más", "A promise to pay, at most"),
-            days(i64::from(t.promise_max_days)),
-        ),
-        (
-            pick(
-                "Cuotas que el cliente puede elegir",
-                "Instalments a client may choose",
-            ),
-            t.plan_max_instalments.to_string(),
-        ),
+        (tw.plan_needs_approval, yes_no(t.plan_needs_approval)),
     ]
 }
 
@@ -1104,6 +1290,9 @@ pub fn action(l: Locale, a: cobro_domain::Action) -> &'static str {
         A::PayLinkIssued => ("Creó un enlace de pago", "Made a pay link"),
         A::PayLinksRevoked => ("Revocó los enlaces de pago", "Revoked the pay links"),
         A::UserAdded => ("Agregó a una persona", "Added a person"),
+        A::UserRoleChanged => ("Cambió el rol de una persona", "Changed a person's role"),
+        A::UserDisabled => ("Desactivó a una persona", "Disabled a person"),
+        A::UserEnabled => ("Reactivó a una persona", "Enabled a person again"),
         A::SessionsEnded => (
             "Cerró las sesiones de una persona",
             "Ended a person's sessions",

@@ -216,7 +216,97 @@ async fn tax_ids_are_checked_and_unique(t: TestApp) {
     assert_eq!(a.body["shares_tax_id_with"], first.as_str());
 }
 
+/// `PATCH /v1/clients/{id}`: what is sent changes, what is left out stays, `null` removes;
+/// bad fields are 422 by field, the tax id cannot be changed, and nothing changed writes
+/// nothing to the log.
+async fn a_client_is_changed(t: TestApp) {
+    let cid = t
+        .client(json!({"name": "Vidrios Sur", "email": unique_email("vidrios"), "phone": "+56 9 8765 4321",
+            "tax_id": "76.543.210-3", "country": "CL", "terms": {"grace_days": 2}}))
+        .await;
+    let path = format!("/v1/clients/{cid}");
+    let before = t.get(&path).await.body;
+    for (body, field) in [
+        (json!({"email": "x"}), "email"),
+        (json!({"locale": "pt"}), "locale"),
+        (json!({"timezone": "Mars/Olympus"}), "timezone"),
+        (json!({"phone": "call me"}), "phone"),
+        (json!({"name": ""}), "name"),
+        (json!({"terms": {"grace_days": -1}}), "terms.grace_days"),
+        (
+            json!({"terms": {"escalate_after_days": 5, "reminder_offsets": [1, 9]}}),
+            "terms.escalate_after_days",
+        ),
+    ] {
+        let a = t.patch(&path, &body).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            a.raw
+        );
+        assert_eq!(a.body["errors"][0]["field"], field, "{}", a.raw);
+    }
+    for body in [
+        json!({"tax_id": "11.111.111-1"}),
+        json!({"country": "MX"}),
+        json!([1]),
+    ] {
+        let a = t.patch(&path, &body).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            a.raw
+        );
+    }
+    assert_eq!(t.get(&path).await.body, before, "nothing written");
+    for other in [
+        "/v1/clients/cli_00000000000000000000000000",
+        "/v1/clients/inv_x",
+    ] {
+        assert_eq!(
+            t.patch(other, &json!({"name": "X"})).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    // Nothing sent, nothing changed: the client as it is, and no record.
+    let same = t.patch(&path, &json!({})).await;
+    assert_eq!(same.status, StatusCode::OK, "{}", same.raw);
+    assert_eq!(same.body["email"], before["email"]);
+    let a = t
+        .patch(
+            &path,
+            &json!({"name": "Vidrios del Sur", "phone": null, "locale": "en",
+            "terms": {"reminder_offsets": [0, 10]}}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    assert_eq!(a.body["name"], "Vidrios del Sur");
+    assert_eq!(a.body["locale"], "en");
+    assert_eq!(a.body["tax_id"], "76.543.210-3");
+    assert!(a.body.get("phone").is_none(), "{}", a.raw);
+    assert_eq!(
+        a.body["terms"],
+        json!({"reminder_offsets": [0, 10]}),
+        "terms are sent whole"
+    );
+    assert_eq!(t.get(&path).await.body["name"], "Vidrios del Sur");
+    let a = t.patch(&path, &json!({"terms": null})).await;
+    assert!(a.body.get("terms").is_none(), "{}", a.raw);
+    let log = t.get(&format!("/v1/audit?client_id={cid}")).await.body;
+    let details: Vec<&str> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "client_updated")
+        .map(|r| r["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(details, ["terms", "name, phone, locale, terms"], "{log}");
+}
+
 on_both_stacks!(
+    a_client_is_changed,
     invoices_and_clients_read_back,
     api_keys_guard_every_route,
     tax_ids_are_checked_and_unique

@@ -2005,7 +2005,417 @@ async fn clients_are_listed_opened_made_and_limited(t: TestApp) {
     assert_eq!(p.status, StatusCode::FORBIDDEN);
 }
 
+/// A client's contact and terms changed from their page, as the API would (the same checks
+/// and messages, by field, nothing written when refused), and kept in the log.
+async fn a_client_is_changed_from_its_page(t: TestApp) {
+    let cid = t
+        .client(
+            json!({"name": "Taller Río", "email": unique_email("rio"), "phone": "+56 2 2345 6789",
+            "timezone": "America/Santiago"}),
+        )
+        .await;
+    let owner = add(&t, "owner", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&owner.email).await;
+    let path = format!("/console/clients/{cid}");
+    let page = b.get(&path).await;
+    assert!(page.body.contains(&format!("href=\"{path}/edit\"")));
+    // The terms a new invoice would get, before: the business's.
+    assert!(
+        page.body.contains("<dt>Días de gracia</dt><dd>2 días</dd>"),
+        "{}",
+        page.body
+    );
+    let form = b.get(&format!("{path}/edit")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("value=\"+56 2 2345 6789\""));
+    let csrf = form.csrf();
+    let before = t.get(&format!("/v1/clients/{cid}")).await.body;
+    let post = |fields: &[(&'static str, &str)]| {
+        let mut all = vec![
+            ("csrf", csrf.clone()),
+            ("name", "Taller Río".to_string()),
+            ("email", before["email"].as_str().unwrap().to_string()),
+            ("phone", "+56 2 2345 6789".to_string()),
+            ("locale", "es".to_string()),
+            ("timezone", "America/Santiago".to_string()),
+        ];
+        for (k, v) in fields {
+            all.retain(|(name, _)| name != k);
+            all.push((*k, v.to_string()));
+        }
+        all
+    };
+    // Every bad field at once: each message under its field, what was typed kept.
+    let bad = post(&[
+        ("email", "no-es-correo"),
+        ("terms.grace_days", "tres"),
+        ("terms.reminder_offsets", "7, 3"),
+        ("terms.escalate_after_days", "800"),
+        ("terms.late_fee", "percent"),
+        ("terms.business_hours", "custom"),
+        ("terms.business_hours.start", "9"),
+        ("terms.business_hours.end", "18:00"),
+    ]);
+    let p = b.post(&format!("{path}/edit"), &refs(&bad)).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
+    for (field, says) in [
+        ("terms.grace_days", "escribe un número entero"),
+        ("terms.late_fee.value", "no puede quedar vacío"),
+        ("terms.business_hours.start", "escribe una hora (HH:MM)"),
+    ] {
+        assert!(
+            p.body.contains(&format!("id=\"{field}-error\">{says}")),
+            "{field}: {}",
+            p.body
+        );
+    }
+    assert!(p.body.contains("value=\"tres\"") && p.body.contains("value=\"no-es-correo\""));
+    // Once each field reads, the use case's own checks, by field, in Spanish.
+    let bad = post(&[
+        ("email", "no-es-correo"),
+        ("terms.grace_days", "91"),
+        ("terms.reminder_offsets", "7, 3"),
+        ("terms.escalate_after_days", "800"),
+        ("terms.late_fee", "percent"),
+        ("terms.late_fee.value", "150"),
+        ("terms.business_hours", "custom"),
+        ("terms.business_hours.start", "18:00"),
+        ("terms.business_hours.end", "09:00"),
+    ]);
+    let p = b.post(&format!("{path}/edit"), &refs(&bad)).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
+    for (field, says) in [
+        ("email", "escribe un correo válido"),
+        ("terms.grace_days", "debe ser a lo más 90 días"),
+        (
+            "terms.reminder_offsets",
+            "deben ir de menor a mayor, sin repetir",
+        ),
+        ("terms.escalate_after_days", "debe ser a lo más 730 días"),
+        ("terms.late_fee.value", "un porcentaje es a lo más 100"),
+        ("terms.business_hours.end", "debe ser después del inicio"),
+    ] {
+        assert!(
+            p.body.contains(&format!("id=\"{field}-error\">{says}")),
+            "{field}: {}",
+            p.body
+        );
+    }
+    assert!(
+        p.body.contains("id=\"days-error\">elige al menos un día"),
+        "{}",
+        p.body
+    );
+    assert_eq!(
+        t.get(&format!("/v1/clients/{cid}")).await.body,
+        before,
+        "nothing written"
+    );
+    // Without the form's CSRF value: refused, nothing written.
+    let mut forged = post(&[("email", "otro@rio.cl")]);
+    forged[0].1 = "x".into();
+    let p = b.post(&format!("{path}/edit"), &refs(&forged)).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(t.get(&format!("/v1/clients/{cid}")).await.body, before);
+
+    // Changed: a new address, no phone, English, and terms of its own.
+    let email = unique_email("rio2");
+    let good = post(&[
+        ("email", &email),
+        ("phone", ""),
+        ("locale", "en"),
+        ("terms.grace_days", "5"),
+        ("terms.reminder_offsets", "-3, 0, 7"),
+        ("terms.late_fee", "percent"),
+        ("terms.late_fee.value", "1.5"),
+        ("terms.late_fee.recurrence", "monthly"),
+        ("terms.business_hours", "custom"),
+        ("terms.business_hours.start", "09:00"),
+        ("terms.business_hours.end", "18:00"),
+        ("terms.business_hours.mon", "on"),
+        ("terms.business_hours.fri", "on"),
+        ("terms.plan_needs_approval", "yes"),
+    ]);
+    let p = b.post(&format!("{path}/edit"), &refs(&good)).await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some(&*format!("{path}?done=edited")),
+        "{}",
+        p.body
+    );
+    let page = b.get(&format!("{path}?done=edited")).await;
+    assert!(page.body.contains("Datos del cliente guardados."));
+    for shown in [
+        "<dt>Días de gracia</dt><dd>5 días</dd>",
+        "<dd>-3, 0, 7</dd>",
+        "<dd>1.5 %, cada mes</dd>",
+        "<dd>09:00–18:00, lun vie</dd>",
+        "<dt>El plan pedido por el cliente requiere aprobación</dt><dd>Sí</dd>",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    assert!(
+        activity(&page.body)[0]
+            .contains("Cambió los datos del cliente | Taller Río | email, phone, locale, terms"),
+        "{:?}",
+        activity(&page.body)
+    );
+    let after = t.get(&format!("/v1/clients/{cid}")).await.body;
+    assert_eq!(after["email"], email.as_str());
+    assert_eq!(after["locale"], "en");
+    assert!(after.get("phone").is_none(), "{after}");
+    assert_eq!(after["terms"]["grace_days"], 5);
+    assert_eq!(after["terms"]["reminder_offsets"], json!([-3, 0, 7]));
+    assert_eq!(
+        after["terms"]["business_hours"]["days"],
+        json!(["mon", "fri"])
+    );
+    // The form opens with what is now kept; the same values again change nothing.
+    let form = b.get(&format!("{path}/edit")).await;
+    assert!(form.body.contains("value=\"-3, 0, 7\""));
+    assert!(form.body.contains("<option value=\"monthly\" selected>"));
+    let p = b.post(&format!("{path}/edit"), &refs(&good)).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let log = t.get(&format!("/v1/audit?client_id={cid}")).await.body;
+    let updates = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "client_updated")
+        .count();
+    assert_eq!(updates, 1, "{log}");
+    // A new invoice for them gets their terms.
+    let inv = t
+        .post(
+            "/v1/invoices",
+            &json!({"client_id": cid, "currency": "CLP", "due_date": "2026-12-31",
+        "lines": [{"description": "Arreglo", "quantity": "1", "unit_amount": "1000"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(inv.status, StatusCode::CREATED, "{}", inv.raw);
+    assert_eq!(inv.body["terms"]["grace_days"], 5, "{}", inv.raw);
+
+    // A viewer may not open the form nor post it; an unknown client is a 404.
+    let viewer = add(&t, "viewer", "es").await;
+    let mut v = Browser::new(&t);
+    v.sign_in(&viewer.email).await;
+    assert!(!v.get(&path).await.body.contains("/edit\""));
+    assert_eq!(
+        v.get(&format!("{path}/edit")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let vcsrf = v.get(&path).await.csrf();
+    let mut forged = post(&[("email", "otro@rio.cl")]);
+    forged[0].1 = vcsrf;
+    assert_eq!(
+        v.post(&format!("{path}/edit"), &refs(&forged)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        b.get("/console/clients/cli_00000000000000000000000000/edit")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        b.get("/console/clients/inv_00000000000000000000000000/edit")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// An owner changes a person's role and takes their access away and back; the business
+/// always keeps one owner who can sign in.
+async fn a_person_is_changed_disabled_and_enabled(t: TestApp) {
+    let owner = add(&t, "owner", "es").await;
+    let bea = add(&t, "collector", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&owner.email).await;
+    let mut bb = Browser::new(&t);
+    bb.sign_in(&bea.email).await;
+    assert_eq!(bb.get("/console/clients/new").await.status, StatusCode::OK);
+    let csrf = b.get("/console/users").await.csrf();
+    let to = |what: &str| format!("/console/users/{}/{what}", bea.id);
+
+    // A role that is none: the page with the message, nothing written.
+    let p = b
+        .post(&to("role"), &[("csrf", &csrf), ("role", "jefa")])
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        p.body.contains("elige dueño, cobrador o lector"),
+        "{}",
+        p.body
+    );
+    assert_eq!(
+        t.store.user(&bea.id).await.unwrap().unwrap().role,
+        cobro_domain::Role::Collector
+    );
+    // Without the CSRF value, or by someone not an owner: 403, nothing written.
+    let p = b.post(&to("disable"), &[("csrf", "x")]).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let bea_csrf = bb.get("/console").await.csrf();
+    let own = format!("/console/users/{}/role", bea.id);
+    let p = bb
+        .post(&own, &[("csrf", &bea_csrf), ("role", "owner")])
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(t.store.user(&bea.id).await.unwrap().unwrap().is_active());
+
+    // A viewer now: her session reads, no longer acts.
+    let p = b
+        .post(&to("role"), &[("csrf", &csrf), ("role", "viewer")])
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/console/users?done=role"),
+        "{}",
+        p.body
+    );
+    assert_eq!(
+        bb.get("/console/clients/new").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let page = b.get("/console/users?done=role").await;
+    assert!(page.body.contains("Rol cambiado."));
+    assert!(
+        page.body
+            .contains(&format!("<select id=\"role-{}\" name=\"role\">", bea.id)),
+        "{}",
+        page.body
+    );
+
+    // Disabled: her session ends, a link she had no longer signs her in, none is sent.
+    let old_link = cobro_app::usecases::people::link_for(&t.app, &bea)
+        .await
+        .unwrap();
+    let p = b.post(&to("disable"), &[("csrf", &csrf)]).await;
+    assert_eq!(p.location.as_deref(), Some("/console/users?done=disabled"));
+    let home = bb.get("/console").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER, "signed out");
+    let mails = t.mails_to(&bea.email).await.len();
+    bb.ask_link(&bea.email).await;
+    assert_eq!(
+        t.mails_to(&bea.email).await.len(),
+        mails,
+        "no link for a disabled person"
+    );
+    let mut fresh = Browser::new(&t);
+    let path = old_link.trim_start_matches(&t.base).to_string();
+    let page = fresh.get(&path).await;
+    let csrf_link = page.csrf();
+    let entered = fresh.post(&path, &[("csrf", &csrf_link)]).await;
+    assert_ne!(
+        entered.location.as_deref(),
+        Some("/console"),
+        "{}",
+        entered.body
+    );
+    let page = b.get("/console/users").await;
+    assert!(
+        page.body
+            .contains(&format!("/console/users/{}/enable", bea.id))
+    );
+    assert!(page.body.contains("Sin acceso"));
+    // Disabling twice changes nothing and records nothing more.
+    let p = b.post(&to("disable"), &[("csrf", &csrf)]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+
+    // Enabled again: she may ask for a link and sign in, as a viewer.
+    let p = b.post(&to("enable"), &[("csrf", &csrf)]).await;
+    assert_eq!(p.location.as_deref(), Some("/console/users?done=enabled"));
+    let mut again = Browser::new(&t);
+    again.sign_in(&bea.email).await;
+    assert_eq!(
+        again.get("/console/clients/new").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The last owner cannot be made something else nor disabled, not even by herself.
+    for (what, form) in [
+        ("role", vec![("csrf", csrf.as_str()), ("role", "collector")]),
+        ("disable", vec![("csrf", csrf.as_str())]),
+    ] {
+        let p = b
+            .post(&format!("/console/users/{}/{what}", owner.id), &form)
+            .await;
+        assert_eq!(p.status, StatusCode::CONFLICT, "{what}");
+        assert!(
+            p.body.contains("al menos un dueño que pueda entrar"),
+            "{}",
+            p.body
+        );
+    }
+    assert!(t.store.user(&owner.id).await.unwrap().unwrap().is_active());
+    // An unknown person: 404.
+    let p = b
+        .post(
+            "/console/users/usr_00000000000000000000000000/disable",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    // With a second owner, the first may step down.
+    let p = b
+        .post(&to("role"), &[("csrf", &csrf), ("role", "owner")])
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let p = b
+        .post(
+            &format!("/console/users/{}/role", owner.id),
+            &[("csrf", &csrf), ("role", "collector")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    // Now a collector: managing people is refused.
+    let p = b.post(&to("disable"), &[("csrf", &csrf)]).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    let log = t.get("/v1/audit").await.body;
+    let acts: Vec<String> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"].as_str().unwrap().starts_with("user_"))
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["action"].as_str().unwrap(),
+                r["detail"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    let named = |id: &cobro_domain::UserId, name: &str| format!("{name} ({id})");
+    assert_eq!(
+        acts,
+        [
+            format!(
+                "user_role_changed {}: owner → collector",
+                named(&owner.id, "Persona owner")
+            ),
+            format!(
+                "user_role_changed {}: viewer → owner",
+                named(&bea.id, "Persona collector")
+            ),
+            format!("user_enabled {}", named(&bea.id, "Persona collector")),
+            format!("user_disabled {}", named(&bea.id, "Persona collector")),
+            format!(
+                "user_role_changed {}: collector → viewer",
+                named(&bea.id, "Persona collector")
+            ),
+            format!("user_added {} ({}, collector)", "Persona collector", bea.id),
+            format!("user_added {} ({}, owner)", "Persona owner", owner.id),
+        ],
+        "newest first"
+    );
+}
+
 on_both_stacks!(
+    a_person_is_changed_disabled_and_enabled,
+    a_client_is_changed_from_its_page,
     clients_are_listed_opened_made_and_limited,
     an_invoice_is_made_from_the_form,
     broken_promises_and_plans_are_queued_for_a_week,

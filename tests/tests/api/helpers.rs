@@ -192,6 +192,16 @@ impl TestApp {
         .await
     }
 
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> Answer {
+        self.send(
+            self.http
+                .patch(format!("{}{path}", self.base))
+                .bearer_auth(&self.key)
+                .json(body),
+        )
+        .await
+    }
+
     pub(crate) async fn get(&self, path: &str) -> Answer {
         self.send(
             self.http

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cobro_domain::deposit::ClientStatus;
-use cobro_domain::{AmountInput, Client, Invoice, NewClient};
+use cobro_domain::{AmountInput, Client, ClientChanges, Invoice, NewClient};
 use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,7 +25,7 @@ use crate::usecases::{deposits, invoicing, standing};
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(create, list_clients))
-        .routes(routes!(get_client))
+        .routes(routes!(get_client, update_client))
         .routes(routes!(client_invoices))
         .routes(routes!(get_standing))
         .routes(routes!(set_budget))
@@ -115,6 +115,31 @@ fn client_view(d: &invoicing::ClientDetails) -> ClientView<'_> {
 async fn get_client(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
     let d = invoicing::client_details(&app, &id).await?;
     Ok(Json(to_json(&client_view(&d))?).into_response())
+}
+
+/// Changes a client's contact (`name`, `email`, `phone`, `locale`, `timezone`) or their
+/// dunning `terms` (whole: `null` puts them back on the business's policy). What is left
+/// out stays; the tax id and country cannot be changed (422). Checked like a new client
+/// (422, field by field); recorded in the audit log with the fields that changed.
+#[utoipa::path(patch, operation_id = "update_client", path = "/v1/clients/{id}", tag = "clients",
+    params(("id" = String, Path, description = "The client's id (`cli_…`)")),
+    request_body = ClientChanges,
+    responses(
+        (status = 200, description = "The client as changed", body = ClientView),
+        (status = 404, description = "No such client", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid, or not one that can be changed", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+async fn update_client(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let body = json::body(body)?;
+    let changes: ClientChanges = json::parse(&headers, &body)?;
+    let client = invoicing::update_client(&app, &caller.by, &id, &changes).await?;
+    Ok(Json(to_json(&ClientView::new(&client))?).into_response())
 }
 
 /// A client's invoices, newest first, a page at a time.

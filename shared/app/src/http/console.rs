@@ -27,6 +27,7 @@ use super::pages;
 use crate::App;
 
 mod clients;
+mod edit_client;
 mod log;
 mod new_invoice;
 mod queues;
@@ -50,6 +51,9 @@ pub fn routes() -> Router<App> {
         .route("/console/sign-out", post(sign_out))
         .route("/console/users", get(users_page).post(add_user))
         .route("/console/users/{id}/end-sessions", post(end_sessions))
+        .route("/console/users/{id}/role", post(set_role))
+        .route("/console/users/{id}/disable", post(disable_user))
+        .route("/console/users/{id}/enable", post(enable_user))
         .route("/console/settings", get(settings_page))
         .route("/console/settings/keys", post(create_key))
         .route("/console/settings/keys/{id}/revoke", post(revoke_key))
@@ -65,6 +69,10 @@ pub fn routes() -> Router<App> {
             post(clients::set_credit_limit),
         )
         .route("/console/clients/{id}/budget", post(clients::set_budget))
+        .route(
+            "/console/clients/{id}/edit",
+            get(edit_client::edit_page).post(edit_client::update_client),
+        )
         .route("/console/queues/{name}", get(queues::queue_page))
         .route("/console/unmatched", get(unmatched_page))
         .route("/console/unmatched/{id}/apply", post(apply_unmatched))
@@ -635,6 +643,9 @@ async fn users_page(
     let flash = match q.done.as_deref() {
         Some("added") => Some((true, w.added)),
         Some("ended") => Some((true, w.sessions_ended)),
+        Some("role") => Some((true, w.role_changed)),
+        Some("disabled") => Some((true, w.person_disabled)),
+        Some("enabled") => Some((true, w.person_enabled)),
         _ => None,
     };
     users_response(
@@ -719,6 +730,75 @@ async fn add_user(
     .await
 }
 
+/// A person's role, as its form sends it.
+#[derive(Deserialize, Default)]
+struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn set_role(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<RoleForm>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let s = match require_form(&app, &headers, &form.csrf, Role::can_manage).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let Some(role) = Role::parse(&form.role) else {
+        let w = Words::of(s.user.locale);
+        let errors = FieldErrors::single("role", "must be owner, collector or viewer");
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        let blank = UserForm::default();
+        return users_response(
+            &app,
+            &s,
+            status,
+            Some((false, w.fix_below)),
+            blank,
+            Some(&errors),
+        )
+        .await;
+    };
+    let changed = people::change_user(&app, &s.user, &id, people::UserChange::Role(role)).await;
+    person_changed(&app, &s, changed.map(|_| ()), "role").await
+}
+
+async fn disable_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    let s = match require_form(&app, &headers, &sent, Role::can_manage).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let changed = people::change_user(&app, &s.user, &id, people::UserChange::Disable).await;
+    person_changed(&app, &s, changed.map(|_| ()), "disabled").await
+}
+
+async fn enable_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    let s = match require_form(&app, &headers, &sent, Role::can_manage).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let changed = people::change_user(&app, &s.user, &id, people::UserChange::Enable).await;
+    person_changed(&app, &s, changed.map(|_| ()), "enabled").await
+}
+
 async fn end_sessions(
     State(app): State<App>,
     headers: HeaderMap,
@@ -730,8 +810,31 @@ async fn end_sessions(
         Ok(s) => s,
         Err(res) => return res,
     };
-    match people::end_sessions(&app, &s.user, &id).await {
-        Ok(_) => Redirect::to("/console/users?done=ended").into_response(),
+    let ended = people::end_sessions(&app, &s.user, &id).await;
+    person_changed(&app, &s, ended.map(|_| ()), "ended").await
+}
+
+/// The people page after an owner's act on a person: done (`done`'s message), refused
+/// (the last owner), or no such person.
+async fn person_changed(app: &App, s: &Signed, done: Result<(), Error>, what: &str) -> Response {
+    match done {
+        Ok(()) => Redirect::to(&format!("/console/users?done={what}")).into_response(),
+        Err(Error::Conflict(_)) => {
+            let w = Words::of(s.user.locale);
+            let form = UserForm {
+                role: Role::Collector.code().into(),
+                ..UserForm::default()
+            };
+            users_response(
+                app,
+                s,
+                StatusCode::CONFLICT,
+                Some((false, w.last_owner)),
+                form,
+                None,
+            )
+            .await
+        }
         Err(Error::NotFound(_)) => {
             let w = Words::of(s.user.locale);
             render_with(
@@ -748,7 +851,7 @@ async fn end_sessions(
                 },
             )
         }
-        Err(Error::Forbidden) => forbidden(&app, &s),
+        Err(Error::Forbidden) => forbidden(app, s),
         Err(e) => server_error(e),
     }
 }

@@ -261,6 +261,11 @@ fn conflict(c: Conflict) -> Problem {
                 first.tax_id.as_deref().unwrap_or_default()
             ),
         ),
+        Conflict::LastOwner => problem(
+            "last-owner",
+            "The last owner",
+            "The business needs at least one owner who can sign in: make another person owner first.".into(),
+        ),
         Conflict::UserExists(email) => problem(
             "user-exists",
             "User already exists",

@@ -121,6 +121,8 @@ pub enum Conflict {
     DuplicateTaxId(Box<cobro_domain::Client>),
     /// A user of the console already signs in with this address.
     UserExists(String),
+    /// The business's last owner who can sign in cannot be made something else or disabled.
+    LastOwner,
     /// A manual payment with this reference is already on the invoice.
     DuplicatePayment,
     /// This queued payment is already in the invoice's ledger.

@@ -217,6 +217,31 @@ pub async fn find_clients(
     }
 }
 
+/// Changes the client `id`'s contact or terms (what `changes` leaves out stays), checked
+/// like a new client's. Nothing changed, nothing is written or recorded. Returns the client
+/// as it now is.
+#[instrument(skip_all)]
+pub async fn update_client(
+    app: &App,
+    by: &Actor,
+    id: &str,
+    changes: &cobro_domain::ClientChanges,
+) -> Result<Client, Error> {
+    let client = find_client(app, id).await?;
+    let (client, changed) = changes.apply(&client).map_err(Error::Invalid)?;
+    if changed.is_empty() {
+        return Ok(client);
+    }
+    if !app.store.update_client(&client).await? {
+        return Err(Error::NotFound(super::Thing::Client));
+    }
+    tracing::info!(client_id = %client.id, fields = ?changed, "client changed");
+    let record = super::audit::record(by, Action::ClientUpdated, app.now())
+        .map(|r| r.on_client(&client).detail(changed.join(", ")));
+    super::audit::keep(app, record).await;
+    Ok(client)
+}
+
 /// Sets the credit limit of the client `id` (`None` removes it): positive, in the currency
 /// of the client's other amounts. Returns the client as written.
 pub async fn set_credit_limit(
@@ -319,16 +344,11 @@ pub async fn create_invoice(
     };
     // The policy: the business default, then the client's overrides, then their tier's,
     // then the invoice's.
-    let mut base = match client.as_ref().and_then(|c| c.terms.as_ref()) {
-        Some(t) => t.apply(&app.config.default_terms, &mut errors, "client.terms", None),
+    let tier = picture.as_ref().map(|p| p.standing.tier);
+    let base = match &client {
+        Some(c) => standing::client_terms(app, c, tier, &mut errors),
         None => app.config.default_terms.clone(),
     };
-    if let Some(t) = picture
-        .as_ref()
-        .and_then(|p| standing::tier_terms(app, p.standing.tier))
-    {
-        base = t.apply(&base, &mut errors, "credit_policy.tier_terms", None);
-    }
     let valid = match input.validate(today, &base) {
         Ok(v) => Some(v),
         Err(e) => {

@@ -7,7 +7,7 @@
 //! ([`cobro_domain::secret::csrf_for`]).
 
 use cobro_domain::user::{NewUser, SIGN_IN_MINUTES, normalize_email};
-use cobro_domain::{Action, Actor, Secret, Session, SignInToken, User, UserId, secret};
+use cobro_domain::{Action, Actor, Role, Secret, Session, SignInToken, User, UserId, secret};
 use cobro_notify::SignInLink;
 use cobro_store::StoreError;
 
@@ -57,6 +57,84 @@ pub async fn end_sessions(app: &App, by: &User, id: &str) -> Result<User, Error>
     Ok(user)
 }
 
+/// What an owner changes about a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserChange {
+    Role(Role),
+    /// Takes their access away: their sessions end and no link signs them in.
+    Disable,
+    /// Gives it back.
+    Enable,
+}
+
+/// Changes user `id`'s role or access (an owner's act). The business keeps at least one
+/// owner who can sign in: the last one cannot be made something else or disabled (409).
+pub async fn change_user(
+    app: &App,
+    by: &User,
+    id: &str,
+    change: UserChange,
+) -> Result<User, Error> {
+    if !by.role.can_manage() {
+        return Err(Error::Forbidden);
+    }
+    let id = UserId::parse(id).ok_or(Error::NotFound(Thing::User))?;
+    let mut user = app
+        .store
+        .user(&id)
+        .await?
+        .ok_or(Error::NotFound(Thing::User))?;
+    let now = app.now();
+    let before = user.clone();
+    let action = match change {
+        UserChange::Role(role) => {
+            user.role = role;
+            Action::UserRoleChanged
+        }
+        UserChange::Disable => {
+            user.disabled_at = before.disabled_at.or(Some(now));
+            user.sessions_from = Some(now);
+            Action::UserDisabled
+        }
+        UserChange::Enable => {
+            user.disabled_at = None;
+            Action::UserEnabled
+        }
+    };
+    if user.is_active() == before.is_active() && user.role == before.role {
+        return Ok(user);
+    }
+    let was_active_owner = before.is_active() && before.role == Role::Owner;
+    let still_active_owner = user.is_active() && user.role == Role::Owner;
+    if was_active_owner && !still_active_owner {
+        let owners = app
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.is_active() && u.role == Role::Owner)
+            .count();
+        if owners <= 1 {
+            return Err(Error::conflict(Conflict::LastOwner));
+        }
+    }
+    app.store.update_user(&user).await?;
+    tracing::info!(user_id = %user.id, by = %by.id, action = action.as_str(), "user changed");
+    let record = super::audit::record(&super::audit::user(by), action, now);
+    let detail = match change {
+        UserChange::Role(role) => format!(
+            "{} ({}): {} → {}",
+            user.name,
+            user.id,
+            before.role.code(),
+            role.code()
+        ),
+        _ => format!("{} ({})", user.name, user.id),
+    };
+    super::audit::keep(app, record.map(|r| r.detail(detail))).await;
+    Ok(user)
+}
+
 /// A sign-in link for `user`, stored (hashed) and not sent: `serve --demo` prints one.
 pub async fn link_for(app: &App, user: &User) -> Result<String, Error> {
     let token = secret::new_session_token();
@@ -90,7 +168,12 @@ pub async fn request_link(app: &App, email: &str) -> Result<(), Error> {
         tracing::info!("sign-in link not sent: the address's hourly limit");
         return Ok(());
     }
-    let Some(user) = app.store.user_by_email(&address).await? else {
+    let Some(user) = app
+        .store
+        .user_by_email(&address)
+        .await?
+        .filter(User::is_active)
+    else {
         return Ok(());
     };
     // From here on only a user's address goes: a failure is logged, never answered (the
@@ -136,7 +219,7 @@ pub async fn redeem(app: &App, token: &str) -> Result<Option<(User, Secret)>, Er
     else {
         return Ok(None);
     };
-    let Some(user) = app.store.user(&used.user_id).await? else {
+    let Some(user) = app.store.user(&used.user_id).await?.filter(User::is_active) else {
         return Ok(None);
     };
     // A link sent before an owner ended the user's sessions ends with them.

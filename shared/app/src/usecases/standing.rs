@@ -11,7 +11,7 @@
 //! every sweep at once.
 
 use cobro_domain::standing::{self, InvoiceHistory, Restricted, Standing, Tier};
-use cobro_domain::{Client, FieldErrors, Money, MoneyError, TermsInput};
+use cobro_domain::{Client, FieldErrors, Money, MoneyError, Terms, TermsInput};
 use cobro_store::StoredInvoice;
 
 use super::{Conflict, Error};
@@ -77,6 +77,25 @@ pub async fn of(app: &App, id: &str) -> Result<Report, Error> {
         picture,
         available,
     })
+}
+
+/// The policy a client's new invoice starts from: the business default, then the client's
+/// overrides, then their tier's (when their standing is known). What does not fit is
+/// reported under `client.terms` or `credit_policy.tier_terms`.
+pub fn client_terms(
+    app: &App,
+    client: &Client,
+    tier: Option<Tier>,
+    errors: &mut FieldErrors,
+) -> Terms {
+    let mut base = match &client.terms {
+        Some(t) => t.apply(&app.config.default_terms, errors, "client.terms", None),
+        None => app.config.default_terms.clone(),
+    };
+    if let Some(t) = tier.and_then(|t| tier_terms(app, t)) {
+        base = t.apply(&base, errors, "credit_policy.tier_terms", None);
+    }
+    base
 }
 
 /// The tier's policy overrides for a client (applied after the client's own).

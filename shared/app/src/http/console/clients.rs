@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use cobro_domain::deposit::ClientStatus;
 use cobro_domain::standing::Tier;
 use cobro_domain::{AmountInput, FieldErrors, Locale, Money, NewClient, Role, User};
-use cobro_notify::console::Words;
+use cobro_notify::console::{TermsWords, Words};
 use serde::Deserialize;
 
 use super::log::{ActivityRow, rows as activity_rows};
@@ -337,6 +337,8 @@ struct ClientPage<'a> {
     invoices: Vec<InvoiceLine>,
     more_invoices: bool,
     activity: Vec<ActivityRow>,
+    tw: &'static cobro_notify::console::TermsWords,
+    terms: Vec<(&'static str, String)>,
     can_act: bool,
     flash: Option<(bool, String)>,
     form: LimitForm,
@@ -378,6 +380,7 @@ pub(super) async fn client_page(
         Some("created") => Some((true, w.done_client.to_string())),
         Some("limit") => Some((true, w.done_limit.to_string())),
         Some("budget") => Some((true, w.done_budget.to_string())),
+        Some("edited") => Some((true, TermsWords::of(s.user.locale).done.to_string())),
         _ => None,
     };
     let status = StatusCode::OK;
@@ -425,6 +428,8 @@ async fn client_response(
         Err(e) => return server_error(e),
     };
     let available = crate::usecases::standing::available(c, &d.picture.outstanding);
+    let tier = Some(d.picture.standing.tier);
+    let terms = crate::usecases::standing::client_terms(app, c, tier, &mut FieldErrors::new());
     // The currency of the client's amounts, else of what they owe, else of their latest
     // invoice: what a limit or budget typed here is in (it can be changed).
     let currency = c
@@ -469,6 +474,8 @@ async fn client_response(
             invoices,
             more_invoices,
             activity,
+            tw: TermsWords::of(l),
+            terms: cobro_notify::console::terms_in_effect(&terms, l),
             can_act: s.user.role.can_act(),
             flash,
             form,
