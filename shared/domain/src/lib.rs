@@ -19,6 +19,7 @@ pub mod locale;
 pub mod money;
 pub mod pause;
 pub mod payref;
+pub mod receivables;
 pub mod secret;
 pub mod stage;
 pub mod standing;

@@ -3,7 +3,7 @@
 //! invoice in the same write as the entries that change them; and the overdue buckets of
 //! an aging report (current, 1–30, 31–60, 61–90, 90+ days past due).
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{add_days, days_between};
@@ -24,17 +24,29 @@ pub struct Listing {
     /// is after today.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_until: Option<NaiveDate>,
+    /// While it is not open: when its ledger last changed (it settled then or before).
+    /// Reports read the invoices settled since a day, and the open ones, to find every
+    /// invoice owed at some time since that day. Absent on listings kept before it was:
+    /// read as open, so such an invoice is read, never missed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<DateTime<Utc>>,
 }
 
 impl Listing {
     /// The listing of `inv` with these ledger entries.
     pub fn of(inv: &Invoice, entries: &[LedgerEntry]) -> Result<Listing, MoneyError> {
         let b = ledger::balance(&inv.total, entries)?;
+        let settled_at = if is_open(b.status) {
+            None
+        } else {
+            entries.iter().map(|e| e.at).max()
+        };
         Ok(Listing {
             status: b.status,
             amount_due: b.amount_due,
             due_date: due_date(inv, entries),
             paused_until: crate::pause::pause_on_record(entries),
+            settled_at,
         })
     }
 
@@ -47,6 +59,16 @@ impl Listing {
     /// Whether money is still owed on it: lists of what to collect read these.
     pub fn is_open(&self) -> bool {
         is_open(self.status)
+    }
+
+    /// Its place in the receivables index: `{settled at, µs, UTC}#{id}`, or `~#{id}` while
+    /// open (after every time). Every invoice owed at some time since `t` is at or after
+    /// [`settled_key_from`]`(t)`.
+    pub fn settled_key(&self, id: &crate::ids::InvoiceId) -> String {
+        match self.settled_at {
+            Some(at) => format!("{}#{id}", settled_stamp(at)),
+            None => format!("~#{id}"),
+        }
     }
 
     /// Still open with money owed on it (what an overdue bucket counts).
@@ -90,6 +112,16 @@ pub fn is_open(status: InvoiceStatus) -> bool {
             | InvoiceStatus::Escalated
             | InvoiceStatus::Disputed
     )
+}
+
+/// A time as the receivables index sorts it (fixed width, so text order is time order).
+fn settled_stamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// The first key of the receivables index that can be owed at some time since `t`.
+pub fn settled_key_from(t: DateTime<Utc>) -> String {
+    settled_stamp(t)
 }
 
 /// The due date in force: the invoice's, or the last extension's.

@@ -10,6 +10,7 @@ use cobro_domain::validation::one_line;
 pub mod business;
 pub mod console;
 pub mod dunning;
+pub mod figures;
 pub mod messages;
 pub mod outbox;
 pub mod sender;

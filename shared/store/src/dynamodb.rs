@@ -174,8 +174,9 @@ fn audit_item(r: &AuditRecord) -> Result<Item> {
 const AUDIT_LOG: &str = "AUDIT";
 
 /// The list index keys of an invoice with this listing, as update values: GSI3 (by due
-/// date) and GSI4 (by amount due), in its group's partitions.
-fn list_keys(id: &InvoiceId, l: &Listing) -> [(&'static str, String); 4] {
+/// date) and GSI4 (by amount due), in its group's partitions, and GSI5 (the receivables
+/// of the reports, by when it settled).
+fn list_keys(id: &InvoiceId, l: &Listing) -> [(&'static str, String); 6] {
     let group = listing_group(l);
     let key = |order| (list_index(order, group).1, listing_sort_key(id, l, order));
     let ((due_pk, due_sk), (amount_pk, amount_sk)) =
@@ -185,8 +186,13 @@ fn list_keys(id: &InvoiceId, l: &Listing) -> [(&'static str, String); 4] {
         (":l3sk", due_sk),
         (":l4pk", amount_pk),
         (":l4sk", amount_sk),
+        (":l5pk", RECEIVABLES.to_string()),
+        (":l5sk", l.settled_key(id)),
     ]
 }
+
+/// The GSI5 partition of every invoice (the reports' receivables).
+const RECEIVABLES: &str = "RECEIVABLES";
 
 /// The sort key range of an invoice list (both ends included): its due dates, or its
 /// currency.
@@ -638,7 +644,7 @@ impl DynamoStore {
             Agenda::Off => remove.push("next_action_at, GSI2PK, GSI2SK"),
         }
         if let Some(l) = listing {
-            set.push("listing = :listing, GSI3PK = :l3pk, GSI3SK = :l3sk, GSI4PK = :l4pk, GSI4SK = :l4sk");
+            set.push("listing = :listing, GSI3PK = :l3pk, GSI3SK = :l3sk, GSI4PK = :l4pk, GSI4SK = :l4sk, GSI5PK = :l5pk, GSI5SK = :l5sk");
             u = u.expression_attribute_values(
                 ":listing",
                 to_attribute_value(l).map_err(StoreError::backend)?,
@@ -861,7 +867,14 @@ impl Store for DynamoStore {
             invoice_row.gsi2sk = Some(agenda_sort_key(at, &inv.id));
         }
         let listing = Listing::of(inv, &w.entries).map_err(StoreError::backend)?;
-        let [(_, l3pk), (_, l3sk), (_, l4pk), (_, l4sk)] = list_keys(&inv.id, &listing);
+        let [
+            (_, l3pk),
+            (_, l3sk),
+            (_, l4pk),
+            (_, l4sk),
+            (_, l5pk),
+            (_, l5sk),
+        ] = list_keys(&inv.id, &listing);
         invoice_row = invoice_row.gsi3(l3pk, l3sk);
         invoice_row.gsi4pk = Some(l4pk);
         invoice_row.gsi4sk = Some(l4sk);
@@ -871,6 +884,8 @@ impl Store for DynamoStore {
             to_attribute_value(&listing).map_err(StoreError::backend)?,
         );
         invoice_item.insert("agenda_pk".into(), s(agenda_pk));
+        invoice_item.insert("GSI5PK".into(), s(l5pk));
+        invoice_item.insert("GSI5SK".into(), s(l5sk));
         if let Some(at) = w.next_action_at {
             invoice_item.insert("next_action_at".into(), s(at.to_rfc3339()));
         }
@@ -1013,6 +1028,57 @@ impl Store for DynamoStore {
             }
         }
         Ok(crate::page_in_order(filter, found, page))
+    }
+
+    async fn receivables(
+        &self,
+        since: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<Page<StoredInvoice>> {
+        use futures::{StreamExt, TryStreamExt};
+        let limit = page.limit();
+        let from = cobro_domain::listing::settled_key_from(since);
+        // Past the cursor, or from the first key that can be owed since `since`.
+        let (condition, bound) = match &page.after {
+            Some(after) if *after >= from => ("#pk = :pk AND #sk > :bound", after.clone()),
+            _ => ("#pk = :pk AND #sk >= :bound", from),
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI5")
+            .key_condition_expression(condition)
+            .expression_attribute_names("#pk", "GSI5PK")
+            .expression_attribute_names("#sk", "GSI5SK")
+            .expression_attribute_values(":pk", s(RECEIVABLES.to_string()))
+            .expression_attribute_values(":bound", s(bound))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX).saturating_add(1))
+            .send()
+            .await
+            .map_err(|e| StoreError::backend(e.into_service_error()))?;
+        let mut rows = out.items.unwrap_or_default();
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let key_of = |r: &Item, name: &str| r.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let next = more
+            .then(|| rows.last().and_then(|r| key_of(r, "GSI5SK")))
+            .flatten();
+        let ids: Vec<InvoiceId> = rows
+            .iter()
+            .filter_map(|r| key_of(r, "PK"))
+            .filter_map(|pk| pk.strip_prefix("INVOICE#").and_then(InvoiceId::parse))
+            .collect();
+        // Each one's ledger from its own partition, a few at a time, in the index's order.
+        let items: Vec<Option<StoredInvoice>> = futures::stream::iter(ids)
+            .map(|id| async move { self.invoice(&id).await })
+            .buffered(8)
+            .try_collect()
+            .await?;
+        Ok(Page {
+            items: items.into_iter().flatten().collect(),
+            next,
+        })
     }
 
     async fn invoice_by_payment_reference(

@@ -692,6 +692,16 @@ pub trait Store: Send + Sync + 'static {
         filter: &InvoiceFilter,
         page: &PageRequest,
     ) -> Result<Page<ListedInvoice>>;
+    /// Every invoice that may have been owed at some time since `since`, with its ledger:
+    /// the open ones and those whose ledger last changed at or after `since`
+    /// ([`Listing::settled_key`]), a page at a time in that order (the cursor is the last
+    /// one's key). What an invoice owed on a day is then worked out from its ledger;
+    /// invoices settled before `since` are never read.
+    async fn receivables(
+        &self,
+        since: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<Page<StoredInvoice>>;
     async fn invoice_by_payment_reference(
         &self,
         reference: &PaymentReference,

@@ -191,6 +191,13 @@ CREATE INDEX audit_client ON audit (client_id, id) WHERE client_id IS NOT NULL;
     // Deposits that fell overdue join the stage logs (the console's queue): records from
     // before are put in it by `backfill_deposit_log`.
     "SELECT 1;",
+    // The receivables index of the reports: when each invoice last settled (open ones
+    // last). Every listing is worked out again from its ledger when the store opens.
+    r#"
+ALTER TABLE invoices ADD COLUMN settled_key TEXT;
+CREATE INDEX invoices_settled ON invoices (settled_key);
+UPDATE invoices SET listing = NULL;
+"#,
 ];
 
 const INVOICE_COUNTER: &str = "invoice";
@@ -200,6 +207,9 @@ const LISTINGS_MIGRATION: usize = 8;
 
 /// The position in [`MIGRATIONS`] of the one that puts overdue deposits in the stage log.
 const DEPOSIT_LOG_MIGRATION: usize = 11;
+
+/// The position in [`MIGRATIONS`] of the one that adds the receivables index.
+const SETTLED_MIGRATION: usize = 12;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -266,8 +276,10 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", i.saturating_add(1))
                 .map_err(sql_err)?;
         }
-        // Only a file from before the listings has rows without one: filled in once.
-        if version <= LISTINGS_MIGRATION {
+        // Only a file from before the listings (or from before the receivables index,
+        // which cleared them) has rows without one: filled in once.
+        const _: () = assert!(LISTINGS_MIGRATION < SETTLED_MIGRATION);
+        if version <= SETTLED_MIGRATION {
             backfill_listings(&tx)?;
         }
         if version <= DEPOSIT_LOG_MIGRATION {
@@ -588,7 +600,8 @@ fn insert_invoice(tx: &rusqlite::Transaction<'_>, w: &NewInvoiceWrite) -> Result
 fn set_listing(tx: &Connection, inv: &Invoice, l: &Listing) -> Result<()> {
     tx.execute_cached(
         "UPDATE invoices SET listing = ?2, list_group = ?3, list_status = ?4, currency = ?5,
-         owing = ?6, due_key = ?7, amount_key = ?8, search = ?9, paused_until = ?10 WHERE id = ?1",
+         owing = ?6, due_key = ?7, amount_key = ?8, search = ?9, paused_until = ?10,
+         settled_key = ?11 WHERE id = ?1",
         params![
             inv.id.to_string(),
             to_json(l)?,
@@ -600,6 +613,7 @@ fn set_listing(tx: &Connection, inv: &Invoice, l: &Listing) -> Result<()> {
             listing_sort_key(&inv.id, l, InvoiceOrder::AmountDue),
             cobro_domain::listing::search_text(inv),
             l.paused_until.map(|d| d.to_string()),
+            l.settled_key(&inv.id),
         ],
     )
     .map_err(sql_err)?;
@@ -1040,6 +1054,48 @@ impl Store for SqliteStore {
     ) -> Result<Page<ListedInvoice>> {
         let (f, page) = (filter.clone(), page.clone());
         self.with(move |c| list_invoices(c, &f, &page)).await
+    }
+
+    async fn receivables(
+        &self,
+        since: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<Page<StoredInvoice>> {
+        let from = cobro_domain::listing::settled_key_from(since);
+        let after = page.after.clone().unwrap_or_default();
+        let limit = page.limit();
+        let keyed: Vec<(String, String)> = self
+            .with(move |c| {
+                c.prepare_cached(
+                    "SELECT settled_key, id FROM invoices WHERE settled_key >= ?1 AND settled_key > ?2
+                     ORDER BY settled_key LIMIT ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![from, after, i64::from(limit).saturating_add(1)], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
+                    .collect()
+                })
+                .map_err(sql_err)
+            })
+            .await?;
+        let more = keyed.len() > limit as usize;
+        let mut items = Vec::new();
+        for (_, id) in keyed.iter().take(limit as usize) {
+            let id = InvoiceId::parse(id)
+                .ok_or_else(|| StoreError::Backend(format!("bad invoice id {id}")))?;
+            if let Some(stored) = self.invoice(&id).await? {
+                items.push(stored);
+            }
+        }
+        let next = more
+            .then(|| {
+                keyed
+                    .get((limit as usize).saturating_sub(1))
+                    .map(|(k, _)| k.clone())
+            })
+            .flatten();
+        Ok(Page { items, next })
     }
 
     async fn invoice_by_payment_reference(
@@ -1625,7 +1681,12 @@ mod tests {
             .copied()
             .unwrap_or_default();
         assert!(m.contains("ADD COLUMN listing TEXT"), "{m}");
-        assert_eq!(MIGRATIONS.len(), DEPOSIT_LOG_MIGRATION + 1);
+        let m = MIGRATIONS
+            .get(SETTLED_MIGRATION)
+            .copied()
+            .unwrap_or_default();
+        assert!(m.contains("ADD COLUMN settled_key"), "{m}");
+        assert_eq!(MIGRATIONS.len(), SETTLED_MIGRATION + 1);
     }
 
     /// A deposit that fell overdue before the deposit log existed is in it once the store
@@ -1661,6 +1722,11 @@ mod tests {
             .unwrap();
             tx.pragma_update(None, "user_version", DEPOSIT_LOG_MIGRATION)
                 .unwrap();
+            // Nor the receivables index that came after.
+            tx.execute_batch(
+                "DROP INDEX invoices_settled; ALTER TABLE invoices DROP COLUMN settled_key;",
+            )
+            .unwrap();
             tx.commit().unwrap();
         }
         let store = SqliteStore::open(dir.path()).unwrap();

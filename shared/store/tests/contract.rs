@@ -1417,6 +1417,105 @@ async fn audit_records_are_written_with_their_effects(store: Arc<dyn Store>) {
     }
 }
 
+/// The reports' receivables: the open invoices and those whose ledger last changed since
+/// a time, each with its whole ledger, a page at a time; settled before it, not read.
+async fn receivables_since_a_time_are_the_open_and_the_recently_settled(store: Arc<dyn Store>) {
+    let c = client("Receivables", now());
+    store.create_client(&c, None).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let seq = store.last_invoice_seq().await.unwrap() + 1;
+        let w = invoice_write(&c.id, seq, 23);
+        store.create_invoice(&w).await.unwrap();
+        ids.push(w.invoice.id.clone());
+    }
+    let t = |h: i64| now() + Duration::hours(h);
+    // Paid in full: ids[0] at +1 h, ids[1] at +3 h; ids[2] partly at +3 h (still open).
+    let pay = |id: InvoiceId, at: DateTime<Utc>, part: bool| {
+        let store = store.clone();
+        async move {
+            let mut after = store.invoice(&id).await.unwrap().unwrap();
+            let total = after.invoice.total;
+            let amount = if part {
+                Money::new(dec!(1000), total.currency()).unwrap()
+            } else {
+                total
+            };
+            let entry = LedgerEntry {
+                seq: after.next_seq(),
+                kind: EntryKind::Payment {
+                    method: PaymentMethod::Transfer,
+                    reference: None,
+                },
+                amount,
+                at,
+                key: Some(format!("pay:{at}")),
+                by: None,
+            };
+            after.entries.push(entry.clone());
+            let w = LedgerWrite::new(id, vec![entry]).leaving(&after).unwrap();
+            store.append_entries(&w).await.unwrap();
+        }
+    };
+    pay(ids[0].clone(), t(1), false).await;
+    pay(ids[1].clone(), t(3), false).await;
+    pay(ids[2].clone(), t(3), true).await;
+    let read = |since: DateTime<Utc>| {
+        let store = store.clone();
+        async move {
+            let mut all = Vec::new();
+            let mut page = PageRequest::first(2);
+            loop {
+                let p = store.receivables(since, &page).await.unwrap();
+                assert!(p.items.len() <= 2);
+                all.extend(p.items);
+                match p.next {
+                    Some(n) => page.after = Some(n),
+                    None => return all,
+                }
+            }
+        }
+    };
+    let ids_of = |v: &[cobro_store::StoredInvoice]| -> Vec<InvoiceId> {
+        v.iter().map(|s| s.invoice.id.clone()).collect()
+    };
+    // Since before everything: all five, the settled first in the order they settled.
+    let all = read(now() - Duration::days(1)).await;
+    let got = ids_of(&all);
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert_eq!(&got[..2], &ids[..2]);
+    let open: BTreeSet<_> = got[2..].iter().cloned().collect();
+    assert_eq!(open, ids[2..].iter().cloned().collect());
+    // Each with its whole ledger.
+    let first = all.iter().find(|s| s.invoice.id == ids[0]).unwrap();
+    assert_eq!(first.entries.len(), 2);
+    // Since +2 h: ids[0] settled before it and is not read.
+    let got = ids_of(&read(t(2)).await);
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(!got.contains(&ids[0]));
+    assert_eq!(got[0], ids[1]);
+    // Since +4 h: only the open ones. A refund on ids[0] at +5 h brings it back (it
+    // changed since; what it owed on each day is its ledger's to say).
+    assert_eq!(read(t(4)).await.len(), 3);
+    let mut after = store.invoice(&ids[0]).await.unwrap().unwrap();
+    let refund = LedgerEntry {
+        seq: after.next_seq(),
+        kind: EntryKind::Refund,
+        amount: Money::new(dec!(500), after.invoice.currency).unwrap(),
+        at: t(5),
+        key: Some("refund:1".into()),
+        by: None,
+    };
+    after.entries.push(refund.clone());
+    let w = LedgerWrite::new(ids[0].clone(), vec![refund])
+        .leaving(&after)
+        .unwrap();
+    store.append_entries(&w).await.unwrap();
+    let got = ids_of(&read(t(4)).await);
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(got.contains(&ids[0]));
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1635,6 +1734,7 @@ contract!(
     pay_links_are_revoked_per_invoice,
     invoice_lists_agree_with_their_ledgers,
     audit_records_are_written_with_their_effects,
+    receivables_since_a_time_are_the_open_and_the_recently_settled,
 );
 
 #[tokio::test]
@@ -1652,11 +1752,76 @@ async fn sqlite_data_survives_reopening() {
     assert!(dir.path().join("cobro.db").exists());
 }
 
+/// A file from before the receivables index: once reopened, a paid invoice is in it by
+/// when it settled and an open one at the end, worked out again from their ledgers.
+#[tokio::test]
+async fn sqlite_invoices_from_before_join_the_receivables_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client("Older", now());
+    let (open, paid) = {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.create_client(&c, None).await.unwrap();
+        let mut ids = Vec::new();
+        for seq in 1..=2 {
+            let w = invoice_write(&c.id, seq, 23);
+            store.create_invoice(&w).await.unwrap();
+            ids.push(w.invoice.id.clone());
+        }
+        let total = store.invoice(&ids[1]).await.unwrap().unwrap().invoice.total;
+        append(
+            &store,
+            &ids[1],
+            EntryKind::Payment {
+                method: PaymentMethod::Cash,
+                reference: None,
+            },
+            total,
+            "pay",
+        )
+        .await;
+        (ids[0].clone(), ids[1].clone())
+    };
+    {
+        // As an older version left it: listings without `settled_at`, no index.
+        let db = rusqlite::Connection::open(dir.path().join("cobro.db")).unwrap();
+        db.execute_batch(
+            "UPDATE invoices SET listing = json_remove(listing, '$.settled_at');
+             DROP INDEX invoices_settled; ALTER TABLE invoices DROP COLUMN settled_key;
+             PRAGMA user_version = 12;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let since = |t: DateTime<Utc>| {
+        let store = store.clone();
+        async move {
+            let p = store.receivables(t, &PageRequest::first(10)).await.unwrap();
+            p.items
+                .into_iter()
+                .map(|s| s.invoice.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        since(now() - Duration::days(1)).await,
+        [paid.clone(), open.clone()]
+    );
+    assert_eq!(since(now() + Duration::hours(1)).await, [open]);
+    let listed = store
+        .invoice(&paid)
+        .await
+        .unwrap()
+        .unwrap()
+        .listing()
+        .unwrap();
+    assert_eq!(listed.settled_at, Some(now()));
+}
+
 #[test]
 fn table_definition_comes_from_the_sam_template() {
     let def = cobro_store::dynamodb::TableDefinition::from_sam_template().unwrap();
     let names: Vec<_> = def.indexes.iter().map(|i| i.index_name()).collect();
-    assert_eq!(names, ["GSI1", "GSI2", "GSI3", "GSI4"]);
+    assert_eq!(names, ["GSI1", "GSI2", "GSI3", "GSI4", "GSI5"]);
     assert_eq!(def.ttl_attribute.as_deref(), Some("ttl"));
     assert_eq!(def.key_schema.len(), 2);
     assert!(

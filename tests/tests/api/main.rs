@@ -25,6 +25,7 @@ mod console;
 mod credit;
 mod deposits;
 mod dunning;
+mod figures;
 mod invoices;
 mod lists;
 mod openapi;

@@ -679,6 +679,13 @@ impl Store for FaultyStore {
     ) -> cobro_store::Result<cobro_store::Page<cobro_store::ListedInvoice>> {
         self.inner.list_invoices(f, p).await
     }
+    async fn receivables(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        p: &cobro_store::PageRequest,
+    ) -> cobro_store::Result<cobro_store::Page<cobro_store::StoredInvoice>> {
+        self.inner.receivables(since, p).await
+    }
     async fn invoice_by_payment_reference(
         &self,
         r: &cobro_domain::PaymentReference,

@@ -27,6 +27,7 @@ pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod console;
+pub mod figures;
 pub mod idempotency;
 pub mod invoices;
 pub mod json;
@@ -50,6 +51,7 @@ fn api_routes() -> OpenApiRouter<App> {
         .merge(unmatched::routes())
         .merge(arrangements::routes())
         .merge(reports::routes())
+        .merge(figures::routes())
         .merge(audit::routes())
 }
 

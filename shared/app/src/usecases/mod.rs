@@ -31,6 +31,7 @@ pub mod arrangements;
 pub mod audit;
 pub mod deposits;
 pub mod error;
+pub mod figures;
 pub mod invoicing;
 pub mod issue;
 pub mod keys;

@@ -1,0 +1,184 @@
+//! The figures a finance team steers by, worked out from the ledger whenever they are
+//! asked for (no running totals to drift): the **aging** of what is owed as of a day
+//! ([`aging`], `GET /v1/reports/aging`, the console's Reports page).
+//!
+//! What is read is bounded by the period: the store's receivables index
+//! ([`cobro_store::Store::receivables`]) gives the invoices open now and those settled
+//! since the day asked about, each with its ledger; invoices settled before it are never
+//! read. Each figure says how many invoices it read.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveTime};
+use cobro_domain::receivables::Aging;
+use cobro_domain::{Client, ClientId, Currency, FieldErrors, calendar, listing::Bucket};
+use cobro_store::PageRequest;
+
+use super::reports::{CsvFormat, write_csv};
+use super::{Error, ledgers};
+use crate::App;
+
+/// What an aging is asked for with, as typed (a query string, a form).
+#[derive(Debug, Clone, Default)]
+pub struct AgingQuery {
+    /// `YYYY-MM-DD`, not after today in the business's time zone; empty: today.
+    pub as_of: Option<String>,
+    /// Only this currency (ISO 4217).
+    pub currency: Option<String>,
+    /// Only this client (`cli_…`).
+    pub client_id: Option<String>,
+}
+
+/// An aging as asked for, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgingAsk {
+    pub as_of: NaiveDate,
+    pub currency: Option<Currency>,
+    pub client: Option<Client>,
+}
+
+/// The aging, with the names of the clients in it and how many invoices were read.
+#[derive(Debug, Clone)]
+pub struct AgingReport {
+    pub ask: AgingAsk,
+    pub aging: Aging,
+    /// The clients of [`Aging::clients`], by id.
+    pub clients: BTreeMap<ClientId, Client>,
+    pub invoices_read: u64,
+}
+
+impl AgingReport {
+    /// The clients with what they owe in `currency`, largest total first.
+    pub fn clients_in(
+        &self,
+        currency: Currency,
+    ) -> Vec<(&Client, &cobro_domain::receivables::CurrencyAging)> {
+        let mut rows: Vec<_> = self
+            .aging
+            .clients
+            .iter()
+            .filter_map(|(id, by)| Some((self.clients.get(id)?, by.get(&currency)?)))
+            .collect();
+        rows.sort_by(|a, b| {
+            b.1.total
+                .amount
+                .amount()
+                .cmp(&a.1.total.amount.amount())
+                .then_with(|| a.0.name.cmp(&b.0.name))
+        });
+        rows
+    }
+}
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Checks what an aging is asked for: every bad field at once (422), an unknown client
+/// 404.
+pub async fn check_aging(app: &App, q: &AgingQuery) -> Result<AgingAsk, Error> {
+    let mut errors = FieldErrors::new();
+    let today = calendar::today_in(app.config.business_timezone, app.now());
+    let as_of = match given(&q.as_of) {
+        None => Some(today),
+        Some(s) => match s.parse::<NaiveDate>() {
+            Ok(d) if d > today => {
+                errors.add("as_of", "must not be in the future");
+                None
+            }
+            Ok(d) => Some(d),
+            Err(_) => {
+                errors.add("as_of", "must be a date (YYYY-MM-DD)");
+                None
+            }
+        },
+    };
+    let currency = match given(&q.currency) {
+        None => None,
+        Some(c) => match Currency::parse(c) {
+            Ok(c) => Some(c),
+            Err(_) => {
+                errors.add("currency", "is not an ISO 4217 currency code");
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    let client = match given(&q.client_id) {
+        Some(id) => Some(ledgers::find_client(app, id).await?),
+        None => None,
+    };
+    Ok(AgingAsk {
+        as_of: as_of.unwrap_or(today),
+        currency,
+        client,
+    })
+}
+
+/// The aging asked for: every invoice that owed something at the end of the day, by
+/// bucket, per currency and per client.
+pub async fn aging(app: &App, ask: &AgingAsk) -> Result<AgingReport, Error> {
+    let tz = app.config.business_timezone;
+    let mut aging = Aging::new(ask.as_of, tz, ask.currency);
+    // Owed at the end of the day: open now, or settled since the day began.
+    let since = calendar::local_moment(tz, ask.as_of, NaiveTime::MIN);
+    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
+    let mut read = 0u64;
+    loop {
+        let p = app.store.receivables(since, &page).await?;
+        for s in &p.items {
+            read = read.saturating_add(1);
+            if ask
+                .client
+                .as_ref()
+                .is_some_and(|c| c.id != s.invoice.client_id)
+            {
+                continue;
+            }
+            aging.add(&s.invoice, &s.entries).map_err(Error::internal)?;
+        }
+        match p.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    let mut clients = BTreeMap::new();
+    for id in aging.clients.keys() {
+        if let Some(c) = app.store.client(id).await? {
+            clients.insert(id.clone(), c);
+        }
+    }
+    Ok(AgingReport {
+        ask: ask.clone(),
+        aging,
+        clients,
+        invoices_read: read,
+    })
+}
+
+/// The aging as CSV: a row per client and currency (largest first), then each currency's
+/// total, with the amount in each bucket, the total and the late fees in it.
+pub fn aging_csv(report: &AgingReport, format: CsvFormat) -> Result<String, Error> {
+    let mut columns = vec!["client_id", "client_name", "currency"];
+    columns.extend(Bucket::ALL.iter().map(|b| b.name()));
+    columns.extend(["total", "late_fees", "invoices"]);
+    let row = |id: &str, name: &str, a: &cobro_domain::receivables::CurrencyAging| {
+        let mut r = vec![id.to_string(), name.to_string(), a.currency.code().into()];
+        r.extend(a.buckets.iter().map(|b| format.amount(&b.amount)));
+        r.push(format.amount(&a.total.amount));
+        r.push(format.amount(&a.total.late_fees));
+        r.push(a.total.invoices.to_string());
+        r
+    };
+    let total = cobro_notify::words::csv_column("total", format.locale);
+    let mut rows = Vec::new();
+    for (c, a) in &report.aging.currencies {
+        for (client, by) in report.clients_in(*c) {
+            rows.push(row(client.id.as_str(), &client.name, by));
+        }
+        rows.push(row("", &total.to_uppercase(), a));
+    }
+    write_csv(format, &columns, rows)
+}

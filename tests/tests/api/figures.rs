@@ -1,0 +1,185 @@
+//! The figures over HTTP: the aging as of a day, in JSON and CSV, against amounts worked
+//! out by hand; and every bad query refused with nothing written.
+
+use super::helpers::*;
+
+/// Creates a CLP or USD invoice of one line, issued and due on the days given.
+async fn invoice(
+    t: &TestApp,
+    client: &str,
+    currency: &str,
+    amount: &str,
+    issued: &str,
+    due: &str,
+) -> String {
+    let a = t
+        .post("/v1/invoices", &json!({"client_id": client, "currency": currency, "issue_date": issued, "due_date": due,
+            "lines": [{"description": "Servicio", "quantity": "1", "unit_amount": amount}]}), None)
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    a.body["id"].as_str().unwrap().to_string()
+}
+
+fn bucket<'a>(currency: &'a Value, name: &str) -> &'a Value {
+    currency["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["bucket"] == name)
+        .unwrap()
+}
+
+fn currency<'a>(body: &'a Value, code: &str) -> &'a Value {
+    body["currencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["currency"] == code)
+        .unwrap_or(&Value::Null)
+}
+
+async fn the_aging_as_of_a_day(t: TestApp) {
+    // The business is in Santiago. On 25 Nov 2026 (12:00 local):
+    t.set_now("2026-11-25T15:00:00Z");
+    let andes = t
+        .client(json!({"name": "Ferretería Andes", "email": unique_email("andes")}))
+        .await;
+    let norte = t
+        .client(json!({"name": "Café Norte", "email": unique_email("norte")}))
+        .await;
+    // Andes: CLP 100.000 due 1 Oct; CLP 50.000 due 20 Nov. Norte: CLP 40.000 due 10 Aug,
+    // USD 250.00 due 15 Dec; a CLP 999 invoice voided; a CLP 30.000 one paid in full.
+    let a1 = invoice(&t, &andes, "CLP", "100000", "2026-09-01", "2026-10-01").await;
+    invoice(&t, &andes, "CLP", "50000", "2026-11-01", "2026-11-20").await;
+    invoice(&t, &norte, "CLP", "40000", "2026-07-01", "2026-08-10").await;
+    invoice(&t, &norte, "USD", "250.00", "2026-11-15", "2026-12-15").await;
+    let void = invoice(&t, &norte, "CLP", "999", "2026-11-01", "2026-11-30").await;
+    let v = t
+        .post(&format!("/v1/invoices/{void}/void"), &json!({}), None)
+        .await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.raw);
+    let paid = invoice(&t, &andes, "CLP", "30000", "2026-11-01", "2026-11-30").await;
+    let p = t.post(&format!("/v1/invoices/{paid}/payments"),
+        &json!({"method": "transfer", "amount": "30000", "currency": "CLP", "reference": "T-1"}), None).await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+    // On 28 Nov Andes pays 60.000 of the first.
+    t.set_now("2026-11-28T15:00:00Z");
+    let p = t.post(&format!("/v1/invoices/{a1}/payments"),
+        &json!({"method": "transfer", "amount": "60000", "currency": "CLP", "reference": "T-2"}), None).await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+    t.set_now("2026-12-01T15:00:00Z");
+
+    // As of 27 Nov: a1 owes 100.000, 57 days past 1 Oct (31–60); the 50.000 is 7 days
+    // late (1–30); Norte's 40.000 is 109 days late (90+); the USD is current.
+    let a = t.get("/v1/reports/aging?as_of=2026-11-27").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    assert_eq!(a.body["as_of"], "2026-11-27");
+    let clp = currency(&a.body, "CLP");
+    assert_eq!(bucket(clp, "current")["amount"]["amount"], "0");
+    assert_eq!(bucket(clp, "1-30")["amount"]["amount"], "50000");
+    assert_eq!(bucket(clp, "31-60")["amount"]["amount"], "100000");
+    assert_eq!(bucket(clp, "61-90")["invoices"], 0);
+    assert_eq!(bucket(clp, "90+")["amount"]["amount"], "40000");
+    assert_eq!(clp["total"]["amount"]["amount"], "190000");
+    assert_eq!(clp["total"]["invoices"], 3);
+    assert_eq!(clp["total"]["late_fees"]["amount"], "0");
+    let usd = currency(&a.body, "USD");
+    assert_eq!(bucket(usd, "current")["amount"]["amount"], "250.00");
+    assert_eq!(usd["total"]["invoices"], 1);
+    assert!(a.body["method"].as_str().unwrap().contains("art. 1595"));
+
+    // As of 1 Dec: a1 owes 40.000 and is 61 days late (61–90); the 50.000 11 days.
+    let a = t.get("/v1/reports/aging").await;
+    assert_eq!(a.body["as_of"], "2026-12-01");
+    let clp = currency(&a.body, "CLP");
+    assert_eq!(bucket(clp, "61-90")["amount"]["amount"], "40000");
+    assert_eq!(bucket(clp, "31-60")["invoices"], 0);
+    assert_eq!(clp["total"]["amount"]["amount"], "130000");
+    // Per client, largest first: Andes 90.000, Norte 40.000 (in CLP).
+    let clients: Vec<(&str, &str)> = a.body["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap(),
+                c["currencies"][0]["total"]["amount"]["amount"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        clients,
+        [("Ferretería Andes", "90000"), ("Café Norte", "40000")]
+    );
+    // Read: the open invoices and the ones settled since the day (the paid one settled
+    // 25 Nov, the void too): 4 open.
+    assert_eq!(a.body["invoices_read"], 4, "{}", a.raw);
+    // As of 25 Nov, the settled ones are read too (they settled that day).
+    let a = t.get("/v1/reports/aging?as_of=2026-11-25").await;
+    assert_eq!(a.body["invoices_read"], 6, "{}", a.raw);
+
+    // One currency, one client.
+    let a = t.get("/v1/reports/aging?currency=usd").await;
+    assert_eq!(a.body["currencies"].as_array().unwrap().len(), 1);
+    assert_eq!(a.body["currencies"][0]["currency"], "USD");
+    let a = t.get(&format!("/v1/reports/aging?client_id={andes}")).await;
+    assert_eq!(
+        currency(&a.body, "CLP")["total"]["amount"]["amount"],
+        "90000"
+    );
+    assert!(currency(&a.body, "USD").is_null());
+
+    // CSV: a row per client and currency, then the total; for programs and for Excel.
+    let csv = t
+        .get("/v1/reports/aging.csv?excel=0&as_of=2026-12-01")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.raw);
+    assert!(csv.content_type.starts_with("text/csv"));
+    let lines: Vec<&str> = csv.raw.lines().collect();
+    assert_eq!(
+        lines[0],
+        "client_id,client_name,currency,current,1-30,31-60,61-90,90+,total,late_fees,invoices"
+    );
+    assert_eq!(
+        lines[1],
+        format!("{andes},Ferretería Andes,CLP,0,50000,0,40000,0,90000,0,2")
+    );
+    assert_eq!(
+        lines[2],
+        format!("{norte},Café Norte,CLP,0,0,0,0,40000,40000,0,1")
+    );
+    assert_eq!(lines[3], ",TOTAL,CLP,0,50000,0,40000,40000,130000,0,3");
+    assert_eq!(
+        lines[5],
+        ",TOTAL,USD,250.00,0.00,0.00,0.00,0.00,250.00,0.00,1"
+    );
+    let excel = t.get("/v1/reports/aging.csv?excel=1").await;
+    assert!(excel.raw.starts_with('\u{feff}'));
+    assert!(excel.raw.contains(";250,00;"), "{}", excel.raw);
+
+    // Bad queries: each named, nothing written.
+    for (q, status, field) in [
+        ("as_of=2026-13-01", 422, Some("as_of")),
+        ("as_of=ayer", 422, Some("as_of")),
+        ("as_of=2026-12-02", 422, Some("as_of")),
+        ("currency=XYZ", 422, Some("currency")),
+        ("client_id=cli_aaaaaaaaaaaaaaaaaaaaaaaaaa", 404, None),
+        (&*format!("client_id={a1}"), 404, None),
+        ("period=12", 400, None),
+    ] {
+        for path in ["/v1/reports/aging", "/v1/reports/aging.csv"] {
+            let a = t.get(&format!("{path}?{q}")).await;
+            assert_eq!(a.status.as_u16(), status, "{path}?{q}: {}", a.raw);
+            assert!(a.content_type.starts_with("application/problem+json"));
+            if let Some(f) = field {
+                assert_eq!(a.body["errors"][0]["field"], f, "{}", a.raw);
+            }
+        }
+    }
+    let a = t.get("/v1/reports/aging.csv?excel=2").await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+on_both_stacks!(the_aging_as_of_a_day);
