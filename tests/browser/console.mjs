@@ -219,6 +219,13 @@ try {
   await page.click('#save-client');
   assert.match(await page.textContent('#flash'), /Datos del cliente guardados/);
   assert.match(await page.textContent('#terms'), /Días de gracia\s*4 días/);
+  // Reports: the aging drawn (an SVG labelled by its title) beside its table.
+  await page.click('a[href="/console/reports"]');
+  assert.ok(await page.locator('svg[role=img] > title').count() >= 1, 'an aging chart');
+  assert.match(await page.textContent('table[id^=aging-] tbody'), /Al día/);
+  assert.match(await page.textContent('#aging-method'), /art\. 1595/);
+  violations.reports = await axe(owner, `${base}/console/reports`, 'reports');
+  await shots(page, 'reports');
   await page.click('header button[type=submit]');
   assert.match(page.url(), /\/console\/sign-in/);
 

@@ -123,6 +123,7 @@ pub struct Words {
     pub activity: &'static str,
     pub activity_intro: &'static str,
     pub log: &'static str,
+    pub reports: &'static str,
     pub log_intro: &'static str,
     pub no_activity: &'static str,
     pub on_what: &'static str,
@@ -341,6 +342,7 @@ pub const ES: Words = Words {
     activity: "Actividad",
     activity_intro: "Lo que hicieron en esta factura las personas y claves API del negocio, y el cliente.",
     log: "Registro",
+    reports: "Informes",
     log_intro: "Todo lo que hicieron las personas y claves API del negocio, y los clientes en su página de pago, lo más reciente primero.",
     no_activity: "Nada registrado todavía.",
     on_what: "Sobre",
@@ -561,6 +563,7 @@ pub const EN: Words = Words {
     activity: "Activity",
     activity_intro: "What the business's people and API keys, and the client, did on this invoice.",
     log: "Log",
+    reports: "Reports",
     log_intro: "Everything the business's people and API keys did, and clients on their pay page, newest first.",
     no_activity: "Nothing recorded yet.",
     on_what: "On",
@@ -788,6 +791,7 @@ impl Words {
                 "escribe números enteros separados por comas, como -3, 0, 7".into()
             }
             "must be a time (HH:MM)" => "escribe una hora (HH:MM)".into(),
+            "must not be in the future" => "no puede ser un día futuro".into(),
             "must be owner, collector or viewer" => "elige dueño, cobrador o lector".into(),
             "must be es or en" => "elige español o inglés".into(),
             "must be at most 1000000000 with at most 6 decimals" => {

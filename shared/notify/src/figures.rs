@@ -34,3 +34,101 @@ pub fn aging_method(l: Locale, as_of: NaiveDate) -> String {
         ),
     }
 }
+
+/// The words of the console's Reports page.
+pub struct FigureWords {
+    pub title: &'static str,
+    pub aging: &'static str,
+    pub as_of: &'static str,
+    pub currency: &'static str,
+    pub all_currencies: &'static str,
+    pub show: &'static str,
+    pub download: &'static str,
+    pub bucket: &'static str,
+    pub invoices: &'static str,
+    pub principal: &'static str,
+    pub late_fees: &'static str,
+    pub amount: &'static str,
+    pub total: &'static str,
+    pub top_clients: &'static str,
+    pub client: &'static str,
+    pub nothing_owed: &'static str,
+    pub how: &'static str,
+    pub read: &'static str,
+    pub chart_table: &'static str,
+}
+
+static FIGURES_ES: FigureWords = FigureWords {
+    title: "Informes",
+    aging: "Antigüedad de la deuda",
+    as_of: "Al cierre del día",
+    currency: "Moneda",
+    all_currencies: "Todas",
+    show: "Ver",
+    download: "Descargar en CSV",
+    bucket: "Tramo",
+    invoices: "Facturas",
+    principal: "Capital",
+    late_fees: "Recargos",
+    amount: "Adeudado",
+    total: "Total",
+    top_clients: "Quiénes deben",
+    client: "Cliente",
+    nothing_owed: "Nada se debía ese día.",
+    how: "Cómo se calcula",
+    read: "Facturas leídas para calcularlo",
+    chart_table: "Los datos del gráfico",
+};
+
+static FIGURES_EN: FigureWords = FigureWords {
+    title: "Reports",
+    aging: "Aging of receivables",
+    as_of: "As of the end of",
+    currency: "Currency",
+    all_currencies: "All",
+    show: "Show",
+    download: "Download as CSV",
+    bucket: "Bucket",
+    invoices: "Invoices",
+    principal: "Principal",
+    late_fees: "Late fees",
+    amount: "Owed",
+    total: "Total",
+    top_clients: "Who owes",
+    client: "Client",
+    nothing_owed: "Nothing was owed that day.",
+    how: "How it is worked out",
+    read: "Invoices read to work it out",
+    chart_table: "The chart's data",
+};
+
+impl FigureWords {
+    pub fn of(l: Locale) -> &'static FigureWords {
+        match l {
+            Locale::Es => &FIGURES_ES,
+            Locale::En => &FIGURES_EN,
+        }
+    }
+}
+
+/// The aging chart's title.
+pub fn aging_chart_title(l: Locale, currency: &str, as_of: NaiveDate) -> String {
+    match l {
+        Locale::Es => format!("Antigüedad de la deuda en {currency} al {as_of}"),
+        Locale::En => format!("Aging in {currency} as of {as_of}"),
+    }
+}
+
+/// The aging chart in a sentence: the total and the largest bucket.
+pub fn aging_chart_desc(l: Locale, total: &str, largest: (&str, &str)) -> String {
+    match l {
+        Locale::Es => format!(
+            "Barras apiladas de capital y recargos por tramo de atraso. Se debía {total} en total; el tramo mayor es «{}», con {}.",
+            largest.0, largest.1
+        ),
+        Locale::En => format!(
+            "Stacked bars of principal and late fees by how long past due. {total} was owed in all; the largest bucket is \"{}\", with {}.",
+            largest.0, largest.1
+        ),
+    }
+}

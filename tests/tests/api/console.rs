@@ -2413,7 +2413,119 @@ async fn a_person_is_changed_disabled_and_enabled(t: TestApp) {
     );
 }
 
+/// The Reports page: the API's aging, drawn and tabled per currency, for every role; a
+/// filter it cannot read is named and the rest shown; the CSV is the page's.
+async fn the_reports_page_shows_the_apis_aging(t: TestApp) {
+    let (andes, _, _) = super::figures::aging_fixture(&t).await;
+    let viewer = add(&t, "viewer", "es").await;
+    let mut b = Browser::new(&t);
+    b.sign_in(&viewer.email).await;
+    let home = b.get("/console").await;
+    assert!(home.body.contains("href=\"/console/reports\""));
+    let page = b.get("/console/reports?as_of=2026-11-27").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let api = t.get("/v1/reports/aging?as_of=2026-11-27").await.body;
+    for (code, sign) in [("CLP", "$"), ("USD", "US$")] {
+        let rows = table(&page.body, &format!("aging-{code}"));
+        assert_eq!(rows.len(), 6, "five buckets and the total: {rows:?}");
+        let cur = api["currencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["currency"] == code)
+            .unwrap();
+        for (i, bucket) in cur["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain([&cur["total"]])
+            .enumerate()
+        {
+            assert_eq!(rows[i][0], bucket["invoices"].to_string(), "{code} {i}");
+            let shown = rows[i][3].replace(['.', ','], "");
+            let amount = bucket["amount"]["amount"]
+                .as_str()
+                .unwrap()
+                .replace('.', "");
+            assert!(
+                shown.ends_with(&amount) && shown.contains(sign),
+                "{code} {i}: {} vs {amount}",
+                rows[i][3]
+            );
+        }
+        // Drawn: an SVG labelled by its title and description.
+        let low = code.to_ascii_lowercase();
+        assert!(
+            page.body.contains(&format!(
+                "aria-labelledby=\"aging-{low}-title aging-{low}-desc\""
+            )),
+            "{}",
+            page.body
+        );
+    }
+    assert!(page.body.contains(
+        "<title id=\"aging-clp-title\">Antigüedad de la deuda en CLP al 2026-11-27</title>"
+    ));
+    assert_eq!(table(&page.body, "aging-CLP")[2][3], "$100.000");
+    let clients = table(&page.body, "aging-CLP-clients");
+    assert_eq!(
+        clients[0][..2],
+        ["Ferretería Andes".to_string(), "$150.000".to_string()]
+    );
+    assert!(page.body.contains("art. 1595"));
+    // A date it cannot read, a currency that is none: named, and today's aging shown.
+    let page = b.get("/console/reports?as_of=ayer&currency=XYZ").await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body
+            .contains("id=\"as_of-error\">escribe una fecha (AAAA-MM-DD)"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("id=\"currency-error\">escribe un código de moneda ISO 4217")
+    );
+    assert!(page.body.contains("value=\"2026-12-01\""));
+    let page = b.get("/console/reports?as_of=2027-01-01").await;
+    assert!(
+        page.body
+            .contains("id=\"as_of-error\">no puede ser un día futuro"),
+        "{}",
+        page.body
+    );
+    let page = b
+        .get("/console/reports?client_id=cli_aaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .await;
+    assert!(
+        page.body.contains("id=\"client_id-error\">"),
+        "{}",
+        page.body
+    );
+    // One client's; its CSV the API's.
+    let page = b.get(&format!("/console/reports?client_id={andes}")).await;
+    assert!(page.body.contains("id=\"client-filter\""));
+    assert!(table(&page.body, "aging-USD").is_empty());
+    let csv = b
+        .get(&format!(
+            "/console/reports/aging.csv?as_of=2026-12-01&client_id={andes}"
+        ))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let api = t
+        .get(&format!(
+            "/v1/reports/aging.csv?excel=1&as_of=2026-12-01&client_id={andes}"
+        ))
+        .await;
+    assert_eq!(csv.body, api.raw);
+    assert_eq!(
+        b.get("/console/reports/aging.csv?as_of=nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
 on_both_stacks!(
+    the_reports_page_shows_the_apis_aging,
     a_person_is_changed_disabled_and_enabled,
     a_client_is_changed_from_its_page,
     clients_are_listed_opened_made_and_limited,

@@ -38,7 +38,9 @@ fn currency<'a>(body: &'a Value, code: &str) -> &'a Value {
         .unwrap_or(&Value::Null)
 }
 
-async fn the_aging_as_of_a_day(t: TestApp) {
+/// The ledgers the aging tests read, made through the API; ends on 1 Dec 2026.
+/// Returns Andes's and Norte's ids and Andes's first invoice.
+pub(crate) async fn aging_fixture(t: &TestApp) -> (String, String, String) {
     // The business is in Santiago. On 25 Nov 2026 (12:00 local):
     t.set_now("2026-11-25T15:00:00Z");
     let andes = t
@@ -49,16 +51,16 @@ async fn the_aging_as_of_a_day(t: TestApp) {
         .await;
     // Andes: CLP 100.000 due 1 Oct; CLP 50.000 due 20 Nov. Norte: CLP 40.000 due 10 Aug,
     // USD 250.00 due 15 Dec; a CLP 999 invoice voided; a CLP 30.000 one paid in full.
-    let a1 = invoice(&t, &andes, "CLP", "100000", "2026-09-01", "2026-10-01").await;
-    invoice(&t, &andes, "CLP", "50000", "2026-11-01", "2026-11-20").await;
-    invoice(&t, &norte, "CLP", "40000", "2026-07-01", "2026-08-10").await;
-    invoice(&t, &norte, "USD", "250.00", "2026-11-15", "2026-12-15").await;
-    let void = invoice(&t, &norte, "CLP", "999", "2026-11-01", "2026-11-30").await;
+    let a1 = invoice(t, &andes, "CLP", "100000", "2026-09-01", "2026-10-01").await;
+    invoice(t, &andes, "CLP", "50000", "2026-11-01", "2026-11-20").await;
+    invoice(t, &norte, "CLP", "40000", "2026-07-01", "2026-08-10").await;
+    invoice(t, &norte, "USD", "250.00", "2026-11-15", "2026-12-15").await;
+    let void = invoice(t, &norte, "CLP", "999", "2026-11-01", "2026-11-30").await;
     let v = t
         .post(&format!("/v1/invoices/{void}/void"), &json!({}), None)
         .await;
     assert_eq!(v.status, StatusCode::OK, "{}", v.raw);
-    let paid = invoice(&t, &andes, "CLP", "30000", "2026-11-01", "2026-11-30").await;
+    let paid = invoice(t, &andes, "CLP", "30000", "2026-11-01", "2026-11-30").await;
     let p = t.post(&format!("/v1/invoices/{paid}/payments"),
         &json!({"method": "transfer", "amount": "30000", "currency": "CLP", "reference": "T-1"}), None).await;
     assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
@@ -68,6 +70,11 @@ async fn the_aging_as_of_a_day(t: TestApp) {
         &json!({"method": "transfer", "amount": "60000", "currency": "CLP", "reference": "T-2"}), None).await;
     assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
     t.set_now("2026-12-01T15:00:00Z");
+    (andes, norte, a1)
+}
+
+async fn the_aging_as_of_a_day(t: TestApp) {
+    let (andes, norte, a1) = aging_fixture(&t).await;
 
     // As of 27 Nov: a1 owes 100.000, 57 days past 1 Oct (31–60); the 50.000 is 7 days
     // late (1–30); Norte's 40.000 is 109 days late (90+); the USD is current.

@@ -31,6 +31,7 @@ mod edit_client;
 mod log;
 mod new_invoice;
 mod queues;
+mod reports;
 use crate::usecases::{Error, arrangements, lists, people};
 
 const SESSION_COOKIE: &str = "cobro_session";
@@ -58,6 +59,8 @@ pub fn routes() -> Router<App> {
         .route("/console/settings/keys", post(create_key))
         .route("/console/settings/keys/{id}/revoke", post(revoke_key))
         .route("/console/log", get(log::log_page))
+        .route("/console/reports", get(reports::reports_page))
+        .route("/console/reports/aging.csv", get(reports::aging_csv))
         .route("/console/clients", get(clients::clients_page))
         .route(
             "/console/clients/new",

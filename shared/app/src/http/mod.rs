@@ -25,6 +25,7 @@ use crate::App;
 pub mod arrangements;
 pub mod audit;
 pub mod auth;
+pub mod charts;
 pub mod clients;
 pub mod console;
 pub mod figures;
