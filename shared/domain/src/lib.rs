@@ -10,6 +10,7 @@ pub mod audit;
 pub mod calendar;
 pub mod client;
 pub mod deposit;
+pub mod dso;
 pub mod dunning;
 pub mod ids;
 pub mod invoice;

@@ -56,6 +56,14 @@ pub struct FigureWords {
     pub how: &'static str,
     pub read: &'static str,
     pub chart_table: &'static str,
+    pub dso: &'static str,
+    pub period: &'static str,
+    pub months: &'static str,
+    pub days: &'static str,
+    pub receivables: &'static str,
+    pub sales: &'static str,
+    pub simple: &'static str,
+    pub countback: &'static str,
 }
 
 static FIGURES_ES: FigureWords = FigureWords {
@@ -78,6 +86,14 @@ static FIGURES_ES: FigureWords = FigureWords {
     how: "Cómo se calcula",
     read: "Facturas leídas para calcularlo",
     chart_table: "Los datos del gráfico",
+    dso: "Días de venta pendientes (DSO)",
+    period: "Período",
+    months: "meses",
+    days: "Días",
+    receivables: "Por cobrar",
+    sales: "Ventas a crédito",
+    simple: "DSO simple",
+    countback: "DSO por agotamiento",
 };
 
 static FIGURES_EN: FigureWords = FigureWords {
@@ -100,6 +116,14 @@ static FIGURES_EN: FigureWords = FigureWords {
     how: "How it is worked out",
     read: "Invoices read to work it out",
     chart_table: "The chart's data",
+    dso: "Days sales outstanding (DSO)",
+    period: "Period",
+    months: "months",
+    days: "Days",
+    receivables: "Receivables",
+    sales: "Credit sales",
+    simple: "Simple DSO",
+    countback: "Countback DSO",
 };
 
 impl FigureWords {
@@ -129,6 +153,26 @@ pub fn aging_chart_desc(l: Locale, total: &str, largest: (&str, &str)) -> String
         Locale::En => format!(
             "Stacked bars of principal and late fees by how long past due. {total} was owed in all; the largest bucket is \"{}\", with {}.",
             largest.0, largest.1
+        ),
+    }
+}
+
+/// How DSO is worked out.
+pub fn dso_method(l: Locale, as_of: NaiveDate) -> String {
+    match l {
+        Locale::Es => format!(
+            "Días de venta pendientes al cierre del {as_of}, por moneda. Los meses terminan ese día: el último es el mes en curso hasta ese día, los anteriores meses completos. \
+             Ventas a crédito: el total de las facturas emitidas cada mes (por fecha de emisión), sin las anuladas. Por cobrar: lo adeudado al cierre del día (como en la antigüedad). \
+             Método simple: por cobrar ÷ ventas del período × días del período. \
+             Método de agotamiento (countback): desde el mes más reciente hacia atrás, se descuentan las ventas de cada mes y se suman sus días mientras alcance lo por cobrar; del mes que lo agota se suma la parte proporcional. \
+             Si las ventas del período no lo agotan, la cifra es un mínimo."
+        ),
+        Locale::En => format!(
+            "Days sales outstanding at the end of {as_of}, per currency. Months end on that day: the latest is the month so far, the ones before whole months. \
+             Credit sales: the totals of the invoices issued each month (by issue date), void ones left out. Receivables: what was owed at the end of the day (as in the aging). \
+             Simple method: receivables ÷ the period's sales × the period's days. \
+             Countback (exhaustion) method: from the latest month backwards, each month's sales are taken off the receivables and its days added while they last; the month that exhausts them adds its share of days. \
+             If the period's sales do not exhaust them, the figure is a lower bound."
         ),
     }
 }

@@ -2473,6 +2473,23 @@ async fn the_reports_page_shows_the_apis_aging(t: TestApp) {
         ["Ferretería Andes".to_string(), "$150.000".to_string()]
     );
     assert!(page.body.contains("art. 1595"));
+    // DSO beside it, the API's figures: 3, 6 and 12 months by both methods.
+    let page = b.get("/console/reports?as_of=2026-11-30").await;
+    let dso = t.get("/v1/reports/dso?as_of=2026-11-30").await.body;
+    let rows = table(&page.body, "dso-CLP");
+    let clp = dso["currencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["currency"] == "CLP")
+        .unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for (row, p) in rows.iter().zip(clp["periods"].as_array().unwrap()) {
+        assert_eq!(row[0], p["simple"].as_str().unwrap());
+        // Not exhausted: a lower bound.
+        assert_eq!(row[1], format!("≥ {}", p["countback"].as_str().unwrap()));
+    }
+    assert_eq!(rows[0][..2], ["65.7".to_string(), "≥ 30.0".to_string()]);
     // A date it cannot read, a currency that is none: named, and today's aging shown.
     let page = b.get("/console/reports?as_of=ayer&currency=XYZ").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -189,4 +189,82 @@ async fn the_aging_as_of_a_day(t: TestApp) {
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-on_both_stacks!(the_aging_as_of_a_day);
+/// DSO on the aging's ledgers, worked out by hand as of 30 Nov 2026 (months Nov 30
+/// days, Oct 31, Sep 30, …). CLP receivables: 40.000 + 50.000 + 40.000 = 130.000. CLP
+/// credit sales by issue date, the void one left out: Nov 50.000 + 30.000 = 80.000,
+/// Oct none, Sep 100.000, Jul 40.000.
+async fn dso_by_both_methods(t: TestApp) {
+    aging_fixture(&t).await;
+    let a = t.get("/v1/reports/dso?as_of=2026-11-30").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    let clp = currency(&a.body, "CLP");
+    let period = |c: &Value, i: usize| {
+        let p = &c["periods"][i];
+        (
+            p["months"].as_u64().unwrap(),
+            p["days"].as_u64().unwrap(),
+            p["sales"]["amount"].as_str().unwrap().to_string(),
+            p["simple"].as_str().map(str::to_string),
+            p["countback"].as_str().map(str::to_string),
+            p["exhausted"].as_bool().unwrap(),
+        )
+    };
+    let s = |v: &str| Some(v.to_string());
+    // 3 months (91 days): simple 130.000 / 180.000 × 91 = 65.72 → 65.7. Countback: Nov
+    // takes 80.000 (30 days), 50.000 left; October sold nothing, so it stops: 30, a
+    // lower bound.
+    assert_eq!(
+        period(clp, 0),
+        (3, 91, "180000".into(), s("65.7"), s("30.0"), false)
+    );
+    // 6 months (183 days): 130.000 / 220.000 × 183 = 108.14 → 108.1.
+    assert_eq!(
+        period(clp, 1),
+        (6, 183, "220000".into(), s("108.1"), s("30.0"), false)
+    );
+    // 12 months (Dec 2025 to Nov 2026, 365 days): 130.000 / 220.000 × 365 = 215.68.
+    assert_eq!(
+        period(clp, 2),
+        (12, 365, "220000".into(), s("215.7"), s("30.0"), false)
+    );
+    assert_eq!(clp["months"][0]["sales"]["amount"], "80000");
+    assert_eq!(clp["months"][1]["sales"]["amount"], "0");
+    assert_eq!(clp["months"].as_array().unwrap().len(), 12);
+    // USD: 250.00 owed, 250.00 sold in November: simple 91.0; countback exhausted in
+    // November: 30.
+    let usd = currency(&a.body, "USD");
+    assert_eq!(
+        period(usd, 0),
+        (3, 91, "250.00".into(), s("91.0"), s("30.0"), true)
+    );
+    assert!(a.body["method"].as_str().unwrap().contains("Countback"));
+
+    // One period, one currency.
+    let a = t
+        .get("/v1/reports/dso?as_of=2026-11-30&months=1&currency=CLP")
+        .await;
+    assert_eq!(a.body["currencies"].as_array().unwrap().len(), 1);
+    let clp = currency(&a.body, "CLP");
+    // November alone (30 days): 130.000 / 80.000 × 30 = 48.75 → 48.8 (half to even).
+    assert_eq!(
+        period(clp, 0),
+        (1, 30, "80000".into(), s("48.8"), s("30.0"), false)
+    );
+
+    for (q, status, field) in [
+        ("months=37", 422, Some("months")),
+        ("months=0", 422, Some("months")),
+        ("months=doce", 422, Some("months")),
+        ("as_of=2026-12-02", 422, Some("as_of")),
+        ("currency=XYZ", 422, Some("currency")),
+        ("client_id=cli_x", 400, None),
+    ] {
+        let a = t.get(&format!("/v1/reports/dso?{q}")).await;
+        assert_eq!(a.status.as_u16(), status, "{q}: {}", a.raw);
+        if let Some(f) = field {
+            assert_eq!(a.body["errors"][0]["field"], f, "{}", a.raw);
+        }
+    }
+}
+
+on_both_stacks!(the_aging_as_of_a_day, dso_by_both_methods);

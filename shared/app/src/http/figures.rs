@@ -21,6 +21,90 @@ pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(aging))
         .routes(routes!(aging_csv))
+        .routes(routes!(dso))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct DsoParams {
+    /// The day (`YYYY-MM-DD`, in the business's time zone), not in the future; default
+    /// today.
+    #[serde(default)]
+    as_of: Option<String>,
+    /// Only this currency (ISO 4217).
+    #[serde(default)]
+    currency: Option<String>,
+    /// One period of 1 to 36 months; default 3, 6 and 12.
+    #[serde(default)]
+    months: Option<String>,
+}
+
+/// One currency's DSO.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CurrencyDsoView {
+    #[schema(value_type = String, example = "CLP")]
+    currency: Currency,
+    /// One per period asked (3, 6 and 12 months by default).
+    periods: Vec<cobro_domain::dso::Dso>,
+    /// The credit sales of each month of the longest period, newest first.
+    months: Vec<cobro_domain::dso::MonthSales>,
+}
+
+/// Days sales outstanding by the simple and the countback methods.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DsoView {
+    /// `dso`.
+    object: &'static str,
+    #[schema(value_type = String, example = "2026-11-30")]
+    as_of: chrono::NaiveDate,
+    timezone: String,
+    method: String,
+    currencies: Vec<CurrencyDsoView>,
+    invoices_read: u64,
+}
+
+/// `GET /v1/reports/dso?as_of=&currency=&months=`: days sales outstanding at the end of a
+/// day, per currency, for the last 3, 6 and 12 months (or the `months` asked), by the
+/// simple method and by countback, with the months' credit sales they come from.
+#[utoipa::path(get, operation_id = "dso_report", path = "/v1/reports/dso", tag = "reports",
+    params(DsoParams),
+    responses(
+        (status = 200, description = "DSO per currency and period", body = DsoView),
+        (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `as_of`, `currency` or `months` (over 36), each named", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+async fn dso(
+    State(app): State<App>,
+    params: Result<Query<DsoParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
+    let ask = figures::check_dso(
+        &app,
+        &figures::DsoQuery {
+            as_of: p.as_of,
+            currency: p.currency,
+            months: p.months,
+        },
+    )?;
+    let r = figures::dso(&app, &ask).await?;
+    let view = DsoView {
+        object: "dso",
+        as_of: r.ask.as_of,
+        timezone: app.config.business_timezone.name().into(),
+        method: cobro_notify::figures::dso_method(Locale::En, r.ask.as_of),
+        currencies: r
+            .currencies
+            .into_iter()
+            .map(|(currency, periods, months)| CurrencyDsoView {
+                currency,
+                periods,
+                months,
+            })
+            .collect(),
+        invoices_read: r.invoices_read,
+    };
+    Ok(Json(to_json(&view)?).into_response())
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

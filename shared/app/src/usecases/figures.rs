@@ -77,6 +77,23 @@ fn given(v: &Option<String>) -> Option<&str> {
 /// Checks what an aging is asked for: every bad field at once (422), an unknown client
 /// 404.
 pub async fn check_aging(app: &App, q: &AgingQuery) -> Result<AgingAsk, Error> {
+    let (as_of, currency) = check_day_and_currency(app, q).map_err(Error::Invalid)?;
+    let client = match given(&q.client_id) {
+        Some(id) => Some(ledgers::find_client(app, id).await?),
+        None => None,
+    };
+    Ok(AgingAsk {
+        as_of,
+        currency,
+        client,
+    })
+}
+
+/// The day (not in the future; default today) and the currency of a figure.
+fn check_day_and_currency(
+    app: &App,
+    q: &AgingQuery,
+) -> Result<(NaiveDate, Option<Currency>), FieldErrors> {
     let mut errors = FieldErrors::new();
     let today = calendar::today_in(app.config.business_timezone, app.now());
     let as_of = match given(&q.as_of) {
@@ -103,18 +120,7 @@ pub async fn check_aging(app: &App, q: &AgingQuery) -> Result<AgingAsk, Error> {
             }
         },
     };
-    if !errors.is_empty() {
-        return Err(Error::Invalid(errors));
-    }
-    let client = match given(&q.client_id) {
-        Some(id) => Some(ledgers::find_client(app, id).await?),
-        None => None,
-    };
-    Ok(AgingAsk {
-        as_of: as_of.unwrap_or(today),
-        currency,
-        client,
-    })
+    errors.finish(|| (as_of.unwrap_or(today), currency))
 }
 
 /// The aging asked for: every invoice that owed something at the end of the day, by
@@ -181,4 +187,135 @@ pub fn aging_csv(report: &AgingReport, format: CsvFormat) -> Result<String, Erro
         rows.push(row("", &total.to_uppercase(), a));
     }
     write_csv(format, &columns, rows)
+}
+
+/// The longest DSO period asked for, in months.
+pub const MAX_MONTHS: u32 = 36;
+
+/// The periods DSO is given for when none is asked: 3, 6 and 12 months.
+pub const DSO_PERIODS: [u32; 3] = [3, 6, 12];
+
+/// What DSO is asked for, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct DsoQuery {
+    pub as_of: Option<String>,
+    pub currency: Option<String>,
+    /// One period, 1 to 36 months; empty: 3, 6 and 12.
+    pub months: Option<String>,
+}
+
+/// DSO as asked for, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DsoAsk {
+    pub as_of: NaiveDate,
+    pub currency: Option<Currency>,
+    pub periods: Vec<u32>,
+}
+
+/// DSO per currency: each period's figures and the months' sales (newest first).
+#[derive(Debug, Clone)]
+pub struct DsoReport {
+    pub ask: DsoAsk,
+    pub currencies: Vec<(
+        Currency,
+        Vec<cobro_domain::dso::Dso>,
+        Vec<cobro_domain::dso::MonthSales>,
+    )>,
+    pub invoices_read: u64,
+}
+
+/// Checks what DSO is asked for: every bad field at once (422).
+pub fn check_dso(app: &App, q: &DsoQuery) -> Result<DsoAsk, Error> {
+    let aging = AgingQuery {
+        as_of: q.as_of.clone(),
+        currency: q.currency.clone(),
+        client_id: None,
+    };
+    let mut errors = FieldErrors::new();
+    let periods = match given(&q.months) {
+        None => DSO_PERIODS.to_vec(),
+        Some(m) => match m.parse::<u32>() {
+            Ok(n) if (1..=MAX_MONTHS).contains(&n) => vec![n],
+            _ => {
+                errors.add("months", format!("must be between 1 and {MAX_MONTHS}"));
+                Vec::new()
+            }
+        },
+    };
+    let (as_of, currency) = match check_day_and_currency(app, &aging) {
+        Ok(v) => v,
+        Err(e) => {
+            errors.errors.extend(e.errors);
+            return Err(Error::Invalid(errors));
+        }
+    };
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    Ok(DsoAsk {
+        as_of,
+        currency,
+        periods,
+    })
+}
+
+/// DSO by both methods for each period asked, per currency: the receivables at the end of
+/// the day over the credit sales of the months before it.
+pub async fn dso(app: &App, ask: &DsoAsk) -> Result<DsoReport, Error> {
+    use cobro_domain::dso;
+    let tz = app.config.business_timezone;
+    let longest = ask.periods.iter().copied().max().unwrap_or(12);
+    let mut aging = Aging::new(ask.as_of, tz, ask.currency);
+    let first = dso::first_day(ask.as_of, longest);
+    let since = calendar::local_moment(tz, first, NaiveTime::MIN);
+    let mut sales: BTreeMap<Currency, Vec<dso::MonthSales>> = BTreeMap::new();
+    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
+    let mut read = 0u64;
+    loop {
+        let p = app.store.receivables(since, &page).await?;
+        for s in &p.items {
+            read = read.saturating_add(1);
+            let (inv, c) = (&s.invoice, s.invoice.currency);
+            if ask.currency.is_some_and(|only| only != c) {
+                continue;
+            }
+            aging.add(inv, &s.entries).map_err(Error::internal)?;
+            if dso::is_sale(inv, &s.entries, ask.as_of, tz).map_err(Error::internal)? {
+                let months = sales
+                    .entry(c)
+                    .or_insert_with(|| dso::months(ask.as_of, longest, c));
+                dso::add_sale(months, inv.issue_date, &inv.total).map_err(Error::internal)?;
+            }
+        }
+        match p.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    let mut currencies: Vec<Currency> = sales.keys().copied().collect();
+    currencies.extend(aging.currencies.keys().copied());
+    currencies.sort();
+    currencies.dedup();
+    let mut out = Vec::new();
+    for c in currencies {
+        let months = sales
+            .remove(&c)
+            .unwrap_or_else(|| dso::months(ask.as_of, longest, c));
+        let owed = aging
+            .currencies
+            .get(&c)
+            .map_or(cobro_domain::Money::zero(c), |a| a.total.amount);
+        let figures = ask
+            .periods
+            .iter()
+            .map(|n| dso::dso(&owed, months.get(..*n as usize).unwrap_or(&months)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::internal)?;
+        out.push((c, figures, months));
+    }
+    Ok(DsoReport {
+        ask: ask.clone(),
+        currencies: out,
+        invoices_read: read,
+    })
 }

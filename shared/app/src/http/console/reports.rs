@@ -62,6 +62,22 @@ struct ClientRow {
     overdue: String,
 }
 
+/// One period's DSO as the page shows it.
+struct DsoRow {
+    months: u32,
+    days: u32,
+    receivables: String,
+    sales: String,
+    simple: String,
+    countback: String,
+}
+
+/// One currency's DSO.
+struct DsoSection {
+    code: &'static str,
+    rows: Vec<DsoRow>,
+}
+
 /// One currency's aging as the page shows it.
 struct CurrencySection {
     code: &'static str,
@@ -85,6 +101,8 @@ struct ReportsPage<'a> {
     client: Option<(String, String)>,
     sections: Vec<CurrencySection>,
     method: String,
+    dso: Vec<DsoSection>,
+    dso_method: String,
     read: u64,
     csv: String,
     errors: Shown,
@@ -224,6 +242,39 @@ pub(super) async fn reports_page(
             sec
         })
         .collect();
+    let dso_ask = figures::DsoAsk {
+        as_of: ask.as_of,
+        currency: ask.currency,
+        periods: figures::DSO_PERIODS.to_vec(),
+    };
+    let dso = match figures::dso(&app, &dso_ask).await {
+        Ok(r) => r
+            .currencies
+            .iter()
+            .map(|(c, periods, _)| DsoSection {
+                code: c.code(),
+                rows: periods
+                    .iter()
+                    .map(|d| DsoRow {
+                        months: d.months,
+                        days: d.days,
+                        receivables: d.receivables.format(l),
+                        sales: d.sales.format(l),
+                        simple: d
+                            .simple
+                            .map(|v| v.to_string())
+                            .unwrap_or_else(|| "—".into()),
+                        countback: match d.countback {
+                            Some(v) if d.exhausted => v.to_string(),
+                            Some(v) => format!("≥ {v}"),
+                            None => "—".into(),
+                        },
+                    })
+                    .collect(),
+            })
+            .collect(),
+        Err(e) => return server_error(e),
+    };
     let kept = ReportsForm {
         as_of: Some(ask.as_of.to_string()),
         currency: ask.currency.map(|c| c.code().to_string()),
@@ -255,6 +306,8 @@ pub(super) async fn reports_page(
                 .map(|c| (c.id.to_string(), c.name.clone())),
             sections,
             method: words::aging_method(l, ask.as_of),
+            dso,
+            dso_method: words::dso_method(l, ask.as_of),
             read: report.invoices_read,
             csv,
             errors: Shown::of(w, errors.as_ref()),

@@ -1,0 +1,298 @@
+//! Days sales outstanding (DSO): how many days of credit sales the receivables at the end
+//! of a period stand for, by two methods, per currency.
+//!
+//! - **Months** end on the day asked about: the latest is that day's month up to the day
+//!   (its days are the days so far), the ones before it whole calendar months, in the
+//!   business's time zone.
+//! - **Credit sales** of a month: the totals of the invoices issued in it (by issue date),
+//!   void ones left out.
+//! - **Receivables**: what was owed at the end of the day (the aging's total,
+//!   [`crate::receivables`]).
+//! - **Simple** (average) method: receivables ÷ the period's credit sales × the period's
+//!   days ("Regular DSO = (Total Accounts Receivables / Total Credit Sales) × Number of
+//!   Days in the period", CreditGuru, *Average Days Delinquent*; the same calculation in
+//!   Oracle JD Edwards EnterpriseOne 9.2, *Current Balance Divided by Sales*).
+//! - **Countback** (exhaustion) method: from the latest month backwards, while the
+//!   receivables left are at least the month's sales, take the month's sales off and add
+//!   its days; for the month that exhausts them add its days × what is left ÷ its sales
+//!   (Oracle Hyperion Financial Management 11.2, *DSO – Days Sales Outstanding*). It stops
+//!   at a month without sales. Receivables the period's sales do not exhaust leave the
+//!   figure as a lower bound (`exhausted: false`).
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::calendar::{add_days, days_between};
+use crate::money::{Currency, Money, MoneyError};
+
+/// One month of a DSO period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MonthSales {
+    #[schema(value_type = String)]
+    pub from: NaiveDate,
+    #[schema(value_type = String)]
+    pub to: NaiveDate,
+    pub days: u32,
+    pub sales: Money,
+}
+
+/// The months of a period of `n` months ending on `as_of`, newest first, with no sales
+/// yet.
+pub fn months(as_of: NaiveDate, n: u32, c: Currency) -> Vec<MonthSales> {
+    spans(as_of, n)
+        .into_iter()
+        .map(|(from, to, days)| MonthSales {
+            from,
+            to,
+            days,
+            sales: Money::zero(c),
+        })
+        .collect()
+}
+
+/// The first day of a period of `n` months ending on `as_of`.
+pub fn first_day(as_of: NaiveDate, n: u32) -> NaiveDate {
+    spans(as_of, n).last().map_or(as_of, |s| s.0)
+}
+
+/// Each month's first and last day and its days, newest first.
+fn spans(as_of: NaiveDate, n: u32) -> Vec<(NaiveDate, NaiveDate, u32)> {
+    let mut out = Vec::new();
+    let mut to = as_of;
+    for _ in 0..n {
+        let from = to.with_day(1).unwrap_or(to);
+        let days = u32::try_from(days_between(from, to).saturating_add(1)).unwrap_or(0);
+        out.push((from, to, days));
+        to = add_days(from, -1);
+    }
+    out
+}
+
+/// Adds an invoice's total to the month of its issue date, if it is in the period.
+pub fn add_sale(
+    months: &mut [MonthSales],
+    issued: NaiveDate,
+    total: &Money,
+) -> Result<(), MoneyError> {
+    if let Some(m) = months
+        .iter_mut()
+        .find(|m| m.from <= issued && issued <= m.to)
+    {
+        m.sales = m.sales.checked_add(total)?;
+    }
+    Ok(())
+}
+
+/// Whether an invoice is a credit sale as of `day`: issued by then and not void.
+pub fn is_sale(
+    inv: &crate::invoice::Invoice,
+    entries: &[crate::ledger::LedgerEntry],
+    day: NaiveDate,
+    tz: chrono_tz::Tz,
+) -> Result<bool, MoneyError> {
+    let Some(counted) = crate::receivables::entries_as_of(inv, entries, day, tz) else {
+        return Ok(false);
+    };
+    let b = crate::ledger::balance(&inv.total, &counted)?;
+    Ok(b.status != crate::ledger::InvoiceStatus::Void)
+}
+
+/// DSO over one period, by both methods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Dso {
+    /// How many months the period has.
+    pub months: u32,
+    /// The period's days (the latest month's so far).
+    pub days: u32,
+    pub receivables: Money,
+    pub sales: Money,
+    /// Receivables ÷ sales × days, to one decimal; none without sales.
+    #[schema(value_type = Option<String>)]
+    pub simple: Option<Decimal>,
+    /// The countback figure, to one decimal; none when the latest month has no sales.
+    #[schema(value_type = Option<String>)]
+    pub countback: Option<Decimal>,
+    /// Whether the period's sales exhausted the receivables (else `countback` is a
+    /// lower bound).
+    pub exhausted: bool,
+}
+
+/// DSO of `receivables` over `months` (newest first, from [`months`]).
+pub fn dso(receivables: &Money, months: &[MonthSales]) -> Result<Dso, MoneyError> {
+    let c = receivables.currency();
+    let mut sales = Money::zero(c);
+    let mut days = 0u32;
+    for m in months {
+        sales = sales.checked_add(&m.sales)?;
+        days = days.saturating_add(m.days);
+    }
+    // To one decimal, always written with it ("30.0").
+    let one_decimal = |d: Decimal| {
+        let mut r = d.round_dp(1);
+        r.rescale(1);
+        r
+    };
+    let simple = if sales.is_positive() {
+        receivables
+            .amount()
+            .checked_div(sales.amount())
+            .and_then(|r| r.checked_mul(Decimal::from(days)))
+            .map(one_decimal)
+    } else {
+        None
+    };
+    // Countback: exhaust the receivables month by month, newest first.
+    let mut left = receivables.amount();
+    let mut counted = Decimal::ZERO;
+    let mut exhausted = !left.is_sign_positive() || left.is_zero();
+    let mut any = false;
+    for m in months {
+        if exhausted || !m.sales.is_positive() {
+            break;
+        }
+        any = true;
+        let month_days = Decimal::from(m.days);
+        if left >= m.sales.amount() {
+            left = left
+                .checked_sub(m.sales.amount())
+                .ok_or(MoneyError::Overflow)?;
+            counted = counted
+                .checked_add(month_days)
+                .ok_or(MoneyError::Overflow)?;
+            exhausted = left.is_zero();
+        } else {
+            let part = left
+                .checked_div(m.sales.amount())
+                .and_then(|f| f.checked_mul(month_days))
+                .ok_or(MoneyError::Overflow)?;
+            counted = counted.checked_add(part).ok_or(MoneyError::Overflow)?;
+            exhausted = true;
+        }
+    }
+    let countback = (any || receivables.is_zero()).then(|| one_decimal(counted));
+    Ok(Dso {
+        months: u32::try_from(months.len()).unwrap_or(u32::MAX),
+        days,
+        receivables: *receivables,
+        sales,
+        simple,
+        countback,
+        exhausted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Known answers worked out by hand.
+
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn clp() -> Currency {
+        Currency::parse("CLP").unwrap()
+    }
+
+    fn m(a: Decimal) -> Money {
+        Money::new(a, clp()).unwrap()
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_months_of_a_period_end_on_the_day() {
+        let ms = months(day("2026-11-15"), 3, clp());
+        let spans: Vec<(NaiveDate, NaiveDate, u32)> =
+            ms.iter().map(|m| (m.from, m.to, m.days)).collect();
+        assert_eq!(
+            spans,
+            [
+                (day("2026-11-01"), day("2026-11-15"), 15),
+                (day("2026-10-01"), day("2026-10-31"), 31),
+                (day("2026-09-01"), day("2026-09-30"), 30),
+            ]
+        );
+        // Across a year and a leap February.
+        let ms = months(day("2028-03-31"), 2, clp());
+        assert_eq!((ms[1].from, ms[1].days), (day("2028-02-01"), 29));
+    }
+
+    #[test]
+    fn both_methods_by_hand() {
+        // As of 30 Nov, three whole months: sales Nov 300.000, Oct 200.000, Sep 100.000;
+        // receivables 400.000.
+        let mut ms = months(day("2026-11-30"), 3, clp());
+        add_sale(&mut ms, day("2026-11-10"), &m(dec!(300000))).unwrap();
+        add_sale(&mut ms, day("2026-10-05"), &m(dec!(120000))).unwrap();
+        add_sale(&mut ms, day("2026-10-31"), &m(dec!(80000))).unwrap();
+        add_sale(&mut ms, day("2026-09-01"), &m(dec!(100000))).unwrap();
+        // Outside the period: not counted.
+        add_sale(&mut ms, day("2026-08-31"), &m(dec!(999999))).unwrap();
+        add_sale(&mut ms, day("2026-12-01"), &m(dec!(999999))).unwrap();
+        let d = dso(&m(dec!(400000)), &ms).unwrap();
+        // Simple: 400.000 / 600.000 × (30 + 31 + 30 = 91) = 60.666… → 60.7.
+        assert_eq!((d.sales.amount(), d.days), (dec!(600000), 91));
+        assert_eq!(d.simple, Some(dec!(60.7)));
+        // Countback: Nov's 300.000 leaves 100.000 and counts 30 days; Oct's 200.000
+        // exhausts it: 31 × 100.000 / 200.000 = 15.5. 30 + 15.5 = 45.5.
+        assert_eq!(d.countback, Some(dec!(45.5)));
+        assert!(d.exhausted);
+    }
+
+    #[test]
+    fn a_partial_month_and_receivables_beyond_the_sales() {
+        // As of 10 Dec: Dec so far (10 days) sold 50.000, Nov 100.000; receivables
+        // 200.000 over two months.
+        let mut ms = months(day("2026-12-10"), 2, clp());
+        add_sale(&mut ms, day("2026-12-02"), &m(dec!(50000))).unwrap();
+        add_sale(&mut ms, day("2026-11-20"), &m(dec!(100000))).unwrap();
+        let d = dso(&m(dec!(200000)), &ms).unwrap();
+        // Simple: 200.000 / 150.000 × (10 + 30 = 40) = 53.333… → 53.3.
+        assert_eq!(d.simple, Some(dec!(53.3)));
+        // Countback: 10 days, then 30: 50.000 of receivables are left — a lower bound.
+        assert_eq!((d.countback, d.exhausted), (Some(dec!(40)), false));
+    }
+
+    #[test]
+    fn without_sales_or_receivables() {
+        let ms = months(day("2026-11-30"), 3, clp());
+        let d = dso(&m(dec!(1000)), &ms).unwrap();
+        assert_eq!((d.simple, d.countback), (None, None));
+        let d = dso(&Money::zero(clp()), &ms).unwrap();
+        assert_eq!((d.countback, d.exhausted), (Some(dec!(0)), true));
+        // A month without sales stops the countback (Oracle's rule).
+        let mut ms = months(day("2026-11-30"), 3, clp());
+        add_sale(&mut ms, day("2026-11-10"), &m(dec!(100))).unwrap();
+        add_sale(&mut ms, day("2026-09-10"), &m(dec!(100000))).unwrap();
+        let d = dso(&m(dec!(500)), &ms).unwrap();
+        assert_eq!((d.countback, d.exhausted), (Some(dec!(30)), false));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Both figures are never negative, countback never exceeds the period's days,
+            /// and more receivables never lower either figure.
+            #[test]
+            fn bounded_and_monotone(sales in prop::collection::vec(0i64..1_000_000, 1..13), ar in 0i64..5_000_000, more in 0i64..1_000_000) {
+                let mut ms = months(day("2026-11-30"), sales.len() as u32, clp());
+                for (m, s) in ms.iter_mut().zip(&sales) {
+                    m.sales = Money::new(Decimal::from(*s), clp()).unwrap();
+                }
+                let a = dso(&Money::new(Decimal::from(ar), clp()).unwrap(), &ms).unwrap();
+                let b = dso(&Money::new(Decimal::from(ar + more), clp()).unwrap(), &ms).unwrap();
+                if let Some(c) = a.countback {
+                    prop_assert!(c >= Decimal::ZERO && c <= Decimal::from(a.days));
+                    prop_assert!(b.countback.unwrap_or(c) >= c);
+                }
+                if let (Some(x), Some(y)) = (a.simple, b.simple) {
+                    prop_assert!(x >= Decimal::ZERO && y >= x);
+                }
+            }
+        }
+    }
+}
