@@ -176,3 +176,13 @@ pub fn dso_method(l: Locale, as_of: NaiveDate) -> String {
         ),
     }
 }
+
+/// How CEI is worked out.
+pub fn cei_method(l: Locale) -> String {
+    match l {
+        Locale::Es => "Índice de efectividad de cobranza (CEI) de cada mes, por moneda: (por cobrar al inicio + ventas a crédito del mes − por cobrar al cierre) ÷ (por cobrar al inicio + ventas del mes − lo aún no vencido al cierre) × 100. \
+             Por cobrar al inicio es lo adeudado al cierre del día anterior al mes; los montos, como en la antigüedad. 100 es todo lo cobrable cobrado. Sin nada cobrable, no hay índice.".into(),
+        Locale::En => "Collection effectiveness index (CEI) of each month, per currency: (receivables at the start + the month's credit sales − receivables at the end) ÷ (receivables at the start + the month's sales − what was still current at the end) × 100. \
+             Receivables at the start are what was owed at the end of the day before the month; the amounts as in the aging. 100 is everything collectable collected. With nothing collectable, there is no index.".into(),
+    }
+}

@@ -267,4 +267,82 @@ async fn dso_by_both_methods(t: TestApp) {
     }
 }
 
-on_both_stacks!(the_aging_as_of_a_day, dso_by_both_methods);
+/// CEI on the aging's ledgers as of 30 Nov 2026, by hand (CLP; the invoices issued on
+/// 1 Nov count from that day, as accounting does):
+/// - November: began with 100.000 + 40.000 = 140.000 owed (end of 31 Oct), sold 80.000
+///   (the void one left out), ended with 130.000, none of it current:
+///   (140.000 + 80.000 − 130.000) ÷ (140.000 + 80.000 − 0) = 40.9.
+/// - October: 140.000, no sales, 140.000 at the end, none current: 0 ÷ 140.000 = 0.0.
+/// - September: 40.000 at the start, 100.000 sold, 140.000 at the end of which 100.000
+///   current (due 1 Oct): 0 ÷ 40.000 = 0.0.
+///
+/// USD: 0 at the start, 250.00 sold, 250.00 owed and current: nothing collectable, none.
+async fn cei_month_by_month(t: TestApp) {
+    aging_fixture(&t).await;
+    let a = t.get("/v1/reports/cei?as_of=2026-11-30&months=3").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    let clp = currency(&a.body, "CLP");
+    let months: Vec<(String, String, String, String, String, Value)> = clp["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let amt = |k: &str| m[k]["amount"].as_str().unwrap().to_string();
+            (
+                m["from"].as_str().unwrap().into(),
+                amt("begin"),
+                amt("sales"),
+                amt("end"),
+                amt("end_current"),
+                m["cei"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        months,
+        [
+            (
+                "2026-11-01".into(),
+                "140000".into(),
+                "80000".into(),
+                "130000".into(),
+                "0".into(),
+                json!("40.9")
+            ),
+            (
+                "2026-10-01".into(),
+                "140000".into(),
+                "0".into(),
+                "140000".into(),
+                "0".into(),
+                json!("0.0")
+            ),
+            (
+                "2026-09-01".into(),
+                "40000".into(),
+                "100000".into(),
+                "140000".into(),
+                "100000".into(),
+                json!("0.0")
+            ),
+        ]
+    );
+    let usd = currency(&a.body, "USD");
+    assert_eq!(usd["months"][0]["cei"], Value::Null, "{}", a.raw);
+    // Twelve months by default; bad months refused.
+    let a = t.get("/v1/reports/cei?as_of=2026-11-30").await;
+    assert_eq!(
+        currency(&a.body, "CLP")["months"].as_array().unwrap().len(),
+        12
+    );
+    for q in ["months=37", "months=0", "as_of=mañana", "currency=ABC"] {
+        let a = t.get(&format!("/v1/reports/cei?{q}")).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {}", a.raw);
+    }
+}
+
+on_both_stacks!(
+    the_aging_as_of_a_day,
+    dso_by_both_methods,
+    cei_month_by_month
+);

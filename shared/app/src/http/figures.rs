@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(aging))
         .routes(routes!(aging_csv))
         .routes(routes!(dso))
+        .routes(routes!(cei))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -38,6 +39,70 @@ pub(super) struct DsoParams {
     /// One period of 1 to 36 months; default 3, 6 and 12.
     #[serde(default)]
     months: Option<String>,
+}
+
+/// One currency's CEI, month by month.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CurrencyCeiView {
+    #[schema(value_type = String, example = "CLP")]
+    currency: Currency,
+    /// Newest first.
+    months: Vec<cobro_domain::dso::MonthCei>,
+}
+
+/// The collection effectiveness index, month by month.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CeiView {
+    /// `cei`.
+    object: &'static str,
+    #[schema(value_type = String, example = "2026-11-30")]
+    as_of: chrono::NaiveDate,
+    timezone: String,
+    method: String,
+    currencies: Vec<CurrencyCeiView>,
+    invoices_read: u64,
+}
+
+/// `GET /v1/reports/cei?as_of=&currency=&months=`: the collection effectiveness index of
+/// each of the last 12 months (or `months`, 1–36) ending on the day, per currency, with
+/// the receivables and sales each comes from.
+#[utoipa::path(get, operation_id = "cei_report", path = "/v1/reports/cei", tag = "reports",
+    params(DsoParams),
+    responses(
+        (status = 200, description = "CEI per currency and month", body = CeiView),
+        (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `as_of`, `currency` or `months` (over 36), each named", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+async fn cei(
+    State(app): State<App>,
+    params: Result<Query<DsoParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
+    let mut ask = figures::check_dso(
+        &app,
+        &figures::DsoQuery {
+            as_of: p.as_of,
+            currency: p.currency,
+            months: p.months.clone(),
+        },
+    )?;
+    if p.months.is_none() {
+        ask.periods = vec![12];
+    }
+    let r = figures::cei(&app, &ask).await?;
+    let view = CeiView {
+        object: "cei",
+        as_of: r.as_of,
+        timezone: app.config.business_timezone.name().into(),
+        method: cobro_notify::figures::cei_method(Locale::En),
+        currencies: r
+            .currencies
+            .into_iter()
+            .map(|(currency, months)| CurrencyCeiView { currency, months })
+            .collect(),
+        invoices_read: r.invoices_read,
+    };
+    Ok(Json(to_json(&view)?).into_response())
 }
 
 /// One currency's DSO.

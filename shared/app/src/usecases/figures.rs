@@ -319,3 +319,100 @@ pub async fn dso(app: &App, ask: &DsoAsk) -> Result<DsoReport, Error> {
         invoices_read: read,
     })
 }
+
+/// The CEI of each month, per currency, newest first.
+#[derive(Debug, Clone)]
+pub struct CeiReport {
+    pub as_of: NaiveDate,
+    pub currencies: Vec<(Currency, Vec<cobro_domain::dso::MonthCei>)>,
+    pub invoices_read: u64,
+}
+
+/// The collection effectiveness index of each of the `months` months ending on the day
+/// (default 12: `ask.periods`' longest), per currency: the receivables at each month's
+/// start and end (and how much of them was current), worked out like the aging, and the
+/// month's credit sales.
+pub async fn cei(app: &App, ask: &DsoAsk) -> Result<CeiReport, Error> {
+    use cobro_domain::dso;
+    let tz = app.config.business_timezone;
+    let n = ask.periods.iter().copied().max().unwrap_or(12);
+    let first = dso::first_day(ask.as_of, n);
+    // The end of each month, and the day before the first.
+    let mut days: Vec<NaiveDate> = dso::spans(ask.as_of, n).iter().map(|s| s.1).collect();
+    days.push(calendar::add_days(first, -1));
+    let mut agings: Vec<Aging> = days
+        .iter()
+        .map(|d| Aging::new(*d, tz, ask.currency))
+        .collect();
+    let since = calendar::local_moment(tz, calendar::add_days(first, -1), NaiveTime::MIN);
+    let mut sales: BTreeMap<Currency, Vec<dso::MonthSales>> = BTreeMap::new();
+    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
+    let mut read = 0u64;
+    loop {
+        let p = app.store.receivables(since, &page).await?;
+        for s in &p.items {
+            read = read.saturating_add(1);
+            let (inv, c) = (&s.invoice, s.invoice.currency);
+            if ask.currency.is_some_and(|only| only != c) {
+                continue;
+            }
+            for a in &mut agings {
+                a.add(inv, &s.entries).map_err(Error::internal)?;
+            }
+            if dso::is_sale(inv, &s.entries, ask.as_of, tz).map_err(Error::internal)? {
+                let months = sales
+                    .entry(c)
+                    .or_insert_with(|| dso::months(ask.as_of, n, c));
+                dso::add_sale(months, inv.issue_date, &inv.total).map_err(Error::internal)?;
+            }
+        }
+        match p.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    let mut currencies: Vec<Currency> = sales.keys().copied().collect();
+    for a in &agings {
+        currencies.extend(a.currencies.keys().copied());
+    }
+    currencies.sort();
+    currencies.dedup();
+    let owed = |i: usize, c: Currency, current: bool| {
+        let zero = cobro_domain::Money::zero(c);
+        agings
+            .get(i)
+            .and_then(|a| a.currencies.get(&c))
+            .map_or(zero, |a| {
+                if current {
+                    a.cell(cobro_domain::listing::Bucket::Current).amount
+                } else {
+                    a.total.amount
+                }
+            })
+    };
+    let mut out = Vec::new();
+    for c in currencies {
+        let months = sales
+            .remove(&c)
+            .unwrap_or_else(|| dso::months(ask.as_of, n, c));
+        let mut rows = Vec::new();
+        for (i, m) in months.iter().enumerate() {
+            // Month i ends on day i; it begins after day i + 1 (the next older month's
+            // end, or the day before the first).
+            let row = dso::MonthCei::new(
+                m,
+                owed(i.saturating_add(1), c, false),
+                owed(i, c, false),
+                owed(i, c, true),
+            )
+            .map_err(Error::internal)?;
+            rows.push(row);
+        }
+        out.push((c, rows));
+    }
+    Ok(CeiReport {
+        as_of: ask.as_of,
+        currencies: out,
+        invoices_read: read,
+    })
+}
