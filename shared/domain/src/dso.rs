@@ -5,7 +5,8 @@
 //!   (its days are the days so far), the ones before it whole calendar months, in the
 //!   business's time zone.
 //! - **Credit sales** of a month: the totals of the invoices issued in it (by issue date),
-//!   void ones left out.
+//!   void ones and deposits asked for left out (a deposit is applied to an order, which
+//!   is the sale).
 //! - **Receivables**: what was owed at the end of the day (the aging's total,
 //!   [`crate::receivables`]).
 //! - **Simple** (average) method: receivables ÷ the period's credit sales × the period's
@@ -84,13 +85,17 @@ pub fn add_sale(
     Ok(())
 }
 
-/// Whether an invoice is a credit sale as of `day`: issued by then and not void.
+/// Whether an invoice is a credit sale as of `day`: an order (a deposit asked for is
+/// not a sale: the order it is applied to is), issued by then and not void.
 pub fn is_sale(
     inv: &crate::invoice::Invoice,
     entries: &[crate::ledger::LedgerEntry],
     day: NaiveDate,
     tz: chrono_tz::Tz,
 ) -> Result<bool, MoneyError> {
+    if inv.purpose != crate::invoice::Purpose::Order {
+        return Ok(false);
+    }
     let Some(counted) = crate::receivables::entries_as_of(inv, entries, day, tz) else {
         return Ok(false);
     };

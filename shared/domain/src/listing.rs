@@ -36,10 +36,15 @@ impl Listing {
     /// The listing of `inv` with these ledger entries.
     pub fn of(inv: &Invoice, entries: &[LedgerEntry]) -> Result<Listing, MoneyError> {
         let b = ledger::balance(&inv.total, entries)?;
+        // Not before the day after its issue date (an invoice issued ahead and settled
+        // before that day is still read for the period it is issued in).
+        let issued = crate::calendar::add_days(inv.issue_date, 1)
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc());
         let settled_at = if is_open(b.status) {
             None
         } else {
-            entries.iter().map(|e| e.at).max()
+            entries.iter().map(|e| e.at).chain(issued).max()
         };
         Ok(Listing {
             status: b.status,

@@ -422,6 +422,30 @@ mod tests {
     }
 
     #[test]
+    fn a_deposit_asked_for_is_owed_but_is_no_sale() {
+        let a = ClientId::generate();
+        let mut inv = invoice(&a, clp(), dec!(20000), "2026-11-01", "2026-11-10");
+        let entries = vec![entry(
+            1,
+            EntryKind::Charge,
+            inv.total,
+            santiago("2026-11-01 09:00"),
+        )];
+        let as_of = day("2026-11-30");
+        assert!(crate::dso::is_sale(&inv, &entries, as_of, Santiago).unwrap());
+        inv.purpose = crate::invoice::Purpose::Deposit;
+        assert!(!crate::dso::is_sale(&inv, &entries, as_of, Santiago).unwrap());
+        assert!(
+            owed_as_of(&inv, &entries, as_of, Santiago)
+                .unwrap()
+                .is_some()
+        );
+        // Nor is a sale issued after the day.
+        inv.purpose = crate::invoice::Purpose::Order;
+        assert!(!crate::dso::is_sale(&inv, &entries, day("2026-10-31"), Santiago).unwrap());
+    }
+
+    #[test]
     fn an_extension_moves_the_bucket_from_the_day_it_was_recorded() {
         let a = ClientId::generate();
         let inv = invoice(&a, clp(), dec!(10000), "2026-10-01", "2026-10-15");

@@ -64,6 +64,7 @@ pub struct FigureWords {
     pub sales: &'static str,
     pub simple: &'static str,
     pub countback: &'static str,
+    pub whole_business: &'static str,
 }
 
 static FIGURES_ES: FigureWords = FigureWords {
@@ -94,6 +95,7 @@ static FIGURES_ES: FigureWords = FigureWords {
     sales: "Ventas a crédito",
     simple: "DSO simple",
     countback: "DSO por agotamiento",
+    whole_business: "Del negocio entero, no solo de este cliente.",
 };
 
 static FIGURES_EN: FigureWords = FigureWords {
@@ -124,6 +126,7 @@ static FIGURES_EN: FigureWords = FigureWords {
     sales: "Credit sales",
     simple: "Simple DSO",
     countback: "Countback DSO",
+    whole_business: "For the whole business, not only this client.",
 };
 
 impl FigureWords {

@@ -1076,22 +1076,28 @@ impl Store for SqliteStore {
         page: &PageRequest,
     ) -> Result<Page<StoredInvoice>> {
         let from = cobro_domain::listing::settled_key_from(since);
-        let after = page.after.clone().unwrap_or_default();
+        // One bound for the index to seek to: past the cursor, else from `since` on.
+        let (bound, strict) = match &page.after {
+            Some(after) if *after >= from => (after.clone(), true),
+            _ => (from, false),
+        };
         let limit = page.limit();
         // One read of the page: its keys from the index, then each invoice with its
         // ledger, in one transaction.
         self.with(move |c| {
             let tx = c.transaction().map_err(sql_err)?;
             let keyed: Vec<(String, String)> = tx
-                .prepare_cached(
-                    "SELECT settled_key, id FROM invoices WHERE settled_key >= ?1 AND settled_key > ?2
-                     ORDER BY settled_key LIMIT ?3",
-                )
+                .prepare_cached(if strict {
+                    "SELECT settled_key, id FROM invoices WHERE settled_key > ?1
+                     ORDER BY settled_key LIMIT ?2"
+                } else {
+                    "SELECT settled_key, id FROM invoices WHERE settled_key >= ?1
+                     ORDER BY settled_key LIMIT ?2"
+                })
                 .and_then(|mut s| {
-                    s.query_map(
-                        params![from, after, i64::from(limit).saturating_add(1)],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?
+                    s.query_map(params![bound, i64::from(limit).saturating_add(1)], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
                     .collect()
                 })
                 .map_err(sql_err)?;
@@ -1740,7 +1746,8 @@ mod tests {
                 .unwrap();
             // Nor the receivables index that came after.
             tx.execute_batch(
-                "DROP INDEX invoices_settled; ALTER TABLE invoices DROP COLUMN settled_key;",
+                "DROP INDEX invoices_settled; DROP INDEX invoices_status;
+                 ALTER TABLE invoices DROP COLUMN settled_key;",
             )
             .unwrap();
             tx.commit().unwrap();

@@ -1425,7 +1425,7 @@ async fn receivables_since_a_time_are_the_open_and_the_recently_settled(store: A
     let mut ids = Vec::new();
     for _ in 0..5 {
         let seq = store.last_invoice_seq().await.unwrap() + 1;
-        let w = invoice_write(&c.id, seq, 23);
+        let w = invoice_write(&c.id, seq, 20);
         store.create_invoice(&w).await.unwrap();
         ids.push(w.invoice.id.clone());
     }
@@ -1763,7 +1763,7 @@ async fn sqlite_invoices_from_before_join_the_receivables_index() {
         store.create_client(&c, None).await.unwrap();
         let mut ids = Vec::new();
         for seq in 1..=2 {
-            let w = invoice_write(&c.id, seq, 23);
+            let w = invoice_write(&c.id, seq, 20);
             store.create_invoice(&w).await.unwrap();
             ids.push(w.invoice.id.clone());
         }
@@ -1786,7 +1786,8 @@ async fn sqlite_invoices_from_before_join_the_receivables_index() {
         let db = rusqlite::Connection::open(dir.path().join("cobro.db")).unwrap();
         db.execute_batch(
             "UPDATE invoices SET listing = json_remove(listing, '$.settled_at');
-             DROP INDEX invoices_settled; ALTER TABLE invoices DROP COLUMN settled_key;
+             DROP INDEX invoices_settled; DROP INDEX invoices_status;
+             ALTER TABLE invoices DROP COLUMN settled_key;
              PRAGMA user_version = 12;",
         )
         .unwrap();

@@ -2519,6 +2519,23 @@ async fn the_reports_page_shows_the_apis_aging(t: TestApp) {
         "{}",
         page.body
     );
+    // Every filter wrong at once: each named, the business's aging shown.
+    let page = b
+        .get("/console/reports?as_of=ayer&currency=XYZ&client_id=cli_aaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    for field in ["as_of", "currency", "client_id"] {
+        assert!(
+            page.body.contains(&format!("id=\"{field}-error\">")),
+            "{field}: {}",
+            page.body
+        );
+    }
     // One client's; its CSV the API's.
     let page = b.get(&format!("/console/reports?client_id={andes}")).await;
     assert!(page.body.contains("id=\"client-filter\""));

@@ -2,10 +2,11 @@
 //! asked for (no running totals to drift): the **aging** of what is owed as of a day
 //! ([`aging`], `GET /v1/reports/aging`, the console's Reports page).
 //!
-//! What is read is bounded by the period: the store's receivables index
-//! ([`cobro_store::Store::receivables`]) gives the invoices open now and those settled
-//! since the day asked about, each with its ledger; invoices settled before it are never
-//! read. Each figure says how many invoices it read.
+//! What is read is what can have been owed since the first day a figure looks at: the
+//! store's receivables index ([`cobro_store::Store::receivables`]) gives the invoices
+//! open now and those settled since that day, each with its ledger; invoices settled
+//! before it are never read (the open ones always are). Each figure says how many
+//! invoices it read.
 
 use std::collections::BTreeMap;
 
@@ -70,6 +71,30 @@ impl AgingReport {
     }
 }
 
+/// Every invoice that may have been owed at some time since `since`, each once, with its
+/// ledger, handed to `each` a page at a time; how many were read. An invoice whose key
+/// moves while the pages are read (it settles, or changes again) is not counted twice.
+async fn each_receivable(
+    app: &App,
+    since: chrono::DateTime<chrono::Utc>,
+    mut each: impl FnMut(&cobro_store::StoredInvoice) -> Result<(), Error>,
+) -> Result<u64, Error> {
+    let mut seen = std::collections::HashSet::new();
+    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
+    loop {
+        let p = app.store.receivables(since, &page).await?;
+        for s in &p.items {
+            if seen.insert(s.invoice.id.clone()) {
+                each(s)?;
+            }
+        }
+        match p.next {
+            Some(n) => page.after = Some(n),
+            None => return Ok(u64::try_from(seen.len()).unwrap_or(u64::MAX)),
+        }
+    }
+}
+
 fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
@@ -123,45 +148,79 @@ fn check_day_and_currency(
     errors.finish(|| (as_of.unwrap_or(today), currency))
 }
 
+/// An aging being worked out, invoice by invoice.
+struct AgingWork<'a> {
+    ask: &'a AgingAsk,
+    aging: Aging,
+}
+
+impl<'a> AgingWork<'a> {
+    fn new(app: &App, ask: &'a AgingAsk) -> Self {
+        AgingWork {
+            ask,
+            aging: Aging::new(ask.as_of, app.config.business_timezone, ask.currency),
+        }
+    }
+
+    /// Owed at the end of the day: open now, or settled since the day began.
+    fn since(&self) -> chrono::DateTime<chrono::Utc> {
+        calendar::local_moment(self.aging.tz, self.ask.as_of, NaiveTime::MIN)
+    }
+
+    fn add(&mut self, s: &cobro_store::StoredInvoice) -> Result<(), Error> {
+        let theirs = self
+            .ask
+            .client
+            .as_ref()
+            .is_none_or(|c| c.id == s.invoice.client_id);
+        if theirs {
+            self.aging
+                .add(&s.invoice, &s.entries)
+                .map_err(Error::internal)?;
+        }
+        Ok(())
+    }
+
+    async fn finish(self, app: &App, read: u64) -> Result<AgingReport, Error> {
+        let mut clients = BTreeMap::new();
+        for id in self.aging.clients.keys() {
+            if let Some(c) = app.store.client(id).await? {
+                clients.insert(id.clone(), c);
+            }
+        }
+        Ok(AgingReport {
+            ask: self.ask.clone(),
+            aging: self.aging,
+            clients,
+            invoices_read: read,
+        })
+    }
+}
+
 /// The aging asked for: every invoice that owed something at the end of the day, by
 /// bucket, per currency and per client.
 pub async fn aging(app: &App, ask: &AgingAsk) -> Result<AgingReport, Error> {
-    let tz = app.config.business_timezone;
-    let mut aging = Aging::new(ask.as_of, tz, ask.currency);
-    // Owed at the end of the day: open now, or settled since the day began.
-    let since = calendar::local_moment(tz, ask.as_of, NaiveTime::MIN);
-    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
-    let mut read = 0u64;
-    loop {
-        let p = app.store.receivables(since, &page).await?;
-        for s in &p.items {
-            read = read.saturating_add(1);
-            if ask
-                .client
-                .as_ref()
-                .is_some_and(|c| c.id != s.invoice.client_id)
-            {
-                continue;
-            }
-            aging.add(&s.invoice, &s.entries).map_err(Error::internal)?;
-        }
-        match p.next {
-            Some(n) => page.after = Some(n),
-            None => break,
-        }
-    }
-    let mut clients = BTreeMap::new();
-    for id in aging.clients.keys() {
-        if let Some(c) = app.store.client(id).await? {
-            clients.insert(id.clone(), c);
-        }
-    }
-    Ok(AgingReport {
-        ask: ask.clone(),
-        aging,
-        clients,
-        invoices_read: read,
+    let mut work = AgingWork::new(app, ask);
+    let read = each_receivable(app, work.since(), |s| work.add(s)).await?;
+    work.finish(app, read).await
+}
+
+/// The aging and DSO of the Reports page in one read of the receivables (DSO's, which
+/// goes further back).
+pub async fn aging_and_dso(
+    app: &App,
+    aging_ask: &AgingAsk,
+    dso_ask: &DsoAsk,
+) -> Result<(AgingReport, DsoReport), Error> {
+    let mut aging = AgingWork::new(app, aging_ask);
+    let mut dso = DsoWork::new(app, dso_ask);
+    let since = aging.since().min(dso.since());
+    let read = each_receivable(app, since, |s| {
+        aging.add(s)?;
+        dso.add(s)
     })
+    .await?;
+    Ok((aging.finish(app, read).await?, dso.finish(read)?))
 }
 
 /// The aging as CSV: a row per client and currency (largest first), then each currency's
@@ -259,65 +318,88 @@ pub fn check_dso(app: &App, q: &DsoQuery) -> Result<DsoAsk, Error> {
     })
 }
 
+/// DSO being worked out, invoice by invoice.
+struct DsoWork<'a> {
+    ask: &'a DsoAsk,
+    longest: u32,
+    aging: Aging,
+    sales: BTreeMap<Currency, Vec<cobro_domain::dso::MonthSales>>,
+}
+
+impl<'a> DsoWork<'a> {
+    fn new(app: &App, ask: &'a DsoAsk) -> Self {
+        DsoWork {
+            ask,
+            longest: ask.periods.iter().copied().max().unwrap_or(12),
+            aging: Aging::new(ask.as_of, app.config.business_timezone, ask.currency),
+            sales: BTreeMap::new(),
+        }
+    }
+
+    /// Owed at the end of the day, or sold in the longest period.
+    fn since(&self) -> chrono::DateTime<chrono::Utc> {
+        let first = cobro_domain::dso::first_day(self.ask.as_of, self.longest);
+        calendar::local_moment(self.aging.tz, first, NaiveTime::MIN)
+    }
+
+    fn add(&mut self, s: &cobro_store::StoredInvoice) -> Result<(), Error> {
+        use cobro_domain::dso;
+        let (inv, c) = (&s.invoice, s.invoice.currency);
+        if self.ask.currency.is_some_and(|only| only != c) {
+            return Ok(());
+        }
+        self.aging.add(inv, &s.entries).map_err(Error::internal)?;
+        if dso::is_sale(inv, &s.entries, self.ask.as_of, self.aging.tz).map_err(Error::internal)? {
+            let (as_of, longest) = (self.ask.as_of, self.longest);
+            let months = self
+                .sales
+                .entry(c)
+                .or_insert_with(|| dso::months(as_of, longest, c));
+            dso::add_sale(months, inv.issue_date, &inv.total).map_err(Error::internal)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, read: u64) -> Result<DsoReport, Error> {
+        use cobro_domain::dso;
+        let mut currencies: Vec<Currency> = self.sales.keys().copied().collect();
+        currencies.extend(self.aging.currencies.keys().copied());
+        currencies.sort();
+        currencies.dedup();
+        let mut out = Vec::new();
+        for c in currencies {
+            let months = self
+                .sales
+                .remove(&c)
+                .unwrap_or_else(|| dso::months(self.ask.as_of, self.longest, c));
+            let owed = self
+                .aging
+                .currencies
+                .get(&c)
+                .map_or(cobro_domain::Money::zero(c), |a| a.total.amount);
+            let figures = self
+                .ask
+                .periods
+                .iter()
+                .map(|n| dso::dso(&owed, months.get(..*n as usize).unwrap_or(&months)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Error::internal)?;
+            out.push((c, figures, months));
+        }
+        Ok(DsoReport {
+            ask: self.ask.clone(),
+            currencies: out,
+            invoices_read: read,
+        })
+    }
+}
+
 /// DSO by both methods for each period asked, per currency: the receivables at the end of
 /// the day over the credit sales of the months before it.
 pub async fn dso(app: &App, ask: &DsoAsk) -> Result<DsoReport, Error> {
-    use cobro_domain::dso;
-    let tz = app.config.business_timezone;
-    let longest = ask.periods.iter().copied().max().unwrap_or(12);
-    let mut aging = Aging::new(ask.as_of, tz, ask.currency);
-    let first = dso::first_day(ask.as_of, longest);
-    let since = calendar::local_moment(tz, first, NaiveTime::MIN);
-    let mut sales: BTreeMap<Currency, Vec<dso::MonthSales>> = BTreeMap::new();
-    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
-    let mut read = 0u64;
-    loop {
-        let p = app.store.receivables(since, &page).await?;
-        for s in &p.items {
-            read = read.saturating_add(1);
-            let (inv, c) = (&s.invoice, s.invoice.currency);
-            if ask.currency.is_some_and(|only| only != c) {
-                continue;
-            }
-            aging.add(inv, &s.entries).map_err(Error::internal)?;
-            if dso::is_sale(inv, &s.entries, ask.as_of, tz).map_err(Error::internal)? {
-                let months = sales
-                    .entry(c)
-                    .or_insert_with(|| dso::months(ask.as_of, longest, c));
-                dso::add_sale(months, inv.issue_date, &inv.total).map_err(Error::internal)?;
-            }
-        }
-        match p.next {
-            Some(n) => page.after = Some(n),
-            None => break,
-        }
-    }
-    let mut currencies: Vec<Currency> = sales.keys().copied().collect();
-    currencies.extend(aging.currencies.keys().copied());
-    currencies.sort();
-    currencies.dedup();
-    let mut out = Vec::new();
-    for c in currencies {
-        let months = sales
-            .remove(&c)
-            .unwrap_or_else(|| dso::months(ask.as_of, longest, c));
-        let owed = aging
-            .currencies
-            .get(&c)
-            .map_or(cobro_domain::Money::zero(c), |a| a.total.amount);
-        let figures = ask
-            .periods
-            .iter()
-            .map(|n| dso::dso(&owed, months.get(..*n as usize).unwrap_or(&months)))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(Error::internal)?;
-        out.push((c, figures, months));
-    }
-    Ok(DsoReport {
-        ask: ask.clone(),
-        currencies: out,
-        invoices_read: read,
-    })
+    let mut work = DsoWork::new(app, ask);
+    let read = each_receivable(app, work.since(), |s| work.add(s)).await?;
+    work.finish(read)
 }
 
 /// The CEI of each month, per currency, newest first.
@@ -346,31 +428,23 @@ pub async fn cei(app: &App, ask: &DsoAsk) -> Result<CeiReport, Error> {
         .collect();
     let since = calendar::local_moment(tz, calendar::add_days(first, -1), NaiveTime::MIN);
     let mut sales: BTreeMap<Currency, Vec<dso::MonthSales>> = BTreeMap::new();
-    let mut page = PageRequest::first(cobro_store::MAX_PAGE);
-    let mut read = 0u64;
-    loop {
-        let p = app.store.receivables(since, &page).await?;
-        for s in &p.items {
-            read = read.saturating_add(1);
-            let (inv, c) = (&s.invoice, s.invoice.currency);
-            if ask.currency.is_some_and(|only| only != c) {
-                continue;
-            }
-            for a in &mut agings {
-                a.add(inv, &s.entries).map_err(Error::internal)?;
-            }
-            if dso::is_sale(inv, &s.entries, ask.as_of, tz).map_err(Error::internal)? {
-                let months = sales
-                    .entry(c)
-                    .or_insert_with(|| dso::months(ask.as_of, n, c));
-                dso::add_sale(months, inv.issue_date, &inv.total).map_err(Error::internal)?;
-            }
+    let read = each_receivable(app, since, |s| {
+        let (inv, c) = (&s.invoice, s.invoice.currency);
+        if ask.currency.is_some_and(|only| only != c) {
+            return Ok(());
         }
-        match p.next {
-            Some(next) => page.after = Some(next),
-            None => break,
+        for a in &mut agings {
+            a.add(inv, &s.entries).map_err(Error::internal)?;
         }
-    }
+        if dso::is_sale(inv, &s.entries, ask.as_of, tz).map_err(Error::internal)? {
+            let months = sales
+                .entry(c)
+                .or_insert_with(|| dso::months(ask.as_of, n, c));
+            dso::add_sale(months, inv.issue_date, &inv.total).map_err(Error::internal)?;
+        }
+        Ok(())
+    })
+    .await?;
     let mut currencies: Vec<Currency> = sales.keys().copied().collect();
     for a in &agings {
         currencies.extend(a.currencies.keys().copied());

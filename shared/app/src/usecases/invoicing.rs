@@ -47,6 +47,7 @@ pub async fn create_client(
     let mut client = input
         .validate(ClientId::generate(), now)
         .map_err(Error::Invalid)?;
+    fits_the_policy(app, &client)?;
     // Meant to share a tax id: the first client keeps it, this one points to it.
     if input.duplicate_tax_id
         && let Some(key) = client.tax_key()
@@ -232,6 +233,7 @@ pub async fn update_client(
     if changed.is_empty() {
         return Ok(client);
     }
+    fits_the_policy(app, &client)?;
     if !app.store.update_client(&client).await? {
         return Err(Error::NotFound(super::Thing::Client));
     }
@@ -240,6 +242,22 @@ pub async fn update_client(
         .map(|r| r.on_client(&client).detail(changed.join(", ")));
     super::audit::keep(app, record).await;
     Ok(client)
+}
+
+/// A client's own terms must make a policy with the business's (`COBRO_DEFAULT_TERMS`):
+/// checked alone they may still clash with it (a last reminder after the business's
+/// escalation), and every invoice of theirs would then be refused.
+fn fits_the_policy(app: &App, client: &Client) -> Result<(), Error> {
+    let mut errors = FieldErrors::new();
+    standing::client_terms(app, client, None, &mut errors);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let mut out = FieldErrors::new();
+    for e in errors.errors {
+        out.add(e.field.replacen("client.terms", "terms", 1), e.message);
+    }
+    Err(Error::Invalid(out))
 }
 
 /// Sets the credit limit of the client `id` (`None` removes it): positive, in the currency

@@ -192,33 +192,48 @@ pub(super) async fn reports_page(
     let fw = FigureWords::of(l);
     let mut form = query.map(|Query(q)| q).unwrap_or_default();
     // Filters that cannot be read are named and left out; the rest is shown.
-    let (ask, errors) = match figures::check_aging(&app, &form.query()).await {
-        Ok(ask) => (ask, None),
-        Err(Error::Invalid(e)) => {
-            for field in e.errors.iter().map(|e| e.field.as_str()) {
-                match field {
-                    "as_of" => form.as_of = None,
-                    "currency" => form.currency = None,
-                    _ => {}
-                }
-            }
-            match figures::check_aging(&app, &form.query()).await {
-                Ok(ask) => (ask, Some(e)),
-                Err(e) => return server_error(e),
-            }
-        }
-        Err(Error::NotFound(_)) => {
-            let mut e = FieldErrors::new();
-            e.add("client_id", "no client with this id");
-            form.client_id = None;
-            match figures::check_aging(&app, &form.query()).await {
-                Ok(ask) => (ask, Some(e)),
-                Err(e) => return server_error(e),
+    let mut errors: Option<FieldErrors> = None;
+    let ask = loop {
+        let e = match figures::check_aging(&app, &form.query()).await {
+            Ok(ask) => break ask,
+            Err(Error::Invalid(e)) => e,
+            Err(Error::NotFound(_)) => FieldErrors::single("client_id", "no client with this id"),
+            Err(e) => return server_error(e),
+        };
+        let before = (
+            form.as_of.is_some(),
+            form.currency.is_some(),
+            form.client_id.is_some(),
+        );
+        for field in e.errors.iter().map(|e| e.field.as_str()) {
+            match field {
+                "as_of" => form.as_of = None,
+                "currency" => form.currency = None,
+                _ => form.client_id = None,
             }
         }
-        Err(e) => return server_error(e),
+        errors
+            .get_or_insert_with(FieldErrors::new)
+            .errors
+            .extend(e.errors);
+        if before
+            == (
+                form.as_of.is_some(),
+                form.currency.is_some(),
+                form.client_id.is_some(),
+            )
+        {
+            return server_error(Error::internal("a filter left out is still refused"));
+        }
     };
-    let report = match figures::aging(&app, &ask).await {
+    // DSO is the business's (or one currency's), whatever client the aging is narrowed
+    // to; both come from one read of the receivables.
+    let dso_ask = figures::DsoAsk {
+        as_of: ask.as_of,
+        currency: ask.currency,
+        periods: figures::DSO_PERIODS.to_vec(),
+    };
+    let (report, dso_report) = match figures::aging_and_dso(&app, &ask, &dso_ask).await {
         Ok(r) => r,
         Err(e) => return server_error(e),
     };
@@ -242,39 +257,31 @@ pub(super) async fn reports_page(
             sec
         })
         .collect();
-    let dso_ask = figures::DsoAsk {
-        as_of: ask.as_of,
-        currency: ask.currency,
-        periods: figures::DSO_PERIODS.to_vec(),
-    };
-    let dso = match figures::dso(&app, &dso_ask).await {
-        Ok(r) => r
-            .currencies
-            .iter()
-            .map(|(c, periods, _)| DsoSection {
-                code: c.code(),
-                rows: periods
-                    .iter()
-                    .map(|d| DsoRow {
-                        months: d.months,
-                        days: d.days,
-                        receivables: d.receivables.format(l),
-                        sales: d.sales.format(l),
-                        simple: d
-                            .simple
-                            .map(|v| v.to_string())
-                            .unwrap_or_else(|| "—".into()),
-                        countback: match d.countback {
-                            Some(v) if d.exhausted => v.to_string(),
-                            Some(v) => format!("≥ {v}"),
-                            None => "—".into(),
-                        },
-                    })
-                    .collect(),
-            })
-            .collect(),
-        Err(e) => return server_error(e),
-    };
+    let dso: Vec<DsoSection> = dso_report
+        .currencies
+        .iter()
+        .map(|(c, periods, _)| DsoSection {
+            code: c.code(),
+            rows: periods
+                .iter()
+                .map(|d| DsoRow {
+                    months: d.months,
+                    days: d.days,
+                    receivables: d.receivables.format(l),
+                    sales: d.sales.format(l),
+                    simple: d
+                        .simple
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "—".into()),
+                    countback: match d.countback {
+                        Some(v) if d.exhausted => v.to_string(),
+                        Some(v) => format!("≥ {v}"),
+                        None => "—".into(),
+                    },
+                })
+                .collect(),
+        })
+        .collect();
     let kept = ReportsForm {
         as_of: Some(ask.as_of.to_string()),
         currency: ask.currency.map(|c| c.code().to_string()),
