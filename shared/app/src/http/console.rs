@@ -778,13 +778,10 @@ async fn disable_user(
     Path(id): Path<String>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    let s = match require_form(&app, &headers, &sent, Role::can_manage).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
-    let changed = people::change_user(&app, &s.user, &id, people::UserChange::Disable).await;
-    person_changed(&app, &s, changed.map(|_| ()), "disabled").await
+    act_on_person(&app, &headers, form, "disabled", async |by| {
+        people::change_user(&app, by, &id, people::UserChange::Disable).await
+    })
+    .await
 }
 
 async fn enable_user(
@@ -793,13 +790,10 @@ async fn enable_user(
     Path(id): Path<String>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    let s = match require_form(&app, &headers, &sent, Role::can_manage).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
-    let changed = people::change_user(&app, &s.user, &id, people::UserChange::Enable).await;
-    person_changed(&app, &s, changed.map(|_| ()), "enabled").await
+    act_on_person(&app, &headers, form, "enabled", async |by| {
+        people::change_user(&app, by, &id, people::UserChange::Enable).await
+    })
+    .await
 }
 
 async fn end_sessions(
@@ -808,13 +802,28 @@ async fn end_sessions(
     Path(id): Path<String>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
+    act_on_person(&app, &headers, form, "ended", async |by| {
+        people::end_sessions(&app, by, &id).await
+    })
+    .await
+}
+
+/// An owner's button on a person (its form carries only the CSRF value): `act` by the
+/// signed-in owner, then the people page with `done`'s message or the refusal.
+async fn act_on_person(
+    app: &App,
+    headers: &HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+    done: &str,
+    act: impl AsyncFnOnce(&User) -> Result<User, Error>,
+) -> Response {
     let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    let s = match require_form(&app, &headers, &sent, Role::can_manage).await {
+    let s = match require_form(app, headers, &sent, Role::can_manage).await {
         Ok(s) => s,
         Err(res) => return res,
     };
-    let ended = people::end_sessions(&app, &s.user, &id).await;
-    person_changed(&app, &s, ended.map(|_| ()), "ended").await
+    let acted = act(&s.user).await;
+    person_changed(app, &s, acted.map(|_| ()), done).await
 }
 
 /// The people page after an owner's act on a person: done (`done`'s message), refused

@@ -41,6 +41,16 @@ pub(super) struct DsoParams {
     months: Option<String>,
 }
 
+impl DsoParams {
+    fn query(&self) -> figures::DsoQuery {
+        figures::DsoQuery {
+            as_of: self.as_of.clone(),
+            currency: self.currency.clone(),
+            months: self.months.clone(),
+        }
+    }
+}
+
 /// One currency's CEI, month by month.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CurrencyCeiView {
@@ -78,17 +88,8 @@ async fn cei(
     params: Result<Query<DsoParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
-    let mut ask = figures::check_dso(
-        &app,
-        &figures::DsoQuery {
-            as_of: p.as_of,
-            currency: p.currency,
-            months: p.months.clone(),
-        },
-    )?;
-    if p.months.is_none() {
-        ask.periods = vec![12];
-    }
+    // The default periods (3, 6, 12) make CEI's twelve months: it covers the longest.
+    let ask = figures::check_dso(&app, &p.query())?;
     let r = figures::cei(&app, &ask).await?;
     let view = CeiView {
         object: "cei",
@@ -144,14 +145,7 @@ async fn dso(
     params: Result<Query<DsoParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
-    let ask = figures::check_dso(
-        &app,
-        &figures::DsoQuery {
-            as_of: p.as_of,
-            currency: p.currency,
-            months: p.months,
-        },
-    )?;
+    let ask = figures::check_dso(&app, &p.query())?;
     let r = figures::dso(&app, &ask).await?;
     let view = DsoView {
         object: "dso",
