@@ -20,7 +20,9 @@
 //!   at a month without sales. Receivables the period's sales do not exhaust leave the
 //!   figure as a lower bound (`exhausted: false`).
 
-use chrono::{Datelike, NaiveDate};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -103,6 +105,23 @@ pub fn is_sale(
     Ok(b.status != crate::ledger::InvoiceStatus::Void)
 }
 
+/// To one decimal, always written with it ("30.0").
+pub fn one_decimal(d: Decimal) -> Decimal {
+    let mut r = d.round_dp(1);
+    r.rescale(1);
+    r
+}
+
+/// `part` as a percentage of `whole`, to one decimal; none when `whole` is not positive.
+pub fn percent(part: Decimal, whole: Decimal) -> Option<Decimal> {
+    if whole <= Decimal::ZERO {
+        return None;
+    }
+    part.checked_div(whole)
+        .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED))
+        .map(one_decimal)
+}
+
 /// DSO over one period, by both methods.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Dso {
@@ -132,12 +151,6 @@ pub fn dso(receivables: &Money, months: &[MonthSales]) -> Result<Dso, MoneyError
         sales = sales.checked_add(&m.sales)?;
         days = days.saturating_add(m.days);
     }
-    // To one decimal, always written with it ("30.0").
-    let one_decimal = |d: Decimal| {
-        let mut r = d.round_dp(1);
-        r.rescale(1);
-        r
-    };
     let simple = if sales.is_positive() {
         receivables
             .amount()
@@ -187,6 +200,99 @@ pub fn dso(receivables: &Money, months: &[MonthSales]) -> Result<Dso, MoneyError
     })
 }
 
+/// DSO of each currency over periods of months ending on one day, built invoice by
+/// invoice ([`Periods::add`]) so it can be fed a page at a time.
+#[derive(Debug, Clone)]
+pub struct Periods {
+    pub as_of: NaiveDate,
+    pub tz: chrono_tz::Tz,
+    pub only: Option<Currency>,
+    /// The periods, in months.
+    pub periods: Vec<u32>,
+    longest: u32,
+    /// What was owed at the end of the day.
+    aging: crate::receivables::Aging,
+    sales: BTreeMap<Currency, Vec<MonthSales>>,
+}
+
+/// A currency's DSO for each period, and the months' sales (newest first).
+pub type CurrencyDso = (Currency, Vec<Dso>, Vec<MonthSales>);
+
+impl Periods {
+    pub fn new(
+        as_of: NaiveDate,
+        tz: chrono_tz::Tz,
+        only: Option<Currency>,
+        periods: &[u32],
+    ) -> Self {
+        Periods {
+            as_of,
+            tz,
+            only,
+            periods: periods.to_vec(),
+            longest: periods.iter().copied().max().unwrap_or(12),
+            aging: crate::receivables::Aging::new(as_of, tz, only),
+            sales: BTreeMap::new(),
+        }
+    }
+
+    /// From when an invoice can matter: owed at the end of the day, or sold in the
+    /// longest period.
+    pub fn since(&self) -> DateTime<Utc> {
+        let first = first_day(self.as_of, self.longest);
+        crate::calendar::local_moment(self.tz, first, NaiveTime::MIN)
+    }
+
+    /// Counts an invoice with its ledger.
+    pub fn add(
+        &mut self,
+        inv: &crate::invoice::Invoice,
+        entries: &[crate::ledger::LedgerEntry],
+    ) -> Result<(), MoneyError> {
+        let c = inv.currency;
+        if self.only.is_some_and(|only| only != c) {
+            return Ok(());
+        }
+        self.aging.add(inv, entries)?;
+        if is_sale(inv, entries, self.as_of, self.tz)? {
+            let (as_of, longest) = (self.as_of, self.longest);
+            let months = self
+                .sales
+                .entry(c)
+                .or_insert_with(|| months(as_of, longest, c));
+            add_sale(months, inv.issue_date, &inv.total)?;
+        }
+        Ok(())
+    }
+
+    /// Each currency's figures, in currency order.
+    pub fn finish(mut self) -> Result<Vec<CurrencyDso>, MoneyError> {
+        let mut currencies: Vec<Currency> = self.sales.keys().copied().collect();
+        currencies.extend(self.aging.currencies.keys().copied());
+        currencies.sort();
+        currencies.dedup();
+        let mut out = Vec::new();
+        for c in currencies {
+            let ms = self
+                .sales
+                .remove(&c)
+                .unwrap_or_else(|| months(self.as_of, self.longest, c));
+            let owed = self
+                .aging
+                .currencies
+                .get(&c)
+                .map_or(Money::zero(c), |a| a.total.amount);
+            let figures = self
+                .periods
+                .iter()
+                .map(|n| dso(&owed, ms.get(..*n as usize).unwrap_or(&ms)))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push((c, figures, ms));
+        }
+        Ok(out)
+    }
+}
+
 /// The collection effectiveness index (CEI) of one month: of what could have been
 /// collected (receivables at its start plus its credit sales, less what was still current
 /// at its end), how much was: `(begin + sales − end) ÷ (begin + sales − end current) ×
@@ -220,19 +326,7 @@ impl MonthCei {
         let could = begin.checked_add(&month.sales)?;
         let collected = could.checked_sub(&end)?;
         let collectable = could.checked_sub(&end_current)?;
-        let cei = if collectable.is_positive() {
-            collected
-                .amount()
-                .checked_div(collectable.amount())
-                .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED))
-                .map(|r| {
-                    let mut r = r.round_dp(1);
-                    r.rescale(1);
-                    r
-                })
-        } else {
-            None
-        };
+        let cei = percent(collected.amount(), collectable.amount());
         Ok(MonthCei {
             from: month.from,
             to: month.to,
@@ -352,6 +446,60 @@ mod tests {
         use proptest::prelude::*;
 
         proptest! {
+            /// Paying an invoice never raises the DSO of a closed period, by either
+            /// method: whenever the payment is recorded (inside the period, after its last
+            /// day, or later still), for random ledgers.
+            #[test]
+            fn paying_never_raises_a_closed_periods_dso(
+                cases in prop::collection::vec(crate::receivables::tests::properties::case(), 1..10),
+                which in 0usize..10,
+                amount in 1i64..2_000_000,
+                when in 0i64..260,
+            ) {
+                use crate::ledger::{EntryKind, PaymentMethod};
+                use crate::receivables::tests::{entry, properties::{ledgers, noon}};
+                // Closed: 30 Sep 2026, the periods of 1, 3 and 6 months ending on it.
+                let as_of = day("2026-09-30");
+                let figures = |ledgers: &[(crate::invoice::Invoice, Vec<crate::ledger::LedgerEntry>)]| {
+                    let mut p = Periods::new(as_of, chrono_tz::America::Santiago, None, &[1, 3, 6]);
+                    for (inv, entries) in ledgers {
+                        p.add(inv, entries).unwrap();
+                    }
+                    p.finish().unwrap()
+                };
+                let mut books = ledgers(&cases);
+                let before = figures(&books);
+                let i = which % books.len();
+                let (inv, entries) = &mut books[i];
+                let c = inv.currency;
+                // A refunded invoice (all it received given back) owes nothing; money
+                // arriving on it again reopens it by the ledger's rule: that is not
+                // paying what is owed, and is left out.
+                let then = crate::receivables::entries_as_of(inv, entries, as_of, chrono_tz::America::Santiago);
+                let refunded = then.is_some_and(|e| {
+                    crate::ledger::balance(&inv.total, &e).unwrap().status == crate::ledger::InvoiceStatus::Refunded
+                });
+                prop_assume!(!refunded);
+                let seq = entries.len() as u32 + 1;
+                let kind = EntryKind::Payment { method: PaymentMethod::Transfer, reference: None };
+                entries.push(entry(seq, kind, Money::rounded(Decimal::new(amount, c.exponent()), c), noon(when)));
+                let after = figures(&books);
+                prop_assert_eq!(before.len(), after.len());
+                for ((c1, a, _), (c2, b, _)) in before.iter().zip(&after) {
+                    prop_assert_eq!(c1, c2);
+                    for (x, y) in a.iter().zip(b) {
+                        prop_assert!(y.receivables.amount() <= x.receivables.amount());
+                        prop_assert_eq!(x.sales, y.sales);
+                        if let (Some(p), Some(q)) = (x.simple, y.simple) {
+                            prop_assert!(q <= p, "simple {} → {}", p, q);
+                        }
+                        if let (Some(p), Some(q)) = (x.countback, y.countback) {
+                            prop_assert!(q <= p, "countback {} → {}", p, q);
+                        }
+                    }
+                }
+            }
+
             /// Both figures are never negative, countback never exceeds the period's days,
             /// and more receivables never lower either figure.
             #[test]

@@ -25,6 +25,7 @@ pub mod secret;
 pub mod stage;
 pub mod standing;
 pub mod taxid;
+pub mod trends;
 pub mod user;
 pub mod validation;
 

@@ -19,20 +19,16 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use crate::calendar::today_in;
 use crate::ids::ClientId;
 use crate::invoice::Invoice;
 use crate::ledger::{self, EntryKind, LedgerEntry};
 use crate::listing::{self, Bucket};
 use crate::money::{Currency, Money, MoneyError};
-
-/// The day an instant falls on in `tz`.
-pub fn day_in(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&tz).date_naive()
-}
 
 /// The entries of an invoice's ledger that count at the end of `day` in `tz`, or `None`
 /// when it was not issued by then.
@@ -48,7 +44,7 @@ pub fn entries_as_of(
     Some(
         entries
             .iter()
-            .filter(|e| matches!(e.kind, EntryKind::Charge) || day_in(tz, e.at) <= day)
+            .filter(|e| matches!(e.kind, EntryKind::Charge) || today_in(tz, e.at) <= day)
             .cloned()
             .collect(),
     )
@@ -230,31 +226,31 @@ impl Aging {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Known answers worked out by hand from small ledgers (amounts in the comments).
 
     use super::*;
     use crate::ledger::PaymentMethod;
     use crate::money::Currency;
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
     use chrono_tz::America::Santiago;
     use rust_decimal::Decimal;
     use rust_decimal_macros::dec;
 
-    fn clp() -> Currency {
+    pub(crate) fn clp() -> Currency {
         Currency::parse("CLP").unwrap()
     }
 
-    fn usd() -> Currency {
+    pub(crate) fn usd() -> Currency {
         Currency::parse("USD").unwrap()
     }
 
-    fn day(s: &str) -> NaiveDate {
+    pub(crate) fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
 
     /// A local time in Santiago as UTC.
-    fn santiago(s: &str) -> DateTime<Utc> {
+    pub(crate) fn santiago(s: &str) -> DateTime<Utc> {
         let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
         Santiago
             .from_local_datetime(&naive)
@@ -263,12 +259,18 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    fn money(a: Decimal, c: Currency) -> Money {
+    pub(crate) fn money(a: Decimal, c: Currency) -> Money {
         Money::new(a, c).unwrap()
     }
 
     /// One line of `total`, no tax.
-    fn invoice(client: &ClientId, c: Currency, total: Decimal, issued: &str, due: &str) -> Invoice {
+    pub(crate) fn invoice(
+        client: &ClientId,
+        c: Currency,
+        total: Decimal,
+        issued: &str,
+        due: &str,
+    ) -> Invoice {
         let new = crate::invoice::NewInvoice {
             client_id: client.to_string(),
             currency: c.code().into(),
@@ -298,7 +300,12 @@ mod tests {
         inv
     }
 
-    fn entry(seq: u32, kind: EntryKind, amount: Money, at: DateTime<Utc>) -> LedgerEntry {
+    pub(crate) fn entry(
+        seq: u32,
+        kind: EntryKind,
+        amount: Money,
+        at: DateTime<Utc>,
+    ) -> LedgerEntry {
         LedgerEntry {
             seq,
             kind,
@@ -309,7 +316,7 @@ mod tests {
         }
     }
 
-    fn payment(seq: u32, amount: Money, at: DateTime<Utc>) -> LedgerEntry {
+    pub(crate) fn payment(seq: u32, amount: Money, at: DateTime<Utc>) -> LedgerEntry {
         let kind = EntryKind::Payment {
             method: PaymentMethod::Transfer,
             reference: None,
@@ -395,7 +402,7 @@ mod tests {
         let inv = invoice(&a, usd(), dec!(500.00), "2026-08-01", "2026-09-01");
         let paid_at = Utc.with_ymd_and_hms(2026, 9, 6, 3, 30, 0).unwrap();
         // 03:30 UTC on 6 Sep is 23:30 on 5 Sep in Santiago (UTC−4 until midnight).
-        assert_eq!(day_in(Santiago, paid_at), day("2026-09-05"));
+        assert_eq!(today_in(Santiago, paid_at), day("2026-09-05"));
         let entries = vec![
             entry(
                 1,
@@ -418,7 +425,7 @@ mod tests {
         );
         // An hour later, 04:30 UTC, is 6 Sep 00:30… which does not exist: 01:30 (UTC−3).
         let later = Utc.with_ymd_and_hms(2026, 9, 6, 4, 30, 0).unwrap();
-        assert_eq!(day_in(Santiago, later), day("2026-09-06"));
+        assert_eq!(today_in(Santiago, later), day("2026-09-06"));
     }
 
     #[test]
@@ -553,15 +560,15 @@ mod tests {
         assert!(only.currencies.is_empty());
     }
 
-    mod properties {
+    pub(crate) mod properties {
         use super::*;
         use proptest::prelude::*;
 
         /// One invoice: currency, total, days from 1 Jun to its issue and to its due date,
         /// and entries as (kind 0–5, amount, days from 1 Jun).
-        type Case = (bool, i64, i64, i64, Vec<(u8, i64, i64)>);
+        pub(crate) type Case = (bool, i64, i64, i64, Vec<(u8, i64, i64)>);
 
-        fn case() -> impl Strategy<Value = Case> {
+        pub(crate) fn case() -> impl Strategy<Value = Case> {
             (
                 any::<bool>(),
                 1i64..2_000_000,
@@ -571,6 +578,54 @@ mod tests {
             )
         }
 
+        /// 1 Jun 2026, the first day of every case.
+        pub(crate) fn start() -> NaiveDate {
+            day("2026-06-01")
+        }
+
+        /// Noon in Santiago `d` days after 1 Jun 2026.
+        pub(crate) fn noon(d: i64) -> DateTime<Utc> {
+            santiago(&format!("{} 12:00", crate::calendar::add_days(start(), d)))
+        }
+
+        /// The ledgers of random cases, for two clients in turn.
+        pub(crate) fn ledgers(cases: &[Case]) -> Vec<(Invoice, Vec<LedgerEntry>)> {
+            let clients = [ClientId::generate(), ClientId::generate()];
+            let mut out = Vec::new();
+            for (i, (usd_, total, issue, due_in, raw)) in cases.iter().enumerate() {
+                let c = if *usd_ { usd() } else { clp() };
+                let total = Decimal::new(*total, c.exponent());
+                let issued = crate::calendar::add_days(start(), *issue);
+                let due = crate::calendar::add_days(issued, *due_in);
+                let inv = invoice(
+                    &clients[i % 2],
+                    c,
+                    total,
+                    &issued.to_string(),
+                    &due.to_string(),
+                );
+                let mut entries = vec![entry(1, EntryKind::Charge, inv.total, noon(*issue))];
+                for (k, (kind, amount, when)) in raw.iter().enumerate() {
+                    let m = Money::rounded(Decimal::new(*amount, c.exponent()), c);
+                    let kind = match kind {
+                        0 | 1 => EntryKind::Payment {
+                            method: PaymentMethod::Transfer,
+                            reference: None,
+                        },
+                        2 => EntryKind::LateFee {
+                            period: k as u32 + 1,
+                        },
+                        3 => EntryKind::Refund,
+                        4 => EntryKind::Discount,
+                        _ => EntryKind::CreditIn,
+                    };
+                    entries.push(entry(k as u32 + 2, kind, m, noon(issue + when)));
+                }
+                out.push((inv, entries));
+            }
+            out
+        }
+
         proptest! {
             /// For random ledgers and days, each currency's buckets sum exactly to its
             /// total, the total is every invoice's amount due by the ledger as of that day,
@@ -578,30 +633,11 @@ mod tests {
             /// to the currency's.
             #[test]
             fn buckets_sum_to_what_is_due(cases in prop::collection::vec(case(), 1..12), as_of in 0i64..260) {
-                let start = day("2026-06-01");
-                let as_of = crate::calendar::add_days(start, as_of);
-                let clients = [ClientId::generate(), ClientId::generate()];
+                let as_of = crate::calendar::add_days(start(), as_of);
                 let mut aging = Aging::new(as_of, Santiago, None);
                 let mut expected: BTreeMap<Currency, Decimal> = BTreeMap::new();
-                for (i, (usd_, total, issue, due_in, raw)) in cases.iter().enumerate() {
-                    let c = if *usd_ { usd() } else { clp() };
-                    let total = Decimal::new(*total, c.exponent());
-                    let issued = crate::calendar::add_days(start, *issue);
-                    let due = crate::calendar::add_days(issued, *due_in);
-                    let inv = invoice(&clients[i % 2], c, total, &issued.to_string(), &due.to_string());
-                    let at = |d: i64| santiago(&format!("{} 12:00", crate::calendar::add_days(start, d)));
-                    let mut entries = vec![entry(1, EntryKind::Charge, inv.total, at(*issue))];
-                    for (k, (kind, amount, when)) in raw.iter().enumerate() {
-                        let m = Money::rounded(Decimal::new(*amount, c.exponent()), c);
-                        let kind = match kind {
-                            0 | 1 => EntryKind::Payment { method: PaymentMethod::Transfer, reference: None },
-                            2 => EntryKind::LateFee { period: k as u32 + 1 },
-                            3 => EntryKind::Refund,
-                            4 => EntryKind::Discount,
-                            _ => EntryKind::CreditIn,
-                        };
-                        entries.push(entry(k as u32 + 2, kind, m, at(issue + when)));
-                    }
+                for (inv, entries) in ledgers(&cases) {
+                    let c = inv.currency;
                     aging.add(&inv, &entries).unwrap();
                     if let Some(counted) = entries_as_of(&inv, &entries, as_of, Santiago) {
                         let b = ledger::balance(&inv.total, &counted).unwrap();

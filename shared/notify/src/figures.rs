@@ -189,3 +189,19 @@ pub fn cei_method(l: Locale) -> String {
              Receivables at the start are what was owed at the end of the day before the month; the amounts as in the aging. 100 is everything collectable collected. With nothing collectable, there is no index.".into(),
     }
 }
+
+/// How the trends are worked out.
+pub fn trends_method(l: Locale) -> String {
+    match l {
+        Locale::Es => "Cada mes, por moneda, con los libros como estaban al cierre del día pedido. Facturado: las ventas a crédito del mes (como en el DSO). \
+             Cobrado: el dinero recibido en el mes (pagos, por el día en que se registraron) menos lo devuelto (reembolsos, disputas perdidas); los créditos movidos entre facturas y los descuentos no son dinero recibido. \
+             Vencido al cierre: lo adeudado al cierre del mes que ya había pasado su vencimiento vigente, y su parte de todo lo adeudado. \
+             Días de atraso promedio: de las facturas pagadas por completo en el mes, la suma de monto × días después del vencimiento vigente, dividida por la suma de los montos (pagada a tiempo cuenta 0). \
+             Promesas cumplidas y planes completados: de los decididos en el mes (cumplidos cuando llegó el dinero, incumplidos cuando pasó su plazo con los días de gracia), la parte cumplida; los aún abiertos no cuentan.".into(),
+        Locale::En => "Each month, per currency, with the ledgers as they stood at the end of the day asked about. Invoiced: the month's credit sales (as in DSO). \
+             Collected: money received in the month (payments, by the day they were recorded) less what went back (refunds, disputes lost); credits moved between invoices and discounts are not money received. \
+             Overdue at the end: what was owed at the end of the month and past its due date in force, and its share of all that was owed. \
+             Average days late: of the invoices paid in full in the month, the sum of amount × days after the due date in force, divided by the sum of the amounts (paid on time counts 0). \
+             Promises kept and plans completed: of those decided in the month (kept when the money arrived, broken when their deadline with the grace days passed), the share kept; those still open are not counted.".into(),
+    }
+}

@@ -341,8 +341,152 @@ async fn cei_month_by_month(t: TestApp) {
     }
 }
 
+/// The invoice of `client` in CLP whose total is `total`.
+async fn find(t: &TestApp, client: &str, total: &str) -> String {
+    let l = t
+        .get(&format!("/v1/invoices?client_id={client}&currency=CLP"))
+        .await;
+    assert_eq!(l.status, StatusCode::OK, "{}", l.raw);
+    let row = l.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["total"] == total)
+        .unwrap_or_else(|| panic!("no {total} in {}", l.raw));
+    row["id"].as_str().unwrap().to_string()
+}
+
+/// The trends on the aging's ledgers, and in December (Santiago, grace 2 days): on 1 Dec
+/// Andes promises 20.000 of its 50.000 invoice by 3 Dec and pays it on 2 Dec (kept);
+/// Norte promises its 40.000 by 5 Dec and never pays (broken at the end of 7 Dec). As of
+/// 20 Dec, by hand:
+/// - December (1–20), CLP: nothing invoiced; 20.000 collected; owed at the end 40.000 +
+///   30.000 + 40.000 = 110.000, all overdue (100.0 %); CEI (130.000 + 0 − 110.000) ÷
+///   (130.000 − 0) = 15.4; nothing settled; one promise kept of two: 50.0.
+/// - November, CLP: invoiced 50.000 + 30.000 = 80.000 (the void one left out); collected
+///   30.000 + 60.000 = 90.000; owed at the start 140.000, at the end 130.000, all
+///   overdue; CEI 40.9 (as above); the 30.000 invoice settled on 25 Nov, due 30 Nov:
+///   0.0 days late.
+/// - USD: 250.00 invoiced in November, current at its end (0.0 % overdue), overdue on
+///   20 Dec (due 15 Dec): 100.0 %.
+async fn trends_month_by_month(t: TestApp) {
+    let (andes, norte, _) = aging_fixture(&t).await;
+    let a2 = find(&t, &andes, "50000").await;
+    let n1 = find(&t, &norte, "40000").await;
+    let p = t
+        .post(
+            &format!("/v1/invoices/{a2}/promises"),
+            &json!({"date": "2026-12-03", "amount": "20000"}),
+            None,
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+    let p = t
+        .post(
+            &format!("/v1/invoices/{n1}/promises"),
+            &json!({"date": "2026-12-05"}),
+            None,
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+    t.set_now("2026-12-02T15:00:00Z");
+    let p = t.post(&format!("/v1/invoices/{a2}/payments"),
+        &json!({"method": "transfer", "amount": "20000", "currency": "CLP", "reference": "T-3"}), None).await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+    t.set_now("2026-12-20T15:00:00Z");
+    let a = t.get("/v1/reports/trends?as_of=2026-12-20&months=2").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    assert_eq!(a.body["object"], "trends");
+    let row = |m: &Value| {
+        let amt = |k: &str| m[k]["amount"].as_str().unwrap().to_string();
+        (
+            m["from"].as_str().unwrap().to_string(),
+            [
+                amt("invoiced"),
+                amt("collected"),
+                amt("owed_at_start"),
+                amt("owed_at_end"),
+                amt("overdue_at_end"),
+            ],
+            [
+                m["overdue_share"].clone(),
+                m["cei"].clone(),
+                m["avg_days_late"].clone(),
+                m["promise_kept_rate"].clone(),
+            ],
+            (
+                m["settled_invoices"].as_u64(),
+                m["promises_kept"].as_u64(),
+                m["promises_broken"].as_u64(),
+            ),
+        )
+    };
+    let clp: Vec<_> = currency(&a.body, "CLP")["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(row)
+        .collect();
+    let s = |v: &str| v.to_string();
+    assert_eq!(
+        clp,
+        [
+            (
+                s("2026-12-01"),
+                [s("0"), s("20000"), s("130000"), s("110000"), s("110000")],
+                [json!("100.0"), json!("15.4"), Value::Null, json!("50.0")],
+                (Some(0), Some(1), Some(1))
+            ),
+            (
+                s("2026-11-01"),
+                [
+                    s("80000"),
+                    s("90000"),
+                    s("140000"),
+                    s("130000"),
+                    s("130000")
+                ],
+                [json!("100.0"), json!("40.9"), json!("0.0"), Value::Null],
+                (Some(1), Some(0), Some(0))
+            ),
+        ],
+        "{}",
+        a.raw
+    );
+    let usd = currency(&a.body, "USD");
+    let shares: Vec<&Value> = usd["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["overdue_share"])
+        .collect();
+    assert_eq!(shares, [&json!("100.0"), &json!("0.0")], "{}", a.raw);
+    assert_eq!(usd["months"][1]["invoiced"]["amount"], "250.00");
+    // As of 30 Nov, December is not there and November is the same.
+    let b = t
+        .get("/v1/reports/trends?as_of=2026-11-30&months=1&currency=CLP")
+        .await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.raw);
+    assert_eq!(b.body["currencies"].as_array().unwrap().len(), 1);
+    assert_eq!(row(&b.body["currencies"][0]["months"][0]), clp[1].clone());
+    for q in [
+        "months=37",
+        "months=x",
+        "as_of=2026-12-21",
+        "as_of=2026-02-30",
+        "currency=XYZ",
+    ] {
+        let a = t.get(&format!("/v1/reports/trends?{q}")).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {}", a.raw);
+        assert_eq!(a.content_type, "application/problem+json", "{q}");
+    }
+    let a = t.get("/v1/reports/trends?month=3").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.raw);
+}
+
 on_both_stacks!(
     the_aging_as_of_a_day,
     dso_by_both_methods,
-    cei_month_by_month
+    cei_month_by_month,
+    trends_month_by_month
 );

@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(aging_csv))
         .routes(routes!(dso))
         .routes(routes!(cei))
+        .routes(routes!(trends))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -100,6 +101,61 @@ async fn cei(
             .currencies
             .into_iter()
             .map(|(currency, months)| CurrencyCeiView { currency, months })
+            .collect(),
+        invoices_read: r.invoices_read,
+    };
+    Ok(Json(to_json(&view)?).into_response())
+}
+
+/// One currency's trends, month by month.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CurrencyTrendsView {
+    #[schema(value_type = String, example = "CLP")]
+    currency: Currency,
+    /// Newest first.
+    months: Vec<cobro_domain::trends::MonthTrend>,
+}
+
+/// The months a finance team looks back on.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TrendsView {
+    /// `trends`.
+    object: &'static str,
+    #[schema(value_type = String, example = "2026-11-30")]
+    as_of: chrono::NaiveDate,
+    timezone: String,
+    method: String,
+    currencies: Vec<CurrencyTrendsView>,
+    invoices_read: u64,
+}
+
+/// `GET /v1/reports/trends?as_of=&currency=&months=`: each of the last 12 months (or
+/// `months`, 1–36) ending on the day, per currency: invoiced and collected, owed and
+/// overdue at its end (and the overdue share), CEI, average days late of the invoices
+/// settled in it weighted by amount, promise-kept and plan completion rates.
+#[utoipa::path(get, operation_id = "trends_report", path = "/v1/reports/trends", tag = "reports",
+    params(DsoParams),
+    responses(
+        (status = 200, description = "Each month's figures per currency", body = TrendsView),
+        (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `as_of`, `currency` or `months` (over 36), each named", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+async fn trends(
+    State(app): State<App>,
+    params: Result<Query<DsoParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
+    let ask = figures::check_dso(&app, &p.query())?;
+    let r = figures::trends(&app, &ask).await?;
+    let view = TrendsView {
+        object: "trends",
+        as_of: r.as_of,
+        timezone: app.config.business_timezone.name().into(),
+        method: cobro_notify::figures::trends_method(Locale::En),
+        currencies: r
+            .currencies
+            .into_iter()
+            .map(|(currency, months)| CurrencyTrendsView { currency, months })
             .collect(),
         invoices_read: r.invoices_read,
     };

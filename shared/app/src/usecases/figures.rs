@@ -321,74 +321,32 @@ pub fn check_dso(app: &App, q: &DsoQuery) -> Result<DsoAsk, Error> {
 /// DSO being worked out, invoice by invoice.
 struct DsoWork<'a> {
     ask: &'a DsoAsk,
-    longest: u32,
-    aging: Aging,
-    sales: BTreeMap<Currency, Vec<cobro_domain::dso::MonthSales>>,
+    periods: cobro_domain::dso::Periods,
 }
 
 impl<'a> DsoWork<'a> {
     fn new(app: &App, ask: &'a DsoAsk) -> Self {
+        let tz = app.config.business_timezone;
         DsoWork {
             ask,
-            longest: ask.periods.iter().copied().max().unwrap_or(12),
-            aging: Aging::new(ask.as_of, app.config.business_timezone, ask.currency),
-            sales: BTreeMap::new(),
+            periods: cobro_domain::dso::Periods::new(ask.as_of, tz, ask.currency, &ask.periods),
         }
     }
 
-    /// Owed at the end of the day, or sold in the longest period.
     fn since(&self) -> chrono::DateTime<chrono::Utc> {
-        let first = cobro_domain::dso::first_day(self.ask.as_of, self.longest);
-        calendar::local_moment(self.aging.tz, first, NaiveTime::MIN)
+        self.periods.since()
     }
 
     fn add(&mut self, s: &cobro_store::StoredInvoice) -> Result<(), Error> {
-        use cobro_domain::dso;
-        let (inv, c) = (&s.invoice, s.invoice.currency);
-        if self.ask.currency.is_some_and(|only| only != c) {
-            return Ok(());
-        }
-        self.aging.add(inv, &s.entries).map_err(Error::internal)?;
-        if dso::is_sale(inv, &s.entries, self.ask.as_of, self.aging.tz).map_err(Error::internal)? {
-            let (as_of, longest) = (self.ask.as_of, self.longest);
-            let months = self
-                .sales
-                .entry(c)
-                .or_insert_with(|| dso::months(as_of, longest, c));
-            dso::add_sale(months, inv.issue_date, &inv.total).map_err(Error::internal)?;
-        }
-        Ok(())
+        self.periods
+            .add(&s.invoice, &s.entries)
+            .map_err(Error::internal)
     }
 
-    fn finish(mut self, read: u64) -> Result<DsoReport, Error> {
-        use cobro_domain::dso;
-        let mut currencies: Vec<Currency> = self.sales.keys().copied().collect();
-        currencies.extend(self.aging.currencies.keys().copied());
-        currencies.sort();
-        currencies.dedup();
-        let mut out = Vec::new();
-        for c in currencies {
-            let months = self
-                .sales
-                .remove(&c)
-                .unwrap_or_else(|| dso::months(self.ask.as_of, self.longest, c));
-            let owed = self
-                .aging
-                .currencies
-                .get(&c)
-                .map_or(cobro_domain::Money::zero(c), |a| a.total.amount);
-            let figures = self
-                .ask
-                .periods
-                .iter()
-                .map(|n| dso::dso(&owed, months.get(..*n as usize).unwrap_or(&months)))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(Error::internal)?;
-            out.push((c, figures, months));
-        }
+    fn finish(self, read: u64) -> Result<DsoReport, Error> {
         Ok(DsoReport {
             ask: self.ask.clone(),
-            currencies: out,
+            currencies: self.periods.finish().map_err(Error::internal)?,
             invoices_read: read,
         })
     }
@@ -402,6 +360,37 @@ pub async fn dso(app: &App, ask: &DsoAsk) -> Result<DsoReport, Error> {
     work.finish(read)
 }
 
+/// The trends of each month, per currency, newest first.
+#[derive(Debug, Clone)]
+pub struct TrendsReport {
+    pub as_of: NaiveDate,
+    pub currencies: Vec<(Currency, Vec<cobro_domain::trends::MonthTrend>)>,
+    pub invoices_read: u64,
+}
+
+/// The months of a trend or CEI asked for: the longest period (default 12).
+fn trend_months(ask: &DsoAsk) -> u32 {
+    ask.periods.iter().copied().max().unwrap_or(12)
+}
+
+/// Each of the months ending on the day (default 12), per currency: invoiced and
+/// collected, owed and overdue at its end, CEI, average days late, promises kept and plans
+/// completed ([`cobro_domain::trends`]), from the receivables at each month's start and
+/// end and what happened in it.
+pub async fn trends(app: &App, ask: &DsoAsk) -> Result<TrendsReport, Error> {
+    let tz = app.config.business_timezone;
+    let mut t = cobro_domain::trends::Trends::new(ask.as_of, trend_months(ask), tz, ask.currency);
+    let read = each_receivable(app, t.since(), |s| {
+        t.add(&s.invoice, &s.entries).map_err(Error::internal)
+    })
+    .await?;
+    Ok(TrendsReport {
+        as_of: ask.as_of,
+        currencies: t.finish().map_err(Error::internal)?,
+        invoices_read: read,
+    })
+}
+
 /// The CEI of each month, per currency, newest first.
 #[derive(Debug, Clone)]
 pub struct CeiReport {
@@ -410,83 +399,17 @@ pub struct CeiReport {
     pub invoices_read: u64,
 }
 
-/// The collection effectiveness index of each of the `months` months ending on the day
-/// (default 12: `ask.periods`' longest), per currency: the receivables at each month's
-/// start and end (and how much of them was current), worked out like the aging, and the
-/// month's credit sales.
+/// The collection effectiveness index of each of the months ending on the day (default
+/// 12), per currency: the trends' CEI with the amounts it comes from.
 pub async fn cei(app: &App, ask: &DsoAsk) -> Result<CeiReport, Error> {
-    use cobro_domain::dso;
-    let tz = app.config.business_timezone;
-    let n = ask.periods.iter().copied().max().unwrap_or(12);
-    let first = dso::first_day(ask.as_of, n);
-    // The end of each month, and the day before the first.
-    let mut days: Vec<NaiveDate> = dso::spans(ask.as_of, n).iter().map(|s| s.1).collect();
-    days.push(calendar::add_days(first, -1));
-    let mut agings: Vec<Aging> = days
-        .iter()
-        .map(|d| Aging::new(*d, tz, ask.currency))
-        .collect();
-    let since = calendar::local_moment(tz, calendar::add_days(first, -1), NaiveTime::MIN);
-    let mut sales: BTreeMap<Currency, Vec<dso::MonthSales>> = BTreeMap::new();
-    let read = each_receivable(app, since, |s| {
-        let (inv, c) = (&s.invoice, s.invoice.currency);
-        if ask.currency.is_some_and(|only| only != c) {
-            return Ok(());
-        }
-        for a in &mut agings {
-            a.add(inv, &s.entries).map_err(Error::internal)?;
-        }
-        if dso::is_sale(inv, &s.entries, ask.as_of, tz).map_err(Error::internal)? {
-            let months = sales
-                .entry(c)
-                .or_insert_with(|| dso::months(ask.as_of, n, c));
-            dso::add_sale(months, inv.issue_date, &inv.total).map_err(Error::internal)?;
-        }
-        Ok(())
-    })
-    .await?;
-    let mut currencies: Vec<Currency> = sales.keys().copied().collect();
-    for a in &agings {
-        currencies.extend(a.currencies.keys().copied());
-    }
-    currencies.sort();
-    currencies.dedup();
-    let owed = |i: usize, c: Currency, current: bool| {
-        let zero = cobro_domain::Money::zero(c);
-        agings
-            .get(i)
-            .and_then(|a| a.currencies.get(&c))
-            .map_or(zero, |a| {
-                if current {
-                    a.cell(cobro_domain::listing::Bucket::Current).amount
-                } else {
-                    a.total.amount
-                }
-            })
-    };
-    let mut out = Vec::new();
-    for c in currencies {
-        let months = sales
-            .remove(&c)
-            .unwrap_or_else(|| dso::months(ask.as_of, n, c));
-        let mut rows = Vec::new();
-        for (i, m) in months.iter().enumerate() {
-            // Month i ends on day i; it begins after day i + 1 (the next older month's
-            // end, or the day before the first).
-            let row = dso::MonthCei::new(
-                m,
-                owed(i.saturating_add(1), c, false),
-                owed(i, c, false),
-                owed(i, c, true),
-            )
-            .map_err(Error::internal)?;
-            rows.push(row);
-        }
-        out.push((c, rows));
-    }
+    let t = trends(app, ask).await?;
     Ok(CeiReport {
-        as_of: ask.as_of,
-        currencies: out,
-        invoices_read: read,
+        as_of: t.as_of,
+        currencies: t
+            .currencies
+            .into_iter()
+            .map(|(c, rows)| (c, rows.iter().map(|r| r.cei_row()).collect()))
+            .collect(),
+        invoices_read: t.invoices_read,
     })
 }
