@@ -224,6 +224,13 @@ try {
   assert.ok(await page.locator('svg[role=img] > title').count() >= 1, 'an aging chart');
   assert.match(await page.textContent('table[id^=aging-] tbody'), /Al día/);
   assert.match(await page.textContent('#aging-method'), /art\. 1595/);
+  // The trends (two charts per currency) and the expected cash, each with its table.
+  for (const id of ['trend-clp', 'share-clp', 'cash-clp']) {
+    assert.equal(await page.locator(`svg[aria-labelledby="${id}-title ${id}-desc"]`).count(), 1, id);
+  }
+  assert.equal(await page.locator('table#trends-CLP tbody tr').count(), 12);
+  assert.equal(await page.locator('table#cash-CLP tbody tr').count(), 16);
+  assert.match(await page.textContent('table#cash-CLP th[aria-current=date]'), /esta semana/);
   violations.reports = await axe(owner, `${base}/console/reports`, 'reports');
   await shots(page, 'reports');
   await page.click('header button[type=submit]');

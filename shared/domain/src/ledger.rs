@@ -97,6 +97,17 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// How the entry moves the business's cash: 1 for money received (a payment), −1 for
+    /// money that went back (a refund, a dispute lost), none otherwise (credits moved
+    /// between invoices and discounts are no money).
+    pub fn cash_sign(&self) -> Option<rust_decimal::Decimal> {
+        match self {
+            EntryKind::Payment { .. } => Some(rust_decimal::Decimal::ONE),
+            EntryKind::Refund | EntryKind::DisputeLost => Some(rust_decimal::Decimal::NEGATIVE_ONE),
+            _ => None,
+        }
+    }
+
     /// Money received toward the invoice (what keeps promises and pays instalments).
     pub fn pays(&self) -> bool {
         matches!(

@@ -8,6 +8,7 @@ pub mod actor;
 pub mod arrangement;
 pub mod audit;
 pub mod calendar;
+pub mod cash;
 pub mod client;
 pub mod deposit;
 pub mod dso;

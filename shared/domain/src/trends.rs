@@ -31,7 +31,7 @@ use crate::arrangement::{self, Outcome};
 use crate::calendar::{add_days, local_moment, today_in};
 use crate::dso::{self, MonthCei, MonthSales, one_decimal, percent};
 use crate::invoice::Invoice;
-use crate::ledger::{EntryKind, LedgerEntry};
+use crate::ledger::LedgerEntry;
 use crate::listing::Bucket;
 use crate::money::{Currency, Money, MoneyError};
 use crate::receivables::{Aging, entries_as_of};
@@ -192,10 +192,8 @@ impl Trends {
             t.sales.sales = t.sales.sales.checked_add(&inv.total)?;
         }
         for e in &counted {
-            let sign = match e.kind {
-                EntryKind::Payment { .. } => Decimal::ONE,
-                EntryKind::Refund | EntryKind::DisputeLost => Decimal::NEGATIVE_ONE,
-                _ => continue,
+            let Some(sign) = e.kind.cash_sign() else {
+                continue;
             };
             if let Some(m) = self.month_of(today_in(self.tz, e.at))
                 && let Some(t) = self.tally(c, m)

@@ -65,6 +65,26 @@ pub struct FigureWords {
     pub simple: &'static str,
     pub countback: &'static str,
     pub whole_business: &'static str,
+    pub trends: &'static str,
+    pub month: &'static str,
+    pub invoiced: &'static str,
+    pub collected: &'static str,
+    pub overdue_end: &'static str,
+    pub overdue_share: &'static str,
+    pub cei: &'static str,
+    pub avg_days_late: &'static str,
+    pub promises_kept: &'static str,
+    pub plans_completed: &'static str,
+    pub cash: &'static str,
+    pub week: &'static str,
+    pub arrived: &'static str,
+    pub due: &'static str,
+    pub promised: &'static str,
+    pub instalments: &'static str,
+    pub expected: &'static str,
+    pub overdue_undated: &'static str,
+    pub later: &'static str,
+    pub this_week: &'static str,
 }
 
 static FIGURES_ES: FigureWords = FigureWords {
@@ -96,6 +116,26 @@ static FIGURES_ES: FigureWords = FigureWords {
     simple: "DSO simple",
     countback: "DSO por agotamiento",
     whole_business: "Del negocio entero, no solo de este cliente.",
+    trends: "Tendencias (12 meses)",
+    month: "Mes",
+    invoiced: "Facturado",
+    collected: "Cobrado",
+    overdue_end: "Vencido al cierre",
+    overdue_share: "% vencido",
+    cei: "CEI",
+    avg_days_late: "Días de atraso promedio",
+    promises_kept: "Promesas cumplidas",
+    plans_completed: "Planes completados",
+    cash: "Caja esperada (8 semanas)",
+    week: "Semana",
+    arrived: "Llegado",
+    due: "Vence",
+    promised: "Prometido",
+    instalments: "Cuotas",
+    expected: "Esperado (ponderado)",
+    overdue_undated: "Vencido sin promesa ni plan (sin fecha)",
+    later: "Esperado después de la octava semana",
+    this_week: "esta semana",
 };
 
 static FIGURES_EN: FigureWords = FigureWords {
@@ -127,6 +167,26 @@ static FIGURES_EN: FigureWords = FigureWords {
     simple: "Simple DSO",
     countback: "Countback DSO",
     whole_business: "For the whole business, not only this client.",
+    trends: "Trends (12 months)",
+    month: "Month",
+    invoiced: "Invoiced",
+    collected: "Collected",
+    overdue_end: "Overdue at the end",
+    overdue_share: "% overdue",
+    cei: "CEI",
+    avg_days_late: "Average days late",
+    promises_kept: "Promises kept",
+    plans_completed: "Plans completed",
+    cash: "Expected cash (8 weeks)",
+    week: "Week",
+    arrived: "Arrived",
+    due: "Falls due",
+    promised: "Promised",
+    instalments: "Instalments",
+    expected: "Expected (weighted)",
+    overdue_undated: "Past due with no promise or plan (no date)",
+    later: "Expected after the eighth week",
+    this_week: "this week",
 };
 
 impl FigureWords {
@@ -203,5 +263,73 @@ pub fn trends_method(l: Locale) -> String {
              Overdue at the end: what was owed at the end of the month and past its due date in force, and its share of all that was owed. \
              Average days late: of the invoices paid in full in the month, the sum of amount × days after the due date in force, divided by the sum of the amounts (paid on time counts 0). \
              Promises kept and plans completed: of those decided in the month (kept when the money arrived, broken when their deadline with the grace days passed), the share kept; those still open are not counted.".into(),
+    }
+}
+
+/// How the expected cash is worked out.
+pub fn cash_method(l: Locale) -> String {
+    match l {
+        Locale::Es => "Semanas de lunes a domingo (hora del negocio): la semana del día pedido y las siete siguientes, junto a las ocho anteriores. \
+             Lo que aún se debe se espera en una fecha: con un plan abierto, cada cuota impaga en su vencimiento; con promesas abiertas, cada promesa en su fecha; el resto, en el vencimiento vigente. \
+             Lo vencido sin promesa ni plan no tiene fecha y se muestra aparte. Una fecha ya pasada pero aún en sus días de gracia se espera en la semana en curso. \
+             Cada monto se pondera por la historia del cliente en los últimos doce meses: lo que vence por su tasa de puntualidad (de sus facturas pagadas por completo, la parte pagada a tiempo) y lo prometido o en plan por su tasa de cumplimiento (de sus promesas y planes decididos, la parte cumplida). \
+             Sin historia propia se usa la del negocio; sin ninguna, el 100 %. Llegado: los pagos registrados en la semana menos lo devuelto.".into(),
+        Locale::En => "Weeks from Monday to Sunday (the business's time): the week of the day asked about and the seven after it, beside the eight before. \
+             What is still owed is expected on one date: under an open plan, each unpaid instalment on its due date; under open promises, each promise on its date; the rest on the due date in force. \
+             What is past due with no promise or plan has no date and is shown apart. A date already passed but still within its grace days is expected in the current week. \
+             Each amount is weighted by the client's history over the last twelve months: what falls due by their on-time share (of their invoices paid in full, the share paid on time), what is promised or in a plan by their kept share (of their promises and plans decided, the share kept). \
+             A client without history of their own takes the business's; a business without any, 100 %. Arrived: payments recorded in the week less what went back.".into(),
+    }
+}
+
+/// The trends' charts: titles and descriptions.
+pub fn trends_chart_title(l: Locale, currency: &str, money: bool) -> String {
+    match (l, money) {
+        (Locale::Es, true) => format!("Facturado y cobrado por mes en {currency}"),
+        (Locale::Es, false) => {
+            format!("Parte vencida al cierre de cada mes y CEI, en %, en {currency}")
+        }
+        (Locale::En, true) => format!("Invoiced and collected by month in {currency}"),
+        (Locale::En, false) => {
+            format!("Share overdue at each month's end and CEI, in %, in {currency}")
+        }
+    }
+}
+
+/// The trends' charts in a sentence: the latest month's figures.
+pub fn trends_chart_desc(l: Locale, month: &str, money: bool, a: &str, b: &str) -> String {
+    match (l, money) {
+        (Locale::Es, true) => format!(
+            "Barras de lo facturado y lo cobrado cada mes; en {month} se facturó {a} y se cobró {b}."
+        ),
+        (Locale::Es, false) => format!(
+            "Líneas de la parte vencida (continua) y del CEI (discontinua) cada mes; en {month}: {a} vencido, CEI {b}."
+        ),
+        (Locale::En, true) => format!(
+            "Bars of what was invoiced and collected each month; in {month} {a} was invoiced and {b} collected."
+        ),
+        (Locale::En, false) => format!(
+            "Lines of the share overdue (solid) and CEI (dashed) each month; in {month}: {a} overdue, CEI {b}."
+        ),
+    }
+}
+
+/// The expected cash chart's title.
+pub fn cash_chart_title(l: Locale, currency: &str) -> String {
+    match l {
+        Locale::Es => format!("Caja llegada y esperada por semana en {currency}"),
+        Locale::En => format!("Cash arrived and expected by week in {currency}"),
+    }
+}
+
+/// The expected cash chart in a sentence.
+pub fn cash_chart_desc(l: Locale, arrived: &str, expected: &str) -> String {
+    match l {
+        Locale::Es => format!(
+            "Barras de lo llegado en las ocho semanas anteriores y de lo esperado, ponderado, en las ocho desde esta; llegó {arrived} y se esperan {expected}."
+        ),
+        Locale::En => format!(
+            "Bars of what arrived in the eight weeks before and what is expected, weighted, in the eight from this one; {arrived} arrived and {expected} is expected."
+        ),
     }
 }

@@ -2490,6 +2490,46 @@ async fn the_reports_page_shows_the_apis_aging(t: TestApp) {
         assert_eq!(row[1], format!("≥ {}", p["countback"].as_str().unwrap()));
     }
     assert_eq!(rows[0][..2], ["65.7".to_string(), "≥ 30.0".to_string()]);
+    // The trends of twelve months and the expected cash: the API's figures, drawn.
+    let api = t.get("/v1/reports/trends?as_of=2026-11-30").await.body;
+    let months = api["currencies"][0]["months"].as_array().unwrap();
+    let rows = table(&page.body, "trends-CLP");
+    assert_eq!(rows.len(), 12, "{rows:?}");
+    for (row, m) in rows.iter().zip(months) {
+        let share = m["overdue_share"]
+            .as_str()
+            .map_or("—".to_string(), |v| format!("{v} %"));
+        let cei = m["cei"].as_str().unwrap_or("—");
+        assert_eq!(
+            (row[3].as_str(), row[4].as_str()),
+            (share.as_str(), cei),
+            "{row:?}"
+        );
+    }
+    assert_eq!(
+        rows[0][..5],
+        ["$80.000", "$90.000", "$130.000", "100.0 %", "40.9"].map(String::from)
+    );
+    let cash = t.get("/v1/reports/cash?as_of=2026-11-30").await.body;
+    let weeks = cash["currencies"][0]["weeks"].as_array().unwrap();
+    let rows = table(&page.body, "cash-CLP");
+    assert_eq!(rows.len(), 16, "{rows:?}");
+    for (row, w) in rows.iter().zip(weeks) {
+        let expected = w["expected"]["amount"].as_str().unwrap();
+        assert_eq!(
+            row[4].replace('.', "").trim_start_matches('$'),
+            expected,
+            "{row:?}"
+        );
+    }
+    for id in ["trend-clp", "share-clp", "cash-clp", "cash-usd"] {
+        assert!(
+            page.body
+                .contains(&format!("aria-labelledby=\"{id}-title {id}-desc\"")),
+            "{id}"
+        );
+    }
+    assert!(page.body.contains("aria-current=\"date\""));
     // A date it cannot read, a currency that is none: named, and today's aging shown.
     let page = b.get("/console/reports?as_of=ayer&currency=XYZ").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);

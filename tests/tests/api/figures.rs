@@ -484,9 +484,114 @@ async fn trends_month_by_month(t: TestApp) {
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.raw);
 }
 
+/// The expected cash as of Tuesday 1 Dec 2026 (the week of Monday 30 Nov; the weeks
+/// behind begin on 5 Oct), on the aging's ledgers and, on 1 Dec: Andes pays its 50.000
+/// due 20 Nov (11 days late: of its two invoices settled in the last twelve months, one
+/// was on time, 50 %) and is invoiced 80.000 due Thursday 10 Dec; Norte promises its
+/// 40.000 (due 10 Aug) for Friday 4 Dec. By hand:
+/// - CLP arrived: 30.000 + 60.000 in the week of 23 Nov, 50.000 this week;
+/// - this week: Norte's promise 40.000 × 100 % (nobody has decided promises: 100 %);
+/// - the week of 7 Dec: Andes's 80.000 × 50 % = 40.000;
+/// - USD, the week of 14 Dec: Norte's 250.00 (no history of its own) × the business's
+///   on-time share, Andes's 50 % = 125.00;
+/// - Andes's 40.000 left of its first invoice, past due with no promise: on no date.
+async fn cash_expected_by_week(t: TestApp) {
+    let (andes, norte, _) = aging_fixture(&t).await;
+    let a2 = find(&t, &andes, "50000").await;
+    let n1 = find(&t, &norte, "40000").await;
+    let p = t.post(&format!("/v1/invoices/{a2}/payments"),
+        &json!({"method": "transfer", "amount": "50000", "currency": "CLP", "reference": "T-4"}), None).await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+    invoice(&t, &andes, "CLP", "80000", "2026-12-01", "2026-12-10").await;
+    let p = t
+        .post(
+            &format!("/v1/invoices/{n1}/promises"),
+            &json!({"date": "2026-12-04"}),
+            None,
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+    let a = t.get("/v1/reports/cash").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    assert_eq!(
+        (a.body["object"].as_str(), a.body["as_of"].as_str()),
+        (Some("cash_forecast"), Some("2026-12-01"))
+    );
+    let clp = currency(&a.body, "CLP");
+    let weeks = clp["weeks"].as_array().unwrap();
+    assert_eq!(weeks.len(), 16);
+    assert_eq!(
+        (
+            weeks[0]["from"].as_str(),
+            weeks[8]["from"].as_str(),
+            weeks[15]["to"].as_str()
+        ),
+        (Some("2026-10-05"), Some("2026-11-30"), Some("2027-01-24"))
+    );
+    let amt = |w: &Value, k: &str| w[k]["amount"].as_str().unwrap().to_string();
+    let arrived: Vec<String> = weeks.iter().map(|w| amt(w, "arrived")).collect();
+    let mut want = vec!["0".to_string(); 16];
+    want[7] = "90000".into();
+    want[8] = "50000".into();
+    assert_eq!(arrived, want, "{}", a.raw);
+    let ahead: Vec<[String; 4]> = weeks[8..11]
+        .iter()
+        .map(|w| {
+            [
+                amt(w, "due"),
+                amt(w, "promised"),
+                amt(w, "instalments"),
+                amt(w, "expected"),
+            ]
+        })
+        .collect();
+    let s = |v: &str| v.to_string();
+    assert_eq!(
+        ahead,
+        [
+            [s("0"), s("40000"), s("0"), s("40000")],
+            [s("80000"), s("0"), s("0"), s("40000")],
+            [s("0"), s("0"), s("0"), s("0")],
+        ],
+        "{}",
+        a.raw
+    );
+    assert_eq!(
+        (amt(clp, "overdue"), amt(clp, "later")),
+        (s("40000"), s("0"))
+    );
+    let usd = currency(&a.body, "USD");
+    let w = &usd["weeks"][10];
+    assert_eq!(
+        (w["from"].as_str(), amt(w, "due"), amt(w, "expected")),
+        (Some("2026-12-14"), s("250.00"), s("125.00"))
+    );
+    // One currency; a past day sees the ledgers as they were (no promise yet on 30 Nov:
+    // Norte's 40.000 was on no date).
+    let b = t
+        .get("/v1/reports/cash?as_of=2026-11-30&currency=CLP")
+        .await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.raw);
+    assert_eq!(b.body["currencies"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        amt(&b.body["currencies"][0], "overdue"),
+        "130000",
+        "{}",
+        b.raw
+    );
+    for q in ["as_of=2026-12-02", "as_of=hoy", "currency=pesos"] {
+        let a = t.get(&format!("/v1/reports/cash?{q}")).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {}", a.raw);
+        assert_eq!(a.content_type, "application/problem+json", "{q}");
+    }
+    let a = t.get("/v1/reports/cash?months=3").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.raw);
+}
+
 on_both_stacks!(
     the_aging_as_of_a_day,
     dso_by_both_methods,
     cei_month_by_month,
-    trends_month_by_month
+    trends_month_by_month,
+    cash_expected_by_week
 );

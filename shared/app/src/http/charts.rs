@@ -3,7 +3,7 @@
 //! each on the page), and announced to screen readers by a title and a description the
 //! root `<svg>` is labelled by.
 
-use charts_rs::{BarChart, Color, LegendCategory, Series};
+use charts_rs::{BarChart, Color, LegendCategory, LineChart, Series};
 
 /// Greys far enough apart to tell in black and white, lightest first.
 const GREYS: [&str; 5] = ["#d9d9d9", "#a6a6a6", "#737373", "#404040", "#0d0d0d"];
@@ -15,39 +15,76 @@ pub struct Chart<'a> {
     pub title: &'a str,
     /// What it shows, in a sentence or two (screen readers read it).
     pub desc: &'a str,
-    /// The bars' labels, left to right.
+    /// The labels along the x axis, left to right.
     pub categories: Vec<String>,
-    /// Each series: its name and a value per category.
-    pub series: Vec<(String, Vec<f32>)>,
+    /// Each series: its name and a value per category (none: a gap).
+    pub series: Vec<(String, Vec<Option<f32>>)>,
 }
 
-/// Bars, one per category; the series stacked on each other.
-pub fn stacked_bars(c: &Chart<'_>) -> String {
-    let series = c
+/// How a chart is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Bars, one per category, the series stacked on each other (amounts).
+    Stacked,
+    /// Bars side by side, one per series in each category (amounts).
+    Grouped,
+    /// A line per series, each with its own dashes (percentages).
+    Lines,
+}
+
+/// Dashes of the lines, one per series, so they tell apart without colour.
+const DASHES: [&str; 3] = ["", "8,4", "2,3"];
+
+/// The chart drawn as `kind`.
+pub fn draw(c: &Chart<'_>, kind: Kind) -> String {
+    let series: Vec<Series> = c
         .series
         .iter()
-        .map(|(name, values)| {
-            let mut s = Series::new(name.clone(), values.clone());
-            s.stack = Some("all".into());
+        .zip(DASHES.iter().cycle())
+        .map(|((name, values), dash)| {
+            let mut s = Series::new(name.clone(), Vec::new());
+            s.data = values.clone();
+            match kind {
+                Kind::Stacked => s.stack = Some("all".into()),
+                Kind::Grouped => {}
+                Kind::Lines => {
+                    s.stroke_dash_array = Some(dash.to_string()).filter(|d| !d.is_empty());
+                }
+            }
             s
         })
         .collect();
-    let mut chart = BarChart::new(series, c.categories.clone());
-    chart.width = 640.0;
-    chart.height = 320.0;
-    chart.legend.category = LegendCategory::Rect;
-    chart.series.colors = GREYS
-        .iter()
-        .skip(1)
-        .step_by(2)
-        .chain(GREYS.iter().take(1))
-        .map(|h| Color::from(*h))
-        .collect();
-    for y in &mut chart.y_axis_configs {
-        // Thousands grouped: 1,500,000 rather than 1500000.
-        y.formatter = Some("{t}".into());
-    }
-    labelled(c, chart.svg().unwrap_or_default())
+    let svg = if kind == Kind::Lines {
+        let mut chart = LineChart::new(series, c.categories.clone());
+        chart.width = 640.0;
+        chart.height = 320.0;
+        // The darkest greys, two apart.
+        chart.series.colors = GREYS
+            .iter()
+            .rev()
+            .step_by(2)
+            .map(|h| Color::from(*h))
+            .collect();
+        chart.svg()
+    } else {
+        let mut chart = BarChart::new(series, c.categories.clone());
+        chart.width = 640.0;
+        chart.height = 320.0;
+        chart.legend.category = LegendCategory::Rect;
+        chart.series.colors = GREYS
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .chain(GREYS.iter().take(1))
+            .map(|h| Color::from(*h))
+            .collect();
+        for y in &mut chart.y_axis_configs {
+            // Thousands grouped: 1,500,000 rather than 1500000.
+            y.formatter = Some("{t}".into());
+        }
+        chart.svg()
+    };
+    labelled(c, svg.unwrap_or_default())
 }
 
 /// `svg` with `role="img"`, scaled to its container, labelled by a title and a description
@@ -84,15 +121,15 @@ mod tests {
             desc: "Capital y recargos por tramo",
             categories: vec!["Al día".into(), "1–30 días".into()],
             series: vec![
-                ("Capital".into(), vec![1_500_000.0, 40_000.0]),
-                ("Recargos".into(), vec![0.0, 2_000.0]),
+                ("Capital".into(), vec![Some(1_500_000.0), Some(40_000.0)]),
+                ("Recargos".into(), vec![Some(0.0), Some(2_000.0)]),
             ],
         }
     }
 
     #[test]
     fn a_chart_is_an_svg_labelled_by_its_title_and_description() {
-        let svg = stacked_bars(&chart());
+        let svg = draw(&chart(), Kind::Stacked);
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(svg.contains(r#"role="img" aria-labelledby="aging-clp-title aging-clp-desc""#));
         assert!(svg.contains(r#"<title id="aging-clp-title">Antigüedad &lt;CLP&gt;</title>"#));
@@ -106,8 +143,25 @@ mod tests {
     #[test]
     fn nothing_to_draw_is_still_a_chart() {
         let mut c = chart();
-        c.series = vec![("Capital".into(), vec![0.0, 0.0])];
-        let svg = stacked_bars(&c);
-        assert!(svg.starts_with("<svg") && svg.contains("<title"));
+        c.series = vec![("Capital".into(), vec![Some(0.0), None])];
+        for kind in [Kind::Stacked, Kind::Grouped, Kind::Lines] {
+            let svg = draw(&c, kind);
+            assert!(
+                svg.starts_with("<svg") && svg.contains("<title"),
+                "{kind:?}: {svg}"
+            );
+        }
+    }
+
+    #[test]
+    fn lines_tell_apart_by_their_dashes() {
+        let mut c = chart();
+        c.series = vec![
+            ("Vencido".into(), vec![Some(40.0), Some(33.3)]),
+            ("CEI".into(), vec![Some(56.5), None]),
+        ];
+        let svg = draw(&c, Kind::Lines);
+        assert!(svg.contains("stroke-dasharray=\"8,4\""), "{svg}");
+        assert!(svg.contains("Vencido") && svg.contains("CEI"));
     }
 }

@@ -24,6 +24,68 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(dso))
         .routes(routes!(cei))
         .routes(routes!(trends))
+        .routes(routes!(cash))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct DayParams {
+    /// The day (`YYYY-MM-DD`, in the business's time zone), not in the future; default
+    /// today.
+    #[serde(default)]
+    as_of: Option<String>,
+    /// Only this currency (ISO 4217).
+    #[serde(default)]
+    currency: Option<String>,
+}
+
+/// The expected cash, week by week.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CashView {
+    /// `cash_forecast`.
+    object: &'static str,
+    #[schema(value_type = String, example = "2026-11-25")]
+    as_of: chrono::NaiveDate,
+    timezone: String,
+    method: String,
+    currencies: Vec<cobro_domain::cash::CurrencyCash>,
+    invoices_read: u64,
+}
+
+/// `GET /v1/reports/cash?as_of=&currency=`: per currency, what should come in during the
+/// week of the day and the seven after it (by due dates, promises and plan instalments,
+/// each weighted by its client's on-time or kept share of the last twelve months), beside
+/// what arrived in the eight weeks before; what is past due with no date apart.
+#[utoipa::path(get, operation_id = "cash_forecast", path = "/v1/reports/cash", tag = "reports",
+    params(DayParams),
+    responses(
+        (status = 200, description = "Sixteen weeks per currency, oldest first", body = CashView),
+        (status = 400, description = "An unknown query parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `as_of` or `currency`, each named", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+async fn cash(
+    State(app): State<App>,
+    params: Result<Query<DayParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(p) = params.map_err(|e| Problem::malformed(e.body_text()))?;
+    let ask = figures::check_day(
+        &app,
+        &figures::DayQuery {
+            as_of: p.as_of,
+            currency: p.currency,
+        },
+    )?;
+    let r = figures::cash(&app, &ask).await?;
+    let view = CashView {
+        object: "cash_forecast",
+        as_of: r.as_of,
+        timezone: app.config.business_timezone.name().into(),
+        method: cobro_notify::figures::cash_method(Locale::En),
+        currencies: r.currencies,
+        invoices_read: r.invoices_read,
+    };
+    Ok(Json(to_json(&view)?).into_response())
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveTime};
+use cobro_domain::cash::{CurrencyCash, Forecast};
 use cobro_domain::receivables::Aging;
+use cobro_domain::trends::Trends;
 use cobro_domain::{Client, ClientId, Currency, FieldErrors, calendar, listing::Bucket};
 use cobro_store::PageRequest;
 
@@ -205,22 +207,56 @@ pub async fn aging(app: &App, ask: &AgingAsk) -> Result<AgingReport, Error> {
     work.finish(app, read).await
 }
 
-/// The aging and DSO of the Reports page in one read of the receivables (DSO's, which
-/// goes further back).
-pub async fn aging_and_dso(
+/// Everything the Reports page shows.
+#[derive(Debug, Clone)]
+pub struct PageFigures {
+    pub aging: AgingReport,
+    pub dso: DsoReport,
+    pub trends: TrendsReport,
+    pub cash: CashReport,
+}
+
+/// The aging, DSO, the trends of `dso_ask`'s longest period and the expected cash of the
+/// Reports page, in one read of the receivables (from the earliest day any of them
+/// needs). The trends and the cash are the business's (or one currency's), like DSO.
+pub async fn page_figures(
     app: &App,
     aging_ask: &AgingAsk,
     dso_ask: &DsoAsk,
-) -> Result<(AgingReport, DsoReport), Error> {
+) -> Result<PageFigures, Error> {
+    let tz = app.config.business_timezone;
     let mut aging = AgingWork::new(app, aging_ask);
     let mut dso = DsoWork::new(app, dso_ask);
-    let since = aging.since().min(dso.since());
+    let mut trends = Trends::new(dso_ask.as_of, trend_months(dso_ask), tz, dso_ask.currency);
+    let mut cash = Forecast::new(dso_ask.as_of, tz, dso_ask.currency);
+    let since = aging
+        .since()
+        .min(dso.since())
+        .min(trends.since())
+        .min(cash.since());
     let read = each_receivable(app, since, |s| {
         aging.add(s)?;
-        dso.add(s)
+        dso.add(s)?;
+        trends
+            .add(&s.invoice, &s.entries)
+            .map_err(Error::internal)?;
+        cash.add(&s.invoice, &s.entries).map_err(Error::internal)
     })
     .await?;
-    Ok((aging.finish(app, read).await?, dso.finish(read)?))
+    Ok(PageFigures {
+        aging: aging.finish(app, read).await?,
+        dso: dso.finish(read)?,
+        trends: TrendsReport {
+            as_of: dso_ask.as_of,
+            currencies: trends.finish().map_err(Error::internal)?,
+            invoices_read: read,
+        },
+        cash: CashReport {
+            as_of: dso_ask.as_of,
+            currencies: cash.finish().map_err(Error::internal)?,
+            invoices_read: read,
+        },
+    })
 }
 
 /// The aging as CSV: a row per client and currency (largest first), then each currency's
@@ -379,7 +415,7 @@ fn trend_months(ask: &DsoAsk) -> u32 {
 /// end and what happened in it.
 pub async fn trends(app: &App, ask: &DsoAsk) -> Result<TrendsReport, Error> {
     let tz = app.config.business_timezone;
-    let mut t = cobro_domain::trends::Trends::new(ask.as_of, trend_months(ask), tz, ask.currency);
+    let mut t = Trends::new(ask.as_of, trend_months(ask), tz, ask.currency);
     let read = each_receivable(app, t.since(), |s| {
         t.add(&s.invoice, &s.entries).map_err(Error::internal)
     })
@@ -411,5 +447,56 @@ pub async fn cei(app: &App, ask: &DsoAsk) -> Result<CeiReport, Error> {
             .map(|(c, rows)| (c, rows.iter().map(|r| r.cei_row()).collect()))
             .collect(),
         invoices_read: t.invoices_read,
+    })
+}
+
+/// A day and a currency asked for, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct DayQuery {
+    pub as_of: Option<String>,
+    pub currency: Option<String>,
+}
+
+/// A day and a currency, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayAsk {
+    pub as_of: NaiveDate,
+    pub currency: Option<Currency>,
+}
+
+/// Checks a day (not in the future; default today) and a currency: each bad one named
+/// (422).
+pub fn check_day(app: &App, q: &DayQuery) -> Result<DayAsk, Error> {
+    let aging = AgingQuery {
+        as_of: q.as_of.clone(),
+        currency: q.currency.clone(),
+        client_id: None,
+    };
+    let (as_of, currency) = check_day_and_currency(app, &aging).map_err(Error::Invalid)?;
+    Ok(DayAsk { as_of, currency })
+}
+
+/// The expected cash of the week of a day and the seven after it, beside what arrived
+/// in the eight before, per currency.
+#[derive(Debug, Clone)]
+pub struct CashReport {
+    pub as_of: NaiveDate,
+    pub currencies: Vec<CurrencyCash>,
+    pub invoices_read: u64,
+}
+
+/// The expected cash as of the day ([`cobro_domain::cash`]): what is owed by due dates,
+/// promises and plan instalments, each weighted by its client's history of the last
+/// twelve months, beside what arrived.
+pub async fn cash(app: &App, ask: &DayAsk) -> Result<CashReport, Error> {
+    let mut f = Forecast::new(ask.as_of, app.config.business_timezone, ask.currency);
+    let read = each_receivable(app, f.since(), |s| {
+        f.add(&s.invoice, &s.entries).map_err(Error::internal)
+    })
+    .await?;
+    Ok(CashReport {
+        as_of: ask.as_of,
+        currencies: f.finish().map_err(Error::internal)?,
+        invoices_read: read,
     })
 }

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::ids::ClientId;
-use crate::ledger::{Instalment, Party};
+use crate::ledger::{EntryKind, Instalment, Party};
 use crate::receivables::tests::{clp, day, entry, invoice, money, payment, santiago, usd};
 use chrono_tz::America::Santiago;
 use rust_decimal_macros::dec;

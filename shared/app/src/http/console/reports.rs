@@ -78,6 +78,47 @@ struct DsoSection {
     rows: Vec<DsoRow>,
 }
 
+/// A month of the trends as the page shows it.
+struct TrendRow {
+    month: String,
+    invoiced: String,
+    collected: String,
+    overdue: String,
+    share: String,
+    cei: String,
+    late: String,
+    promises: String,
+    plans: String,
+}
+
+/// One currency's trends: two charts and the table.
+struct TrendSection {
+    code: &'static str,
+    money_chart: String,
+    share_chart: String,
+    rows: Vec<TrendRow>,
+}
+
+/// A week of the expected cash as the page shows it.
+struct CashRow {
+    week: String,
+    current: bool,
+    arrived: String,
+    due: String,
+    promised: String,
+    instalments: String,
+    expected: String,
+}
+
+/// One currency's expected cash.
+struct CashSection {
+    code: &'static str,
+    chart: String,
+    rows: Vec<CashRow>,
+    overdue: String,
+    later: String,
+}
+
 /// One currency's aging as the page shows it.
 struct CurrencySection {
     code: &'static str,
@@ -103,6 +144,10 @@ struct ReportsPage<'a> {
     method: String,
     dso: Vec<DsoSection>,
     dso_method: String,
+    trends: Vec<TrendSection>,
+    trends_method: String,
+    cash: Vec<CashSection>,
+    cash_method: String,
     read: u64,
     csv: String,
     errors: Shown,
@@ -141,31 +186,34 @@ fn section(l: Locale, as_of: chrono::NaiveDate, a: &CurrencyAging) -> CurrencySe
         &a.total.amount.format(l),
         (words::bucket(l, largest), &a.cell(largest).amount.format(l)),
     );
-    let chart = charts::stacked_bars(&Chart {
-        id: &id,
-        title: &title,
-        desc: &desc,
-        categories: Bucket::ALL
-            .iter()
-            .map(|b| words::bucket(l, *b).to_string())
-            .collect(),
-        series: vec![
-            (
-                fw.principal.to_string(),
-                Bucket::ALL
-                    .iter()
-                    .map(|b| value(&a.cell(*b).principal))
-                    .collect(),
-            ),
-            (
-                fw.late_fees.to_string(),
-                Bucket::ALL
-                    .iter()
-                    .map(|b| value(&a.cell(*b).late_fees))
-                    .collect(),
-            ),
-        ],
-    });
+    let chart = charts::draw(
+        &Chart {
+            id: &id,
+            title: &title,
+            desc: &desc,
+            categories: Bucket::ALL
+                .iter()
+                .map(|b| words::bucket(l, *b).to_string())
+                .collect(),
+            series: vec![
+                (
+                    fw.principal.to_string(),
+                    Bucket::ALL
+                        .iter()
+                        .map(|b| Some(value(&a.cell(*b).principal)))
+                        .collect(),
+                ),
+                (
+                    fw.late_fees.to_string(),
+                    Bucket::ALL
+                        .iter()
+                        .map(|b| Some(value(&a.cell(*b).late_fees)))
+                        .collect(),
+                ),
+            ],
+        },
+        charts::Kind::Stacked,
+    );
     CurrencySection {
         code,
         chart,
@@ -233,10 +281,21 @@ pub(super) async fn reports_page(
         currency: ask.currency,
         periods: figures::DSO_PERIODS.to_vec(),
     };
-    let (report, dso_report) = match figures::aging_and_dso(&app, &ask, &dso_ask).await {
+    let figures::PageFigures {
+        aging: report,
+        dso: dso_report,
+        trends,
+        cash,
+    } = match figures::page_figures(&app, &ask, &dso_ask).await {
         Ok(r) => r,
         Err(e) => return server_error(e),
     };
+    let trends: Vec<TrendSection> = trends
+        .currencies
+        .iter()
+        .map(|(c, months)| trend_section(l, *c, months))
+        .collect();
+    let cash: Vec<CashSection> = cash.currencies.iter().map(|c| cash_section(l, c)).collect();
     let sections = report
         .aging
         .currencies
@@ -315,12 +374,184 @@ pub(super) async fn reports_page(
             method: words::aging_method(l, ask.as_of),
             dso,
             dso_method: words::dso_method(l, ask.as_of),
+            trends,
+            trends_method: words::trends_method(l),
+            cash,
+            cash_method: words::cash_method(l),
             read: report.invoices_read,
             csv,
             errors: Shown::of(w, errors.as_ref()),
             flash,
         },
     )
+}
+
+/// A figure to one decimal, or a dash when there is none.
+fn figure(v: Option<rust_decimal::Decimal>, unit: &str) -> String {
+    v.map_or_else(|| "—".into(), |v| format!("{v}{unit}"))
+}
+
+/// `kept` of `kept + broken`, and the rate.
+fn rate(kept: u32, broken: u32, r: Option<rust_decimal::Decimal>) -> String {
+    match r {
+        Some(r) => format!("{kept}/{} ({r} %)", kept.saturating_add(broken)),
+        None => "—".into(),
+    }
+}
+
+fn trend_section(
+    l: Locale,
+    c: cobro_domain::Currency,
+    months: &[cobro_domain::trends::MonthTrend],
+) -> TrendSection {
+    let fw = FigureWords::of(l);
+    let code = c.code();
+    let value = |m: &cobro_domain::Money| Some(m.amount().to_f32().unwrap_or(0.0));
+    let pct = |v: Option<rust_decimal::Decimal>| v.and_then(|d| d.to_f32());
+    // Oldest first, left to right.
+    let oldest: Vec<&cobro_domain::trends::MonthTrend> = months.iter().rev().collect();
+    let labels: Vec<String> = oldest
+        .iter()
+        .map(|m| m.from.format("%Y-%m").to_string())
+        .collect();
+    let latest = months.first();
+    let month = latest
+        .map(|m| m.from.format("%Y-%m").to_string())
+        .unwrap_or_default();
+    let lower = code.to_ascii_lowercase();
+    let (money_id, share_id) = (format!("trend-{lower}"), format!("share-{lower}"));
+    let money_title = words::trends_chart_title(l, code, true);
+    let money_desc = words::trends_chart_desc(
+        l,
+        &month,
+        true,
+        &latest.map(|m| m.invoiced.format(l)).unwrap_or_default(),
+        &latest.map(|m| m.collected.format(l)).unwrap_or_default(),
+    );
+    let money_chart = charts::draw(
+        &Chart {
+            id: &money_id,
+            title: &money_title,
+            desc: &money_desc,
+            categories: labels.clone(),
+            series: vec![
+                (
+                    fw.invoiced.into(),
+                    oldest.iter().map(|m| value(&m.invoiced)).collect(),
+                ),
+                (
+                    fw.collected.into(),
+                    oldest.iter().map(|m| value(&m.collected)).collect(),
+                ),
+            ],
+        },
+        charts::Kind::Grouped,
+    );
+    let share_title = words::trends_chart_title(l, code, false);
+    let share_desc = words::trends_chart_desc(
+        l,
+        &month,
+        false,
+        &figure(latest.and_then(|m| m.overdue_share), " %"),
+        &figure(latest.and_then(|m| m.cei), ""),
+    );
+    let share_chart = charts::draw(
+        &Chart {
+            id: &share_id,
+            title: &share_title,
+            desc: &share_desc,
+            categories: labels,
+            series: vec![
+                (
+                    fw.overdue_share.into(),
+                    oldest.iter().map(|m| pct(m.overdue_share)).collect(),
+                ),
+                (fw.cei.into(), oldest.iter().map(|m| pct(m.cei)).collect()),
+            ],
+        },
+        charts::Kind::Lines,
+    );
+    TrendSection {
+        code,
+        money_chart,
+        share_chart,
+        rows: months
+            .iter()
+            .map(|m| TrendRow {
+                month: m.from.format("%Y-%m").to_string(),
+                invoiced: m.invoiced.format(l),
+                collected: m.collected.format(l),
+                overdue: m.overdue_at_end.format(l),
+                share: figure(m.overdue_share, " %"),
+                cei: figure(m.cei, ""),
+                late: figure(m.avg_days_late, ""),
+                promises: rate(m.promises_kept, m.promises_broken, m.promise_kept_rate),
+                plans: rate(m.plans_completed, m.plans_broken, m.plan_completion_rate),
+            })
+            .collect(),
+    }
+}
+
+fn cash_section(l: Locale, c: &cobro_domain::cash::CurrencyCash) -> CashSection {
+    let fw = FigureWords::of(l);
+    let code = c.currency.code();
+    let value = |m: &cobro_domain::Money| Some(m.amount().to_f32().unwrap_or(0.0));
+    let label = |d: chrono::NaiveDate| match l {
+        Locale::Es => d.format("%d/%m").to_string(),
+        Locale::En => d.format("%m/%d").to_string(),
+    };
+    let (behind, ahead) = c
+        .weeks
+        .split_at(cobro_domain::cash::WEEKS.min(c.weeks.len()));
+    let sum = |weeks: &[cobro_domain::cash::CashWeek],
+               f: fn(&cobro_domain::cash::CashWeek) -> cobro_domain::Money| {
+        cobro_domain::Money::sum(c.currency, weeks.iter().map(f).collect::<Vec<_>>().iter())
+            .unwrap_or(cobro_domain::Money::zero(c.currency))
+    };
+    let arrived = sum(behind, |w| w.arrived);
+    let expected = sum(ahead, |w| w.expected);
+    let id = format!("cash-{}", code.to_ascii_lowercase());
+    let title = words::cash_chart_title(l, code);
+    let desc = words::cash_chart_desc(l, &arrived.format(l), &expected.format(l));
+    let chart = charts::draw(
+        &Chart {
+            id: &id,
+            title: &title,
+            desc: &desc,
+            categories: c.weeks.iter().map(|w| label(w.from)).collect(),
+            series: vec![
+                (
+                    fw.arrived.into(),
+                    c.weeks.iter().map(|w| value(&w.arrived)).collect(),
+                ),
+                (
+                    fw.expected.into(),
+                    c.weeks.iter().map(|w| value(&w.expected)).collect(),
+                ),
+            ],
+        },
+        charts::Kind::Grouped,
+    );
+    let current = ahead.first().map(|w| w.from);
+    CashSection {
+        code,
+        chart,
+        rows: c
+            .weeks
+            .iter()
+            .map(|w| CashRow {
+                week: format!("{} – {}", label(w.from), label(w.to)),
+                current: Some(w.from) == current,
+                arrived: w.arrived.format(l),
+                due: w.due.format(l),
+                promised: w.promised.format(l),
+                instalments: w.instalments.format(l),
+                expected: w.expected.format(l),
+            })
+            .collect(),
+        overdue: c.overdue.format(l),
+        later: c.later.format(l),
+    }
 }
 
 /// What is past due: every bucket but the current one.
