@@ -52,6 +52,8 @@ def check(rows):
     assert lam and sorted(r["function"] for r in lam[0]["rows"]) == sorted(FUNCTIONS), lam
     life = [r for r in by("capacity") if r["kind"] == "life"]
     assert life and all(r["write_units"] > 0 and r["read_units"] > 0 and r["emails"] == 5 for r in life), life
+    reports = [r for r in by("capacity") if r["kind"] == "reports"]
+    assert reports and all(r["read_units"] > 0 for r in reports), reports
 
 
 def render(rows, command):
@@ -138,6 +140,12 @@ def render(rows, command):
     for r in life:
         out.append(f"| {r['invoices']} | {r['read_units']:.2f} | {r['write_units']:.2f} | {r['dynamodb_usd_per_1000']:.4f} | "
                    f"{r['ses_usd_per_1000']:.2f} | {r['idle_sweep_read_units']:.1f} |")
+    reports = [r for r in cap if r["kind"] == "reports" and r["invoices"] == big["invoices"]]
+    if reports:
+        out += ["", f"Reports, per page view, with the {big['invoices']} invoices open (the receivables index, "
+                "then each invoice's partition):", "", "| what | read units | calls | read units per invoice |", "|---|---|---|---|"]
+        for r in reports:
+            out.append(f"| {r['what']} | {r['read_units']:.1f} | {r['calls']} | {r['read_units_per_invoice']:.2f} |")
     out += ["", f"Prices: DynamoDB on demand, us-east-1, Standard table class: US${p['write_per_million']} per million "
             f"write request units, US${p['read_per_million']} per million read request units; SES US${p['ses_per_thousand']} "
             "per 1,000 messages (the long-standing rate; new accounts may be on a pricing plan). Not included: storage "

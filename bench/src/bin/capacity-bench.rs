@@ -512,6 +512,9 @@ async fn main() {
         .chain([
             ("COBRO_STRIPE_WEBHOOK_SECRETS", SECRET.to_string()),
             ("COBRO_MAILER", "ses".to_string()),
+            // An invoice's life, not the business's Monday summary (whose day would
+            // depend on the day the bench runs).
+            ("COBRO_WEEKLY_SUMMARY", "off".to_string()),
         ])
         .collect();
     let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
@@ -612,6 +615,39 @@ async fn main() {
             snapshot().minus(mark),
             n,
         ));
+    }
+
+    // The Reports page (aging, DSO, trends, expected cash: one read of the receivables
+    // index) and the aging alone, with every invoice open: per page view, not per invoice.
+    let today = cobro_domain::today_in(app.config.business_timezone, app.now());
+    let aging_ask = cobro_app::usecases::figures::AgingAsk {
+        as_of: today,
+        currency: None,
+        client: None,
+    };
+    let dso_ask = cobro_app::usecases::figures::DsoAsk {
+        as_of: today,
+        currency: None,
+        periods: cobro_app::usecases::figures::DSO_PERIODS.to_vec(),
+    };
+    let mark = snapshot();
+    let page = cobro_app::usecases::figures::page_figures(&app, &aging_ask, &dso_ask)
+        .await
+        .expect("reports page");
+    assert_eq!(page.aging.invoices_read, n as u64);
+    let reports_page = snapshot().minus(mark);
+    let mark = snapshot();
+    cobro_app::usecases::figures::aging(&app, &aging_ask)
+        .await
+        .expect("aging");
+    let aging_only = snapshot().minus(mark);
+    for (what, t) in [("reports page", reports_page), ("aging", aging_only)] {
+        println!(
+            "{}",
+            json!({"kind": "reports", "invoices": n, "what": what,
+                   "read_units": t.read_units, "calls": t.calls,
+                   "read_units_per_invoice": t.read_units / n as f64})
+        );
     }
 
     let mark = snapshot();

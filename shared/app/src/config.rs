@@ -53,6 +53,9 @@ pub struct Config {
     pub business_timezone: chrono_tz::Tz,
     /// Invoices the reminder sweep works on at once (`COBRO_SWEEP_CONCURRENCY`).
     pub sweep_concurrency: usize,
+    /// Whether the reminder sweep sends the weekly summary (`COBRO_WEEKLY_SUMMARY`,
+    /// `on` or `off`; default on).
+    pub weekly_summary: bool,
     /// Offer the local sandbox checkout on pay pages (`cobro serve` only).
     pub sandbox_checkout: bool,
     /// Stripe secret key for Checkout Sessions (`COBRO_STRIPE_API_KEY`); unset: no Stripe
@@ -308,6 +311,15 @@ impl Config {
                 "COBRO_BUSINESS_EMAIL is not an e-mail address: `{business_email}`"
             )));
         }
+        let weekly_summary = match get("COBRO_WEEKLY_SUMMARY").as_deref().map(str::trim) {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "COBRO_WEEKLY_SUMMARY must be `on` or `off`, got `{other}`"
+                )));
+            }
+        };
         let sweep_concurrency = match get("COBRO_SWEEP_CONCURRENCY") {
             None => 8,
             Some(v) => v
@@ -353,6 +365,7 @@ impl Config {
             business_locale,
             business_timezone,
             sweep_concurrency,
+            weekly_summary,
             sandbox_checkout: false,
             stripe_api_key: cobro_providers::Secrets::parse(
                 &get("COBRO_STRIPE_API_KEY").unwrap_or_default(),
@@ -447,6 +460,13 @@ mod tests {
             chrono_tz::America::Bogota
         );
         assert!(cfg(&[("COBRO_SWEEP_CONCURRENCY", "0")]).is_err());
+        assert!(cfg(&[("COBRO_WEEKLY_SUMMARY", "yes")]).is_err());
+        assert!(
+            !cfg(&[("COBRO_WEEKLY_SUMMARY", "off")])
+                .unwrap()
+                .weekly_summary
+        );
+        assert!(cfg(&[]).unwrap().weekly_summary);
         assert!(cfg(&[("COBRO_CREDIT_POLICY", r#"{"restrict_tiers": ["E"]}"#)]).is_err());
         assert!(
             cfg(&[(

@@ -25,6 +25,7 @@ pub mod receivables;
 pub mod secret;
 pub mod stage;
 pub mod standing;
+pub mod summary;
 pub mod taxid;
 pub mod trends;
 pub mod user;
@@ -45,7 +46,7 @@ pub use locale::Locale;
 pub use money::{AmountInput, Currency, Money, MoneyError};
 pub use payref::PaymentReference;
 pub use secret::Secret;
-pub use stage::{Stage, StageRecord, StageStatus};
+pub use stage::{JobRecord, Stage, StageRecord, StageStatus};
 pub use user::{Role, Session, SignInToken, User};
 pub use validation::{FieldError, FieldErrors};
 

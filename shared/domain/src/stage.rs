@@ -207,6 +207,51 @@ pub enum StageStatus {
     Failed,
 }
 
+/// A job of the business's that must run once (the weekly summary of one week), claimed
+/// as a stage is: the first sweep to claim it does it; one whose lease ended may be taken
+/// over by a later sweep (with one more attempt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// What it is, unique (`weekly-summary:2026-11-30`).
+    pub key: String,
+    pub status: StageStatus,
+    pub attempts: u32,
+    pub claimed_at: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<DateTime<Utc>>,
+    /// The mailer's ids of what was sent, one per address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub message_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl JobRecord {
+    /// A first claim (or, after `previous`, a retry) at `now`, for the usual lease.
+    pub fn claim(key: String, previous: Option<&JobRecord>, now: DateTime<Utc>) -> JobRecord {
+        JobRecord {
+            key,
+            status: StageStatus::Claimed,
+            attempts: previous.map_or(1, |p| p.attempts.saturating_add(1)),
+            claimed_at: now,
+            lease_until: crate::calendar::later(
+                now,
+                chrono::Duration::minutes(CLAIM_LEASE_MINUTES),
+            ),
+            done_at: None,
+            message_ids: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Whether a sweep at `now` may claim it: never claimed, or claimed and its lease
+    /// over (a failed or done job stays).
+    pub fn claimable(job: Option<&JobRecord>, now: DateTime<Utc>) -> bool {
+        job.is_none_or(|j| j.status == StageStatus::Claimed && j.lease_until <= now)
+    }
+}
+
 /// What was done (or is being done) for one stage of one invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StageRecord {

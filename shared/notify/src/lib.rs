@@ -15,6 +15,7 @@ pub mod messages;
 pub mod outbox;
 pub mod sender;
 pub mod ses;
+pub mod summary;
 pub mod words;
 
 pub use business::{

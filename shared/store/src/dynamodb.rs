@@ -47,7 +47,9 @@ use cobro_domain::calendar::later;
 use cobro_domain::{
     ApiKeyId, Client, ClientId, Invoice, InvoiceId, LedgerEntry, PaymentReference, UnmatchedId,
 };
-use cobro_domain::{AuditRecord, Session, SignInToken, StageRecord, StageStatus, User, UserId};
+use cobro_domain::{
+    AuditRecord, JobRecord, Session, SignInToken, StageRecord, StageStatus, User, UserId,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
@@ -273,6 +275,17 @@ fn parse<T: DeserializeOwned>(item: Item) -> Result<T> {
 
 fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("PK".to_string(), s(pk)), ("SK".to_string(), s(sk))])
+}
+
+/// A job's record as an item, in its own partition, with its lease in epoch milliseconds
+/// (and its status and attempts at the top) for the claim's conditions.
+fn job_item(j: &JobRecord) -> Result<Item> {
+    let mut item = Row::new(format!("JOB#{}", j.key), "JOB", j).item()?;
+    item.insert(
+        "lease_ms".into(),
+        AttributeValue::N(j.lease_until.timestamp_millis().to_string()),
+    );
+    Ok(item)
 }
 
 const NOT_EXISTS: &str = "attribute_not_exists(PK)";
@@ -1293,6 +1306,56 @@ impl Store for DynamoStore {
             ));
         }
         self.transact(items).await
+    }
+
+    async fn claim_job(&self, j: &JobRecord) -> Result<()> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(job_item(j)?))
+            .condition_expression(
+                "attribute_not_exists(PK) OR (#status = :claimed AND lease_ms <= :now AND attempts = :previous)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(j.claimed_at.timestamp_millis().to_string()),
+            )
+            .expression_attribute_values(
+                ":previous",
+                AttributeValue::N(j.attempts.saturating_sub(1).to_string()),
+            )
+            .build()
+            .map_err(StoreError::backend)?;
+        self.transact(vec![(
+            Part::Stage,
+            TransactWriteItem::builder().put(put).build(),
+        )])
+        .await
+    }
+
+    async fn finish_job(&self, j: &JobRecord) -> Result<()> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(job_item(j)?))
+            .condition_expression("#status = :claimed AND attempts = :attempts")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":attempts", AttributeValue::N(j.attempts.to_string()))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.transact(vec![(
+            Part::Stage,
+            TransactWriteItem::builder().put(put).build(),
+        )])
+        .await
+    }
+
+    async fn job(&self, key: &str) -> Result<Option<JobRecord>> {
+        self.get(format!("JOB#{key}"), "JOB")
+            .await?
+            .map(parse)
+            .transpose()
     }
 
     async fn finish_stage(&self, r: &StageRecord, agenda: Option<DateTime<Utc>>) -> Result<()> {

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use cobro_domain::listing::Listing;
 use cobro_domain::{
     ApiKeyId, AuditRecord, Client, ClientId, Currency, Invoice, InvoiceId, InvoiceStatus,
-    LedgerEntry, PaymentFact, PaymentReference, Session, SignInToken, StageRecord, UnmatchedId,
-    UnmatchedReason, User, UserId,
+    JobRecord, LedgerEntry, PaymentFact, PaymentReference, Session, SignInToken, StageRecord,
+    UnmatchedId, UnmatchedReason, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -760,6 +760,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         page: &PageRequest,
     ) -> Result<Page<AgendaItem>>;
+    /// Claims a job of the business's ([`JobRecord`]): creates its record, or takes over a
+    /// claim whose lease ended by `job.claimed_at` (with `attempts` one more than the old
+    /// one's), else [`StoreError::StageTaken`].
+    async fn claim_job(&self, job: &JobRecord) -> Result<()>;
+    /// Records a claimed job as done (or failed), if the claim is still ours (same
+    /// `attempts`), else [`StoreError::StageTaken`].
+    async fn finish_job(&self, job: &JobRecord) -> Result<()>;
+    /// The job's record, if it was ever claimed.
+    async fn job(&self, key: &str) -> Result<Option<JobRecord>>;
     /// Done stages of one kind across invoices (escalations, late fees), newest first.
     async fn stage_log(&self, log: StageLog, page: &PageRequest) -> Result<Page<StageRecord>>;
 

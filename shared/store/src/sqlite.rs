@@ -26,7 +26,9 @@ use crate::{
 use chrono::{Duration, NaiveDate};
 use cobro_domain::calendar::later;
 use cobro_domain::listing::Listing;
-use cobro_domain::{AuditRecord, Session, SignInToken, StageRecord, StageStatus, User, UserId};
+use cobro_domain::{
+    AuditRecord, JobRecord, Session, SignInToken, StageRecord, StageStatus, User, UserId,
+};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -201,6 +203,8 @@ UPDATE invoices SET listing = NULL;
     // Lists of one status (the home page's escalated and disputed queues) read that
     // status's rows, not the whole open partition.
     "CREATE INDEX invoices_status ON invoices (shown_status, due_key);",
+    // Jobs of the business that run once (the weekly summary of each week).
+    "CREATE TABLE jobs (key TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;",
 ];
 
 const INVOICE_COUNTER: &str = "invoice";
@@ -484,6 +488,20 @@ fn put_stage(tx: &rusqlite::Transaction<'_>, r: &StageRecord) -> Result<()> {
             log.map(|_| log_sort_key(r)),
             to_json(r)?
         ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn job_of(tx: &rusqlite::Transaction<'_>, key: &str) -> Result<Option<JobRecord>> {
+    one(tx, "SELECT body FROM jobs WHERE key = ?1", params![key])
+}
+
+fn put_job(tx: &rusqlite::Transaction<'_>, j: &JobRecord) -> Result<()> {
+    tx.execute_cached(
+        "INSERT INTO jobs (key, body) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+        params![j.key, to_json(j)?],
     )
     .map_err(sql_err)?;
     Ok(())
@@ -1355,6 +1373,49 @@ impl Store for SqliteStore {
             }
             put_stage(&tx, &r)?;
             tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn claim_job(&self, job: &JobRecord) -> Result<()> {
+        let j = job.clone();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            if let Some(old) = job_of(&tx, &j.key)? {
+                let expired = old.status == StageStatus::Claimed && old.lease_until <= j.claimed_at;
+                if !expired || old.attempts.checked_add(1) != Some(j.attempts) {
+                    return Err(StoreError::StageTaken);
+                }
+            }
+            put_job(&tx, &j)?;
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn finish_job(&self, job: &JobRecord) -> Result<()> {
+        let j = job.clone();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            match job_of(&tx, &j.key)? {
+                Some(old) if old.status == StageStatus::Claimed && old.attempts == j.attempts => {}
+                _ => return Err(StoreError::StageTaken),
+            }
+            put_job(&tx, &j)?;
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn job(&self, key: &str) -> Result<Option<JobRecord>> {
+        let key = key.to_string();
+        self.with(move |c| {
+            let tx = c.transaction().map_err(sql_err)?;
+            job_of(&tx, &key)
         })
         .await
     }

@@ -850,6 +850,68 @@ async fn deposits_have_their_own_agenda_and_come_with_their_client(store: Arc<dy
     assert_eq!(store.client(&stranger.id).await.unwrap(), None);
 }
 
+async fn jobs_are_claimed_once_and_retried_after_the_lease(store: Arc<dyn Store>) {
+    use cobro_domain::JobRecord;
+    let key = "weekly-summary:2026-11-30".to_string();
+    assert_eq!(store.job(&key).await.unwrap(), None);
+    let claim = JobRecord::claim(key.clone(), None, now());
+    store.claim_job(&claim).await.unwrap();
+    assert_eq!(store.job(&key).await.unwrap().as_ref(), Some(&claim));
+    // Another sweep during the lease: refused, whether it counts one attempt or two.
+    let during = now() + Duration::minutes(1);
+    for attempts in [1, 2] {
+        let mut other = JobRecord::claim(key.clone(), None, during);
+        other.attempts = attempts;
+        assert!(
+            matches!(store.claim_job(&other).await, Err(StoreError::StageTaken)),
+            "{attempts}"
+        );
+    }
+    // Many at once after the lease: exactly one takes it over.
+    let after = claim.lease_until;
+    let tries = (0..8).map(|_| {
+        let store = store.clone();
+        let retry = JobRecord::claim(key.clone(), Some(&claim), after);
+        tokio::spawn(async move { store.claim_job(&retry).await })
+    });
+    let won = futures::future::join_all(tries)
+        .await
+        .into_iter()
+        .filter(|r| matches!(r, Ok(Ok(()))))
+        .count();
+    assert_eq!(won, 1);
+    // The first claimant can no longer finish it; the one who took it over can.
+    let mut late = claim.clone();
+    late.status = StageStatus::Done;
+    assert!(matches!(
+        store.finish_job(&late).await,
+        Err(StoreError::StageTaken)
+    ));
+    let mut done = JobRecord::claim(key.clone(), Some(&claim), after);
+    done.status = StageStatus::Done;
+    done.done_at = Some(after);
+    done.message_ids = vec!["m-1".into()];
+    store.finish_job(&done).await.unwrap();
+    assert_eq!(store.job(&key).await.unwrap(), Some(done.clone()));
+    // Done is done: never claimed again, even long after.
+    let much_later = now() + Duration::days(3);
+    assert!(matches!(
+        store
+            .claim_job(&JobRecord::claim(key.clone(), Some(&done), much_later))
+            .await,
+        Err(StoreError::StageTaken)
+    ));
+    // Another week is another job.
+    store
+        .claim_job(&JobRecord::claim(
+            "weekly-summary:2026-12-07".into(),
+            None,
+            now(),
+        ))
+        .await
+        .unwrap();
+}
+
 async fn stages_are_claimed_once_and_retried_after_the_lease(store: Arc<dyn Store>) {
     let c = client("Stages", now());
     store.create_client(&c, None).await.unwrap();
@@ -1730,6 +1792,7 @@ contract!(
     agenda_lists_only_what_is_due_in_order,
     deposits_have_their_own_agenda_and_come_with_their_client,
     stages_are_claimed_once_and_retried_after_the_lease,
+    jobs_are_claimed_once_and_retried_after_the_lease,
     late_fees_and_escalations_are_logged,
     pay_links_are_revoked_per_invoice,
     invoice_lists_agree_with_their_ledgers,

@@ -114,7 +114,7 @@ async fn a_promise_broken_end_to_end(t: TestApp) {
         (1, 1),
         "told once, the chase resumes: {r:?}"
     );
-    let business = t.mails_to(&t.app.config.business_email).await;
+    let business = t.business_notices().await;
     let told: Vec<_> = business
         .iter()
         .map(|m| parsed(m))
@@ -247,7 +247,7 @@ async fn a_payment_plan_with_a_missed_instalment(t: TestApp) {
         .collect();
     assert_eq!(states, ["kept", "broken", "open"]);
     assert_eq!(inv["amount_due"], "66667", "the whole remainder is due");
-    let business = subjects(&t.mails_to(&t.app.config.business_email).await);
+    let business = subjects(&t.business_notices().await);
     assert!(
         business
             .iter()

@@ -217,7 +217,7 @@ async fn an_unpaid_deposit_is_reminded_then_overdue(t: TestApp) {
             .any(|s| s.starts_with("Depósito pendiente")),
         "{to_client:?}"
     );
-    let to_business = subjects(&t.mails_to(&t.app.config.business_email).await);
+    let to_business = subjects(&t.business_notices().await);
     assert_eq!(to_business.len(), 1, "{to_business:?}");
     assert!(to_business[0].starts_with("Depósito vencido: Imprenta Andes"));
     let client = t.get(&format!("/v1/clients/{cid}")).await.body;

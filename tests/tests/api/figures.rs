@@ -588,10 +588,94 @@ async fn cash_expected_by_week(t: TestApp) {
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.raw);
 }
 
+/// The weekly summary, on the aging's ledgers: Monday 30 Nov before 08:00 in Santiago,
+/// not yet; Tuesday 1 Dec (no sweep on Monday after 08:00): the week of 30 Nov's, to the
+/// business's address in Spanish and to the owner in English, once. By hand, the week
+/// before (23–29 Nov): CLP 30.000 + 60.000 collected; overdue on 1 Dec: Andes 40.000
+/// (61 days: 61–90) and 50.000 (11 days: 1–30), Norte 40.000 (113 days: over 90).
+async fn the_weekly_summary_goes_once_a_week(t: TestApp) {
+    aging_fixture(&t).await;
+    let owner = cobro_app::usecases::people::add_user(
+        &t.app,
+        &cobro_domain::Actor::Cobro,
+        &cobro_domain::user::NewUser {
+            email: unique_email("owner"),
+            name: "Olga".into(),
+            role: "owner".into(),
+            locale: Some("en".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let business = t.app.config.business_email.clone();
+    let summaries = |mails: Vec<String>| -> Vec<(String, String)> {
+        mails
+            .iter()
+            .map(|m| parsed(m))
+            .filter(|(s, _, _)| s.contains("summary") || s.contains("Resumen"))
+            .map(|(s, text, _)| (s, text))
+            .collect()
+    };
+    // Monday 07:00 in Santiago: not yet.
+    let r = sweep_at(&t.app, "2026-11-30T10:00:00Z").await;
+    assert_eq!(r.summaries, 0);
+    assert!(summaries(t.mails_to(&business).await).is_empty());
+    let r = sweep_at(&t.app, "2026-12-01T15:00:00Z").await;
+    assert_eq!(r.summaries, 2, "{r:?}");
+    let es = summaries(t.mails_to(&business).await);
+    assert_eq!(es.len(), 1);
+    let (subject, text) = &es[0];
+    assert_eq!(subject, "Resumen semanal de cobranza — Estudio Sur");
+    for line in [
+        "La semana pasada es la del lunes, 23 de noviembre de 2026 al domingo, 29 de noviembre de 2026.",
+        "- Cobrado la semana pasada: $90.000.",
+        "- Vencido hoy: $130.000; 1–30 días: $50.000; 31–60 días: $0; 61–90 días: $40.000; Más de 90: $40.000.",
+        "- Prometido para esta semana: $0.",
+        "- Incumplidos la semana pasada: 0 promesas y 0 planes de pago.",
+        "- Quienes más deben vencido: Ferretería Andes ($90.000); Café Norte ($40.000).",
+        "- Nadie tiene deuda vencida.",
+        "Facturas escaladas a cobranza la semana pasada: 0.",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    assert!(
+        text.contains(&format!("{}/console", t.app.config.public_url)),
+        "{text}"
+    );
+    let en = summaries(t.mails_to(&owner.email).await);
+    assert_eq!(en.len(), 1);
+    assert!(en[0].1.starts_with("Hello Olga,"), "{}", en[0].1);
+    assert!(
+        en[0].1.contains("- Collected last week: CLP 90,000."),
+        "{}",
+        en[0].1
+    );
+    // Once a week: later sweeps that week send nothing.
+    for at in ["2026-12-01T16:00:00Z", "2026-12-06T20:00:00Z"] {
+        assert_eq!(sweep_at(&t.app, at).await.summaries, 0, "{at}");
+    }
+    assert_eq!(summaries(t.mails_to(&business).await).len(), 1);
+    // The next Monday, after 08:00: the next week's.
+    assert_eq!(sweep_at(&t.app, "2026-12-07T11:30:00Z").await.summaries, 2);
+    assert_eq!(summaries(t.mails_to(&business).await).len(), 2);
+    let job = t
+        .app
+        .store
+        .job("weekly-summary:2026-12-07")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (job.status, job.message_ids.len()),
+        (cobro_domain::StageStatus::Done, 2)
+    );
+}
+
 on_both_stacks!(
     the_aging_as_of_a_day,
     dso_by_both_methods,
     cei_month_by_month,
     trends_month_by_month,
-    cash_expected_by_week
+    cash_expected_by_week,
+    the_weekly_summary_goes_once_a_week
 );

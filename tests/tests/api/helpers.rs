@@ -232,6 +232,19 @@ impl TestApp {
             .collect()
     }
 
+    /// Every message sent to the business's address about an invoice or a client (the
+    /// weekly summaries left out), oldest first.
+    pub(crate) async fn business_notices(&self) -> Vec<String> {
+        self.mails_to(&self.app.config.business_email)
+            .await
+            .into_iter()
+            .filter(|m| {
+                let s = parsed(m).0;
+                !(s.starts_with("Resumen semanal") || s.starts_with("Weekly collections summary"))
+            })
+            .collect()
+    }
+
     /// Every message sent to `to`, oldest first, as raw RFC 5322 text.
     pub(crate) async fn mails_to(&self, to: &str) -> Vec<String> {
         match &self.mail {

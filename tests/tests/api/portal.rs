@@ -558,7 +558,7 @@ async fn promises_and_plans_on_the_pay_page(t: TestApp) {
         .body;
     assert_eq!(stored["arrangements"]["plans"][0]["by"], "client");
     // The business was told of both, with a page to open.
-    let told = subjects(&t.mails_to(&t.app.config.business_email).await);
+    let told = subjects(&t.business_notices().await);
     assert_eq!(
         told.iter()
             .filter(|s| s.starts_with("Ferretería Los Andes se comprometió a pagar la factura"))

@@ -224,7 +224,7 @@ async fn one_message_that_cannot_be_built_never_stops_a_sweep(t: TestApp) {
         "{stage}"
     );
     assert!(held["next_action_at"].is_null(), "{held}");
-    let business = t.mails_to(&t.app.config.business_email).await;
+    let business = t.business_notices().await;
     assert_eq!(business.len(), 1);
     let (subject, text, _) = parsed(&business[0]);
     assert!(subject.contains("en espera"), "{subject}");
@@ -238,7 +238,7 @@ async fn one_message_that_cannot_be_built_never_stops_a_sweep(t: TestApp) {
     // notice to the business.
     let total = daily_sweeps(&t, "2026-11-25", "2026-12-02").await;
     assert_eq!(total.reminders, 19 * 2, "{total:?}"); // the day before and the due day
-    assert_eq!(t.mails_to(&t.app.config.business_email).await.len(), 1);
+    assert_eq!(t.business_notices().await.len(), 1);
     let held = t.invoice(bad_id).await;
     assert_eq!(held["dunning"].as_array().unwrap().len(), 1, "{held}");
 }

@@ -778,6 +778,15 @@ impl Store for FaultyStore {
     ) -> cobro_store::Result<cobro_store::Page<cobro_store::AgendaItem>> {
         self.inner.due_agenda(lane, now, p).await
     }
+    async fn claim_job(&self, j: &cobro_domain::JobRecord) -> cobro_store::Result<()> {
+        self.inner.claim_job(j).await
+    }
+    async fn finish_job(&self, j: &cobro_domain::JobRecord) -> cobro_store::Result<()> {
+        self.inner.finish_job(j).await
+    }
+    async fn job(&self, key: &str) -> cobro_store::Result<Option<cobro_domain::JobRecord>> {
+        self.inner.job(key).await
+    }
     async fn stage_log(
         &self,
         log: cobro_store::StageLog,

@@ -76,7 +76,7 @@ impl AgingReport {
 /// Every invoice that may have been owed at some time since `since`, each once, with its
 /// ledger, handed to `each` a page at a time; how many were read. An invoice whose key
 /// moves while the pages are read (it settles, or changes again) is not counted twice.
-async fn each_receivable(
+pub(crate) async fn each_receivable(
     app: &App,
     since: chrono::DateTime<chrono::Utc>,
     mut each: impl FnMut(&cobro_store::StoredInvoice) -> Result<(), Error>,

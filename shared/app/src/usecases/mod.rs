@@ -44,6 +44,7 @@ pub mod people;
 pub mod queues;
 pub mod reports;
 pub mod standing;
+pub mod summary;
 pub mod sweep;
 
 pub use error::{Conflict, Error, Thing};

@@ -60,6 +60,10 @@ pub struct SweepReport {
     pub promises_kept: usize,
     /// Broken promises and plans told to the business.
     pub broken: usize,
+    /// Weekly summaries sent (to each address, once a week; see [`super::summary`]).
+    pub summaries: usize,
+    /// The weekly summary could not be sent (a later sweep tries again).
+    pub summary_failed: bool,
     /// Deposits recorded as paid: their clients are active.
     pub deposits_cleared: usize,
     /// Reminders of deposits past their due date.
@@ -196,6 +200,16 @@ async fn run_lane(
         match due.next {
             Some(next) if !report.stopped_early => page.after = Some(next),
             _ => break,
+        }
+    }
+    if lane == Lane::Dunning && app.config.weekly_summary && !report.stopped_early {
+        match super::summary::weekly_summary(app, now).await {
+            Ok(super::summary::SummaryOutcome::Sent(n)) => tally(&mut report.summaries, n),
+            Ok(super::summary::SummaryOutcome::NotDue) => {}
+            Err(e) => {
+                report.summary_failed = true;
+                tracing::error!(error = %e, "the weekly summary was not sent; a later sweep tries again");
+            }
         }
     }
     tracing::info!(?report, lane = lane.name(), "sweep finished");

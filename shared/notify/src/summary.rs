@@ -1,0 +1,79 @@
+//! The weekly summary e-mailed to the business (its address and the console's owners):
+//! what came in, what is overdue, what is promised and what broke, per currency, with a
+//! link to the console. Plain text in the reader's language, the same text as HTML.
+
+use askama::Template;
+use cobro_domain::Locale;
+
+use crate::messages::paragraphs_html;
+use crate::{Email, MailError};
+
+/// One currency's lines, amounts already written in the reader's language.
+#[derive(Debug, Clone)]
+pub struct SummaryCurrency {
+    pub code: String,
+    pub collected: String,
+    pub overdue_total: String,
+    /// Each bucket past due, named, with its amount.
+    pub overdue: Vec<(String, String)>,
+    pub promised: String,
+    pub broken_promises: u32,
+    pub broken_plans: u32,
+    /// Who owes most past due: name and amount.
+    pub top: Vec<(String, String)>,
+}
+
+/// The summary of one week.
+#[derive(Debug, Clone)]
+pub struct WeeklySummary {
+    pub locale: Locale,
+    pub business: String,
+    /// The reader's name, when a person.
+    pub name: Option<String>,
+    /// The week before, as written ("30 de noviembre al 6 de diciembre de 2026").
+    pub last_week: String,
+    pub currencies: Vec<SummaryCurrency>,
+    /// Invoices escalated for collection in the week before.
+    pub escalations: usize,
+    /// The console's home page.
+    pub link: String,
+}
+
+impl WeeklySummary {
+    pub fn subject(&self) -> String {
+        match self.locale {
+            Locale::Es => format!("Resumen semanal de cobranza — {}", self.business),
+            Locale::En => format!("Weekly collections summary — {}", self.business),
+        }
+    }
+
+    /// The message to `to` under its stable `key`.
+    pub fn email(&self, from: &str, to: &str, key: &str) -> Result<Email, MailError> {
+        let text = match self.locale {
+            Locale::Es => WeeklyEs { m: self }.render()?,
+            Locale::En => WeeklyEn { m: self }.render()?,
+        };
+        let html = paragraphs_html(self.locale, self.subject(), &text)?;
+        Ok(Email {
+            from: from.to_string(),
+            to_name: self.name.clone().unwrap_or_else(|| self.business.clone()),
+            to_email: to.to_string(),
+            subject: self.subject(),
+            text,
+            html,
+            key: key.to_string(),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "weekly.es.txt")]
+struct WeeklyEs<'a> {
+    m: &'a WeeklySummary,
+}
+
+#[derive(Template)]
+#[template(path = "weekly.en.txt")]
+struct WeeklyEn<'a> {
+    m: &'a WeeklySummary,
+}
