@@ -316,6 +316,21 @@ pub(crate) mod tests {
         }
     }
 
+    /// The invoice's charge, recorded at a local time in Santiago.
+    pub(crate) fn charge(inv: &Invoice, at: &str) -> LedgerEntry {
+        entry(1, EntryKind::Charge, inv.total, santiago(at))
+    }
+
+    /// The client's promise to pay `amount` by `date`, made at a local time in Santiago.
+    pub(crate) fn promise(seq: u32, amount: Money, date: &str, made: &str) -> LedgerEntry {
+        let kind = EntryKind::Promise {
+            promise: 1,
+            date: day(date),
+            by: crate::ledger::Party::Client,
+        };
+        entry(seq, kind, amount, santiago(made))
+    }
+
     pub(crate) fn payment(seq: u32, amount: Money, at: DateTime<Utc>) -> LedgerEntry {
         let kind = EntryKind::Payment {
             method: PaymentMethod::Transfer,

@@ -159,19 +159,12 @@ mod tests {
     //! 30 Nov – 6 Dec.
 
     use super::*;
-    use crate::ledger::{EntryKind, Party};
-    use crate::receivables::tests::{clp, day, entry, invoice, money, payment, santiago, usd};
+    use crate::ledger::EntryKind;
+    use crate::receivables::tests::{
+        clp, day, entry, invoice, money, payment, promise, santiago, usd,
+    };
     use chrono_tz::America::Santiago;
     use rust_decimal_macros::dec;
-
-    fn promise(seq: u32, amount: Money, date: &str, made: &str) -> LedgerEntry {
-        let kind = EntryKind::Promise {
-            promise: 1,
-            date: day(date),
-            by: Party::Client,
-        };
-        entry(seq, kind, amount, santiago(made))
-    }
 
     #[test]
     fn the_week_before_and_now_by_hand() {

@@ -3,7 +3,7 @@
 use askama::Template;
 use cobro_domain::Locale;
 
-use crate::messages::paragraphs_html;
+use crate::messages::text_email;
 use crate::{Email, MailError};
 
 /// A sign-in link for a user of the console.
@@ -30,16 +30,13 @@ impl SignInLink {
             Locale::Es => SignInEs { m: self }.render()?,
             Locale::En => SignInEn { m: self }.render()?,
         };
-        let html = paragraphs_html(self.locale, self.subject(), &text)?;
-        Ok(Email {
-            from: from.to_string(),
-            to_name: self.name.clone(),
-            to_email: to.to_string(),
-            subject: self.subject(),
+        text_email(
+            self.locale,
+            self.subject(),
             text,
-            html,
-            key: key.to_string(),
-        })
+            (from, self.name.clone(), to),
+            key,
+        )
     }
 }
 

@@ -422,6 +422,27 @@ struct UpdateEn<'a> {
     m: &'a InvoiceUpdate,
 }
 
+/// A message whose text is the whole message (its HTML the text's paragraphs) to one
+/// address, under its stable `key`.
+pub(crate) fn text_email(
+    locale: Locale,
+    subject: String,
+    text: String,
+    (from, to_name, to): (&str, String, &str),
+    key: &str,
+) -> Result<Email, MailError> {
+    let html = paragraphs_html(locale, subject.clone(), &text)?;
+    Ok(Email {
+        from: from.to_string(),
+        to_name,
+        to_email: to.to_string(),
+        subject,
+        text,
+        html,
+        key: key.to_string(),
+    })
+}
+
 /// The HTML part of a message whose text is the whole message: the text's paragraphs,
 /// escaped, so both always say the same.
 pub(crate) fn paragraphs_html(

@@ -5,7 +5,7 @@
 use askama::Template;
 use cobro_domain::Locale;
 
-use crate::messages::paragraphs_html;
+use crate::messages::text_email;
 use crate::{Email, MailError};
 
 /// One currency's lines, amounts already written in the reader's language.
@@ -53,16 +53,17 @@ impl WeeklySummary {
             Locale::Es => WeeklyEs { m: self }.render()?,
             Locale::En => WeeklyEn { m: self }.render()?,
         };
-        let html = paragraphs_html(self.locale, self.subject(), &text)?;
-        Ok(Email {
-            from: from.to_string(),
-            to_name: self.name.clone().unwrap_or_else(|| self.business.clone()),
-            to_email: to.to_string(),
-            subject: self.subject(),
+        text_email(
+            self.locale,
+            self.subject(),
             text,
-            html,
-            key: key.to_string(),
-        })
+            (
+                from,
+                self.name.clone().unwrap_or_else(|| self.business.clone()),
+                to,
+            ),
+            key,
+        )
     }
 }
 

@@ -691,6 +691,49 @@ impl DynamoStore {
         ))
     }
 
+    /// Writes a claimed record (a stage's, a job's): if there is none yet, or if the one
+    /// there is claimed, its lease ended by `claimed_at` and it had one attempt fewer.
+    fn claim_put(
+        &self,
+        item: Item,
+        claimed_at: DateTime<Utc>,
+        attempts: u32,
+    ) -> Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(PK) OR (#status = :claimed AND lease_ms <= :now AND attempts = :previous)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(claimed_at.timestamp_millis().to_string()),
+            )
+            .expression_attribute_values(
+                ":previous",
+                AttributeValue::N(attempts.saturating_sub(1).to_string()),
+            )
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Writes a finished record over its claim, if the claim is still the one of `attempts`.
+    fn finish_put(&self, item: Item, attempts: u32) -> Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#status = :claimed AND attempts = :attempts")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":attempts", AttributeValue::N(attempts.to_string()))
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// A stage record as an item: in its invoice's partition, in its log when done, with
     /// its lease in epoch milliseconds for conditions.
     fn stage_item(&self, r: &StageRecord) -> Result<Item> {
@@ -710,8 +753,52 @@ impl DynamoStore {
         Ok(item)
     }
 
-    /// All items of one partition, following DynamoDB's pages.
-    async fn partition(&self, pk: String) -> Result<Vec<Item>> {
+    /// An invoice with its ledger and stages, from its partition; `consistent`: a strongly
+    /// consistent read (twice the read units of an eventually consistent one).
+    async fn stored_invoice(
+        &self,
+        id: &InvoiceId,
+        consistent: bool,
+    ) -> Result<Option<StoredInvoice>> {
+        let mut invoice = None;
+        let mut next_action_at = None;
+        let mut entries = Vec::new();
+        let mut stages = Vec::new();
+        for item in self
+            .partition_read(format!("INVOICE#{id}"), consistent)
+            .await?
+        {
+            let sk = item
+                .get("SK")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            if sk == "INVOICE" {
+                next_action_at = item
+                    .get("next_action_at")
+                    .and_then(|v| v.as_s().ok())
+                    .map(|t| t.parse::<DateTime<Utc>>().map_err(StoreError::backend))
+                    .transpose()?;
+                invoice = Some(parse::<Invoice>(item)?);
+            } else if sk.starts_with("ENTRY#") {
+                entries.push(parse::<LedgerEntry>(item)?);
+            } else if sk.starts_with("STAGE#") {
+                stages.push(parse::<StageRecord>(item)?);
+            }
+        }
+        entries.sort_by_key(|e| e.seq);
+        stages.sort_by_key(|s| s.stage);
+        Ok(invoice.map(|invoice| StoredInvoice {
+            invoice,
+            entries,
+            stages,
+            next_action_at,
+        }))
+    }
+
+    /// All items of one partition, following DynamoDB's pages, read strongly consistent or
+    /// not.
+    async fn partition_read(&self, pk: String, consistent: bool) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -721,7 +808,7 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("PK = :pk")
                 .expression_attribute_values(":pk", s(pk.clone()))
-                .consistent_read(true)
+                .consistent_read(consistent)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -969,37 +1056,7 @@ impl Store for DynamoStore {
     }
 
     async fn invoice(&self, id: &InvoiceId) -> Result<Option<StoredInvoice>> {
-        let mut invoice = None;
-        let mut next_action_at = None;
-        let mut entries = Vec::new();
-        let mut stages = Vec::new();
-        for item in self.partition(format!("INVOICE#{id}")).await? {
-            let sk = item
-                .get("SK")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
-            if sk == "INVOICE" {
-                next_action_at = item
-                    .get("next_action_at")
-                    .and_then(|v| v.as_s().ok())
-                    .map(|t| t.parse::<DateTime<Utc>>().map_err(StoreError::backend))
-                    .transpose()?;
-                invoice = Some(parse::<Invoice>(item)?);
-            } else if sk.starts_with("ENTRY#") {
-                entries.push(parse::<LedgerEntry>(item)?);
-            } else if sk.starts_with("STAGE#") {
-                stages.push(parse::<StageRecord>(item)?);
-            }
-        }
-        entries.sort_by_key(|e| e.seq);
-        stages.sort_by_key(|s| s.stage);
-        Ok(invoice.map(|invoice| StoredInvoice {
-            invoice,
-            entries,
-            stages,
-            next_action_at,
-        }))
+        self.stored_invoice(id, true).await
     }
 
     async fn client_invoices(
@@ -1082,9 +1139,10 @@ impl Store for DynamoStore {
             .filter_map(|r| key_of(r, "PK"))
             .filter_map(|pk| pk.strip_prefix("INVOICE#").and_then(InvoiceId::parse))
             .collect();
-        // Each one's ledger from its own partition, a few at a time, in the index's order.
+        // Each one's ledger from its own partition, a few at a time, in the index's order,
+        // eventually consistent like the index itself (half the read units).
         let items: Vec<Option<StoredInvoice>> = futures::stream::iter(ids)
-            .map(|id| async move { self.invoice(&id).await })
+            .map(|id| async move { self.stored_invoice(&id, false).await })
             .buffered(8)
             .try_collect()
             .await?;
@@ -1264,25 +1322,8 @@ impl Store for DynamoStore {
     }
 
     async fn claim_stage(&self, r: &StageRecord, client_day: Option<NaiveDate>) -> Result<()> {
-        let stage = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.stage_item(r)?))
-            .condition_expression(
-                "attribute_not_exists(PK) OR (#status = :claimed AND lease_ms <= :now AND attempts = :previous)",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":claimed", s("claimed"))
-            .expression_attribute_values(
-                ":now",
-                AttributeValue::N(r.claimed_at.timestamp_millis().to_string()),
-            )
-            .expression_attribute_values(
-                ":previous",
-                AttributeValue::N(r.attempts.saturating_sub(1).to_string()),
-            )
-            .build()
-            .map_err(StoreError::backend)?;
-        let mut items = vec![(Part::Stage, TransactWriteItem::builder().put(stage).build())];
+        let stage = self.claim_put(self.stage_item(r)?, r.claimed_at, r.attempts)?;
+        let mut items = vec![(Part::Stage, stage)];
         if let Some(day) = client_day {
             let owner = format!("{}:{}", r.invoice_id, r.stage);
             let mut item = key(format!("CLIENTDAY#{}#{day}", r.client_id), "CLIENTDAY");
@@ -1309,46 +1350,13 @@ impl Store for DynamoStore {
     }
 
     async fn claim_job(&self, j: &JobRecord) -> Result<()> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(job_item(j)?))
-            .condition_expression(
-                "attribute_not_exists(PK) OR (#status = :claimed AND lease_ms <= :now AND attempts = :previous)",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":claimed", s("claimed"))
-            .expression_attribute_values(
-                ":now",
-                AttributeValue::N(j.claimed_at.timestamp_millis().to_string()),
-            )
-            .expression_attribute_values(
-                ":previous",
-                AttributeValue::N(j.attempts.saturating_sub(1).to_string()),
-            )
-            .build()
-            .map_err(StoreError::backend)?;
-        self.transact(vec![(
-            Part::Stage,
-            TransactWriteItem::builder().put(put).build(),
-        )])
-        .await
+        let put = self.claim_put(job_item(j)?, j.claimed_at, j.attempts)?;
+        self.transact(vec![(Part::Stage, put)]).await
     }
 
     async fn finish_job(&self, j: &JobRecord) -> Result<()> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(job_item(j)?))
-            .condition_expression("#status = :claimed AND attempts = :attempts")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":claimed", s("claimed"))
-            .expression_attribute_values(":attempts", AttributeValue::N(j.attempts.to_string()))
-            .build()
-            .map_err(StoreError::backend)?;
-        self.transact(vec![(
-            Part::Stage,
-            TransactWriteItem::builder().put(put).build(),
-        )])
-        .await
+        let put = self.finish_put(job_item(j)?, j.attempts)?;
+        self.transact(vec![(Part::Stage, put)]).await
     }
 
     async fn job(&self, key: &str) -> Result<Option<JobRecord>> {
@@ -1359,17 +1367,9 @@ impl Store for DynamoStore {
     }
 
     async fn finish_stage(&self, r: &StageRecord, agenda: Option<DateTime<Utc>>) -> Result<()> {
-        let stage = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.stage_item(r)?))
-            .condition_expression("#status = :claimed AND attempts = :attempts")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":claimed", s("claimed"))
-            .expression_attribute_values(":attempts", AttributeValue::N(r.attempts.to_string()))
-            .build()
-            .map_err(StoreError::backend)?;
+        let stage = self.finish_put(self.stage_item(r)?, r.attempts)?;
         debug_assert!(r.status == StageStatus::Done || r.error.is_some());
-        let mut items = vec![(Part::Stage, TransactWriteItem::builder().put(stage).build())];
+        let mut items = vec![(Part::Stage, stage)];
         let escalated = crate::escalates([r]);
         if let Some(u) = self.invoice_update(&r.invoice_id, Agenda::to(agenda), None, escalated)? {
             items.push((Part::Other, u));

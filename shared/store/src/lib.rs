@@ -696,7 +696,8 @@ pub trait Store: Send + Sync + 'static {
     /// the open ones and those whose ledger last changed at or after `since`
     /// ([`Listing::settled_key`]), a page at a time in that order (the cursor is the last
     /// one's key). What an invoice owed on a day is then worked out from its ledger;
-    /// invoices settled before `since` are never read.
+    /// invoices settled before `since` are never read. On DynamoDB the index and the
+    /// ledgers are read eventually consistent (a write of the last second may be missed).
     async fn receivables(
         &self,
         since: DateTime<Utc>,

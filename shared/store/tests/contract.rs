@@ -1851,6 +1851,7 @@ async fn sqlite_invoices_from_before_join_the_receivables_index() {
             "UPDATE invoices SET listing = json_remove(listing, '$.settled_at');
              DROP INDEX invoices_settled; DROP INDEX invoices_status;
              ALTER TABLE invoices DROP COLUMN settled_key;
+             DROP TABLE jobs;
              PRAGMA user_version = 12;",
         )
         .unwrap();

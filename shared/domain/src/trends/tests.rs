@@ -5,22 +5,11 @@
 use super::*;
 use crate::ids::ClientId;
 use crate::ledger::{EntryKind, Instalment, Party};
-use crate::receivables::tests::{clp, day, entry, invoice, money, payment, santiago, usd};
+use crate::receivables::tests::{
+    charge, clp, day, entry, invoice, money, payment, promise, santiago, usd,
+};
 use chrono_tz::America::Santiago;
 use rust_decimal_macros::dec;
-
-fn charge(inv: &Invoice, at: &str) -> LedgerEntry {
-    entry(1, EntryKind::Charge, inv.total, santiago(at))
-}
-
-fn promise(seq: u32, amount: Money, date: &str, made: &str) -> LedgerEntry {
-    let kind = EntryKind::Promise {
-        promise: 1,
-        date: day(date),
-        by: Party::Client,
-    };
-    entry(seq, kind, amount, santiago(made))
-}
 
 /// The ledgers of the example: (invoice, entries).
 fn example() -> Vec<(Invoice, Vec<LedgerEntry>)> {
