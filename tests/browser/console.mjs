@@ -79,6 +79,9 @@ try {
 
   const page = await signIn(owner, ownerEmail);
   assert.ok((await page.textContent('#queues')).length > 0);
+  // What is owed today, drawn: an SVG labelled by its title, its table beside it.
+  assert.ok(await page.locator('svg[role=img][aria-labelledby^="aging-"] > title').count() >= 1, 'a home chart');
+  assert.match(await page.textContent('table[id^=owed-] tbody'), /Al día/);
   violations.home = await axe(owner, `${base}/console`, 'home');
   await shots(page, 'home');
 

@@ -2422,6 +2422,34 @@ async fn the_reports_page_shows_the_apis_aging(t: TestApp) {
     b.sign_in(&viewer.email).await;
     let home = b.get("/console").await;
     assert!(home.body.contains("href=\"/console/reports\""));
+    // The home page draws what is owed today (the aging), the API's figures.
+    let today = t.get("/v1/reports/aging").await.body;
+    for code in ["CLP", "USD"] {
+        let low = code.to_ascii_lowercase();
+        assert!(
+            home.body.contains(&format!(
+                "aria-labelledby=\"aging-{low}-title aging-{low}-desc\""
+            )),
+            "{code}"
+        );
+        let rows = table(&home.body, &format!("owed-{code}"));
+        let total = today["currencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["currency"] == code)
+            .unwrap()["total"]
+            .clone();
+        assert_eq!(rows.len(), 6, "{rows:?}");
+        assert_eq!(rows[5][0], total["invoices"].to_string(), "{code}");
+        let shown = rows[5][1].replace(['.', ','], "");
+        let amount = total["amount"]["amount"].as_str().unwrap().replace('.', "");
+        assert!(
+            shown.ends_with(&amount),
+            "{code}: {} vs {amount}",
+            rows[5][1]
+        );
+    }
     let page = b.get("/console/reports?as_of=2026-11-27").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let api = t.get("/v1/reports/aging?as_of=2026-11-27").await.body;

@@ -154,6 +154,9 @@ struct HomePage<'a> {
     title: &'static str,
     /// (what, how many, more than shown, the list it counts)
     queues: Vec<(&'static str, usize, bool, Option<String>)>,
+    fw: &'static cobro_notify::figures::FigureWords,
+    /// What is owed today, per currency: the Reports page's aging, drawn.
+    owed: Vec<reports::CurrencySection>,
 }
 
 #[derive(Template)]
@@ -600,6 +603,21 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
             Err(e) => return server_error(e),
         }
     }
+    // What is owed today: the aging (it reads what is owed now, not the history).
+    let ask = crate::usecases::figures::AgingAsk {
+        as_of: today,
+        currency: None,
+        client: None,
+    };
+    let owed = match crate::usecases::figures::aging(&app, &ask).await {
+        Ok(r) => r
+            .aging
+            .currencies
+            .values()
+            .map(|a| reports::section(s.user.locale, today, a))
+            .collect(),
+        Err(e) => return server_error(e),
+    };
     render(HomePage {
         w: f.w,
         business: f.business,
@@ -607,6 +625,8 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
         csrf: f.csrf,
         title: f.w.home,
         queues,
+        fw: cobro_notify::figures::FigureWords::of(s.user.locale),
+        owed,
     })
 }
 

@@ -46,12 +46,12 @@ impl ReportsForm {
 }
 
 /// A row of a currency's table.
-struct BucketRow {
-    name: &'static str,
-    invoices: u64,
-    principal: String,
-    late_fees: String,
-    amount: String,
+pub(super) struct BucketRow {
+    pub(super) name: &'static str,
+    pub(super) invoices: u64,
+    pub(super) principal: String,
+    pub(super) late_fees: String,
+    pub(super) amount: String,
 }
 
 /// A client under a currency.
@@ -120,11 +120,11 @@ struct CashSection {
 }
 
 /// One currency's aging as the page shows it.
-struct CurrencySection {
-    code: &'static str,
-    chart: String,
-    rows: Vec<BucketRow>,
-    total: BucketRow,
+pub(super) struct CurrencySection {
+    pub(super) code: &'static str,
+    pub(super) chart: String,
+    pub(super) rows: Vec<BucketRow>,
+    pub(super) total: BucketRow,
     clients: Vec<ClientRow>,
 }
 
@@ -170,7 +170,7 @@ fn row(l: Locale, name: &'static str, cell: &cobro_domain::receivables::AgingCel
     }
 }
 
-fn section(l: Locale, as_of: chrono::NaiveDate, a: &CurrencyAging) -> CurrencySection {
+pub(super) fn section(l: Locale, as_of: chrono::NaiveDate, a: &CurrencyAging) -> CurrencySection {
     let fw = FigureWords::of(l);
     let code = a.currency.code();
     let value = |m: &cobro_domain::Money| m.amount().to_f32().unwrap_or(0.0);
