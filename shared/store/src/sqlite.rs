@@ -1769,7 +1769,7 @@ mod tests {
             .copied()
             .unwrap_or_default();
         assert!(m.contains("ADD COLUMN settled_key"), "{m}");
-        assert_eq!(MIGRATIONS.len(), SETTLED_MIGRATION + 2);
+        assert_eq!(MIGRATIONS.len(), SETTLED_MIGRATION + 3);
     }
 
     /// A deposit that fell overdue before the deposit log existed is in it once the store
@@ -1805,10 +1805,10 @@ mod tests {
             .unwrap();
             tx.pragma_update(None, "user_version", DEPOSIT_LOG_MIGRATION)
                 .unwrap();
-            // Nor the receivables index that came after.
+            // Nor the receivables index and the jobs that came after.
             tx.execute_batch(
                 "DROP INDEX invoices_settled; DROP INDEX invoices_status;
-                 ALTER TABLE invoices DROP COLUMN settled_key;",
+                 ALTER TABLE invoices DROP COLUMN settled_key; DROP TABLE jobs;",
             )
             .unwrap();
             tx.commit().unwrap();
