@@ -30,8 +30,8 @@ pub struct WeeklySummary {
     pub business: String,
     /// The reader's name, when a person.
     pub name: Option<String>,
-    /// The week before, as written ("30 de noviembre al 6 de diciembre de 2026").
-    pub last_week: String,
+    /// The week before: its Monday and its Sunday.
+    pub last_week: (chrono::NaiveDate, chrono::NaiveDate),
     pub currencies: Vec<SummaryCurrency>,
     /// Invoices escalated for collection in the week before.
     pub escalations: usize,
@@ -40,6 +40,16 @@ pub struct WeeklySummary {
 }
 
 impl WeeklySummary {
+    /// The week before, as written ("lunes, 23 de noviembre de 2026 al domingo, 29 de
+    /// noviembre de 2026").
+    pub fn last_week_words(&self) -> String {
+        let (l, (from, to)) = (self.locale, self.last_week);
+        match l {
+            Locale::Es => format!("{} al {}", l.long_date(from), l.long_date(to)),
+            Locale::En => format!("{} to {}", l.long_date(from), l.long_date(to)),
+        }
+    }
+
     pub fn subject(&self) -> String {
         match self.locale {
             Locale::Es => format!("Resumen semanal de cobranza — {}", self.business),

@@ -91,18 +91,7 @@ pub async fn weekly_summary(app: &App, now: DateTime<Utc>) -> Result<SummaryOutc
             locale: *l,
             business: app.config.business_name.clone(),
             name: name.clone(),
-            last_week: match l {
-                Locale::Es => format!(
-                    "{} al {}",
-                    l.long_date(last_monday),
-                    l.long_date(add_days(monday, -1))
-                ),
-                Locale::En => format!(
-                    "{} to {}",
-                    l.long_date(last_monday),
-                    l.long_date(add_days(monday, -1))
-                ),
-            },
+            last_week: (last_monday, add_days(monday, -1)),
             currencies: words(app, &lines, *l).await?,
             escalations,
             link: format!("{}/console", app.config.public_url),
